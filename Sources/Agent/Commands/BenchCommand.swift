@@ -1,0 +1,83 @@
+import ArgumentParser
+import Core
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure engine throughput and batch-1 latency on a task's dev set.",
+        discussion: """
+            Tokenizes the dev split, runs one warm-up pass and --repeats timed passes in batches of \
+            --batch (dataset order, no sorting), then every example alone for batch-1 latency, and \
+            measures OpenBLAS's large-sgemm rate with the same threads. Prints one JSON object on \
+            stdout (median pass time; nearest-rank p50/p99 latency); progress goes to stderr. \
+            Build with -c release before timing anything.
+            """
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var compute: ComputeOptions
+
+    @Option(help: "The task whose dev set to run (supported: \(TaskRegistry.benchmarkTasks.joined(separator: ", "))).")
+    var task: String
+
+    @Option(help: "The folder holding the task folders (GLUE layout: DATA/SST-2/dev.tsv).")
+    var data: String
+
+    @Option(help: "Timed passes over the data; the median is reported.")
+    var repeats: Int = 5
+
+    @Option(help: "Use only the first N examples.")
+    var limit: Int?
+
+    func validate() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1; got \(repeats).") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1; got \(limit).") }
+    }
+
+    func run() throws {
+        let checkpoint = try modelOptions.loadCheckpoint()
+        var examples = try TaskRegistry.readDev(task: task, data: data)
+        if let limit { examples = Array(examples.prefix(limit)) }
+        let maxLength = min(modelOptions.maxSeqLen ?? 128, checkpoint.model.config.maxPositions)
+        let inputs = examples.map { checkpoint.tokenizer.encode($0.textA, pair: $0.textB, maxLength: maxLength) }
+        let bench = EngineBenchmark(batchSize: compute.batch, threads: compute.threads, repeats: repeats)
+        let result = try bench.run(model: checkpoint.model, inputs: inputs, progress: note)
+        let report = BenchReport(
+            model: modelOptions.model, task: task, examples: result.examples, batch: result.batch,
+            threads: result.threads, maxSeqLen: maxLength, tokens: result.tokens,
+            throughput: .init(examplesPerS: result.examplesPerSecond, tokensPerS: result.tokensPerSecond,
+                              gflopsPerS: result.gflopsPerSecond),
+            latencyMs: .init(p50: result.latencyP50Ms, p99: result.latencyP99Ms, mean: result.latencyMeanMs),
+            flopsPerExample: result.flopsPerExample,
+            sgemmPeakGflops: result.sgemmPeakGflops,
+            fractionOfSgemmPeak: result.gflopsPerSecond / result.sgemmPeakGflops,
+            passSeconds: result.passSeconds,
+            openblas: .init(core: Blas.coreName, threads: Blas.threads, config: Blas.configuration,
+                            coreSelection: BlasCoreSelection.provenance))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
+    }
+}
+
+struct BenchReport: Codable {
+    struct Throughput: Codable { var examplesPerS: Double; var tokensPerS: Double; var gflopsPerS: Double }
+    struct Latency: Codable { var p50: Double; var p99: Double; var mean: Double }
+    struct OpenBLAS: Codable { var core: String; var threads: Int; var config: String; var coreSelection: String }
+    var model: String
+    var task: String
+    var examples: Int
+    var batch: Int
+    var threads: Int
+    var maxSeqLen: Int
+    var tokens: Int
+    var throughput: Throughput
+    var latencyMs: Latency
+    var flopsPerExample: Double
+    var sgemmPeakGflops: Double
+    var fractionOfSgemmPeak: Double
+    var passSeconds: [Double]
+    var openblas: OpenBLAS
+}

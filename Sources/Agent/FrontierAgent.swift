@@ -1,0 +1,27 @@
+import ArgumentParser
+import Core
+
+@main
+struct FrontierAgent: ParsableCommand {
+    static func main() {
+        BlasCoreSelection.reexecIfNeeded()
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    static let configuration = CommandConfiguration(
+        commandName: "frontier-agent",
+        abstract: "Runs Frontier's Swift BERT engine on this machine: tokenize, score, evaluate and benchmark.",
+        discussion: """
+            The agent is the part of Frontier that touches models. Each subcommand loads a Hugging Face \
+            checkpoint folder (config.json, vocab.txt, model.safetensors) and runs the engine on this \
+            machine's CPU with an explicit thread count.
+            """,
+        subcommands: [InfoCommand.self, TokenizeCommand.self, LogitsCommand.self, EvalCommand.self, BenchCommand.self]
+    )
+}

@@ -1,0 +1,224 @@
+/*
+ * See include/FrontierKernels.h for the contracts. Written as plain loops the
+ * compiler vectorises; FK_CLONES builds an AVX-512 and an AVX2+FMA copy of each
+ * hot function next to the portable one, and the dynamic loader picks one for
+ * the CPU it runs on (ifunc), so one binary serves a heterogeneous fleet.
+ *
+ * Reductions (dot products, means) need re-association to vectorise; we allow
+ * it per function with `#pragma clang fp reassociate(on)` rather than
+ * -ffast-math, which would also let the compiler assume no NaN/inf.
+ */
+#include "FrontierKernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
+#define FK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define FK_CLONES
+#endif
+
+#define FK_INLINE static inline __attribute__((always_inline))
+
+/* erf(x), rational approximation used by Eigen and XLA for float:
+ * x * P(x^2) / Q(x^2) on [-4, 4], saturating to +-1 outside. */
+FK_INLINE float fk_erf1(float a) {
+    float x = a < -4.0f ? -4.0f : (a > 4.0f ? 4.0f : a);
+    float x2 = x * x;
+    float p = -2.72614225801306e-10f;
+    p = p * x2 + 2.77068142495902e-08f;
+    p = p * x2 + -2.10102402082508e-06f;
+    p = p * x2 + -5.69250639462346e-05f;
+    p = p * x2 + -7.34990630326855e-04f;
+    p = p * x2 + -2.95459980854025e-03f;
+    p = p * x2 + -1.60960333262415e-02f;
+    p = p * x;
+    float q = -1.45660718464996e-05f;
+    q = q * x2 + -2.13374055278905e-04f;
+    q = q * x2 + -1.68282697438203e-03f;
+    q = q * x2 + -7.37332916720468e-03f;
+    q = q * x2 + -1.42647390514189e-02f;
+    return p / q;
+}
+
+/* exp(x): range reduction x = n ln2 + r (Cody-Waite split of ln2), degree-6
+ * polynomial for e^r (Cephes expf), scale by 2^n through the exponent bits.
+ * Inputs below -87.3 flush to 0, which is what softmax needs. */
+FK_INLINE float fk_exp1(float x) {
+    const float hi = 88.3762626647949f, lo = -87.3365447504019f;
+    int under = x < lo;
+    x = x > hi ? hi : (x < lo ? lo : x);
+    float fx = x * 1.44269504088896341f + 0.5f;
+    float n = floorf(fx);
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    float result = p * scale;
+    return under ? 0.0f : result;
+}
+
+FK_CLONES
+void fk_erf(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = fk_erf1(x[i]);
+}
+
+FK_CLONES
+void fk_exp(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = fk_exp1(x[i]);
+}
+
+FK_CLONES
+void fk_bias_gelu(float *y, const float *bias, size_t rows, size_t cols) {
+    const float inv_sqrt2 = 0.70710678118654752440f;
+    for (size_t r = 0; r < rows; r++) {
+        float *row = y + r * cols;
+        if (bias) {
+            for (size_t c = 0; c < cols; c++) {
+                float v = row[c] + bias[c];
+                row[c] = 0.5f * v * (1.0f + fk_erf1(v * inv_sqrt2));
+            }
+        } else {
+            for (size_t c = 0; c < cols; c++) {
+                float v = row[c];
+                row[c] = 0.5f * v * (1.0f + fk_erf1(v * inv_sqrt2));
+            }
+        }
+    }
+}
+
+FK_CLONES
+void fk_add_bias(float *y, const float *bias, size_t rows, size_t cols) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = y + r * cols;
+        for (size_t c = 0; c < cols; c++) row[c] += bias[c];
+    }
+}
+
+/* Two-pass mean and variance of one row (the same estimator as PyTorch's
+ * LayerNorm: biased variance), then the affine transform. */
+FK_INLINE void fk_layernorm_row(float *row, const float *gamma, const float *beta,
+                                size_t cols, float eps) {
+#pragma clang fp reassociate(on)
+    float sum = 0.0f;
+    for (size_t c = 0; c < cols; c++) sum += row[c];
+    float mean = sum / (float)cols;
+    float sq = 0.0f;
+    for (size_t c = 0; c < cols; c++) {
+        float d = row[c] - mean;
+        sq += d * d;
+    }
+    float inv = 1.0f / sqrtf(sq / (float)cols + eps);
+    for (size_t c = 0; c < cols; c++) row[c] = (row[c] - mean) * inv * gamma[c] + beta[c];
+}
+
+FK_CLONES
+void fk_bias_residual_layernorm(float *y, const float *bias, const float *residual,
+                                const float *gamma, const float *beta,
+                                size_t rows, size_t cols, float eps) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = y + r * cols;
+        if (bias && residual) {
+            const float *res = residual + r * cols;
+            for (size_t c = 0; c < cols; c++) row[c] += bias[c] + res[c];
+        } else if (bias) {
+            for (size_t c = 0; c < cols; c++) row[c] += bias[c];
+        } else if (residual) {
+            const float *res = residual + r * cols;
+            for (size_t c = 0; c < cols; c++) row[c] += res[c];
+        }
+        fk_layernorm_row(row, gamma, beta, cols, eps);
+    }
+}
+
+FK_CLONES
+void fk_embed_layernorm(float *out, const int *ids, const int *positions, const int *types,
+                        const float *word_table, const float *position_table,
+                        const float *type_table, const float *gamma, const float *beta,
+                        size_t tokens, size_t hidden, float eps) {
+    for (size_t t = 0; t < tokens; t++) {
+        float *row = out + t * hidden;
+        const float *w = word_table + (size_t)ids[t] * hidden;
+        const float *p = position_table + (size_t)positions[t] * hidden;
+        if (type_table) {
+            const float *ty = type_table + (size_t)types[t] * hidden;
+            for (size_t c = 0; c < hidden; c++) row[c] = w[c] + ty[c] + p[c];
+        } else {
+            for (size_t c = 0; c < hidden; c++) row[c] = w[c] + p[c];
+        }
+        fk_layernorm_row(row, gamma, beta, hidden, eps);
+    }
+}
+
+FK_INLINE float fk_dot(const float *a, const float *b, size_t n) {
+#pragma clang fp reassociate(on)
+    float s = 0.0f;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+FK_CLONES
+void fk_attention_head(const float *q, const float *k, const float *v, size_t ld_qkv,
+                       float *out, size_t ld_out, size_t len, size_t head_dim,
+                       float scale, float *scratch) {
+    for (size_t i = 0; i < len; i++) {
+        const float *qi = q + i * ld_qkv;
+        float maxv = -INFINITY;
+        for (size_t j = 0; j < len; j++) {
+            float s = fk_dot(qi, k + j * ld_qkv, head_dim) * scale;
+            scratch[j] = s;
+            maxv = s > maxv ? s : maxv;
+        }
+        float sum = 0.0f;
+        {
+#pragma clang fp reassociate(on)
+            for (size_t j = 0; j < len; j++) {
+                float e = fk_exp1(scratch[j] - maxv);
+                scratch[j] = e;
+                sum += e;
+            }
+        }
+        float *oi = out + i * ld_out;
+        for (size_t d = 0; d < head_dim; d++) oi[d] = 0.0f;
+        for (size_t j = 0; j < len; j++) {
+            const float pj = scratch[j];
+            const float *vj = v + j * ld_qkv;
+            for (size_t d = 0; d < head_dim; d++) oi[d] += pj * vj[d];
+        }
+        const float inv = 1.0f / sum;
+        for (size_t d = 0; d < head_dim; d++) oi[d] *= inv;
+    }
+}
+
+void fk_tanh(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = tanhf(x[i]);
+}
+
+int fk_cpu_has_avx512(void) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
+int fk_cpu_has_avx2_fma(void) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}

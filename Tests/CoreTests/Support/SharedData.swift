@@ -1,0 +1,53 @@
+import Foundation
+
+/// Locates `../shared` (the read-only models and GLUE/SQuAD files beside the checkout), or the
+/// folder named by `FRONTIER_SHARED`. Tests that need it skip with a printed reason when absent.
+enum SharedData {
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static let root: URL = {
+        if let override = ProcessInfo.processInfo.environment["FRONTIER_SHARED"], !override.isEmpty {
+            return URL(fileURLWithPath: override)
+        }
+        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
+    }()
+
+    static func path(_ relative: String) -> URL { root.appendingPathComponent(relative) }
+
+    static func exists(_ relative: String) -> Bool {
+        FileManager.default.fileExists(atPath: path(relative).path)
+    }
+
+    /// True when present; otherwise prints why the calling test is skipped.
+    static func available(_ relative: String, for test: String) -> Bool {
+        if exists(relative) { return true }
+        print("SKIP \(test): \(path(relative).path) is absent (set FRONTIER_SHARED to the shared folder to run it)")
+        return false
+    }
+}
+
+enum Golden {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Golden")
+
+    static func load(_ name: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: folder.appendingPathComponent(name))
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CocoaError(.fileReadCorruptFile)
+        }
+        return object
+    }
+
+    static func floats(_ value: Any?) -> [Float] {
+        (value as? [Any] ?? []).map { Float(($0 as? NSNumber)?.doubleValue ?? .nan) }
+    }
+
+    static func matrix(_ value: Any?) -> [[Float]] {
+        (value as? [Any] ?? []).map { floats($0) }
+    }
+
+    static func ints(_ value: Any?) -> [Int32] {
+        (value as? [Any] ?? []).map { Int32(($0 as? NSNumber)?.intValue ?? -1) }
+    }
+}
