@@ -1,18 +1,7 @@
 import ArgumentParser
-import Core
 
 @main
 struct FrontierAgent: ParsableCommand {
-    static func main() {
-        BlasCoreSelection.reexecIfNeeded()
-        var command: ParsableCommand
-        do {
-            command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
 
     static let configuration = CommandConfiguration(
         commandName: "frontier-agent",

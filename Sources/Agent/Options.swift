@@ -31,11 +31,18 @@ struct ComputeOptions: ParsableArguments {
     @Option(help: "Sequences per forward pass.")
     var batch: Int = 32
 
-    @Option(help: "Threads for OpenBLAS and the engine's own kernels.")
+    @Option(help: "Threads for the engine's kernels (and OpenBLAS with --gemm openblas).")
     var threads: Int = 1
+
+    @Option(help: "GEMM for the linear layers: packed (the engine's microkernels, weights packed at load) or openblas (cblas_sgemm).")
+    var gemm: GemmBackend = .packed
+
+    var forwardOptions: ForwardOptions { ForwardOptions(gemm: gemm) }
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1; got \(batch).") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1; got \(threads).") }
     }
 }
+
+extension GemmBackend: ExpressibleByArgument {}

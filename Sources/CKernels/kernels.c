@@ -98,6 +98,18 @@ void fk_bias_gelu(float *y, const float *bias, size_t rows, size_t cols) {
 }
 
 FK_CLONES
+void fk_bias_gelu_strided(float *y, size_t ldc, const float *bias, size_t rows, size_t cols) {
+    const float inv_sqrt2 = 0.70710678118654752440f;
+    for (size_t r = 0; r < rows; r++) {
+        float *row = y + r * ldc;
+        for (size_t c = 0; c < cols; c++) {
+            float v = row[c] + bias[c];
+            row[c] = 0.5f * v * (1.0f + fk_erf1(v * inv_sqrt2));
+        }
+    }
+}
+
+FK_CLONES
 void fk_add_bias(float *y, const float *bias, size_t rows, size_t cols) {
     for (size_t r = 0; r < rows; r++) {
         float *row = y + r * cols;
@@ -169,9 +181,9 @@ FK_INLINE float fk_dot(const float *a, const float *b, size_t n) {
 
 FK_CLONES
 void fk_attention_head(const float *q, const float *k, const float *v, size_t ld_qkv,
-                       float *out, size_t ld_out, size_t len, size_t head_dim,
+                       float *out, size_t ld_out, size_t len, size_t n_query, size_t head_dim,
                        float scale, float *scratch) {
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < n_query; i++) {
         const float *qi = q + i * ld_qkv;
         float maxv = -INFINITY;
         for (size_t j = 0; j < len; j++) {

@@ -10,8 +10,45 @@ import Testing
         zip(a, b).flatMap { zip($0, $1).map { abs(Double($0) - $1) } }.max() ?? .infinity
     }
 
+    static let forwardVariants: [ForwardOptions] = [
+        ForwardOptions(), ForwardOptions(lastLayerClsOnly: false),
+        ForwardOptions(gemm: .openblas), ForwardOptions(gemm: .openblas, lastLayerClsOnly: false),
+    ]
+
     @Test(arguments: [ModelConfig.Family.bert, .distilbert], [1, 2])
     func packedBatchMatchesPaddedReference(family: ModelConfig.Family, threads: Int) throws {
+        let config = TinyCheckpoint.config(family, labels: 3)
+        let model = try EncoderModel(config: config, weights: TinyCheckpoint.tensors(config, head: .classifier(labels: 3)))
+        let batch = TinyCheckpoint.batch(lengths: Self.lengths, vocab: config.vocabSize)
+        let reference = ReferenceEncoder.run(model, batch)
+        for options in Self.forwardVariants {
+            let output = try model.forward(batch, workspace: Workspace(threads: threads), options: options)
+            let difference = Self.maxDifference(output.logits, reference.logits)
+            #expect(difference < 1e-5, "\(options.gemm), clsOnly \(options.lastLayerClsOnly): max |logit - reference| = \(difference)")
+        }
+    }
+
+    @Test func clsOnlyLastLayerGivesTheSamePooledOutput() throws {
+        let config = TinyCheckpoint.config(.bert, hidden: 32, heads: 2)
+        let model = try EncoderModel(config: config, weights: TinyCheckpoint.tensors(config, head: .none))
+        let batch = TinyCheckpoint.batch(lengths: Self.lengths, vocab: config.vocabSize)
+        let fast = try model.forward(batch, workspace: Workspace(threads: 2)).pooled
+        let full = try model.forward(batch, workspace: Workspace(threads: 2), options: ForwardOptions(lastLayerClsOnly: false)).pooled
+        #expect(zip(fast, full).allSatisfy { zip($0, $1).allSatisfy { abs($0 - $1) < 1e-5 } })
+    }
+
+    @Test(arguments: [1, 2])
+    func largeBatchUsesThreadsAndStillMatches(threads: Int) throws {
+        let config = TinyCheckpoint.config(.bert, hidden: 64, layers: 2, heads: 4, intermediate: 96, maxPositions: 128, labels: 2)
+        let model = try EncoderModel(config: config, weights: TinyCheckpoint.tensors(config, head: .classifier(labels: 2)))
+        let batch = TinyCheckpoint.batch(lengths: [100, 3, 77, 128, 1, 64], vocab: config.vocabSize)
+        let output = try model.forward(batch, workspace: Workspace(threads: threads))
+        let reference = ReferenceEncoder.run(model, batch)
+        #expect(Self.maxDifference(output.logits, reference.logits) < 1e-4)
+    }
+
+    @Test(arguments: [ModelConfig.Family.bert, .distilbert], [1])
+    func packedBatchMatchesPaddedReferenceDefault(family: ModelConfig.Family, threads: Int) throws {
         let config = TinyCheckpoint.config(family, labels: 3)
         let model = try EncoderModel(config: config, weights: TinyCheckpoint.tensors(config, head: .classifier(labels: 3)))
         let batch = TinyCheckpoint.batch(lengths: Self.lengths, vocab: config.vocabSize)
@@ -157,6 +194,9 @@ import Testing
         let model = try EncoderModel(config: config, weights: TinyCheckpoint.tensors(config, head: .classifier(labels: 3)))
         let h = 16.0, i = 24.0, t = 5.0
         let perLayer = 2 * t * h * 3 * h + 4 * t * t * h + 2 * t * h * h + 4 * t * h * i
-        #expect(model.flops(lengths: [5]) == 2 * perLayer + 2 * h * h + 2 * h * 3)
+        let head = 2 * h * h + 2 * h * 3
+        #expect(model.flops(lengths: [5], lastLayerClsOnly: false) == 2 * perLayer + head)
+        let clsLayer = 2 * t * h * 2 * h + 2 * h * h + 4 * t * h + 2 * h * h + 4 * h * i
+        #expect(model.flops(lengths: [5]) == perLayer + clsLayer + head)
     }
 }

@@ -72,7 +72,7 @@ import Testing
         let scale = 1 / Float(d).squareRoot()
         qkv.withUnsafeBufferPointer { p in
             let q = p.baseAddress!
-            fk_attention_head(q, q + d, q + 2 * d, ld, &out, d, length, d, scale, &scratch)
+            fk_attention_head(q, q + d, q + 2 * d, ld, &out, d, length, length, d, scale, &scratch)
         }
         for i in 0..<length {
             let scores = (0..<length).map { j in

@@ -288,15 +288,20 @@ private enum SharedTokenizerModel {
             }
         }
         print(
-            "TokenizerTests: skipping the Hugging Face parity tests: no models/minilm-l6-sst2/vocab.txt under "
-                + candidates.map(\.path).joined(separator: " or ") + " (set FRONTIER_SHARED to the shared folder)")
+            "SKIP TokenizerHFParityTests: models/minilm-l6-sst2/vocab.txt is absent under "
+                + candidates.map(\.path).joined(separator: " and ") + " (set FRONTIER_SHARED to the shared folder to run them)")
         return nil
     }()
 
     static var available: Bool { directory != nil }
 
+    /// Loaded once for the whole suite.
+    private static let tokenizer: Result<BertTokenizer, any Error>? = directory.map { dir in
+        Result { try BertTokenizer.load(directory: dir) }
+    }
+
     static func load() throws -> BertTokenizer {
-        try BertTokenizer.load(directory: try #require(directory))
+        try #require(tokenizer).get()
     }
 }
 

@@ -41,7 +41,7 @@ struct BenchCommand: ParsableCommand {
         if let limit { examples = Array(examples.prefix(limit)) }
         let maxLength = min(modelOptions.maxSeqLen ?? 128, checkpoint.model.config.maxPositions)
         let inputs = examples.map { checkpoint.tokenizer.encode($0.textA, pair: $0.textB, maxLength: maxLength) }
-        let bench = EngineBenchmark(batchSize: compute.batch, threads: compute.threads, repeats: repeats)
+        let bench = EngineBenchmark(batchSize: compute.batch, threads: compute.threads, repeats: repeats, options: compute.forwardOptions)
         let result = try bench.run(model: checkpoint.model, inputs: inputs, progress: note)
         let report = BenchReport(
             model: modelOptions.model, task: task, examples: result.examples, batch: result.batch,
@@ -52,9 +52,11 @@ struct BenchCommand: ParsableCommand {
             flopsPerExample: result.flopsPerExample,
             sgemmPeakGflops: result.sgemmPeakGflops,
             fractionOfSgemmPeak: result.gflopsPerSecond / result.sgemmPeakGflops,
-            passSeconds: result.passSeconds,
+            packedGemmPeakGflops: result.packedGemmPeakGflops,
+            fractionOfPackedGemmPeak: result.gflopsPerSecond / result.packedGemmPeakGflops,
+            passSeconds: result.passSeconds, gemm: result.gemm, gemmIsa: PackedGemm.isa,
             openblas: .init(core: Blas.coreName, threads: Blas.threads, config: Blas.configuration,
-                            coreSelection: BlasCoreSelection.provenance))
+                            coretypeEnvironment: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -65,7 +67,7 @@ struct BenchCommand: ParsableCommand {
 struct BenchReport: Codable {
     struct Throughput: Codable { var examplesPerS: Double; var tokensPerS: Double; var gflopsPerS: Double }
     struct Latency: Codable { var p50: Double; var p99: Double; var mean: Double }
-    struct OpenBLAS: Codable { var core: String; var threads: Int; var config: String; var coreSelection: String }
+    struct OpenBLAS: Codable { var core: String; var threads: Int; var config: String; var coretypeEnvironment: String? }
     var model: String
     var task: String
     var examples: Int
@@ -78,6 +80,10 @@ struct BenchReport: Codable {
     var flopsPerExample: Double
     var sgemmPeakGflops: Double
     var fractionOfSgemmPeak: Double
+    var packedGemmPeakGflops: Double
+    var fractionOfPackedGemmPeak: Double
     var passSeconds: [Double]
+    var gemm: String
+    var gemmIsa: String
     var openblas: OpenBLAS
 }

@@ -53,7 +53,7 @@ struct EvalCommand: ParsableCommand {
         for start in stride(from: 0, to: examples.count, by: compute.batch) {
             let slice = examples[start..<min(start + compute.batch, examples.count)]
             let batch = EncoderBatch(slice.map { checkpoint.tokenizer.encode($0.textA, pair: $0.textB, maxLength: maxLength) })
-            let output = try checkpoint.model.forward(batch, workspace: workspace)
+            let output = try checkpoint.model.forward(batch, workspace: workspace, options: compute.forwardOptions)
             for logits in output.logits {
                 precondition(logits.count == classifier.outFeatures)
                 predicted.append(logits.indices.max { logits[$0] < logits[$1] } ?? 0)

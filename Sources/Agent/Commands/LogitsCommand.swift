@@ -34,7 +34,7 @@ struct LogitsCommand: ParsableCommand {
         for start in stride(from: 0, to: inputs.count, by: compute.batch) {
             let slice = inputs[start..<min(start + compute.batch, inputs.count)]
             let batch = EncoderBatch(slice.map { checkpoint.tokenizer.encode($0.0, pair: $0.1, maxLength: maxLength) })
-            let output = try model.forward(batch, workspace: workspace)
+            let output = try model.forward(batch, workspace: workspace, options: compute.forwardOptions)
             for index in 0..<batch.count {
                 if output.logits.isEmpty {
                     out += Self.format(output.startLogits[index]) + " | " + Self.format(output.endLogits[index]) + "\n"

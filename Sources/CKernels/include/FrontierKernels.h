@@ -29,6 +29,9 @@ void fk_exp(const float *x, float *y, size_t n);
 /* y[r, c] = gelu(y[r, c] + bias[c]) with the exact erf GELU (BERT's "gelu"). bias may be NULL. */
 void fk_bias_gelu(float *y, const float *bias, size_t rows, size_t cols);
 
+/* As fk_bias_gelu on a tile with row stride ldc (a GEMM output block). */
+void fk_bias_gelu_strided(float *y, size_t ldc, const float *bias, size_t rows, size_t cols);
+
 /* y[r, c] += bias[c]. */
 void fk_add_bias(float *y, const float *bias, size_t rows, size_t cols);
 
@@ -55,12 +58,13 @@ void fk_embed_layernorm(float *out, const int *ids, const int *positions, const 
  * Softmax attention of one head of one sequence, no mask (sequences are
  * packed without padding, so every key is a real token).
  *   q, k, v: len rows each, row stride ld_qkv floats, head_dim features.
- *   out:     len rows, row stride ld_out, head_dim features written.
+ *   out:     n_query rows, row stride ld_out, head_dim features written.
  *   scratch: at least len floats.
- * out = softmax(q k^T * scale) v.
+ * out = softmax(q k^T * scale) v for the first n_query query rows (n_query = len for a full
+ * layer; 1 when only the [CLS] row is needed downstream).
  */
 void fk_attention_head(const float *q, const float *k, const float *v, size_t ld_qkv,
-                       float *out, size_t ld_out, size_t len, size_t head_dim,
+                       float *out, size_t ld_out, size_t len, size_t n_query, size_t head_dim,
                        float scale, float *scratch);
 
 /* 1 when the CPU has AVX-512 F, BW, DQ and VL (what OpenBLAS's SkylakeX kernels use). */

@@ -16,6 +16,8 @@ public struct EngineBenchmark: Sendable {
         public var latencyP99Ms: Double
         public var latencyMeanMs: Double
         public var sgemmPeakGflops: Double
+        public var packedGemmPeakGflops: Double
+        public var gemm: String
         public var passSeconds: [Double]
     }
 
@@ -23,8 +25,10 @@ public struct EngineBenchmark: Sendable {
     public var threads: Int
     public var repeats: Int
     public var latencyPasses: Int
+    public var options: ForwardOptions
 
-    public init(batchSize: Int, threads: Int, repeats: Int = 5, latencyPasses: Int = 1) {
+    public init(batchSize: Int, threads: Int, repeats: Int = 5, latencyPasses: Int = 1, options: ForwardOptions = ForwardOptions()) {
+        self.options = options
         self.batchSize = max(1, batchSize)
         self.threads = max(1, threads)
         self.repeats = max(1, repeats)
@@ -42,34 +46,35 @@ public struct EngineBenchmark: Sendable {
         }
         let singles = inputs.map { EncoderBatch([$0]) }
         let tokens = inputs.reduce(0) { $0 + $1.count }
-        let flops = model.flops(lengths: inputs.map(\.count))
+        let flops = model.flops(lengths: inputs.map(\.count), lastLayerClsOnly: options.lastLayerClsOnly)
 
         progress("warm-up pass (batch \(batchSize))")
-        for batch in batches { _ = try model.forward(batch, workspace: workspace) }
+        for batch in batches { _ = try model.forward(batch, workspace: workspace, options: options) }
         var passes: [Double] = []
         for pass in 1...repeats {
             let start = MonotonicClock.now()
-            for batch in batches { _ = try model.forward(batch, workspace: workspace) }
+            for batch in batches { _ = try model.forward(batch, workspace: workspace, options: options) }
             passes.append(MonotonicClock.now() - start)
             progress("throughput pass \(pass)/\(repeats): \(String(format: "%.1f", Double(inputs.count) / passes.last!)) examples/s")
         }
         let median = Percentiles.median(passes)
 
         progress("latency warm-up (batch 1)")
-        for single in singles { _ = try model.forward(single, workspace: workspace) }
+        for single in singles { _ = try model.forward(single, workspace: workspace, options: options) }
         var latencies: [Double] = []
         for pass in 1...latencyPasses {
             for single in singles {
                 let start = MonotonicClock.now()
-                _ = try model.forward(single, workspace: workspace)
+                _ = try model.forward(single, workspace: workspace, options: options)
                 latencies.append(MonotonicClock.now() - start)
             }
             progress("latency pass \(pass)/\(latencyPasses)")
         }
         latencies.sort()
 
-        progress("measuring sgemm peak")
+        progress("measuring sgemm peaks (OpenBLAS and packed)")
         let peak = Self.sgemmPeak(threads: threads)
+        let packedPeak = Self.packedGemmPeak(workspace: workspace)
         return Result(
             examples: inputs.count, tokens: tokens, batch: batchSize, threads: threads, repeats: repeats,
             examplesPerSecond: Double(inputs.count) / median, tokensPerSecond: Double(tokens) / median,
@@ -77,7 +82,25 @@ public struct EngineBenchmark: Sendable {
             latencyP50Ms: Percentiles.nearestRank(latencies, 50) * 1e3,
             latencyP99Ms: Percentiles.nearestRank(latencies, 99) * 1e3,
             latencyMeanMs: latencies.reduce(0, +) / Double(latencies.count) * 1e3,
-            sgemmPeakGflops: peak, passSeconds: passes)
+            sgemmPeakGflops: peak, packedGemmPeakGflops: packedPeak, gemm: options.gemm.rawValue, passSeconds: passes)
+    }
+
+    /// Best-of-N rate of the packed GEMM on the same square problem, with the workspace's threads.
+    public static func packedGemmPeak(workspace: Workspace, n: Int = 1536, trials: Int = 7) -> Double {
+        let a = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
+        let weight = Tensor(zeros: [n, n])
+        for i in 0..<(n * n) {
+            a[i] = Float(i % 13) * 0.01
+            weight.pointer[i] = Float(i % 7) * 0.01
+        }
+        let layer = Linear(weight: weight, bias: Tensor(zeros: [n]))
+        var best = Double.infinity
+        for _ in 0..<trials {
+            let start = MonotonicClock.now()
+            PackedGemm.linear(layer, a.pointer, rows: n, lda: n, into: c.pointer, ldc: n, workspace: workspace)
+            best = min(best, MonotonicClock.now() - start)
+        }
+        return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
     }
 
     /// Best-of-N rate of a large square sgemm (n = 1536): the practical ceiling for our GEMMs.

@@ -99,20 +99,28 @@ public final class EncoderModel: @unchecked Sendable {
     }
 
     /// Floating-point operations of one forward pass over sequences of these lengths, counted
-    /// from the layers as they are (pruned shapes included): 2 per multiply-add in GEMMs and
-    /// attention; element-wise work is not counted.
-    public func flops(lengths: [Int]) -> Double {
+    /// from the layers as they are (pruned shapes included) and as `forward` computes them
+    /// (the [CLS]-only last layer when `lastLayerClsOnly` applies): 2 per multiply-add in GEMMs
+    /// and attention; element-wise work is not counted.
+    public func flops(lengths: [Int], lastLayerClsOnly: Bool = true) -> Double {
         let tokens = Double(lengths.reduce(0, +))
         let squares = Double(lengths.reduce(0) { $0 + $1 * $1 })
-        var total = 0.0
-        for layer in layers {
-            let a = Double(layer.attentionWidth), h = Double(config.hiddenSize), i = Double(layer.intermediateSize)
-            total += 2 * tokens * h * 3 * a          // QKV
-            total += 2 * 2 * squares * a             // QKᵀ and PV over all heads
-            total += 2 * tokens * a * h              // attention output
-            total += 2 * 2 * tokens * h * i          // feed-forward pair
-        }
         let b = Double(lengths.count), h = Double(config.hiddenSize)
+        let clsOnly = lastLayerClsOnly && headReadsOnlyCls && layers.last.map { $0.attentionWidth % 16 == 0 } == true
+        var total = 0.0
+        for (index, layer) in layers.enumerated() {
+            let a = Double(layer.attentionWidth), i = Double(layer.intermediateSize)
+            if clsOnly && index == layers.count - 1 {
+                total += 2 * tokens * h * 2 * a + 2 * b * h * a  // K, V for all tokens; Q for [CLS]
+                total += 2 * 2 * tokens * a                      // one query row per sequence
+                total += 2 * b * a * h + 2 * 2 * b * h * i
+            } else {
+                total += 2 * tokens * h * 3 * a          // QKV
+                total += 2 * 2 * squares * a             // QKᵀ and PV over all heads
+                total += 2 * tokens * a * h              // attention output
+                total += 2 * 2 * tokens * h * i          // feed-forward pair
+            }
+        }
         switch head {
         case let .encoderOnly(pooler):
             if pooler != nil { total += 2 * b * h * h }
@@ -155,15 +163,15 @@ public final class EncoderModel: @unchecked Sendable {
         var output = EncoderOutput()
         guard !batch.isEmpty else { return output }
 
-        let tokens = batch.tokenCount
+        let tokens = batch.tokenCount, b = batch.count
         let h = config.hiddenSize
         let maxAttention = layers.map(\.attentionWidth).max() ?? h
         let maxIntermediate = layers.map(\.intermediateSize).max() ?? config.intermediateSize
-        ws.reserve(tokens: tokens, sequences: batch.count, maxLength: batch.maxLength, hidden: h,
+        ws.reserve(tokens: tokens, sequences: b, maxLength: batch.maxLength, hidden: h,
                    attentionWidth: maxAttention, intermediate: maxIntermediate, labels: max(1, config.numLabels))
-        let threads = ws.threads
-
-        for index in 0..<batch.count {
+        if ws.offsets.count < b + 1 { ws.offsets = [Int32](repeating: 0, count: b + 1) }
+        for index in 0...b { ws.offsets[index] = Int32(batch.offsets[index]) }
+        for index in 0..<b {
             let start = batch.offsets[index]
             for position in 0..<batch.length(index) { ws.positions[start + position] = Int32(position) }
         }
@@ -172,105 +180,134 @@ public final class EncoderModel: @unchecked Sendable {
         var spare = ws.scratch.pointer
 
         // Embeddings: word + position (+ segment), LayerNorm.
-        do {
-            let out = SharedPointer(x)
-            let e = embeddings
-            batch.ids.withUnsafeBufferPointer { idsBuffer in
-                batch.typeIds.withUnsafeBufferPointer { typesBuffer in
-                    ws.positions.withUnsafeBufferPointer { positionsBuffer in
-                        let ids = SharedPointer(UnsafeMutablePointer(mutating: idsBuffer.baseAddress!))
-                        let types = SharedPointer(UnsafeMutablePointer(mutating: typesBuffer.baseAddress!))
-                        let positions = SharedPointer(UnsafeMutablePointer(mutating: positionsBuffer.baseAddress!))
-                        Parallel.chunks(tokens, threads: threads, minimumPerChunk: 64) { rows, _ in
-                            fk_embed_layernorm(
-                                out.base + rows.lowerBound * h,
-                                UnsafeRawPointer(ids.base + rows.lowerBound).assumingMemoryBound(to: Int32.self),
-                                UnsafeRawPointer(positions.base + rows.lowerBound).assumingMemoryBound(to: Int32.self),
-                                UnsafeRawPointer(types.base + rows.lowerBound).assumingMemoryBound(to: Int32.self),
-                                e.word.pointer, e.position.pointer, e.tokenType?.pointer,
-                                e.norm.gamma.pointer, e.norm.beta.pointer, rows.count, h, e.norm.eps)
-                        }
-                    }
-                }
+        let e = embeddings
+        batch.ids.withUnsafeBufferPointer { ids in
+            batch.typeIds.withUnsafeBufferPointer { types in
+                fk_embed_layernorm(x, ids.baseAddress, ws.positions, types.baseAddress, e.word.pointer, e.position.pointer,
+                                   e.tokenType?.pointer, e.norm.gamma.pointer, e.norm.beta.pointer, tokens, h, e.norm.eps)
             }
         }
         if options.collectHiddenStates { output.hiddenStates.append(Array(UnsafeBufferPointer(start: x, count: tokens * h))) }
 
-        for layer in layers {
-            let a = layer.attentionWidth, qkvWidth = 3 * a, inter = layer.intermediateSize
+        // Heads that read only [CLS] let the last layer skip every other row (same result).
+        let clsOnly = options.lastLayerClsOnly && !options.collectHiddenStates && headReadsOnlyCls
+            && layers.last.map { $0.attentionWidth % 16 == 0 } == true
+        for (index, layer) in layers.enumerated() {
+            if clsOnly && index == layers.count - 1 {
+                clsLastLayer(layer, batch: batch, x: x, workspace: ws, gemm: options.gemm)
+                break
+            }
+            let a = layer.attentionWidth, inter = layer.intermediateSize
             let qkv = ws.queryKeyValue.pointer, context = ws.context.pointer, ffn = ws.intermediate.pointer
 
-            Blas.linear(x, rows: tokens, inFeatures: h, lda: h, weight: layer.queryKeyValue.weight.pointer,
-                        outFeatures: qkvWidth, ldw: h, into: qkv, ldc: qkvWidth)
-            let qkvRows = SharedPointer(qkv), qkvBias = layer.queryKeyValue.bias
-            Self.rowwise(tokens, width: qkvWidth, threads: threads) { rows in
-                fk_add_bias(qkvRows.base + rows.lowerBound * qkvWidth, qkvBias.pointer, rows.count, qkvWidth)
-            }
-            attention(batch: batch, layer: layer, qkv: qkv, context: context, workspace: ws)
+            linear(layer.queryKeyValue, x, rows: tokens, lda: h, into: qkv, ldc: 3 * a, epilogue: .bias, ws, options.gemm)
+            fk_attention_packed(ws.pool, qkv, context, ws.offsets, b, layer.numHeads, layer.headDim,
+                                1 / Float(layer.headDim).squareRoot(), ws.attentionScratch.pointer, ws.lengthCapacity, 0)
 
-            Blas.linear(context, rows: tokens, inFeatures: a, lda: a, weight: layer.attentionOutput.weight.pointer,
-                        outFeatures: h, ldw: a, into: spare, ldc: h)
-            Self.addResidualNorm(tokens, h, threads, spare, residual: x, bias: layer.attentionOutput.bias, norm: layer.attentionNorm)
+            linear(layer.attentionOutput, context, rows: tokens, lda: a, into: spare, ldc: h, epilogue: .bias, ws, options.gemm)
+            fk_parallel_bias_residual_layernorm(ws.pool, spare, nil, x, layer.attentionNorm.gamma.pointer,
+                                                layer.attentionNorm.beta.pointer, tokens, h, layer.attentionNorm.eps)
             swap(&x, &spare)
 
-            Blas.linear(x, rows: tokens, inFeatures: h, lda: h, weight: layer.intermediate.weight.pointer,
-                        outFeatures: inter, ldw: h, into: ffn, ldc: inter)
-            let ffnRows = SharedPointer(ffn), ffnBias = layer.intermediate.bias
-            Self.rowwise(tokens, width: inter, threads: threads) { rows in
-                fk_bias_gelu(ffnRows.base + rows.lowerBound * inter, ffnBias.pointer, rows.count, inter)
-            }
-            Blas.linear(ffn, rows: tokens, inFeatures: inter, lda: inter, weight: layer.output.weight.pointer,
-                        outFeatures: h, ldw: inter, into: spare, ldc: h)
-            Self.addResidualNorm(tokens, h, threads, spare, residual: x, bias: layer.output.bias, norm: layer.outputNorm)
+            linear(layer.intermediate, x, rows: tokens, lda: h, into: ffn, ldc: inter, epilogue: .biasGelu, ws, options.gemm)
+            linear(layer.output, ffn, rows: tokens, lda: inter, into: spare, ldc: h, epilogue: .bias, ws, options.gemm)
+            fk_parallel_bias_residual_layernorm(ws.pool, spare, nil, x, layer.outputNorm.gamma.pointer,
+                                                layer.outputNorm.beta.pointer, tokens, h, layer.outputNorm.eps)
             swap(&x, &spare)
 
             if options.collectHiddenStates { output.hiddenStates.append(Array(UnsafeBufferPointer(start: x, count: tokens * h))) }
         }
 
-        applyHead(batch: batch, hidden: x, workspace: ws, into: &output)
+        // The [CLS] row of each sequence: already computed by the cls-only layer, else gathered.
+        if !clsOnly {
+            for index in 0..<b {
+                (ws.clsHidden.pointer + index * h).update(from: x + batch.offsets[index] * h, count: h)
+            }
+        }
+        applyHead(batch: batch, hidden: x, cls: ws.clsHidden.pointer, workspace: ws, gemm: options.gemm, into: &output)
         return output
     }
 
-    /// Attention for every (sequence, head) pair, split over the workspace's threads, each
-    /// thread with its own softmax scratch row.
-    private func attention(batch: EncoderBatch, layer: EncoderLayer, qkv: UnsafeMutablePointer<Float>,
-                           context: UnsafeMutablePointer<Float>, workspace ws: Workspace) {
-        let heads = layer.numHeads, d = layer.headDim, a = layer.attentionWidth
-        let scale = 1 / Float(d).squareRoot()
-        let qkvShared = SharedPointer(qkv), out = SharedPointer(context)
-        let scratch = SharedPointer(ws.attentionScratch.pointer)
-        let stride = ws.attentionScratch.count / ws.threads
-        let offsets = batch.offsets
-        let items = batch.count * heads
-        let work = batch.lengths.reduce(0) { $0 + $1 * $1 } * a
-        let threads = work < 200_000 ? 1 : ws.threads
-        Parallel.chunks(items, threads: threads) { range, chunk in
-            let row = scratch.base + chunk * stride
-            for item in range {
-                let sequence = item / heads, headIndex = item % heads
-                let start = offsets[sequence], length = offsets[sequence + 1] - start
-                let q = qkvShared.base + start * 3 * a + headIndex * d
-                fk_attention_head(q, q + a, q + 2 * a, 3 * a, out.base + start * a + headIndex * d, a,
-                                  length, d, scale, row)
+    /// True when the head's output depends on the final hidden state of [CLS] rows alone.
+    var headReadsOnlyCls: Bool {
+        switch head {
+        case .questionAnswering: return false
+        case .encoderOnly, .sequenceClassification: return true
+        }
+    }
+
+    enum Epilogue { case none, bias, biasGelu }
+
+    /// `y = x Wᵀ (+ b) (→ GELU)` on the selected GEMM.
+    private func linear(_ layer: Linear, _ input: UnsafePointer<Float>, rows: Int, lda: Int,
+                        into output: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
+                        _ ws: Workspace, _ gemm: GemmBackend) {
+        let n = layer.outFeatures, k = layer.inFeatures
+        switch gemm {
+        case .packed:
+            let code: Int32 = epilogue == .none ? 0 : (epilogue == .bias ? 1 : 2)
+            fk_linear_packed(ws.pool, input, lda, layer.packed.pointer, layer.bias.pointer, output, ldc, rows, n, k, code)
+        case .openblas:
+            Blas.linear(input, rows: rows, inFeatures: k, lda: lda, weight: layer.weight.pointer, outFeatures: n, ldw: k,
+                        into: output, ldc: ldc)
+            for row in 0..<rows {
+                switch epilogue {
+                case .none: break
+                case .bias: fk_add_bias(output + row * ldc, layer.bias.pointer, 1, n)
+                case .biasGelu: fk_bias_gelu(output + row * ldc, layer.bias.pointer, 1, n)
+                }
             }
         }
     }
 
-    private func applyHead(batch: EncoderBatch, hidden x: UnsafeMutablePointer<Float>, workspace ws: Workspace,
-                           into output: inout EncoderOutput) {
-        let h = config.hiddenSize, b = batch.count
-        // The [CLS] row of each sequence.
-        let cls = ws.pooled.pointer
-        for index in 0..<b {
-            (cls + index * h).update(from: x + batch.offsets[index] * h, count: h)
+    /// The last layer when only [CLS] rows matter: keys and values for every token (attention
+    /// still reads the whole sequence), then the query, attention, output projection and
+    /// feed-forward for one row per sequence. Leaves the result in `ws.clsHidden`.
+    private func clsLastLayer(_ layer: EncoderLayer, batch: EncoderBatch, x: UnsafeMutablePointer<Float>,
+                              workspace ws: Workspace, gemm: GemmBackend) {
+        let h = config.hiddenSize, a = layer.attentionWidth, b = batch.count, tokens = batch.tokenCount
+        let qkv = ws.queryKeyValue.pointer, context = ws.context.pointer
+        let clsX = ws.clsHidden.pointer, clsQ = ws.clsQuery.pointer, clsContext = ws.clsContext.pointer
+        let clsOut = ws.clsScratch.pointer, clsFFN = ws.clsIntermediate.pointer
+
+        for index in 0..<b { (clsX + index * h).update(from: x + batch.offsets[index] * h, count: h) }
+        // K | V over all tokens: rows a..<3a of the fused projection (panel-aligned since a % 16 == 0).
+        let qkvLayer = layer.queryKeyValue
+        switch gemm {
+        case .packed:
+            fk_linear_packed(ws.pool, x, h, qkvLayer.packed.pointer + a * h, qkvLayer.bias.pointer + a,
+                             qkv + a, 3 * a, tokens, 2 * a, h, 1)
+            fk_linear_packed(ws.pool, clsX, h, qkvLayer.packed.pointer, qkvLayer.bias.pointer, clsQ, a, b, a, h, 1)
+        case .openblas:
+            Blas.linear(x, rows: tokens, inFeatures: h, lda: h, weight: qkvLayer.weight.pointer + a * h, outFeatures: 2 * a,
+                        ldw: h, into: qkv + a, ldc: 3 * a)
+            for row in 0..<tokens { fk_add_bias(qkv + row * 3 * a + a, qkvLayer.bias.pointer + a, 1, 2 * a) }
+            Blas.linear(clsX, rows: b, inFeatures: h, lda: h, weight: qkvLayer.weight.pointer, outFeatures: a, ldw: h,
+                        into: clsQ, ldc: a)
+            fk_add_bias(clsQ, qkvLayer.bias.pointer, b, a)
         }
+        for index in 0..<b { (qkv + batch.offsets[index] * 3 * a).update(from: clsQ + index * a, count: a) }
+        fk_attention_packed(ws.pool, qkv, context, ws.offsets, b, layer.numHeads, layer.headDim,
+                            1 / Float(layer.headDim).squareRoot(), ws.attentionScratch.pointer, ws.lengthCapacity, 1)
+        for index in 0..<b { (clsContext + index * a).update(from: context + batch.offsets[index] * a, count: a) }
+
+        linear(layer.attentionOutput, clsContext, rows: b, lda: a, into: clsOut, ldc: h, epilogue: .bias, ws, gemm)
+        fk_parallel_bias_residual_layernorm(ws.pool, clsOut, nil, clsX, layer.attentionNorm.gamma.pointer,
+                                            layer.attentionNorm.beta.pointer, b, h, layer.attentionNorm.eps)
+        linear(layer.intermediate, clsOut, rows: b, lda: h, into: clsFFN, ldc: layer.intermediateSize, epilogue: .biasGelu, ws, gemm)
+        linear(layer.output, clsFFN, rows: b, lda: layer.intermediateSize, into: clsX, ldc: h, epilogue: .bias, ws, gemm)
+        fk_parallel_bias_residual_layernorm(ws.pool, clsX, nil, clsOut, layer.outputNorm.gamma.pointer,
+                                            layer.outputNorm.beta.pointer, b, h, layer.outputNorm.eps)
+    }
+
+    private func applyHead(batch: EncoderBatch, hidden x: UnsafeMutablePointer<Float>, cls: UnsafeMutablePointer<Float>,
+                           workspace ws: Workspace, gemm: GemmBackend, into output: inout EncoderOutput) {
+        let h = config.hiddenSize, b = batch.count
         func rows(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ width: Int) -> [[Float]] {
             (0..<count).map { Array(UnsafeBufferPointer(start: p + $0 * width, count: width)) }
         }
         func dense(_ layer: Linear, _ input: UnsafeMutablePointer<Float>, _ count: Int, into out: UnsafeMutablePointer<Float>) {
-            Blas.linear(input, rows: count, inFeatures: layer.inFeatures, lda: layer.inFeatures, weight: layer.weight.pointer,
-                        outFeatures: layer.outFeatures, ldw: layer.inFeatures, into: out, ldc: layer.outFeatures)
-            fk_add_bias(out, layer.bias.pointer, count, layer.outFeatures)
+            linear(layer, input, rows: count, lda: layer.inFeatures, into: out, ldc: layer.outFeatures, epilogue: .bias, ws, gemm)
         }
         switch head {
         case let .encoderOnly(pooler):
@@ -306,23 +343,6 @@ public final class EncoderModel: @unchecked Sendable {
                 output.endLogits.append((0..<length).map { spans[(start + $0) * 2 + 1] })
             }
             output.pooled = rows(cls, b, h)
-        }
-    }
-
-    /// Runs a row kernel over `rows` rows of `width` floats, split across threads when the
-    /// buffer is big enough for that to pay.
-    private static func rowwise(_ rows: Int, width: Int, threads: Int, _ kernel: @Sendable (Range<Int>) -> Void) {
-        let useThreads = rows * width >= 65_536 ? threads : 1
-        Parallel.chunks(rows, threads: useThreads) { range, _ in kernel(range) }
-    }
-
-    private static func addResidualNorm(_ rows: Int, _ width: Int, _ threads: Int, _ y: UnsafeMutablePointer<Float>,
-                                        residual: UnsafeMutablePointer<Float>, bias: Tensor, norm: LayerNormParameters) {
-        let res = SharedPointer(residual), out = SharedPointer(y)
-        rowwise(rows, width: width, threads: threads) { range in
-            let offset = range.lowerBound * width
-            fk_bias_residual_layernorm(out.base + offset, bias.pointer, res.base + offset, norm.gamma.pointer,
-                                       norm.beta.pointer, range.count, width, norm.eps)
         }
     }
 }

@@ -1,15 +1,31 @@
+import CKernels
+
 /// A dense layer `y = x Wᵀ + b` with W stored as Hugging Face stores it, `[out, in]`.
 ///
 /// Keeping PyTorch's layout means masks, pruning and (later) gradients index weights exactly as
-/// the papers' code does; BLAS reads it transposed at no cost.
+/// the papers' code does. The GEMM reads `packed`, the same weights laid out once in 16-row
+/// panels for the microkernels; anything that changes `weight` gets a fresh packing through
+/// the property observer, so the two can never disagree.
 public struct Linear: Sendable {
-    public var weight: Tensor  // (out, in)
-    public var bias: Tensor    // (out)
+    public var weight: Tensor {  // (out, in)
+        didSet { packed = Self.pack(weight) }
+    }
+    public var bias: Tensor      // (out)
+    /// `weight` in `fk_pack_weights` layout; (ceil(out / 16) · 16 · in) floats.
+    public private(set) var packed: FloatBuffer
 
     public init(weight: Tensor, bias: Tensor) {
         precondition(weight.shape.count == 2 && bias.shape == [weight.shape[0]], "Linear: weight \(weight.shape) and bias \(bias.shape) disagree")
         self.weight = weight
         self.bias = bias
+        packed = Self.pack(weight)
+    }
+
+    static func pack(_ weight: Tensor) -> FloatBuffer {
+        let n = weight.shape[0], k = weight.shape[1]
+        let buffer = FloatBuffer(count: fk_packed_size(n, k))
+        fk_pack_weights(weight.pointer, n, k, buffer.pointer)
+        return buffer
     }
 
     public var outFeatures: Int { weight.shape[0] }

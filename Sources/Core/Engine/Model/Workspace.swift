@@ -1,3 +1,5 @@
+import CKernels
+
 /// The activation buffers of forward passes, allocated once and reused across batches.
 ///
 /// Sized by the largest batch seen so far (tokens) and the widest layer, so a sweep over a
@@ -5,9 +7,11 @@
 /// pass at a time; concurrent callers each own one. A backward pass will add per-layer saved
 /// activations here rather than changing the layers.
 public final class Workspace: @unchecked Sendable {
-    /// Threads for the engine's own kernels (attention, element-wise); BLAS threads are set
-    /// separately with `Blas.setThreads`.
+    /// Threads for the engine's kernels (GEMM, attention, element-wise); OpenBLAS threads, for
+    /// the OpenBLAS GEMM path, are set separately with `Blas.setThreads`.
     public let threads: Int
+    /// The worker threads; they spin briefly between kernels and sleep when idle.
+    let pool: OpaquePointer?
 
     private(set) var tokenCapacity = 0
     private(set) var lengthCapacity = 0
@@ -23,16 +27,29 @@ public final class Workspace: @unchecked Sendable {
     var headOutput = FloatBuffer(count: 0)    // (max(tokens·2, sequences·labels))
     var attentionScratch = FloatBuffer(count: 0) // (threads, maxLength)
     var positions: [Int32] = []
+    var offsets: [Int32] = []
+    // The [CLS]-rows-only last layer: (sequences, width) each.
+    var clsHidden = FloatBuffer(count: 0)
+    var clsQuery = FloatBuffer(count: 0)
+    var clsContext = FloatBuffer(count: 0)
+    var clsScratch = FloatBuffer(count: 0)
+    var clsIntermediate = FloatBuffer(count: 0)
 
     private var widths = (hidden: 0, attention: 0, intermediate: 0, labels: 0)
 
     public init(threads: Int = 1) {
         self.threads = max(1, threads)
+        pool = self.threads > 1 ? fk_pool_create(Int32(self.threads)) : nil
+    }
+
+    deinit {
+        if let pool { fk_pool_destroy(pool) }
     }
 
     /// Total bytes held, for memory reports.
     public var byteCount: Int {
-        [hidden, scratch, queryKeyValue, context, intermediate, pooled, pooledScratch, headOutput, attentionScratch]
+        [hidden, scratch, queryKeyValue, context, intermediate, pooled, pooledScratch, headOutput, attentionScratch,
+         clsHidden, clsQuery, clsContext, clsScratch, clsIntermediate]
             .reduce(0) { $0 + $1.count * MemoryLayout<Float>.stride }
     }
 
@@ -56,6 +73,12 @@ public final class Workspace: @unchecked Sendable {
             pooled = FloatBuffer(count: sequenceCapacity * widths.hidden)
             pooledScratch = FloatBuffer(count: sequenceCapacity * widths.hidden)
             headOutput = FloatBuffer(count: max(tokenCapacity * 2, sequenceCapacity * max(1, widths.labels)))
+            let b = sequenceCapacity
+            clsHidden = FloatBuffer(count: b * widths.hidden)
+            clsQuery = FloatBuffer(count: b * widths.attention)
+            clsContext = FloatBuffer(count: b * widths.attention)
+            clsScratch = FloatBuffer(count: b * widths.hidden)
+            clsIntermediate = FloatBuffer(count: b * widths.intermediate)
         }
         if maxLength > lengthCapacity {
             lengthCapacity = maxLength

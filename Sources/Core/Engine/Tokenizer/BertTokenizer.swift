@@ -63,7 +63,9 @@ public struct BertTokenizer: Sendable {
         self.wordPiece = WordPieceTokenizer(vocabulary: vocabulary, unkId: unkId)
         self.specials = Self.specialTokenNames
             .compactMap { name in
-                vocabulary.id(of: name).map { SpecialToken(scalars: name.unicodeScalars.map(\.value), id: $0) }
+                vocabulary.id(of: name).map { id in
+                    SpecialToken(scalars: name.unicodeScalars.map(\.value), id: id)
+                }
             }
             .sorted { $0.scalars.count > $1.scalars.count }
     }
@@ -101,13 +103,15 @@ public struct BertTokenizer: Sendable {
                     i += 1
                     continue
                 }
-                appendSegment(text, segmentStart..<i, words: &words, scratch: &scratch, ids: &ids, offsets: &offsets)
+                appendSegment(
+                    text, segmentStart..<i, words: &words, scratch: &scratch, ids: &ids, offsets: &offsets)
                 ids.append(special.id)
                 offsets.append(i..<(i + special.scalars.count))
                 i += special.scalars.count
                 segmentStart = i
             }
-            appendSegment(text, segmentStart..<text.count, words: &words, scratch: &scratch, ids: &ids, offsets: &offsets)
+            appendSegment(
+                text, segmentStart..<text.count, words: &words, scratch: &scratch, ids: &ids, offsets: &offsets)
         }
         return (ids, offsets)
     }
@@ -123,7 +127,8 @@ public struct BertTokenizer: Sendable {
         var second = pair.map { tokenize($0) }
         if let maxLength {
             let budget = max(0, maxLength - (second == nil ? 2 : 3))
-            let (n1, n2) = Self.truncatedLengths(first.ids.count, second?.ids.count ?? 0, budget: budget, isPair: second != nil)
+            let (n1, n2) = Self.truncatedLengths(
+                first.ids.count, second?.ids.count ?? 0, budget: budget, isPair: second != nil)
             if n1 < first.ids.count {
                 first.ids.removeSubrange(n1...)
                 first.offsets.removeSubrange(n1...)

@@ -1,0 +1,14 @@
+import CKernels
+
+/// Swift face of the packed microkernels in `CKernels/gemm.c`.
+public enum PackedGemm {
+    /// "avx512", "avx2" or "generic": the microkernel family this CPU runs.
+    public static var isa: String { String(cString: fk_gemm_isa()) }
+
+    /// `c = a · Wᵀ + b` for a packed `Linear`, on the workspace's threads.
+    public static func linear(_ layer: Linear, _ a: UnsafePointer<Float>, rows: Int, lda: Int,
+                              into c: UnsafeMutablePointer<Float>, ldc: Int, workspace: Workspace) {
+        fk_linear_packed(workspace.pool, a, lda, layer.packed.pointer, layer.bias.pointer, c, ldc, rows,
+                         layer.outFeatures, layer.inFeatures, 1)
+    }
+}
