@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+
+@testable import Core
+
+/// The agent as a user runs it: a built `frontier-agent` fed bad input must exit non-zero with
+/// a message naming the problem, never crash; good input must print what the engine computes.
+@Suite(.serialized) struct AgentCommandLineTests {
+    /// `swift test` builds every product into the same folder as the test bundle.
+    static let agent: URL? = {
+        var candidates: [URL] = []
+        if let explicit = ProcessInfo.processInfo.environment["FRONTIER_AGENT_BINARY"] {
+            candidates.append(URL(fileURLWithPath: explicit))
+        }
+        let bundleFolder = Bundle.main.bundleURL.deletingLastPathComponent()
+        candidates.append(bundleFolder.appendingPathComponent("frontier-agent"))
+        candidates.append(Bundle.main.bundleURL.appendingPathComponent("frontier-agent"))
+        for configuration in ["release", "debug"] {
+            candidates.append(SharedData.packageRoot.appendingPathComponent(".build/\(configuration)/frontier-agent"))
+        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }()
+
+    static var available: Bool {
+        if agent != nil { return true }
+        print("SKIP agent command-line tests: no built frontier-agent found (set FRONTIER_AGENT_BINARY)")
+        return false
+    }
+
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ arguments: [String], stdin: Data = Data()) throws -> Run {
+        let process = Process()
+        process.executableURL = agent
+        process.arguments = arguments
+        let input = Pipe(), output = Pipe(), error = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        input.fileHandleForWriting.write(stdin)
+        try input.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+                   stderr: String(decoding: err, as: UTF8.self))
+    }
+
+    /// A tiny random BERT classifier on disk with a 40-token vocabulary.
+    static func tinyCheckpoint() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("frontier-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", "a", "dog", ".", "!", "##s", "hello", "world"]
+        let vocab = words + (words.count..<40).map { "tok\($0)" }
+        try (vocab.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        let config = TinyCheckpoint.config(.bert, vocab: 40, labels: 2, architectures: ["BertForSequenceClassification"])
+        let json = """
+            {"model_type": "bert", "architectures": ["BertForSequenceClassification"], "vocab_size": 40, "hidden_size": 16,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 24, "max_position_embeddings": 64,
+             "type_vocab_size": 2, "id2label": {"0": "negative", "1": "positive"}}
+            """
+        try json.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        let tensors = TinyCheckpoint.tensors(config, head: .classifier(labels: 2)).tensors.map {
+            SafetensorsWriter.Tensor(name: $0.key, dtype: .f32, shape: $0.value.shape, values: $0.value.values)
+        }
+        try SafetensorsWriter.write(tensors, to: folder.appendingPathComponent("model.safetensors"))
+        return folder
+    }
+
+    @Test func tokenizeAndLogitsAgreeWithTheLibrary() throws {
+        guard Self.available else { return }
+        let folder = try Self.tinyCheckpoint()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let text = "the cat sat on the mat.\nhello dogs!\n"
+        let tokens = try Self.run(["tokenize", "--model", folder.path], stdin: Data(text.utf8))
+        #expect(tokens.status == 0, "\(tokens.stderr)")
+        #expect(tokens.stdout == "2 5 6 7 8 5 9 12 3\n2 15 11 14 13 3\n")
+
+        let logits = try Self.run(["logits", "--model", folder.path, "--threads", "2"], stdin: Data(text.utf8))
+        #expect(logits.status == 0, "\(logits.stderr)")
+        let checkpoint = try Checkpoint.load(directory: folder)
+        let expected = try checkpoint.model.forward(
+            EncoderBatch(["the cat sat on the mat.", "hello dogs!"].map { checkpoint.tokenizer.encode($0) }),
+            workspace: Workspace()).logits
+        let printed = logits.stdout.split(separator: "\n").map { $0.split(separator: " ").compactMap { Float($0) } }
+        #expect(printed.count == 2)
+        #expect(zip(printed, expected).allSatisfy { zip($0, $1).allSatisfy { abs($0 - $1) < 1e-6 } })
+    }
+
+    @Test func badInputLinesAreNamedErrors() throws {
+        guard Self.available else { return }
+        let folder = try Self.tinyCheckpoint()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cases: [(arguments: [String], stdin: [UInt8], message: String)] = [
+            (["tokenize"], Array("the cat\n".utf8) + [0xFF, 0xFE, 0x0A], "stdin line 2: invalid UTF-8"),
+            (["logits"], Array("the cat\n\nthe mat\n".utf8), "stdin line 2: empty input line"),
+            (["tokenize", "--pair"], Array("the cat sat\n".utf8), "stdin line 1: --pair expects two texts separated by one TAB"),
+            (["logits", "--pair"], Array("the cat\t\n".utf8), "stdin line 1: empty text in pair"),
+        ]
+        for item in cases {
+            let result = try Self.run(item.arguments + ["--model", folder.path], stdin: Data(item.stdin))
+            #expect(result.status != 0 && result.status < 128, "\(item.arguments) exited \(result.status)")
+            #expect(result.stderr.contains(item.message), "\(item.arguments): \(result.stderr)")
+            #expect(result.stdout.isEmpty)
+        }
+    }
+
+    @Test func brokenCheckpointsAreNamedErrors() throws {
+        guard Self.available else { return }
+        let folder = try Self.tinyCheckpoint()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let weights = folder.appendingPathComponent("model.safetensors")
+        let bytes = try Data(contentsOf: weights)
+
+        try bytes.prefix(bytes.count - 100).write(to: weights)
+        var result = try Self.run(["info", "--model", folder.path])
+        #expect(result.status != 0 && result.status < 128)
+        #expect(result.stderr.contains("model.safetensors"), "\(result.stderr)")
+
+        try bytes.prefix(5).write(to: weights)
+        result = try Self.run(["info", "--model", folder.path])
+        #expect(result.status != 0 && result.status < 128 && result.stderr.contains("model.safetensors"), "\(result.stderr)")
+
+        try bytes.write(to: weights)
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("vocab.txt"))
+        result = try Self.run(["tokenize", "--model", folder.path], stdin: Data("the cat\n".utf8))
+        #expect(result.status != 0 && result.status < 128 && result.stderr.contains("vocab.txt"), "\(result.stderr)")
+
+        result = try Self.run(["info", "--model", folder.appendingPathComponent("absent").path])
+        #expect(result.status != 0 && result.stderr.contains("absent"), "\(result.stderr)")
+    }
+
+    @Test func helpExplainsTheCommands() throws {
+        guard Self.available else { return }
+        let help = try Self.run(["--help"])
+        #expect(help.status == 0)
+        for command in ["info", "tokenize", "logits", "eval", "bench"] { #expect(help.stdout.contains(command)) }
+        let tokenize = try Self.run(["help", "tokenize"])
+        #expect(tokenize.stdout.contains("--max-seq-len") && tokenize.stdout.contains("--pair"))
+        let badOption = try Self.run(["logits", "--model", "x", "--threads", "0"])
+        #expect(badOption.status != 0 && badOption.stderr.contains("--threads must be at least 1"))
+    }
+}
