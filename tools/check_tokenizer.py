@@ -14,7 +14,7 @@ the token ids, [CLS]/[SEP] included, separated by single spaces. Each line is co
 The texts are the raw fields (TSV split on TAB with no quote handling, MRPC's BOM removed, SST-2's
 trailing space kept), read the same way as tools/make_goldens.py.
 
-A second mode regenerates the Unicode tables that Sources/Core/Engine/Tokenizer/BasicTokenizer.swift
+A second mode regenerates the Unicode tables that Sources/Core/Engine/Tokenizer/BertUnicodeTables.swift
 embeds:
 
     python tools/check_tokenizer.py --emit-swift-tables > /tmp/tables.swift
@@ -173,7 +173,7 @@ def check(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
-# Unicode tables for BasicTokenizer.swift, measured from the tokenizers library
+# Unicode tables for BertUnicodeTables.swift, measured from the tokenizers library
 
 
 def probe_tables() -> dict:
@@ -404,7 +404,7 @@ def main() -> int:
     p.add_argument("--data", default=str(REPO_ROOT.parent / "shared" / "data"),
                    help="data folder with glue/ and squad/ (default: ../shared/data beside the repo)")
     p.add_argument("--emit-swift-tables", action="store_true",
-                   help="print BasicTokenizer.swift's generated Unicode tables instead of checking")
+                   help="print BertUnicodeTables.swift's generated Unicode tables instead of checking")
     args = p.parse_args()
     if args.emit_swift_tables:
         return emit_swift_tables()
