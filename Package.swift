@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(
             name: "CoreTests",
             dependencies: ["Core"],
-            exclude: ["Golden"]
+            exclude: ["Golden", "Fixtures"]
         ),
     ]
 )

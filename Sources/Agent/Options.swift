@@ -7,7 +7,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "A Hugging Face checkpoint folder: config.json, vocab.txt, model.safetensors.")
     var model: String
 
-    @Option(name: .customLong("max-seq-len"), help: "Truncate each input to at most this many tokens, [CLS] and [SEP] included (longest-first for pairs). Default: no truncation beyond the model's maximum positions.")
+    @Option(name: .customLong("max-seq-len"), help: "Truncate each input to at most this many tokens, [CLS] and [SEP] included (longest-first for pairs). Defaults: tokenize and logits, the model's maximum positions; eval and bench on GLUE, 128 (run_glue's default); squad, 384-token windows.")
     var maxSeqLen: Int?
 
     func validate() throws {
@@ -46,3 +46,21 @@ struct ComputeOptions: ParsableArguments {
 }
 
 extension GemmBackend: ExpressibleByArgument {}
+
+/// Which task's dev data to run, shared by eval and bench.
+struct TaskDataOptions: ParsableArguments {
+    @Option(help: "The task: a GLUE folder name (\(TaskRegistry.benchmarkTasks.joined(separator: ", "))) or squad.")
+    var task: String
+
+    @Option(help: "For GLUE, the folder holding the task folders (DATA/SST-2/dev.tsv); for squad, the folder holding dev-v1.1.json.")
+    var data: String
+
+    @Option(help: "Use only the first N examples (per split for MNLI; questions for squad).")
+    var limit: Int?
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1; got \(limit).") }
+    }
+
+    var isSquad: Bool { task.lowercased() == "squad" || task.lowercased() == "squad1.1" || task.lowercased() == "squad-v1.1" }
+}

@@ -18,33 +18,26 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var compute: ComputeOptions
 
-    @Option(help: "The task whose dev set to run (supported: \(TaskRegistry.benchmarkTasks.joined(separator: ", "))).")
-    var task: String
-
-    @Option(help: "The folder holding the task folders (GLUE layout: DATA/SST-2/dev.tsv).")
-    var data: String
+    @OptionGroup var taskData: TaskDataOptions
 
     @Option(help: "Timed passes over the data; the median is reported.")
     var repeats: Int = 5
 
-    @Option(help: "Use only the first N examples.")
-    var limit: Int?
-
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1; got \(repeats).") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1; got \(limit).") }
+        guard !taskData.isSquad else { throw ValidationError("bench runs GLUE dev sets; use eval for squad.") }
     }
 
     func run() throws {
         let checkpoint = try modelOptions.loadCheckpoint()
-        var examples = try TaskRegistry.readDev(task: task, data: data)
-        if let limit { examples = Array(examples.prefix(limit)) }
+        var examples = try TaskRegistry.readDev(task: taskData.task, data: taskData.data)
+        if let limit = taskData.limit { examples = Array(examples.prefix(limit)) }
         let maxLength = min(modelOptions.maxSeqLen ?? 128, checkpoint.model.config.maxPositions)
         let inputs = examples.map { checkpoint.tokenizer.encode($0.textA, pair: $0.textB, maxLength: maxLength) }
         let bench = EngineBenchmark(batchSize: compute.batch, threads: compute.threads, repeats: repeats, options: compute.forwardOptions)
         let result = try bench.run(model: checkpoint.model, inputs: inputs, progress: note)
         let report = BenchReport(
-            model: modelOptions.model, task: task, examples: result.examples, batch: result.batch,
+            model: modelOptions.model, task: taskData.task, examples: result.examples, batch: result.batch,
             threads: result.threads, maxSeqLen: maxLength, tokens: result.tokens,
             throughput: .init(examplesPerS: result.examplesPerSecond, tokensPerS: result.tokensPerSecond,
                               gflopsPerS: result.gflopsPerSecond),

@@ -7,71 +7,76 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Evaluate a checkpoint on a task's dev set and print the metrics as JSON.",
         discussion: """
-            TASK is a GLUE folder name and DATA the folder that holds the task folders \
-            (DATA/SST-2/dev.tsv). Prints one JSON object on stdout with the task, the number of \
-            examples, the metrics and the wall time; a progress bar goes to stderr.
+            TASK is a GLUE folder name (SST-2, CoLA, MRPC, QQP, STS-B, MNLI, QNLI, RTE, WNLI) with DATA \
+            the folder that holds the task folders, or squad with DATA the folder that holds \
+            dev-v1.1.json. Metrics follow the official definitions: accuracy; accuracy and F1 of the \
+            positive class (MRPC, QQP); Matthews correlation (CoLA); Pearson and Spearman (STS-B); \
+            matched and mismatched accuracy (MNLI); exact match and F1 on a 0-100 scale (SQuAD). \
+            Prints one JSON object on stdout; a progress bar goes to stderr.
             """
     )
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var compute: ComputeOptions
-
-    @Option(help: "The task (supported: \(TaskRegistry.benchmarkTasks.joined(separator: ", "))).")
-    var task: String
-
-    @Option(help: "The folder holding the task folders.")
-    var data: String
+    @OptionGroup var taskData: TaskDataOptions
 
     @Option(help: "The split to evaluate.")
     var split: String = "dev"
 
-    @Option(help: "Evaluate only the first N examples.")
-    var limit: Int?
-
-    @Option(help: "Write one line per example: id, prediction, gold (tab-separated).")
+    @Option(help: "Write one line per example: split, id, prediction, gold (tab-separated; SQuAD golds joined by ' || ').")
     var predictions: String?
 
     func validate() throws {
-        guard split == "dev" else { throw ValidationError("only --split dev is supported (GLUE test labels are not public); got '\(split)'.") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1; got \(limit).") }
+        guard split == "dev" else { throw ValidationError("only --split dev is supported (GLUE and SQuAD test labels are not public); got '\(split)'.") }
     }
 
     func run() throws {
         let started = MonotonicClock.now()
         let checkpoint = try modelOptions.loadCheckpoint()
-        guard case let .sequenceClassification(_, _, classifier) = checkpoint.model.head else {
-            throw ValidationError("\(modelOptions.model) is not a sequence-classification checkpoint (head: \(checkpoint.model.head.name)).")
-        }
-        var examples = try TaskRegistry.readDev(task: task, data: data)
-        if let limit { examples = Array(examples.prefix(limit)) }
-        let maxLength = min(modelOptions.maxSeqLen ?? checkpoint.model.config.maxPositions, checkpoint.model.config.maxPositions)
         Blas.setThreads(compute.threads)
         let workspace = Workspace(threads: compute.threads)
-        let progress = ProgressBar(label: "eval \(task)", total: examples.count)
-        var predicted: [Int] = []
-        predicted.reserveCapacity(examples.count)
-        for start in stride(from: 0, to: examples.count, by: compute.batch) {
-            let slice = examples[start..<min(start + compute.batch, examples.count)]
-            let batch = EncoderBatch(slice.map { checkpoint.tokenizer.encode($0.textA, pair: $0.textB, maxLength: maxLength) })
-            let output = try checkpoint.model.forward(batch, workspace: workspace, options: compute.forwardOptions)
-            for logits in output.logits {
-                precondition(logits.count == classifier.outFeatures)
-                predicted.append(logits.indices.max { logits[$0] < logits[$1] } ?? 0)
-            }
-            progress.update(predicted.count)
+        let report: EvalReport
+        let lines: [String]
+        if taskData.isSquad {
+            let file = URL(fileURLWithPath: taskData.data).appendingPathComponent("dev-v1.1.json")
+            var settings = SquadSettings()
+            if let maxSeqLen = modelOptions.maxSeqLen { settings.maxLength = maxSeqLen }
+            var bar: ProgressBar?
+            let result = try SquadEvaluator.evaluate(
+                checkpoint: checkpoint, dataFile: file, limit: taskData.limit, batchSize: compute.batch,
+                settings: settings, workspace: workspace, options: compute.forwardOptions,
+                progress: { done, total in
+                    if bar == nil { bar = ProgressBar(label: "eval squad", total: total) }
+                    bar?.update(done)
+                })
+            report = EvalReport(task: "squad", model: modelOptions.model, examples: result.examples,
+                                metrics: result.metrics, splits: ["dev": result.examples], features: result.features,
+                                maxSeqLen: settings.maxLength, wallS: MonotonicClock.now() - started)
+            lines = result.predictions.map { "dev\t\($0.id)\t\($0.prediction)\t\($0.golds.joined(separator: " || "))" }
+        } else {
+            var bar: ProgressBar?
+            let result = try GlueEvaluator.evaluate(
+                checkpoint: checkpoint, task: taskData.task, dataRoot: URL(fileURLWithPath: taskData.data),
+                limit: taskData.limit, batchSize: compute.batch, maxSeqLen: modelOptions.maxSeqLen,
+                workspace: workspace, options: compute.forwardOptions,
+                progress: { done, total in
+                    if bar == nil { bar = ProgressBar(label: "eval \(taskData.task)", total: total) }
+                    bar?.update(done)
+                })
+            report = EvalReport(task: result.task, model: modelOptions.model, examples: result.examples,
+                                metrics: result.metrics, splits: result.splitExamples, features: nil,
+                                maxSeqLen: result.maxSeqLen, wallS: MonotonicClock.now() - started)
+            lines = result.predictions.map { "\($0.split)\t\($0.id)\t\($0.prediction)\t\($0.gold)" }
         }
-        let correct = zip(predicted, examples).filter { $0 == $1.label }.count
         if let predictions {
-            let lines = zip(examples, predicted).map { "\($0.id)\t\($1)\t\($0.label)" }.joined(separator: "\n") + "\n"
-            try Data(lines.utf8).write(to: URL(fileURLWithPath: predictions), options: .atomic)
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: predictions), options: .atomic)
         }
-        let result = EvalReport(task: task, model: modelOptions.model, examples: examples.count,
-                                metrics: ["accuracy": examples.isEmpty ? 0 : Double(correct) / Double(examples.count)],
-                                wallS: MonotonicClock.now() - started)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        FileHandle.standardOutput.write(try encoder.encode(result) + Data("\n".utf8))
+        // Pearson/Spearman are undefined (NaN) for constant predictions; JSON has no NaN.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
     }
 }
 
@@ -80,5 +85,8 @@ struct EvalReport: Codable {
     var model: String
     var examples: Int
     var metrics: [String: Double]
+    var splits: [String: Int]
+    var features: Int?
+    var maxSeqLen: Int
     var wallS: Double
 }
