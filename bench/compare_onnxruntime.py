@@ -279,6 +279,10 @@ class Background:
         me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
+    def own_cores(self, wall: float) -> float:
+        """CPU seconds this process and its children used since construction, per wall second."""
+        return (self._own() - self.own) / wall if wall > 0 else 0.0
+
     def fraction(self) -> float | None:
         b = _cpu_times()
         if self.a is None or b is None:
@@ -292,13 +296,20 @@ class Background:
 BUSY_LIMIT = 0.05  # share of the CPU other processes may use during a phase before it is retried
 
 
-def measured_phase(what: str, fn, args, log: list[str], record: dict):
-    """Run fn() after waiting for idle; redo it (up to --retries times) if other processes were busy."""
+def measured_phase(what: str, fn, args, log: list[str], record: dict, cores: dict | None = None):
+    """Run fn() after waiting for idle; redo it (up to --retries times) if other processes were busy.
+
+    record[what]: share of the CPU other processes used; cores[what]: CPU seconds per wall second used
+    by this process and its children during the phase (how many cores the engine really kept busy,
+    spin-waiting included)."""
     result = None
     for attempt in range(args.retries + 1):
         wait_for_idle(args.wait_idle, what, log)
         bg = Background()
+        t0 = time.perf_counter()
         result = fn()
+        if cores is not None:
+            cores[what] = bg.own_cores(time.perf_counter() - t0)
         f = bg.fraction()
         if f is None:
             return result
@@ -358,8 +369,9 @@ def run_ort(name: str, path: Path, seqs, batches, singles, ref_logits: np.ndarra
             lat.append((time.perf_counter() - t0) * 1e3)
         return lat
 
-    logits, times = measured_phase(f"{name} throughput", throughput, args, log, background)
-    lat = measured_phase(f"{name} latency", latency, args, log, background)
+    cores: dict[str, float] = {}
+    logits, times = measured_phase(f"{name} throughput", throughput, args, log, background, cores)
+    lat = measured_phase(f"{name} latency", latency, args, log, background, cores)
     del sess
     med = statistics.median(times)
     lat_sorted = sorted(lat)
@@ -382,6 +394,7 @@ def run_ort(name: str, path: Path, seqs, batches, singles, ref_logits: np.ndarra
             "mean": statistics.fmean(lat),
         },
         "background_cpu_fraction": background,
+        "cores_used": cores,
         "max_abs_diff_vs_torch": float(np.abs(logits - ref_logits).max()),
         "accuracy": float((preds == np.asarray(labels)).mean()),
     }
@@ -418,7 +431,8 @@ def run_agent(args, log: list[str]) -> tuple[dict | None, str]:
             return None
 
     background: dict[str, float] = {}
-    proc = measured_phase("frontier-agent bench", run, args, log, background)
+    cores: dict[str, float] = {}
+    proc = measured_phase("frontier-agent bench", run, args, log, background, cores)
     if proc is None:
         return None, f"frontier-agent bench did not finish within {args.agent_timeout:.0f} s"
     if proc.returncode != 0:
@@ -442,6 +456,7 @@ def run_agent(args, log: list[str]) -> tuple[dict | None, str]:
     if missing:
         return None, f"frontier-agent bench JSON lacks {missing}: {text[-2000:]}"
     result["background_cpu_fraction"] = background
+    result["cores_used"] = cores
     return result, " ".join(cmd)
 
 
@@ -492,15 +507,18 @@ def build_report(res: dict) -> str:
 
     for v in variants:
         o = res[v]
+        used = ", ".join(f"{k.split(' ', 1)[1]} {c:.2f}" for k, c in o.get("cores_used", {}).items())
         lines.append(f"- {titles[v]}: max |logits − torch| = {o['max_abs_diff_vs_torch']:.2e}, "
                      f"accuracy {o['accuracy']:.4f}, padded tokens {o['padded_tokens']:,} for "
-                     f"{o['real_tokens']:,} real")
+                     f"{o['real_tokens']:,} real; cores kept busy: {used}")
     if ours:
         frac = ours.get("fraction_of_sgemm_peak")
         peak = ours.get("sgemm_peak_gflops")
         ob = ours.get("openblas") or {}
+        used = ours.get("cores_used", {}).get("frontier-agent bench")
         lines.append(f"- ours: fraction of sgemm peak {_fmt(frac, 3)} (sgemm peak {_fmt(peak)} GFLOP/s), "
-                     f"OpenBLAS core {ob.get('core', '?')}, OpenBLAS threads {ob.get('threads', '?')}")
+                     f"OpenBLAS core {ob.get('core', '?')}, OpenBLAS threads {ob.get('threads', '?')}; "
+                     f"cores kept busy over the whole agent run (load, peak probe, both passes): {_fmt(used, 2)}")
         lines.append("")
         lines.append(f"| ratio | goal | " + " | ".join(titles[v] for v in variants) + " |")
         lines.append("| --- | --- | " + " | ".join("---:" for _ in variants) + " |")

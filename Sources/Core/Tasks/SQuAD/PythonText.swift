@@ -5,6 +5,10 @@
 /// `str.isspace()` (U+001C–U+001F are space to Python), `String.lowercased()` does not apply
 /// Python's final-sigma rule, and `String ==` is canonical equivalence where Python compares code
 /// points ("é" ≠ "e\u{301}" in Python).
+///
+/// Checked against CPython 3.11 over every code point: `lower` and `isWordCharacter` agree except
+/// on characters that Unicode 14 (Python's tables) leaves unassigned and later versions (Swift's)
+/// assign.
 enum PythonText {
     /// `str.isspace()`: bidirectional class WS, B or S, or category Zs (CPython's
     /// `_PyUnicode_IsWhitespace`, the set `str.split()` splits on).

@@ -23,7 +23,10 @@ public struct SquadSettings: Sendable, Equatable {
         self.maxAnswerLength = maxAnswerLength
     }
 
+    /// Rejects settings no question could be featurised with (HF would fail on them too, or
+    /// silently produce nothing usable): checked once before a run rather than per question.
     public func validate() throws {
+        if maxLength < 4 { throw SquadError.invalidSettings("maxLength must be ≥ 4 ([CLS] q [SEP] c [SEP]), got \(maxLength)") }
         if docStride < 0 { throw SquadError.invalidSettings("docStride must be ≥ 0, got \(docStride)") }
         if let q = maxQueryLength, q < 0 { throw SquadError.invalidSettings("maxQueryLength must be ≥ 0, got \(q)") }
         if nBest < 1 { throw SquadError.invalidSettings("nBest must be ≥ 1, got \(nBest)") }
@@ -31,7 +34,6 @@ public struct SquadSettings: Sendable, Equatable {
         if let q = maxQueryLength, maxLength - q - 3 <= docStride {
             throw SquadError.invalidSettings("maxLength \(maxLength) leaves \(maxLength - q - 3) context tokens after a \(q)-token question and [CLS]/[SEP]/[SEP], not more than docStride \(docStride)")
         }
-        if maxLength < 4 { throw SquadError.invalidSettings("maxLength must be ≥ 4 ([CLS] q [SEP] c [SEP]), got \(maxLength)") }
     }
 }
 
@@ -80,7 +82,7 @@ public enum SquadFeaturizer {
     /// Unicode-scalar offsets as `BertTokenizer.tokenize` returns them.
     public static func features(question: [Int32], context: (ids: [Int32], offsets: [Range<Int>]), exampleIndex: Int,
                                 tokenizer: BertTokenizer, settings: SquadSettings, id: String = "") throws -> [SquadFeature] {
-        let questionIds = settings.maxQueryLength.map { Array(question.prefix($0)) } ?? question
+        let questionIds = settings.maxQueryLength.map { Array(question.prefix(max(0, $0))) } ?? question
         let windows = try contextWindows(contextTokens: context.ids.count, questionTokens: questionIds.count,
                                          settings: settings, id: id)
         var result: [SquadFeature] = []
@@ -116,6 +118,7 @@ public enum SquadFeaturizer {
     ///   that the stride is smaller than the truncated length). Only when a window is needed.
     public static func contextWindows(contextTokens: Int, questionTokens: Int, settings: SquadSettings,
                                       id: String = "") throws -> [Range<Int>] {
+        guard settings.docStride >= 0 else { throw SquadError.invalidSettings("docStride must be ≥ 0, got \(settings.docStride)") }
         if questionTokens + contextTokens + 3 <= settings.maxLength { return [0..<contextTokens] }
         let width = settings.maxLength - questionTokens - 3
         guard width > settings.docStride else {

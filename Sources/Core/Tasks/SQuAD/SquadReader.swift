@@ -114,9 +114,11 @@ public enum SquadReader {
             text = try container.decode(String.self, forKey: .text)
             do {
                 answerStart = try container.decode(Int.self, forKey: .answerStart)
-            } catch DecodingError.dataCorrupted {
-                // Foundation reports a number that is not an Int (1.5, 1e30) as corrupt data with no
-                // path; say where it is and what it was.
+            } catch let error as DecodingError {
+                throw error
+            } catch {
+                // Foundation throws an internal error for a number that is not an Int (1.5, 1e30),
+                // which reaches the caller as "not valid JSON" without a path; say where and what.
                 let path = container.codingPath + [CodingKeys.answerStart]
                 let found = (try? container.decode(Double.self, forKey: .answerStart)).map { "found \($0)" } ?? "found a non-integer"
                 throw DecodingError.typeMismatch(Int.self, DecodingError.Context(codingPath: path, debugDescription: found))
