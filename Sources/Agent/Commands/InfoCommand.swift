@@ -21,7 +21,12 @@ struct InfoCommand: ParsableCommand {
         print("model:       \(modelOptions.model)")
         print("family:      \(c.family.rawValue) (\(c.architectures.joined(separator: ", ")))")
         print("shape:       \(c.numLayers) layers, hidden \(c.hiddenSize), \(c.numHeads) heads, intermediate \(c.intermediateSize), max positions \(c.maxPositions)")
-        print("head:        \(model.head.name)\(c.labels.isEmpty ? "" : ", labels \(c.labels)")\(c.isRegression ? " (regression)" : "")")
+        switch model.head {
+        case .sequenceClassification:
+            print("head:        \(model.head.name), \(c.isRegression ? "regression" : "labels \(c.labels)")")
+        case .questionAnswering, .encoderOnly:
+            print("head:        \(model.head.name)")
+        }
         print("parameters:  \(model.parameterCount)")
         print("vocabulary:  \(checkpoint.tokenizer.vocabulary.count) tokens")
         if !model.ignoredTensors.isEmpty {
