@@ -14,22 +14,11 @@ struct InputLines {
     }
 
     static func readAll(from handle: FileHandle = .standardInput) throws -> [String] {
-        let data = handle.readDataToEndOfFile()
-        var lines: [String] = []
-        var start = data.startIndex
-        var number = 0
-        while start < data.endIndex {
-            number += 1
-            let end = data[start...].firstIndex(of: 0x0A) ?? data.endIndex
-            var lineEnd = end
-            if lineEnd > start && data[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-            guard let text = String(validating: data[start..<lineEnd], as: UTF8.self) else {
-                throw Failure(line: number, detail: "invalid UTF-8")
-            }
-            lines.append(text)
-            start = end == data.endIndex ? end : end + 1
+        do {
+            return try TextLines.split([UInt8](handle.readDataToEndOfFile()))
+        } catch {
+            throw Failure(line: error.line, detail: "invalid UTF-8")
         }
-        return lines
     }
 
     /// Splits each line into one text or a TAB-separated pair, rejecting empty texts.

@@ -608,21 +608,11 @@ private let safetensorsSpecialValues: [Float] = [
 
 // MARK: - Real model files
 
-/// `../shared` next to the package root (two levels above this file's folder), or $FRONTIER_SHARED.
+/// The shared checkpoints (`SharedData` finds `../shared` or `FRONTIER_SHARED`).
 private enum SafetensorsSharedModels {
-    static let root: URL = {
-        if let override = ProcessInfo.processInfo.environment["FRONTIER_SHARED"], !override.isEmpty {
-            return URL(fileURLWithPath: override, isDirectory: true)
-        }
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return packageRoot.appendingPathComponent("../shared", isDirectory: true).standardizedFileURL
-    }()
-
     static func model(_ name: String) -> URL? {
-        let url = root.appendingPathComponent("models/\(name)/model.safetensors")
-        if FileManager.default.fileExists(atPath: url.path) { return url }
-        print("Skipping safetensors test on \(name): \(url.path) not found (set FRONTIER_SHARED to the shared folder)")
-        return nil
+        let relative = "models/\(name)/model.safetensors"
+        return SharedData.available(relative, for: "safetensors test on \(name)") ? SharedData.path(relative) : nil
     }
 
     static let sst2 = model("minilm-l6-sst2")

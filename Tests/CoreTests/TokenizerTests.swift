@@ -269,29 +269,11 @@ struct TokenizerFileTests {
 
 // MARK: - Parity with Hugging Face on the real vocabulary (needs ../shared)
 
-/// The MiniLM SST-2 model folder from the shared data, found through `FRONTIER_SHARED` or as
-/// `../shared` beside the package root.
+/// The MiniLM SST-2 model folder from the shared data (`SharedData` finds `../shared` or
+/// `FRONTIER_SHARED`).
 private enum SharedTokenizerModel {
-    static let directory: URL? = {
-        var candidates: [URL] = []
-        if let env = ProcessInfo.processInfo.environment["FRONTIER_SHARED"], !env.isEmpty {
-            candidates.append(URL(fileURLWithPath: env))
-        }
-        // #filePath is <root>/Tests/CoreTests/TokenizerTests.swift.
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        candidates.append(root.deletingLastPathComponent().appendingPathComponent("shared"))
-        for shared in candidates {
-            let model = shared.appendingPathComponent("models/minilm-l6-sst2")
-            if FileManager.default.fileExists(atPath: model.appendingPathComponent("vocab.txt").path) {
-                return model
-            }
-        }
-        print(
-            "SKIP TokenizerHFParityTests: models/minilm-l6-sst2/vocab.txt is absent under "
-                + candidates.map(\.path).joined(separator: " and ") + " (set FRONTIER_SHARED to the shared folder to run them)")
-        return nil
-    }()
+    static let directory: URL? = SharedData.available("models/minilm-l6-sst2/vocab.txt", for: "TokenizerHFParityTests")
+        ? SharedData.path("models/minilm-l6-sst2") : nil
 
     static var available: Bool { directory != nil }
 

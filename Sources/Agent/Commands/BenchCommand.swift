@@ -50,10 +50,7 @@ struct BenchCommand: ParsableCommand {
             passSeconds: result.passSeconds, gemm: result.gemm, gemmIsa: PackedGemm.isa,
             openblas: .init(core: Blas.coreName, threads: Blas.threads, config: Blas.configuration,
                             coretypeEnvironment: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
+        try JSONOutput.write(report)
     }
 }
 

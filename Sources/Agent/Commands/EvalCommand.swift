@@ -71,12 +71,7 @@ struct EvalCommand: ParsableCommand {
         if let predictions {
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: predictions), options: .atomic)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        // Pearson/Spearman are undefined (NaN) for constant predictions; JSON has no NaN.
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
+        try JSONOutput.write(report)
     }
 }
 

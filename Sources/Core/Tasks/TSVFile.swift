@@ -18,20 +18,14 @@ public struct TSVFile: Sendable {
         self.path = path
         var bytes = [UInt8](data)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-        var rows: [(Int, [String])] = []
-        var lineNumber = 0
-        var start = 0
-        while start < bytes.count {
-            lineNumber += 1
-            var end = start
-            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-            var lineEnd = end
-            if lineEnd > start && bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-            guard let text = String(validating: bytes[start..<lineEnd], as: UTF8.self) else {
-                throw TaskDataError(file: path, line: lineNumber, "invalid UTF-8")
-            }
-            rows.append((lineNumber, text.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)))
-            start = end + 1
+        let lines: [String]
+        do {
+            lines = try TextLines.split(bytes)
+        } catch {
+            throw TaskDataError(file: path, line: error.line, "invalid UTF-8")
+        }
+        let rows = lines.enumerated().map { index, text in
+            (line: index + 1, fields: text.split(separator: "\t", omittingEmptySubsequences: false).map(String.init))
         }
         self.rows = rows
     }
