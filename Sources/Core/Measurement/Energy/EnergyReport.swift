@@ -1,0 +1,86 @@
+/// Idle power per domain, measured before a series of trials so each trial's energy can be
+/// reported both gross (what the meter saw) and net of what the machine burns doing nothing.
+public struct IdleBaseline: Codable, Sendable, Equatable {
+    public var seconds: Double
+    /// Domain name → mean watts over the idle window.
+    public var watts: [String: Double]
+
+    public init(seconds: Double, watts: [String: Double]) {
+        self.seconds = seconds
+        self.watts = watts
+    }
+
+    /// Idle power from a window in which nothing ran.
+    public init(window: EnergyWindow) {
+        seconds = window.seconds
+        watts = Dictionary(window.domains.map { ($0.name, window.seconds > 0 ? $0.joules / window.seconds : 0) },
+                           uniquingKeysWith: { a, _ in a })
+    }
+}
+
+/// The energy part of a trial result: per domain gross and idle-subtracted joules with their
+/// source, the totals, and the notes saying what was tried and not used.
+public struct EnergyReport: Codable, Sendable, Equatable {
+    public struct Domain: Codable, Sendable, Equatable {
+        public var name: String
+        public var source: EnergySource
+        public var kind: EnergyDomainKind
+        public var countsTowardTotal: Bool
+        public var grossJ: Double
+        /// `grossJ − idleW × seconds`; nil without an idle baseline. Can be slightly negative
+        /// when a domain's draw is within its noise of idle: reported as measured, not clamped.
+        public var netJ: Double?
+        public var idleW: Double?
+        public var wraps: Int
+    }
+
+    /// `rapl`, `nvml`, `hwmon`, `estimated`, or several joined with `+` (`rapl+nvml`).
+    public var source: String
+    public var seconds: Double
+    /// Sum over domains that count toward the total (packages, DRAM, GPUs, boards).
+    public var grossJ: Double
+    public var netJ: Double?
+    public var packageJ: Double?
+    public var dramJ: Double?
+    public var gpuJ: Double?
+    public var domains: [Domain]
+    public var idleBaselineS: Double?
+    public var estimate: EnergyEstimateParameters?
+    public var pollIntervalS: Double
+    public var samples: Int
+    public var notes: [String]
+
+    public init(window: EnergyWindow, idle: IdleBaseline?, estimate: EnergyEstimateParameters?,
+                pollIntervalS: Double, notes: [String]) {
+        let domains = window.domains.map { domain in
+            let idleW = idle?.watts[domain.name]
+            return Domain(name: domain.name, source: domain.source, kind: domain.kind,
+                          countsTowardTotal: domain.kind.countsTowardTotal, grossJ: domain.joules,
+                          netJ: idleW.map { domain.joules - $0 * window.seconds }, idleW: idleW, wraps: domain.wraps)
+        }
+        self.domains = domains
+        var sources: [String] = []
+        for domain in domains where !sources.contains(domain.source.rawValue) { sources.append(domain.source.rawValue) }
+        source = sources.joined(separator: "+")
+        seconds = window.seconds
+        let counted = domains.filter(\.countsTowardTotal)
+        grossJ = counted.reduce(0) { $0 + $1.grossJ }
+        netJ = counted.allSatisfy { $0.netJ != nil } && !counted.isEmpty ? counted.reduce(0) { $0 + $1.netJ! } : nil
+        func sum(_ kind: EnergyDomainKind) -> Double? {
+            // `domains` here is the local copy: self is not fully initialised yet.
+            let parts = domains.filter { $0.kind == kind }
+            return parts.isEmpty ? nil : parts.reduce(0) { $0 + $1.grossJ }
+        }
+        packageJ = sum(.package)
+        dramJ = sum(.dram)
+        gpuJ = sum(.gpu)
+        idleBaselineS = idle?.seconds
+        self.estimate = estimate
+        self.pollIntervalS = pollIntervalS
+        samples = window.samples
+        self.notes = notes
+    }
+
+    /// Net joules when there is a baseline, gross otherwise: the figure per-example numbers use.
+    public var bestJ: Double { netJ ?? grossJ }
+}
