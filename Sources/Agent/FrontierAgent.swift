@@ -11,6 +11,7 @@ struct FrontierAgent: ParsableCommand {
             checkpoint folder (config.json, vocab.txt, model.safetensors) and runs the engine on this \
             machine's CPU with an explicit thread count.
             """,
-        subcommands: [InfoCommand.self, TokenizeCommand.self, LogitsCommand.self, EvalCommand.self, BenchCommand.self]
+        subcommands: [InfoCommand.self, TokenizeCommand.self, LogitsCommand.self, EvalCommand.self, BenchCommand.self,
+                      RunCommand.self, WorkerCommand.self]
     )
 }

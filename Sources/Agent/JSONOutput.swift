@@ -1,13 +1,9 @@
+import Core
 import Foundation
 
-/// One JSON object on stdout, the agent's result format: stable key order, snake_case keys,
-/// and NaN/inf spelled as strings (JSON has no such numbers; Pearson of a constant is NaN).
+/// One JSON object on stdout, in Frontier's one JSON dialect (`JSONCoding`).
 enum JSONOutput {
     static func write<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
+        FileHandle.standardOutput.write(try JSONCoding.encoder.encode(value) + Data("\n".utf8))
     }
 }

@@ -40,8 +40,16 @@ import Testing
         try process.run()
         input.fileHandleForWriting.write(stdin)
         try input.fileHandleForWriting.close()
+        // Drain stderr concurrently: a child blocked on a full stderr pipe (as small as one page
+        // when the user has many pipes open) would otherwise never close stdout.
+        nonisolated(unsafe) var err = Data()
+        let drained = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            err = error.fileHandleForReading.readDataToEndOfFile()
+            drained.signal()
+        }
         let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
         process.waitUntilExit()
         return Run(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
                    stderr: String(decoding: err, as: UTF8.self))

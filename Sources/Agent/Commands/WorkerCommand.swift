@@ -1,0 +1,35 @@
+import ArgumentParser
+import Core
+import Foundation
+
+/// The trial worker: `run` (and later `connect`) re-execute the agent as this, one process per
+/// trial, so the trial's peak memory and CPU time are its own and a crash takes only it down.
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Internal: run one trial from a request file and write its outcome (started by run).",
+        shouldDisplay: false
+    )
+
+    @Option(help: "The WorkerRequest JSON the agent wrote.")
+    var request: String
+
+    @Option(help: "Where to write the WorkerOutcome JSON.")
+    var outcome: String
+
+    func run() throws {
+        let outcome: WorkerOutcome
+        do {
+            guard let data = FileManager.default.contents(atPath: request) else {
+                throw ValidationError("cannot read the worker request \(request)")
+            }
+            let request = try JSONCoding.decoder.decode(WorkerRequest.self, from: data)
+            let runner = TrialRunner(spec: request.spec, idle: request.idle, progress: { note("  worker: " + $0) })
+            outcome = WorkerOutcome(measurement: try runner.run(), error: nil)
+        } catch {
+            outcome = WorkerOutcome(measurement: nil, error: "\(error)")
+        }
+        try JSONCoding.encoder.encode(outcome).write(to: URL(fileURLWithPath: self.outcome), options: .atomic)
+        if outcome.error != nil { throw ExitCode(1) }
+    }
+}

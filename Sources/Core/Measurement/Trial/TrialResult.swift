@@ -1,0 +1,99 @@
+import Foundation
+
+/// One trial's result: what `frontier-agent run` prints and what an agent sends over the wire.
+/// A failed trial is a result too (with its reason), so a sweep records it instead of losing it.
+public struct TrialResult: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable { case ok, failed }
+
+    public struct Timings: Codable, Sendable, Equatable {
+        public var idleBaselineS: Double = 0
+        public var workerS: Double = 0
+        public var totalS: Double = 0
+        public var inWorker: TrialTimings?
+        public init() {}
+    }
+
+    public var trialId: String?
+    public var status: Status
+    public var failureReason: String?
+    /// The configuration as run.
+    public var configuration: TrialSpec
+    public var task: String
+    public var model: String
+    public var examples: Int?
+    public var metrics: [String: Double]
+    /// The offline scenario's energy (single-stream's when only that ran).
+    public var energy: EnergyReport?
+    /// `estimated`, `rapl`, `rapl+nvml`, …: repeated here so no reader can miss a guess.
+    public var energySource: String?
+    public var energyJPerExample: Double?
+    public var energyJPerCorrect: Double?
+    public var latencyP50Ms: Double?
+    public var latencyP90Ms: Double?
+    public var latencyP99Ms: Double?
+    public var throughputExamplesPerS: Double?
+    public var throughputTokensPerS: Double?
+    /// The worker's peak resident set (`ru_maxrss` of that process alone), MiB.
+    public var peakRssMb: Double?
+    public var modelFileBytes: Int?
+    public var parameterCount: Int?
+    public var weightBytesFp32: Int?
+    public var flopsPerExample: Double?
+    public var offline: OfflineResult?
+    public var singleStream: SingleStreamResult?
+    public var idleBaseline: IdleBaseline?
+    public var device: DeviceFingerprint
+    public var timings: Timings
+    public var startedAt: String
+    public var finishedAt: String
+    public var engineVersion: String
+    public var worker: WorkerExit?
+
+    /// A result for a trial that produced no measurement.
+    public static func failed(spec: TrialSpec, reason: String, device: DeviceFingerprint, startedAt: Date,
+                              timings: Timings = Timings(), worker: WorkerExit? = nil, idle: IdleBaseline? = nil) -> TrialResult {
+        TrialResult(trialId: spec.trialId, status: .failed, failureReason: reason, configuration: spec, task: spec.task,
+                    model: spec.model, examples: nil, metrics: [:], energy: nil, energySource: nil, energyJPerExample: nil,
+                    energyJPerCorrect: nil, latencyP50Ms: nil, latencyP90Ms: nil, latencyP99Ms: nil,
+                    throughputExamplesPerS: nil, throughputTokensPerS: nil,
+                    peakRssMb: worker.map { Double($0.maxRssKb) / 1024 }, modelFileBytes: nil, parameterCount: nil,
+                    weightBytesFp32: nil, flopsPerExample: nil, offline: nil, singleStream: nil, idleBaseline: idle,
+                    device: device, timings: timings, startedAt: Self.timestamp(startedAt),
+                    finishedAt: Self.timestamp(Date()), engineVersion: FrontierVersion.string, worker: worker)
+    }
+
+    /// A successful trial from the worker's measurement.
+    public static func succeeded(spec: TrialSpec, measurement m: TrialMeasurement, device: DeviceFingerprint, startedAt: Date,
+                                 timings: Timings, worker: WorkerExit?, idle: IdleBaseline?) -> TrialResult {
+        var result = failed(spec: spec, reason: "", device: device, startedAt: startedAt, timings: timings, worker: worker, idle: idle)
+        result.status = .ok
+        result.failureReason = nil
+        result.task = m.task
+        result.examples = m.examples
+        result.metrics = m.metrics
+        result.energy = m.offline?.energy ?? m.singleStream?.energy
+        result.energySource = result.energy?.source
+        result.energyJPerExample = m.offline?.energyJPerExample ?? m.singleStream?.energyJPerQuery
+        result.energyJPerCorrect = m.offline?.energyJPerCorrect
+        result.latencyP50Ms = m.singleStream?.latencyP50Ms
+        result.latencyP90Ms = m.singleStream?.latencyP90Ms
+        result.latencyP99Ms = m.singleStream?.latencyP99Ms
+        result.throughputExamplesPerS = m.offline?.examplesPerS
+        result.throughputTokensPerS = m.offline?.tokensPerS
+        if result.peakRssMb == nil, let kb = m.workerPeakRssKb { result.peakRssMb = Double(kb) / 1024 }
+        result.modelFileBytes = m.modelFileBytes
+        result.parameterCount = m.parameterCount
+        result.weightBytesFp32 = m.weightBytesFp32
+        result.flopsPerExample = m.flopsPerExample
+        result.offline = m.offline
+        result.singleStream = m.singleStream
+        result.timings.inWorker = m.timings
+        return result
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}

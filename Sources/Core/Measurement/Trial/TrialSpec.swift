@@ -1,0 +1,118 @@
+import Foundation
+
+extension GemmBackend: Codable {}
+
+/// One trial: a model on a task's dev data with compute and measurement settings. The JSON form
+/// (snake_case keys) is what `frontier-agent run` reads and what the coordinator will send.
+public struct TrialSpec: Codable, Sendable, Equatable {
+    /// The coordinator's id for the grid point; free text for a hand-run trial.
+    public var trialId: String?
+    /// A Hugging Face checkpoint folder.
+    public var model: String
+    /// A GLUE folder name or `squad`.
+    public var task: String
+    /// GLUE: the folder holding the task folders; squad: the folder holding dev-v1.1.json.
+    public var data: String
+    /// First N examples per split (questions for squad).
+    public var limit: Int?
+    public var batch: Int
+    public var threads: Int
+    /// Tokens per input, specials included (GLUE default 128; squad windows default 384).
+    public var maxSeqLen: Int?
+    public var gemm: GemmBackend
+    /// Overrides the automatic device class of the fingerprint.
+    public var deviceClass: String?
+    public var measurement: MeasurementSettings
+
+    public init(trialId: String? = nil, model: String, task: String, data: String, limit: Int? = nil, batch: Int = 32,
+                threads: Int = 1, maxSeqLen: Int? = nil, gemm: GemmBackend = .packed, deviceClass: String? = nil,
+                measurement: MeasurementSettings = MeasurementSettings()) {
+        self.trialId = trialId
+        self.model = model
+        self.task = task
+        self.data = data
+        self.limit = limit
+        self.batch = batch
+        self.threads = threads
+        self.maxSeqLen = maxSeqLen
+        self.gemm = gemm
+        self.deviceClass = deviceClass
+        self.measurement = measurement
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case trialId, model, task, data, limit, batch, threads, maxSeqLen, gemm, deviceClass, measurement
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        trialId = try c.decodeIfPresent(String.self, forKey: .trialId)
+        model = try c.decode(String.self, forKey: .model)
+        task = try c.decode(String.self, forKey: .task)
+        data = try c.decode(String.self, forKey: .data)
+        limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+        batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? 32
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? 1
+        maxSeqLen = try c.decodeIfPresent(Int.self, forKey: .maxSeqLen)
+        gemm = try c.decodeIfPresent(GemmBackend.self, forKey: .gemm) ?? .packed
+        deviceClass = try c.decodeIfPresent(String.self, forKey: .deviceClass)
+        measurement = try c.decodeIfPresent(MeasurementSettings.self, forKey: .measurement) ?? MeasurementSettings()
+    }
+
+    public var isSquad: Bool { ["squad", "squad1.1", "squad-v1.1"].contains(task.lowercased()) }
+
+    public func validate() throws {
+        if let limit, limit < 1 { throw TrialSpecError.invalid("limit must be ≥ 1; got \(limit)") }
+        guard batch >= 1 else { throw TrialSpecError.invalid("batch must be ≥ 1; got \(batch)") }
+        guard threads >= 1 else { throw TrialSpecError.invalid("threads must be ≥ 1; got \(threads)") }
+        if let maxSeqLen, maxSeqLen < 3 { throw TrialSpecError.invalid("max_seq_len must be ≥ 3 ([CLS], a token, [SEP]); got \(maxSeqLen)") }
+        if !isSquad, GlueTask(name: task) == nil {
+            throw TrialSpecError.invalid("unknown task '\(task)' (supported: \(TaskRegistry.benchmarkTasks.joined(separator: ", ")), squad)")
+        }
+        try measurement.validate()
+    }
+
+    /// Parses a spec, naming the file and the offending key: unknown keys are errors (a typo
+    /// such as `min_duraton_s` would otherwise silently measure with the default).
+    public static func decode(_ data: Data, source: String) throws -> TrialSpec {
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+            throw TrialSpecError.malformed(source: source, detail: JSONErrorText.describe(error, in: data))
+        }
+        guard let top = object as? [String: Any] else { throw TrialSpecError.malformed(source: source, detail: "the top level must be a JSON object") }
+        try rejectUnknown(top, known: CodingKeys.allCases.map(\.rawValue), at: "", source: source)
+        if let measurement = top["measurement"] as? [String: Any] {
+            try rejectUnknown(measurement, known: MeasurementSettings.CodingKeys.allCases.map(\.rawValue), at: "measurement.", source: source)
+            if let energy = measurement["energy"] as? [String: Any] {
+                try rejectUnknown(energy, known: EnergySettings.CodingKeys.allCases.map(\.rawValue), at: "measurement.energy.", source: source)
+            }
+        }
+        let spec: TrialSpec
+        do { spec = try JSONCoding.decoder.decode(TrialSpec.self, from: data) } catch let error as DecodingError {
+            throw TrialSpecError.malformed(source: source, detail: JSONErrorText.describe(error))
+        }
+        do { try spec.validate() } catch let TrialSpecError.invalid(detail) {
+            throw TrialSpecError.malformed(source: source, detail: detail)
+        }
+        return spec
+    }
+
+    private static func rejectUnknown(_ object: [String: Any], known camelKeys: [String], at prefix: String, source: String) throws {
+        let known = Set(camelKeys.map(JSONCoding.snakeCase))
+        for key in object.keys.sorted() where !known.contains(key) {
+            throw TrialSpecError.malformed(source: source, detail: "unknown key '\(prefix)\(key)' (known: \(known.sorted().joined(separator: ", ")))")
+        }
+    }
+}
+
+public enum TrialSpecError: Error, CustomStringConvertible, Equatable {
+    case invalid(String)
+    case malformed(source: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .invalid(detail): return detail
+        case let .malformed(source, detail): return "\(source): \(detail)"
+        }
+    }
+}
