@@ -157,24 +157,52 @@ public final class EncoderModel: @unchecked Sendable {
         }
     }
 
+    /// Checks that the run-time techniques fit this model.
+    public func validate(_ options: ForwardOptions) throws {
+        if let mask = options.headMask {
+            guard mask.count == layers.count, zip(mask, layers).allSatisfy({ $0.count == $1.numHeads }) else {
+                throw ModelError.invalidInput("the head mask must have one entry per head of each of the \(layers.count) layers")
+            }
+        }
+        if let pruning = options.tokenPruning {
+            guard headReadsOnlyCls else { throw ModelError.invalidInput("token pruning drops tokens, but a question-answering head needs a logit for every token") }
+            guard (1..<max(2, layers.count)).contains(pruning.fromLayer), pruning.fromLayer < layers.count else {
+                throw ModelError.invalidInput("token pruning must start at a layer in 1..<\(layers.count) (it ranks tokens by the attention of the layer before); got \(pruning.fromLayer)")
+            }
+            guard pruning.keep > 0, pruning.keep <= 1 else { throw ModelError.invalidInput("token pruning keeps a fraction in (0, 1]; got \(pruning.keep)") }
+        }
+        if let exit = options.earlyExit {
+            guard case let .sequenceClassification(_, _, classifier) = head else {
+                throw ModelError.invalidInput("early exit needs a sequence-classification head (it replaces the classifier's answer)")
+            }
+            guard exit.heads.count == layers.count else { throw ModelError.invalidInput("early exit needs one (optional) head per layer; got \(exit.heads.count) for \(layers.count) layers") }
+            for case let exitHead? in exit.heads where exitHead.classes != classifier.outFeatures || exitHead.weight.count != exitHead.classes * config.hiddenSize {
+                throw ModelError.invalidInput("an exit head has \(exitHead.classes) classes; the model has \(classifier.outFeatures)")
+            }
+        }
+    }
+
     public func forward(_ batch: EncoderBatch, workspace ws: Workspace,
                         options: ForwardOptions = ForwardOptions()) throws -> EncoderOutput {
         try validate(batch)
+        try validate(options)
         var output = EncoderOutput()
         guard !batch.isEmpty else { return output }
 
-        let tokens = batch.tokenCount, b = batch.count
+        let b = batch.count
         let h = config.hiddenSize
         let maxAttention = layers.map(\.attentionWidth).max() ?? h
         let maxIntermediate = layers.map(\.intermediateSize).max() ?? config.intermediateSize
-        ws.reserve(tokens: tokens, sequences: b, maxLength: batch.maxLength, hidden: h,
+        ws.reserve(tokens: batch.tokenCount, sequences: b, maxLength: batch.maxLength, hidden: h,
                    attentionWidth: maxAttention, intermediate: maxIntermediate, labels: max(1, config.numLabels))
-        if ws.offsets.count < b + 1 { ws.offsets = [Int32](repeating: 0, count: b + 1) }
-        for index in 0...b { ws.offsets[index] = Int32(batch.offsets[index]) }
         for index in 0..<b {
             let start = batch.offsets[index]
             for position in 0..<batch.length(index) { ws.positions[start + position] = Int32(position) }
         }
+        // The packed layout as it is now: token pruning shortens sequences, early exit removes
+        // them. `active[i]` is the batch index of the i-th sequence still running.
+        var state = PackedState(offsets: batch.offsets, active: Array(0..<b), ids: batch.ids)
+        state.sync(ws)
 
         var x = ws.hidden.pointer
         var spare = ws.scratch.pointer
@@ -184,48 +212,114 @@ public final class EncoderModel: @unchecked Sendable {
         batch.ids.withUnsafeBufferPointer { ids in
             batch.typeIds.withUnsafeBufferPointer { types in
                 fk_embed_layernorm(x, ids.baseAddress, ws.positions, types.baseAddress, e.word.pointer, e.position.pointer,
-                                   e.tokenType?.pointer, e.norm.gamma.pointer, e.norm.beta.pointer, tokens, h, e.norm.eps)
+                                   e.tokenType?.pointer, e.norm.gamma.pointer, e.norm.beta.pointer, batch.tokenCount, h, e.norm.eps)
             }
         }
-        if options.collectHiddenStates { output.hiddenStates.append(Array(UnsafeBufferPointer(start: x, count: tokens * h))) }
+        if options.collectHiddenStates { output.hiddenStates.append(Array(UnsafeBufferPointer(start: x, count: state.tokens * h))) }
+        if options.earlyExit != nil {
+            output.logits = Array(repeating: [], count: b)
+            output.pooled = Array(repeating: [], count: b)
+            output.exitLayers = Array(repeating: layers.count, count: b)
+        }
+        var flops = 0.0
+        var received: [Float] = []  // attention each row received, for token pruning
 
         // Heads that read only [CLS] let the last layer skip every other row (same result).
         let clsOnly = options.lastLayerClsOnly && !options.collectHiddenStates && headReadsOnlyCls
             && layers.last.map { $0.attentionWidth % 16 == 0 } == true
+        var finishedInClsLayer = false
         for (index, layer) in layers.enumerated() {
+            if let pruning = options.tokenPruning, index == pruning.fromLayer {
+                let rows = state.tokensToKeep(received: received, pruning: pruning)
+                state.gather(rows: rows, from: x, into: spare, width: h)
+                swap(&x, &spare)
+                state.sync(ws)
+            }
             if clsOnly && index == layers.count - 1 {
-                clsLastLayer(layer, batch: batch, x: x, workspace: ws, gemm: options.gemm)
+                flops += clsLastLayer(layer, layerIndex: index, state: state, x: x, workspace: ws, options: options)
+                finishedInClsLayer = true
                 break
             }
-            let a = layer.attentionWidth, inter = layer.intermediateSize
+            let a = layer.attentionWidth, inter = layer.intermediateSize, tokens = state.tokens, nseq = state.active.count
             let qkv = ws.queryKeyValue.pointer, context = ws.context.pointer, ffn = ws.intermediate.pointer
 
-            linear(layer.queryKeyValue, x, rows: tokens, lda: h, into: qkv, ldc: 3 * a, epilogue: .bias, ws, options.gemm)
-            fk_attention_packed(ws.pool, qkv, context, ws.offsets, b, layer.numHeads, layer.headDim,
+            flops += linear(layer.queryKeyValue, x, rows: tokens, lda: h, into: qkv, ldc: 3 * a, epilogue: .bias, ws, options.gemm)
+            fk_attention_packed(ws.pool, qkv, context, ws.offsets, nseq, layer.numHeads, layer.headDim,
                                 1 / Float(layer.headDim).squareRoot(), ws.attentionScratch.pointer, ws.lengthCapacity, 0)
+            flops += 4 * Double(state.squaredLengths) * Double(a)
+            if let mask = options.headMask?[index] { Self.maskHeads(mask, context: context, rows: 0..<tokens, width: a, headDim: layer.headDim) }
+            if let pruning = options.tokenPruning, index == pruning.fromLayer - 1 {
+                received = state.receivedAttention(qkv: qkv, heads: layer.numHeads, headDim: layer.headDim, mask: options.headMask?[index])
+            }
 
-            linear(layer.attentionOutput, context, rows: tokens, lda: a, into: spare, ldc: h, epilogue: .bias, ws, options.gemm)
+            flops += linear(layer.attentionOutput, context, rows: tokens, lda: a, into: spare, ldc: h, epilogue: .bias, ws, options.gemm)
             fk_parallel_bias_residual_layernorm(ws.pool, spare, nil, x, layer.attentionNorm.gamma.pointer,
                                                 layer.attentionNorm.beta.pointer, tokens, h, layer.attentionNorm.eps)
             swap(&x, &spare)
 
-            linear(layer.intermediate, x, rows: tokens, lda: h, into: ffn, ldc: inter, epilogue: .biasGelu, ws, options.gemm)
-            linear(layer.output, ffn, rows: tokens, lda: inter, into: spare, ldc: h, epilogue: .bias, ws, options.gemm)
+            flops += linear(layer.intermediate, x, rows: tokens, lda: h, into: ffn, ldc: inter, epilogue: .biasGelu, ws, options.gemm)
+            flops += linear(layer.output, ffn, rows: tokens, lda: inter, into: spare, ldc: h, epilogue: .bias, ws, options.gemm)
             fk_parallel_bias_residual_layernorm(ws.pool, spare, nil, x, layer.outputNorm.gamma.pointer,
                                                 layer.outputNorm.beta.pointer, tokens, h, layer.outputNorm.eps)
             swap(&x, &spare)
 
             if options.collectHiddenStates { output.hiddenStates.append(Array(UnsafeBufferPointer(start: x, count: tokens * h))) }
-        }
 
-        // The [CLS] row of each sequence: already computed by the cls-only layer, else gathered.
-        if !clsOnly {
-            for index in 0..<b {
-                (ws.clsHidden.pointer + index * h).update(from: x + batch.offsets[index] * h, count: h)
+            if let exit = options.earlyExit, index < layers.count - 1, let exitHead = exit.heads[index] {
+                var staying: [Int] = []
+                for (slot, original) in state.active.enumerated() {
+                    let cls = x + state.offsets[slot] * h
+                    let logits = exitHead.logits(cls, hidden: h)
+                    flops += 2 * Double(exitHead.weight.count)
+                    if ExitHead.entropy(logits) < exit.entropyThreshold {
+                        output.logits[original] = logits
+                        output.pooled[original] = Array(UnsafeBufferPointer(start: cls, count: h))
+                        output.exitLayers[original] = index + 1
+                    } else {
+                        staying.append(slot)
+                    }
+                }
+                if staying.count < state.active.count {
+                    let rows = staying.flatMap { state.offsets[$0]..<state.offsets[$0 + 1] }
+                    if !received.isEmpty { received = rows.map { received[$0] } }
+                    state.keepSequences(staying, from: x, into: spare, width: h)
+                    swap(&x, &spare)
+                    state.sync(ws)
+                    if state.active.isEmpty { break }
+                }
             }
         }
-        applyHead(batch: batch, hidden: x, cls: ws.clsHidden.pointer, workspace: ws, gemm: options.gemm, into: &output)
+
+        if !state.active.isEmpty {
+            // The [CLS] row of each sequence: already computed by the cls-only layer, else gathered.
+            if !finishedInClsLayer {
+                for slot in state.active.indices {
+                    (ws.clsHidden.pointer + slot * h).update(from: x + state.offsets[slot] * h, count: h)
+                }
+            }
+            var headOutput = EncoderOutput()
+            flops += applyHead(offsets: state.offsets, hidden: x, cls: ws.clsHidden.pointer, workspace: ws, gemm: options.gemm, into: &headOutput)
+            if options.earlyExit == nil {
+                output.logits = headOutput.logits
+                output.pooled = headOutput.pooled
+                output.startLogits = headOutput.startLogits
+                output.endLogits = headOutput.endLogits
+            } else {
+                for (slot, original) in state.active.enumerated() {
+                    output.logits[original] = headOutput.logits[slot]
+                    output.pooled[original] = headOutput.pooled[slot]
+                }
+            }
+        }
+        output.flops = flops
         return output
+    }
+
+    /// Zeroes the context columns of masked heads: the head contributes nothing downstream.
+    static func maskHeads(_ mask: [Bool], context: UnsafeMutablePointer<Float>, rows: some Sequence<Int>, width a: Int, headDim d: Int) {
+        for (head, keep) in mask.enumerated() where !keep {
+            for row in rows { (context + row * a + head * d).update(repeating: 0, count: d) }
+        }
     }
 
     /// True when the head's output depends on the final hidden state of [CLS] rows alone.
@@ -238,14 +332,19 @@ public final class EncoderModel: @unchecked Sendable {
 
     enum Epilogue { case none, bias, biasGelu }
 
-    /// `y = x Wᵀ (+ b) (→ GELU)` on the selected GEMM.
+    /// `y = x Wᵀ (+ b) (→ GELU)` on the layer's own kernel or the selected GEMM; returns FLOPs.
+    @discardableResult
     private func linear(_ layer: Linear, _ input: UnsafePointer<Float>, rows: Int, lda: Int,
                         into output: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
-                        _ ws: Workspace, _ gemm: GemmBackend) {
+                        _ ws: Workspace, _ gemm: GemmBackend) -> Double {
         let n = layer.outFeatures, k = layer.inFeatures
+        let code: Int32 = epilogue == .none ? 0 : (epilogue == .bias ? 1 : 2)
+        if let executor = layer.executor {
+            executor.apply(input, rows: rows, lda: lda, bias: layer.bias.pointer, into: output, ldc: ldc, epilogue: code, workspace: ws)
+            return 2 * Double(rows) * Double(executor.multiplyAddsPerRow)
+        }
         switch gemm {
         case .packed:
-            let code: Int32 = epilogue == .none ? 0 : (epilogue == .bias ? 1 : 2)
             fk_linear_packed(ws.pool, input, lda, layer.packed.pointer, layer.bias.pointer, output, ldc, rows, n, k, code)
         case .openblas:
             Blas.linear(input, rows: rows, inFeatures: k, lda: lda, weight: layer.weight.pointer, outFeatures: n, ldw: k,
@@ -258,56 +357,71 @@ public final class EncoderModel: @unchecked Sendable {
                 }
             }
         }
+        return 2 * Double(rows) * Double(n) * Double(k)
     }
 
     /// The last layer when only [CLS] rows matter: keys and values for every token (attention
     /// still reads the whole sequence), then the query, attention, output projection and
-    /// feed-forward for one row per sequence. Leaves the result in `ws.clsHidden`.
-    private func clsLastLayer(_ layer: EncoderLayer, batch: EncoderBatch, x: UnsafeMutablePointer<Float>,
-                              workspace ws: Workspace, gemm: GemmBackend) {
-        let h = config.hiddenSize, a = layer.attentionWidth, b = batch.count, tokens = batch.tokenCount
+    /// feed-forward for one row per sequence. Leaves the result in `ws.clsHidden`; returns FLOPs.
+    private func clsLastLayer(_ layer: EncoderLayer, layerIndex: Int, state: PackedState, x: UnsafeMutablePointer<Float>,
+                              workspace ws: Workspace, options: ForwardOptions) -> Double {
+        let gemm = options.gemm
+        let h = config.hiddenSize, a = layer.attentionWidth, b = state.active.count, tokens = state.tokens
+        let offsets = state.offsets
         let qkv = ws.queryKeyValue.pointer, context = ws.context.pointer
         let clsX = ws.clsHidden.pointer, clsQ = ws.clsQuery.pointer, clsContext = ws.clsContext.pointer
         let clsOut = ws.clsScratch.pointer, clsFFN = ws.clsIntermediate.pointer
+        var flops = 0.0
 
-        for index in 0..<b { (clsX + index * h).update(from: x + batch.offsets[index] * h, count: h) }
+        for index in 0..<b { (clsX + index * h).update(from: x + offsets[index] * h, count: h) }
         // K | V over all tokens: rows a..<3a of the fused projection (panel-aligned since a % 16 == 0).
         let qkvLayer = layer.queryKeyValue
-        switch gemm {
-        case .packed:
-            fk_linear_packed(ws.pool, x, h, qkvLayer.packed.pointer + a * h, qkvLayer.bias.pointer + a,
-                             qkv + a, 3 * a, tokens, 2 * a, h, 1)
-            fk_linear_packed(ws.pool, clsX, h, qkvLayer.packed.pointer, qkvLayer.bias.pointer, clsQ, a, b, a, h, 1)
-        case .openblas:
-            Blas.linear(x, rows: tokens, inFeatures: h, lda: h, weight: qkvLayer.weight.pointer + a * h, outFeatures: 2 * a,
-                        ldw: h, into: qkv + a, ldc: 3 * a)
-            for row in 0..<tokens { fk_add_bias(qkv + row * 3 * a + a, qkvLayer.bias.pointer + a, 1, 2 * a) }
-            Blas.linear(clsX, rows: b, inFeatures: h, lda: h, weight: qkvLayer.weight.pointer, outFeatures: a, ldw: h,
-                        into: clsQ, ldc: a)
-            fk_add_bias(clsQ, qkvLayer.bias.pointer, b, a)
+        if qkvLayer.executor != nil {
+            // A sparse or quantised QKV has no panel slice to take: compute all three for every row.
+            flops += linear(qkvLayer, x, rows: tokens, lda: h, into: qkv, ldc: 3 * a, epilogue: .bias, ws, gemm)
+        } else {
+            switch gemm {
+            case .packed:
+                fk_linear_packed(ws.pool, x, h, qkvLayer.packed.pointer + a * h, qkvLayer.bias.pointer + a,
+                                 qkv + a, 3 * a, tokens, 2 * a, h, 1)
+                fk_linear_packed(ws.pool, clsX, h, qkvLayer.packed.pointer, qkvLayer.bias.pointer, clsQ, a, b, a, h, 1)
+            case .openblas:
+                Blas.linear(x, rows: tokens, inFeatures: h, lda: h, weight: qkvLayer.weight.pointer + a * h, outFeatures: 2 * a,
+                            ldw: h, into: qkv + a, ldc: 3 * a)
+                for row in 0..<tokens { fk_add_bias(qkv + row * 3 * a + a, qkvLayer.bias.pointer + a, 1, 2 * a) }
+                Blas.linear(clsX, rows: b, inFeatures: h, lda: h, weight: qkvLayer.weight.pointer, outFeatures: a, ldw: h,
+                            into: clsQ, ldc: a)
+                fk_add_bias(clsQ, qkvLayer.bias.pointer, b, a)
+            }
+            for index in 0..<b { (qkv + offsets[index] * 3 * a).update(from: clsQ + index * a, count: a) }
+            flops += 2 * Double(tokens) * Double(h) * Double(2 * a) + 2 * Double(b) * Double(h) * Double(a)
         }
-        for index in 0..<b { (qkv + batch.offsets[index] * 3 * a).update(from: clsQ + index * a, count: a) }
         fk_attention_packed(ws.pool, qkv, context, ws.offsets, b, layer.numHeads, layer.headDim,
                             1 / Float(layer.headDim).squareRoot(), ws.attentionScratch.pointer, ws.lengthCapacity, 1)
-        for index in 0..<b { (clsContext + index * a).update(from: context + batch.offsets[index] * a, count: a) }
+        flops += 4 * Double(tokens) * Double(a)
+        for index in 0..<b { (clsContext + index * a).update(from: context + offsets[index] * a, count: a) }
+        if let mask = options.headMask?[layerIndex] { Self.maskHeads(mask, context: clsContext, rows: 0..<b, width: a, headDim: layer.headDim) }
 
-        linear(layer.attentionOutput, clsContext, rows: b, lda: a, into: clsOut, ldc: h, epilogue: .bias, ws, gemm)
+        flops += linear(layer.attentionOutput, clsContext, rows: b, lda: a, into: clsOut, ldc: h, epilogue: .bias, ws, gemm)
         fk_parallel_bias_residual_layernorm(ws.pool, clsOut, nil, clsX, layer.attentionNorm.gamma.pointer,
                                             layer.attentionNorm.beta.pointer, b, h, layer.attentionNorm.eps)
-        linear(layer.intermediate, clsOut, rows: b, lda: h, into: clsFFN, ldc: layer.intermediateSize, epilogue: .biasGelu, ws, gemm)
-        linear(layer.output, clsFFN, rows: b, lda: layer.intermediateSize, into: clsX, ldc: h, epilogue: .bias, ws, gemm)
+        flops += linear(layer.intermediate, clsOut, rows: b, lda: h, into: clsFFN, ldc: layer.intermediateSize, epilogue: .biasGelu, ws, gemm)
+        flops += linear(layer.output, clsFFN, rows: b, lda: layer.intermediateSize, into: clsX, ldc: h, epilogue: .bias, ws, gemm)
         fk_parallel_bias_residual_layernorm(ws.pool, clsX, nil, clsOut, layer.outputNorm.gamma.pointer,
                                             layer.outputNorm.beta.pointer, b, h, layer.outputNorm.eps)
+        return flops
     }
 
-    private func applyHead(batch: EncoderBatch, hidden x: UnsafeMutablePointer<Float>, cls: UnsafeMutablePointer<Float>,
-                           workspace ws: Workspace, gemm: GemmBackend, into output: inout EncoderOutput) {
-        let h = config.hiddenSize, b = batch.count
+    /// The task head over the current packed sequences (`offsets`); returns its FLOPs.
+    private func applyHead(offsets: [Int], hidden x: UnsafeMutablePointer<Float>, cls: UnsafeMutablePointer<Float>,
+                           workspace ws: Workspace, gemm: GemmBackend, into output: inout EncoderOutput) -> Double {
+        let h = config.hiddenSize, b = offsets.count - 1
+        var flops = 0.0
         func rows(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ width: Int) -> [[Float]] {
             (0..<count).map { Array(UnsafeBufferPointer(start: p + $0 * width, count: width)) }
         }
         func dense(_ layer: Linear, _ input: UnsafeMutablePointer<Float>, _ count: Int, into out: UnsafeMutablePointer<Float>) {
-            linear(layer, input, rows: count, lda: layer.inFeatures, into: out, ldc: layer.outFeatures, epilogue: .bias, ws, gemm)
+            flops += linear(layer, input, rows: count, lda: layer.inFeatures, into: out, ldc: layer.outFeatures, epilogue: .bias, ws, gemm)
         }
         switch head {
         case let .encoderOnly(pooler):
@@ -334,15 +448,16 @@ public final class EncoderModel: @unchecked Sendable {
             dense(classifier, features, b, into: ws.headOutput.pointer)
             output.logits = rows(ws.headOutput.pointer, b, labels)
         case let .questionAnswering(qa):
-            let tokens = batch.tokenCount
+            let tokens = offsets[b]
             dense(qa, x, tokens, into: ws.headOutput.pointer)
             let spans = ws.headOutput.pointer
             for index in 0..<b {
-                let start = batch.offsets[index], length = batch.length(index)
+                let start = offsets[index], length = offsets[index + 1] - start
                 output.startLogits.append((0..<length).map { spans[(start + $0) * 2] })
                 output.endLogits.append((0..<length).map { spans[(start + $0) * 2 + 1] })
             }
             output.pooled = rows(cls, b, h)
         }
+        return flops
     }
 }

@@ -8,8 +8,15 @@ import CKernels
 /// the property observer, so the two can never disagree.
 public struct Linear: Sendable {
     public var weight: Tensor {  // (out, in)
-        didSet { packed = Self.pack(weight) }
+        didSet {
+            packed = Self.pack(weight)
+            // A sparse or quantised form was built from the old weights; it would now disagree.
+            executor = nil
+        }
     }
+    /// Another kernel for this layer (sparse, int8), chosen by an efficiency technique at load;
+    /// nil runs the dense packed GEMM.
+    public var executor: (any LinearExecutor)?
     public var bias: Tensor      // (out)
     /// `weight` in `fk_pack_weights` layout; (ceil(out / 16) · 16 · in) floats.
     public private(set) var packed: FloatBuffer
@@ -28,9 +35,25 @@ public struct Linear: Sendable {
         return buffer
     }
 
+    /// Multiply-adds per input row as this layer executes (fewer for a sparse kernel).
+    public var multiplyAddsPerRow: Int { executor?.multiplyAddsPerRow ?? outFeatures * inFeatures }
+
     public var outFeatures: Int { weight.shape[0] }
     public var inFeatures: Int { weight.shape[1] }
     public var parameterCount: Int { weight.count + bias.count }
+}
+
+/// A kernel that computes a `Linear` from its own form of the weights (sparse, int8, …):
+/// `c[rows, out] = a[rows, in] · Wᵀ (+ bias) (→ GELU)` with the epilogue codes of
+/// `fk_linear_packed` (0 none, 1 bias, 2 bias + GELU).
+public protocol LinearExecutor: Sendable {
+    /// For results and reports: `sparse-csr`, `int8`, …
+    var kind: String { get }
+    var multiplyAddsPerRow: Int { get }
+    /// Bytes of weights this form holds.
+    var weightBytes: Int { get }
+    func apply(_ a: UnsafePointer<Float>, rows: Int, lda: Int, bias: UnsafePointer<Float>?,
+               into c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Int32, workspace: Workspace)
 }
 
 public struct LayerNormParameters: Sendable {
@@ -54,6 +77,9 @@ public struct EncoderLayer: Sendable {
     public var outputNorm: LayerNormParameters
     public var numHeads: Int
     public var headDim: Int
+    /// The checkpoint's index of each remaining head, in order (`prune_heads` takes original
+    /// indices, and pruning twice must not renumber); nil while no head was removed.
+    public var originalHeads: [Int]? = nil
 
     public var attentionWidth: Int { numHeads * headDim }
     public var intermediateSize: Int { intermediate.outFeatures }
