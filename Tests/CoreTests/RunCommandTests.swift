@@ -66,7 +66,7 @@ import Testing
         let tree = try FakeSysfsTree()
         try tree.raplZone("intel-rapl:0", name: "package-0", energy: 5_000_000)
         defer { try? FileManager.default.removeItem(at: model) }
-        let run = try CLI.run(quickTrial(model, ["--sysfs-root", tree.root.path, "--scenario", "offline", "--max-duration", "0.6",
+        let run = try CLI.run(quickTrial(model, ["--sysfs-root", tree.root.path, "--scenario", "offline", "--max-duration", "2",
                                                  "--idle-seconds", "0"]))
         #expect(run.status == 0, "\(run.stderr)")
         let result = try json(run.stdout)
@@ -74,7 +74,7 @@ import Testing
         #expect(result["energy_j_per_example"] == nil)
         let offline = try #require(result["offline"] as? [String: Any])
         #expect(offline["extended_for_resolution"] as? Bool == true)
-        #expect((offline["seconds"] as? Double ?? 0) >= 0.6)
+        #expect((offline["seconds"] as? Double ?? 0) >= 2)
         let notes = (result["energy"] as? [String: Any])?["notes"] as? [String] ?? []
         #expect(notes.contains { $0.contains("package-0 read 0 J") }, "\(notes)")
     }
@@ -186,5 +186,22 @@ import Testing
         let device = try #require(result["device"] as? [String: Any])
         #expect(device["device_class"] as? String == "lab-bench")
         #expect(device["device_class_source"] as? String == "override")
+    }
+
+    @Test func techniqueFlagsChangeTheModelAndAreRecorded() throws {
+        guard CLI.available else { return }
+        let model = try CLI.tinyCheckpoint()
+        defer { try? FileManager.default.removeItem(at: model) }
+        let run = try CLI.run(quickTrial(model, ["--energy", "estimated", "--scenario", "offline", "--sparsity", "0.5", "--keep-layers", "1",
+                                                 "--prune-ffn", "0.25"]))
+        #expect(run.status == 0, "\(run.stderr)")
+        let result = try json(run.stdout)
+        let techniques = try #require(result["techniques"] as? [String: Any])
+        #expect(techniques["layers"] as? Int == 1)
+        #expect((techniques["techniques"] as? [String])?.first == "magnitude-pruning(sparsity=0.5)")
+        let parameters = try #require(result["parameter_count"] as? Int), nonZero = try #require(result["non_zero_parameter_count"] as? Int)
+        #expect(nonZero < parameters)
+        let configuration = try #require(result["configuration"] as? [String: Any])
+        #expect((configuration["techniques"] as? [Any])?.count == 3)
     }
 }

@@ -19,6 +19,7 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     @OptionGroup var taskData: TaskDataOptions
+    @OptionGroup(title: "Efficiency techniques") var techniqueOptions: TechniqueOptions
 
     @Option(help: "Timed passes over the data; the median is reported.")
     var repeats: Int = 5
@@ -30,11 +31,14 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let checkpoint = try modelOptions.loadCheckpoint()
+        let (options, applied) = try techniqueOptions.apply(to: checkpoint, task: taskData.task, data: taskData.data,
+                                                            maxSeqLen: modelOptions.maxSeqLen, base: compute.forwardOptions,
+                                                            workspace: Workspace(threads: compute.threads))
         var examples = try TaskRegistry.readDev(task: taskData.task, data: taskData.data)
         if let limit = taskData.limit { examples = Array(examples.prefix(limit)) }
-        let maxLength = min(modelOptions.maxSeqLen ?? 128, checkpoint.model.config.maxPositions)
+        let maxLength = min(applied?.maxSeqLen ?? modelOptions.maxSeqLen ?? 128, checkpoint.model.config.maxPositions)
         let inputs = examples.map { checkpoint.tokenizer.encode($0.textA, pair: $0.textB, maxLength: maxLength) }
-        let bench = EngineBenchmark(batchSize: compute.batch, threads: compute.threads, repeats: repeats, options: compute.forwardOptions)
+        let bench = EngineBenchmark(batchSize: compute.batch, threads: compute.threads, repeats: repeats, options: options)
         let result = try bench.run(model: checkpoint.model, inputs: inputs, progress: note)
         let report = BenchReport(
             model: modelOptions.model, task: taskData.task, examples: result.examples, batch: result.batch,
@@ -42,7 +46,9 @@ struct BenchCommand: ParsableCommand {
             throughput: .init(examplesPerS: result.examplesPerSecond, tokensPerS: result.tokensPerSecond,
                               gflopsPerS: result.gflopsPerSecond),
             latencyMs: .init(p50: result.latencyP50Ms, p99: result.latencyP99Ms, mean: result.latencyMeanMs),
-            flopsPerExample: result.flopsPerExample,
+            flopsPerExample: result.flopsPerExample, meanExitLayer: result.meanExitLayer,
+            parameterCount: checkpoint.model.parameterCount, nonZeroParameterCount: applied?.nonZeroParameterCount,
+            techniques: applied,
             sgemmPeakGflops: result.sgemmPeakGflops,
             fractionOfSgemmPeak: result.gflopsPerSecond / result.sgemmPeakGflops,
             packedGemmPeakGflops: result.packedGemmPeakGflops,
@@ -68,6 +74,10 @@ struct BenchReport: Codable {
     var throughput: Throughput
     var latencyMs: Latency
     var flopsPerExample: Double
+    var meanExitLayer: Double?
+    var parameterCount: Int
+    var nonZeroParameterCount: Int?
+    var techniques: AppliedTechniques?
     var sgemmPeakGflops: Double
     var fractionOfSgemmPeak: Double
     var packedGemmPeakGflops: Double

@@ -19,6 +19,7 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var compute: ComputeOptions
     @OptionGroup var taskData: TaskDataOptions
+    @OptionGroup(title: "Efficiency techniques") var techniqueOptions: TechniqueOptions
 
     @Option(help: "The split to evaluate.")
     var split: String = "dev"
@@ -35,6 +36,9 @@ struct EvalCommand: ParsableCommand {
         let checkpoint = try modelOptions.loadCheckpoint()
         Blas.setThreads(compute.threads)
         let workspace = Workspace(threads: compute.threads)
+        let (options, applied) = try techniqueOptions.apply(to: checkpoint, task: taskData.task, data: taskData.data,
+                                                            maxSeqLen: modelOptions.maxSeqLen, base: compute.forwardOptions,
+                                                            workspace: workspace)
         let report: EvalReport
         let lines: [String]
         if taskData.isSquad {
@@ -44,28 +48,34 @@ struct EvalCommand: ParsableCommand {
             var bar: ProgressBar?
             let result = try SquadEvaluator.evaluate(
                 checkpoint: checkpoint, dataFile: file, limit: taskData.limit, batchSize: compute.batch,
-                settings: settings, workspace: workspace, options: compute.forwardOptions,
+                settings: settings, workspace: workspace, options: options,
                 progress: { done, total in
                     if bar == nil { bar = ProgressBar(label: "eval squad", total: total) }
                     bar?.update(done)
                 })
             report = EvalReport(task: "squad", model: modelOptions.model, examples: result.examples,
                                 metrics: result.metrics, splits: ["dev": result.examples], features: result.features,
-                                maxSeqLen: settings.maxLength, wallS: MonotonicClock.now() - started)
+                                maxSeqLen: settings.maxLength, wallS: MonotonicClock.now() - started,
+                                flopsPerExample: result.flops / Double(max(1, result.examples)), meanExitLayer: nil,
+                                parameterCount: checkpoint.model.parameterCount, nonZeroParameterCount: applied?.nonZeroParameterCount,
+                                techniques: applied)
             lines = result.predictions.map { "dev\t\($0.id)\t\($0.prediction)\t\($0.golds.joined(separator: " || "))" }
         } else {
             var bar: ProgressBar?
             let result = try GlueEvaluator.evaluate(
                 checkpoint: checkpoint, task: taskData.task, dataRoot: URL(fileURLWithPath: taskData.data),
                 limit: taskData.limit, batchSize: compute.batch, maxSeqLen: modelOptions.maxSeqLen,
-                workspace: workspace, options: compute.forwardOptions,
+                workspace: workspace, options: options,
                 progress: { done, total in
                     if bar == nil { bar = ProgressBar(label: "eval \(taskData.task)", total: total) }
                     bar?.update(done)
                 })
             report = EvalReport(task: result.task, model: modelOptions.model, examples: result.examples,
                                 metrics: result.metrics, splits: result.splitExamples, features: nil,
-                                maxSeqLen: result.maxSeqLen, wallS: MonotonicClock.now() - started)
+                                maxSeqLen: result.maxSeqLen, wallS: MonotonicClock.now() - started,
+                                flopsPerExample: result.flops / Double(max(1, result.examples)), meanExitLayer: result.meanExitLayer,
+                                parameterCount: checkpoint.model.parameterCount, nonZeroParameterCount: applied?.nonZeroParameterCount,
+                                techniques: applied)
             lines = result.predictions.map { "\($0.split)\t\($0.id)\t\($0.prediction)\t\($0.gold)" }
         }
         if let predictions {
@@ -84,4 +94,10 @@ struct EvalReport: Codable {
     var features: Int?
     var maxSeqLen: Int
     var wallS: Double
+    /// Counted by the engine as it ran (pruned shapes, sparse kernels, dropped tokens, exits).
+    var flopsPerExample: Double
+    var meanExitLayer: Double?
+    var parameterCount: Int
+    var nonZeroParameterCount: Int?
+    var techniques: AppliedTechniques?
 }

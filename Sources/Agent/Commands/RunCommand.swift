@@ -21,7 +21,7 @@ struct RunCommand: ParsableCommand {
             Exit status: 0 for ok, 1 for a failed trial (the JSON is printed either way).
 
             Spec keys (snake_case; only model, task and data are required): trial_id, model, task, \
-            data, limit, batch, threads, max_seq_len, gemm, device_class, measurement {scenarios, \
+            data, limit, batch, threads, max_seq_len, gemm, device_class, techniques [{name, …}], measurement {scenarios, \
             min_duration_s, min_queries, single_stream_min_queries, warmup_queries, max_duration_s, \
             idle_baseline_s, timeout_s, memory_limit_mb, energy {meter, sysfs_root, nvml_library, \
             poll_interval_s, estimate {watts_per_core, idle_watts}}}.
@@ -49,6 +49,7 @@ struct RunCommand: ParsableCommand {
     var gemm: GemmBackend?
     @Option(name: .customLong("trial-id"), help: "An id recorded with the result.")
     var trialId: String?
+    @OptionGroup(title: "Efficiency techniques (without --spec)") var techniqueOptions: TechniqueOptions
 
     @Option(name: .customLong("scenario"), help: "A scenario to run: offline or single-stream (repeat for both; default both).")
     var scenarios: [MeasurementSettings.Scenario] = []
@@ -86,7 +87,8 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         if spec != nil {
             let mixed = [model, task, data].contains { $0 != nil } || limit != nil || batch != nil || threads != nil || maxSeqLen != nil || gemm != nil
-            if mixed { throw ValidationError("--spec gives the model, task, data and compute settings; don't also pass --model, --task, --data, --limit, --batch, --threads, --max-seq-len or --gemm.") }
+                || !techniqueOptions.isEmpty
+            if mixed { throw ValidationError("--spec gives the model, task, data, compute settings and techniques; don't also pass --model, --task, --data, --limit, --batch, --threads, --max-seq-len, --gemm or technique flags.") }
         } else if model == nil || task == nil || data == nil {
             throw ValidationError("give a trial: --spec FILE, or --model, --task and --data.")
         }
@@ -109,7 +111,7 @@ struct RunCommand: ParsableCommand {
             spec = try TrialSpec.decode(data, source: path == "-" ? "<stdin>" : path)
         } else {
             spec = TrialSpec(model: model!, task: task!, data: data!, limit: limit, batch: batch ?? 32, threads: threads ?? 1,
-                             maxSeqLen: maxSeqLen, gemm: gemm ?? .packed)
+                             maxSeqLen: maxSeqLen, gemm: gemm ?? .packed, techniques: techniqueOptions.techniques)
         }
         if let trialId { spec.trialId = trialId }
         if let deviceClass { spec.deviceClass = deviceClass }

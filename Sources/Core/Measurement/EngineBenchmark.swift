@@ -11,7 +11,9 @@ public struct EngineBenchmark: Sendable {
         public var examplesPerSecond: Double
         public var tokensPerSecond: Double
         public var gflopsPerSecond: Double
+        /// Counted by the engine over one pass (techniques included).
         public var flopsPerExample: Double
+        public var meanExitLayer: Double?
         public var latencyP50Ms: Double
         public var latencyP99Ms: Double
         public var latencyMeanMs: Double
@@ -46,10 +48,13 @@ public struct EngineBenchmark: Sendable {
         }
         let singles = inputs.map { EncoderBatch([$0]) }
         let tokens = inputs.reduce(0) { $0 + $1.count }
-        let flops = model.flops(lengths: inputs.map(\.count), lastLayerClsOnly: options.lastLayerClsOnly)
-
         progress("warm-up pass (batch \(batchSize))")
-        for batch in batches { _ = try model.forward(batch, workspace: workspace, options: options) }
+        var flops = 0.0, exitLayers: [Int] = []
+        for batch in batches {
+            let output = try model.forward(batch, workspace: workspace, options: options)
+            flops += output.flops
+            exitLayers += output.exitLayers
+        }
         var passes: [Double] = []
         for pass in 1...repeats {
             let start = MonotonicClock.now()
@@ -79,6 +84,7 @@ public struct EngineBenchmark: Sendable {
             examples: inputs.count, tokens: tokens, batch: batchSize, threads: threads, repeats: repeats,
             examplesPerSecond: Double(inputs.count) / median, tokensPerSecond: Double(tokens) / median,
             gflopsPerSecond: flops / median / 1e9, flopsPerExample: flops / Double(inputs.count),
+            meanExitLayer: exitLayers.isEmpty ? nil : Double(exitLayers.reduce(0, +)) / Double(exitLayers.count),
             latencyP50Ms: Percentiles.nearestRank(latencies, 50) * 1e3,
             latencyP99Ms: Percentiles.nearestRank(latencies, 99) * 1e3,
             latencyMeanMs: latencies.reduce(0, +) / Double(latencies.count) * 1e3,

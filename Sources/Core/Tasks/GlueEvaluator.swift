@@ -39,6 +39,14 @@ public struct GlueEvaluation: Sendable {
     public var maxSeqLen: Int
     /// In split order, then file order.
     public var predictions: [GluePrediction]
+    /// Floating-point operations the engine counted over all examples.
+    public var flops: Double = 0
+    /// With early exit: layers each example went through, in prediction order.
+    public var exitLayers: [Int] = []
+
+    public var meanExitLayer: Double? {
+        exitLayers.isEmpty ? nil : Double(exitLayers.reduce(0, +)) / Double(exitLayers.count)
+    }
 }
 
 /// Why a checkpoint cannot be evaluated on a task (data problems are `TaskDataError`s).
@@ -127,6 +135,8 @@ public enum GlueEvaluator {
                 let slice = examples[start..<min(start + batchSize, examples.count)]
                 let batch = EncoderBatch(slice.map { checkpoint.tokenizer.encode($0.textA, pair: $0.textB, maxLength: maxLength) })
                 let output = try model.forward(batch, workspace: workspace, options: options)
+                evaluation.flops += output.flops
+                evaluation.exitLayers += output.exitLayers
                 guard output.logits.count == slice.count, output.logits.allSatisfy({ $0.count == config.numLabels }) else {
                     throw GlueEvaluationError.headMismatch(task: task.folderName, detail: "the forward pass returned \(output.logits.count) logit rows for \(slice.count) examples, expected \(config.numLabels) logits each")
                 }

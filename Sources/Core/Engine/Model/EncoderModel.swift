@@ -1,6 +1,9 @@
 import CKernels
 import Foundation
 
+/// The packed GEMM's panel width (`FK_PANEL`): weight row blocks start on multiples of it.
+enum FrontierPanel { static let width = 16 }
+
 /// A BERT-family encoder (BERT or DistilBERT) with its task head, in fp32.
 ///
 /// The forward pass is the post-LayerNorm transformer of Devlin et al. as Hugging Face computes
@@ -106,12 +109,16 @@ public final class EncoderModel: @unchecked Sendable {
         let tokens = Double(lengths.reduce(0, +))
         let squares = Double(lengths.reduce(0) { $0 + $1 * $1 })
         let b = Double(lengths.count), h = Double(config.hiddenSize)
-        let clsOnly = lastLayerClsOnly && headReadsOnlyCls && layers.last.map { $0.attentionWidth % 16 == 0 } == true
+        let clsOnly = lastLayerClsOnly && headReadsOnlyCls
         var total = 0.0
         for (index, layer) in layers.enumerated() {
             let a = Double(layer.attentionWidth), i = Double(layer.intermediateSize)
             if clsOnly && index == layers.count - 1 {
-                total += 2 * tokens * h * 2 * a + 2 * b * h * a  // K, V for all tokens; Q for [CLS]
+                if layer.attentionWidth % FrontierPanel.width == 0 && layer.queryKeyValue.executor == nil {
+                    total += 2 * tokens * h * 2 * a + 2 * b * h * a  // K, V for all tokens; Q for [CLS]
+                } else {
+                    total += 2 * tokens * Double(layer.queryKeyValue.multiplyAddsPerRow)  // Q, K, V for all tokens
+                }
                 total += 2 * 2 * tokens * a                      // one query row per sequence
                 total += 2 * b * a * h + 2 * 2 * b * h * i
             } else {
@@ -226,7 +233,6 @@ public final class EncoderModel: @unchecked Sendable {
 
         // Heads that read only [CLS] let the last layer skip every other row (same result).
         let clsOnly = options.lastLayerClsOnly && !options.collectHiddenStates && headReadsOnlyCls
-            && layers.last.map { $0.attentionWidth % 16 == 0 } == true
         var finishedInClsLayer = false
         for (index, layer) in layers.enumerated() {
             if let pruning = options.tokenPruning, index == pruning.fromLayer {
@@ -376,8 +382,9 @@ public final class EncoderModel: @unchecked Sendable {
         for index in 0..<b { (clsX + index * h).update(from: x + offsets[index] * h, count: h) }
         // K | V over all tokens: rows a..<3a of the fused projection (panel-aligned since a % 16 == 0).
         let qkvLayer = layer.queryKeyValue
-        if qkvLayer.executor != nil {
-            // A sparse or quantised QKV has no panel slice to take: compute all three for every row.
+        if qkvLayer.executor != nil || a % FrontierPanel.width != 0 {
+            // A sparse or quantised QKV, or one whose K block does not start on a panel (pruned
+            // heads), has no slice to take: compute all three for every row.
             flops += linear(qkvLayer, x, rows: tokens, lda: h, into: qkv, ldc: 3 * a, epilogue: .bias, ws, gemm)
         } else {
             switch gemm {

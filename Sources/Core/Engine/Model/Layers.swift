@@ -35,6 +35,13 @@ public struct Linear: Sendable {
         return buffer
     }
 
+    /// Re-packs after `weight`'s values were changed in place (its storage is a shared buffer,
+    /// so the setter does not run) and drops any other kernel built from the old values.
+    public mutating func weightsChangedInPlace() {
+        packed = Self.pack(weight)
+        executor = nil
+    }
+
     /// Multiply-adds per input row as this layer executes (fewer for a sparse kernel).
     public var multiplyAddsPerRow: Int { executor?.multiplyAddsPerRow ?? outFeatures * inFeatures }
 

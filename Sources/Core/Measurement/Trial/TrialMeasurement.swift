@@ -41,6 +41,7 @@ public struct SingleStreamResult: Codable, Sendable, Equatable {
 public struct TrialTimings: Codable, Sendable, Equatable {
     public var loadS: Double = 0
     public var prepareS: Double = 0
+    public var techniquesS: Double = 0
     public var accuracyS: Double = 0
     public var offlineS: Double = 0
     public var singleStreamS: Double = 0
@@ -57,11 +58,16 @@ public struct TrialMeasurement: Codable, Sendable, Equatable {
     public var correct: Int?
     public var maxSeqLen: Int
     public var parameterCount: Int
+    /// Parameters left non-zero after the techniques (the effective parameter count).
+    public var nonZeroParameterCount: Int
     public var modelFileBytes: Int
     /// Parameters × 4: the fp32 weights the engine computes with.
     public var weightBytesFp32: Int
     /// Counted over the actual inputs from the layers as they are.
     public var flopsPerExample: Double
+    /// Early exit: mean number of layers an example went through.
+    public var meanExitLayer: Double?
+    public var techniques: AppliedTechniques?
     public var offline: OfflineResult?
     public var singleStream: SingleStreamResult?
     public var timings: TrialTimings

@@ -37,8 +37,11 @@ public struct TrialResult: Codable, Sendable, Equatable {
     public var peakRssMb: Double?
     public var modelFileBytes: Int?
     public var parameterCount: Int?
+    public var nonZeroParameterCount: Int?
     public var weightBytesFp32: Int?
     public var flopsPerExample: Double?
+    public var meanExitLayer: Double?
+    public var techniques: AppliedTechniques?
     public var offline: OfflineResult?
     public var singleStream: SingleStreamResult?
     public var idleBaseline: IdleBaseline?
@@ -57,7 +60,7 @@ public struct TrialResult: Codable, Sendable, Equatable {
                     energyJPerCorrect: nil, latencyP50Ms: nil, latencyP90Ms: nil, latencyP99Ms: nil,
                     throughputExamplesPerS: nil, throughputTokensPerS: nil,
                     peakRssMb: worker.map { Double($0.maxRssKb) / 1024 }, modelFileBytes: nil, parameterCount: nil,
-                    weightBytesFp32: nil, flopsPerExample: nil, offline: nil, singleStream: nil, idleBaseline: idle,
+                    nonZeroParameterCount: nil, weightBytesFp32: nil, flopsPerExample: nil, meanExitLayer: nil, techniques: nil, offline: nil, singleStream: nil, idleBaseline: idle,
                     device: device, timings: timings, startedAt: Self.timestamp(startedAt),
                     finishedAt: Self.timestamp(Date()), engineVersion: FrontierVersion.string, worker: worker)
     }
@@ -85,6 +88,9 @@ public struct TrialResult: Codable, Sendable, Equatable {
         result.parameterCount = m.parameterCount
         result.weightBytesFp32 = m.weightBytesFp32
         result.flopsPerExample = m.flopsPerExample
+        result.nonZeroParameterCount = m.nonZeroParameterCount
+        result.meanExitLayer = m.meanExitLayer
+        result.techniques = m.techniques
         result.offline = m.offline
         result.singleStream = m.singleStream
         result.timings.inWorker = m.timings

@@ -36,14 +36,24 @@ public struct TrialRunner {
         timings.loadS = clock.now() - started
         progress("loaded \(spec.model) (\(checkpoint.model.parameterCount) parameters) in \(String(format: "%.2f", timings.loadS)) s")
 
+        Blas.setThreads(spec.threads)
+        let workspace = Workspace(threads: spec.threads)
+        var options = ForwardOptions(gemm: spec.gemm)
+        var applied: AppliedTechniques?
+        if !spec.techniques.isEmpty {
+            started = clock.now()
+            let data = TrialWorkload.techniqueData(spec: spec, tokenizer: checkpoint.tokenizer, maxPositions: checkpoint.model.config.maxPositions)
+            let result = try TechniquePipeline.apply(spec.techniques, to: checkpoint, data: data, base: options, workspace: workspace, progress: progress)
+            options = result.options
+            applied = result.applied
+            timings.techniquesS = clock.now() - started
+            progress("techniques: \(result.applied.techniques.joined(separator: ", ")); \(result.applied.nonZeroParameterCount) non-zero parameters; kernels \(result.applied.kernels)")
+        }
+
         started = clock.now()
         let workload = try TrialWorkload.load(spec: spec, checkpoint: checkpoint)
         timings.prepareS = clock.now() - started
         guard !workload.inputs.isEmpty else { throw TrialSpecError.invalid("\(spec.task) under \(spec.data) has no examples") }
-
-        Blas.setThreads(spec.threads)
-        let workspace = Workspace(threads: spec.threads)
-        let options = ForwardOptions(gemm: spec.gemm)
 
         started = clock.now()
         var lastDecile = -1
@@ -55,7 +65,8 @@ public struct TrialRunner {
         progress("metrics: " + accuracy.metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: ", "))
 
         let model = checkpoint.model
-        let forward = { (batch: EncoderBatch) throws in _ = try model.forward(batch, workspace: workspace, options: options) }
+        let runOptions = options
+        let forward = { (batch: EncoderBatch) throws in _ = try model.forward(batch, workspace: workspace, options: runOptions) }
         let minimumSeconds = { (meter: EnergyMeter) in max(settings.minDurationS, 10 * meter.resolutionSeconds) }
 
         var offline: OfflineResult?
@@ -125,10 +136,10 @@ public struct TrialRunner {
         return TrialMeasurement(
             task: accuracy.metrics.isEmpty ? spec.task : (spec.isSquad ? "squad" : GlueTask(name: spec.task)!.folderName),
             examples: workload.examples, queries: workload.inputs.count, metrics: accuracy.metrics, correct: accuracy.correct,
-            maxSeqLen: accuracy.maxSeqLen, parameterCount: model.parameterCount, modelFileBytes: fileBytes,
+            maxSeqLen: accuracy.maxSeqLen, parameterCount: model.parameterCount, nonZeroParameterCount: applied?.nonZeroParameterCount ?? model.parameterCount, modelFileBytes: fileBytes,
             weightBytesFp32: model.parameterCount * 4,
-            flopsPerExample: model.flops(lengths: workload.inputs.map(\.ids.count), lastLayerClsOnly: options.lastLayerClsOnly) / Double(workload.examples),
-            offline: offline, singleStream: singleStream, timings: timings,
+            flopsPerExample: accuracy.flops / Double(workload.examples), meanExitLayer: accuracy.meanExitLayer,
+            techniques: applied, offline: offline, singleStream: singleStream, timings: timings,
             workerPeakRssKb: ProcessMemory.peakResidentKB())
     }
 

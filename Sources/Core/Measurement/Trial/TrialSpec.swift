@@ -22,11 +22,14 @@ public struct TrialSpec: Codable, Sendable, Equatable {
     public var gemm: GemmBackend
     /// Overrides the automatic device class of the fingerprint.
     public var deviceClass: String?
+    /// Efficiency techniques, applied in order after the model is loaded.
+    public var techniques: [TechniqueSpec]
     public var measurement: MeasurementSettings
 
     public init(trialId: String? = nil, model: String, task: String, data: String, limit: Int? = nil, batch: Int = 32,
                 threads: Int = 1, maxSeqLen: Int? = nil, gemm: GemmBackend = .packed, deviceClass: String? = nil,
-                measurement: MeasurementSettings = MeasurementSettings()) {
+                techniques: [TechniqueSpec] = [], measurement: MeasurementSettings = MeasurementSettings()) {
+        self.techniques = techniques
         self.trialId = trialId
         self.model = model
         self.task = task
@@ -41,7 +44,7 @@ public struct TrialSpec: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case trialId, model, task, data, limit, batch, threads, maxSeqLen, gemm, deviceClass, measurement
+        case trialId, model, task, data, limit, batch, threads, maxSeqLen, gemm, deviceClass, techniques, measurement
     }
 
     public init(from decoder: any Decoder) throws {
@@ -56,6 +59,7 @@ public struct TrialSpec: Codable, Sendable, Equatable {
         maxSeqLen = try c.decodeIfPresent(Int.self, forKey: .maxSeqLen)
         gemm = try c.decodeIfPresent(GemmBackend.self, forKey: .gemm) ?? .packed
         deviceClass = try c.decodeIfPresent(String.self, forKey: .deviceClass)
+        techniques = try c.decodeIfPresent([TechniqueSpec].self, forKey: .techniques) ?? []
         measurement = try c.decodeIfPresent(MeasurementSettings.self, forKey: .measurement) ?? MeasurementSettings()
     }
 
@@ -70,6 +74,12 @@ public struct TrialSpec: Codable, Sendable, Equatable {
             throw TrialSpecError.invalid("unknown task '\(task)' (supported: \(TaskRegistry.benchmarkTasks.joined(separator: ", ")), squad)")
         }
         try measurement.validate()
+        do { try TechniquePipeline.validate(techniques) } catch { throw TrialSpecError.invalid("techniques: \(error)") }
+    }
+
+    /// `max_seq_len`, or the cap a `max-seq-len` technique sets.
+    public var effectiveMaxSeqLen: Int? {
+        techniques.first { $0.name == .maxSeqLen }?.tokens ?? maxSeqLen
     }
 
     /// Parses a spec, naming the file and the offending key: unknown keys are errors (a typo
@@ -81,6 +91,12 @@ public struct TrialSpec: Codable, Sendable, Equatable {
         }
         guard let top = object as? [String: Any] else { throw TrialSpecError.malformed(source: source, detail: "the top level must be a JSON object") }
         try rejectUnknown(top, known: CodingKeys.allCases.map(\.rawValue), at: "", source: source)
+        if let techniques = top["techniques"] as? [Any] {
+            for (index, entry) in techniques.enumerated() {
+                guard let object = entry as? [String: Any] else { throw TrialSpecError.malformed(source: source, detail: "techniques[\(index)] must be an object") }
+                try rejectUnknown(object, known: TechniqueSpec.CodingKeys.allCases.map(\.rawValue), at: "techniques[\(index)].", source: source)
+            }
+        }
         if let measurement = top["measurement"] as? [String: Any] {
             try rejectUnknown(measurement, known: MeasurementSettings.CodingKeys.allCases.map(\.rawValue), at: "measurement.", source: source)
             if let energy = measurement["energy"] as? [String: Any] {

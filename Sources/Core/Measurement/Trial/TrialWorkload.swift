@@ -33,7 +33,7 @@ public struct TrialWorkload: Sendable {
             var questions = try SquadReader.read(path: file.path)
             if let limit = spec.limit { questions = Array(questions.prefix(limit)) }
             var settings = SquadSettings()
-            if let maxSeqLen = spec.maxSeqLen { settings.maxLength = maxSeqLen }
+            if let maxSeqLen = spec.effectiveMaxSeqLen { settings.maxLength = maxSeqLen }
             var inputs: [Input] = []
             for (index, question) in questions.enumerated() {
                 for feature in try SquadFeaturizer.features(question: question.question, context: question.context, exampleIndex: index,
@@ -49,24 +49,26 @@ public struct TrialWorkload: Sendable {
                                                          options: options, progress: progress)
                 // A question is "correct" when its answer matches a gold exactly (the EM count).
                 let correct = result.metrics["exact_match"].map { Int(($0 / 100 * Double(result.examples)).rounded()) }
-                return TrialAccuracy(metrics: result.metrics, examples: result.examples, correct: correct, maxSeqLen: settings.maxLength)
+                return TrialAccuracy(metrics: result.metrics, examples: result.examples, correct: correct, maxSeqLen: settings.maxLength,
+                                     flops: result.flops, meanExitLayer: nil)
             }
         }
         guard let task = GlueTask(name: spec.task) else { throw TrialSpecError.invalid("unknown task '\(spec.task)'") }
         var splits = try GlueReader.readDev(task: task, dataRoot: URL(fileURLWithPath: spec.data))
         if let limit = spec.limit { splits = splits.map { ($0.split, Array($0.examples.prefix(limit))) } }
-        let maxLength = min(spec.maxSeqLen ?? GlueEvaluator.defaultMaxSeqLen, checkpoint.model.config.maxPositions)
+        let maxLength = min(spec.effectiveMaxSeqLen ?? GlueEvaluator.defaultMaxSeqLen, checkpoint.model.config.maxPositions)
         let inputs = splits.flatMap(\.examples).map { example -> Input in
             let encoding = checkpoint.tokenizer.encode(example.textA, pair: example.textB, maxLength: maxLength)
             return Input(ids: encoding.ids, typeIds: encoding.typeIds)
         }
-        let batch = spec.batch, maxSeqLen = spec.maxSeqLen
+        let batch = spec.batch, maxSeqLen = spec.effectiveMaxSeqLen
         let frozenSplits = splits
         return TrialWorkload(examples: inputs.count, inputs: inputs) { checkpoint, workspace, options, progress in
             let result = try GlueEvaluator.evaluate(checkpoint: checkpoint, task: task, splits: frozenSplits, batchSize: batch,
                                                     maxSeqLen: maxSeqLen, workspace: workspace, options: options, progress: progress)
             let correct = task.isRegression ? nil : result.predictions.filter { $0.prediction == $0.gold }.count
-            return TrialAccuracy(metrics: result.metrics, examples: result.examples, correct: correct, maxSeqLen: result.maxSeqLen)
+            return TrialAccuracy(metrics: result.metrics, examples: result.examples, correct: correct, maxSeqLen: result.maxSeqLen,
+                                 flops: result.flops, meanExitLayer: result.meanExitLayer)
         }
     }
 
@@ -92,4 +94,27 @@ public struct TrialAccuracy: Sendable, Codable, Equatable {
     /// nil for regression, where "correct" has no meaning.
     public var correct: Int?
     public var maxSeqLen: Int
+    /// Counted by the engine over the pass.
+    public var flops: Double
+    public var meanExitLayer: Double?
+}
+
+extension TrialWorkload {
+    /// The task's train split as labelled model inputs, for techniques that calibrate or train
+    /// (head importance, exit heads): the first `limit` examples, truncated like the dev inputs.
+    public static func techniqueData(spec: TrialSpec, tokenizer: BertTokenizer, maxPositions: Int) -> TechniqueData {
+        let data = spec.data, taskName = spec.task, isSquad = spec.isSquad
+        let maxLength = min(spec.effectiveMaxSeqLen ?? GlueEvaluator.defaultMaxSeqLen, maxPositions)
+        return TechniqueData { limit in
+            guard !isSquad, let task = GlueTask(name: taskName) else {
+                throw TechniqueError.needsData("\(taskName) has no classification train split here; give head-pruning explicit heads")
+            }
+            let examples = try GlueReader.read(task: task, split: "train", dataRoot: URL(fileURLWithPath: data)).prefix(limit)
+            return examples.map { example in
+                let encoding = tokenizer.encode(example.textA, pair: example.textB, maxLength: maxLength)
+                return HeadImportance.Example(ids: encoding.ids, typeIds: encoding.typeIds,
+                                              label: task.isRegression ? nil : example.label, target: example.score)
+            }
+        }
+    }
 }

@@ -26,6 +26,8 @@ public struct SquadEvaluation: Sendable {
     public var metrics: [String: Double]
     /// One per question, in file order.
     public var predictions: [SquadPrediction]
+    /// Floating-point operations the engine counted over all features.
+    public var flops: Double = 0
 
     public init(examples: Int, features: Int, metrics: [String: Double], predictions: [SquadPrediction]) {
         self.examples = examples
@@ -74,6 +76,7 @@ public enum SquadEvaluator {
         var predictions: [SquadPrediction] = []
         predictions.reserveCapacity(examples.count)
         var featureCount = 0
+        var flops = 0.0
 
         /// A question whose windows are (partly) waiting for logits.
         struct Pending {
@@ -110,6 +113,7 @@ public enum SquadEvaluator {
                 batch.append(ids: feature.ids, typeIds: feature.typeIds)
             }
             let output = try model.forward(batch, workspace: workspace, options: options)
+            flops += output.flops
             guard output.startLogits.count == items.count, output.endLogits.count == items.count else {
                 throw SquadError.modelOutput("span logits for \(output.startLogits.count) of \(items.count) features")
             }
@@ -146,6 +150,8 @@ public enum SquadEvaluator {
         let metrics = SquadMetrics.evaluate(
             predictions: Dictionary(predictions.map { ($0.id, $0.prediction) }, uniquingKeysWith: { first, _ in first }),
             examples: examples)
-        return SquadEvaluation(examples: examples.count, features: featureCount, metrics: metrics, predictions: predictions)
+        var evaluation = SquadEvaluation(examples: examples.count, features: featureCount, metrics: metrics, predictions: predictions)
+        evaluation.flops = flops
+        return evaluation
     }
 }

@@ -1,0 +1,74 @@
+/*
+ * Unstructured-sparsity linear layer: the same product as fk_linear_packed, over a weight
+ * whose pruned entries are exact zeros, costing time in proportion to the nonzeros.
+ *
+ * A dense GEMM vectorises over output columns; with unstructured sparsity a 16-column group
+ * of W almost never shares a zero pattern, so nothing can be skipped that way. Here the
+ * product is computed transposed, cᵀ = W · aᵀ: each thread transposes a tile of up to 64
+ * activation rows into k-major order (at[kk] holds a[i0 .. i0+63, kk] in four vectors), and
+ * each nonzero W[j, kk] then costs one broadcast and one FMA per vector of rows held in
+ * registers. W is kept as compressed rows (one per output feature) with 16-bit column indices
+ * and fp32 values; an output block of 16 features is transposed back in registers and stored
+ * row-major, with bias and GELU applied while it is still in L1. Work is split over the pool
+ * by 16-feature blocks balanced by nonzero count. One row (m = 1) is a sparse matrix–vector
+ * product and gathers instead.
+ *
+ * Kernels: AVX-512, AVX2 + FMA and portable C, chosen at run time like gemm.c's.
+ */
+#ifndef FRONTIER_SPARSE_H
+#define FRONTIER_SPARSE_H
+
+#include <stddef.h>
+
+#include "FrontierGemm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fk_sparse fk_sparse;
+
+/*
+ * Builds the sparse form of a dense row-major (n, k) weight (PyTorch's [out, in]) whose pruned
+ * entries are exactly 0 (negative zero counts as zero). Returns NULL when out of memory or when
+ * k > 65536 (column indices are 16-bit).
+ */
+fk_sparse *fk_sparse_create(const float *w, size_t n, size_t k);
+void fk_sparse_destroy(fk_sparse *s);
+
+size_t fk_sparse_nnz(const fk_sparse *s);
+/* Bytes held by s (indices, values, row pointers and the header). */
+size_t fk_sparse_bytes(const fk_sparse *s);
+size_t fk_sparse_rows(const fk_sparse *s); /* n */
+size_t fk_sparse_cols(const fk_sparse *s); /* k */
+
+/*
+ * c[m, n] = a[m, k] · wᵀ (+ bias) (then GELU), exactly the contract of fk_linear_packed:
+ * a has row stride lda, c row stride ldc, epilogue is an fk_epilogue, and with bias NULL no
+ * epilogue is applied. n and k must be those w was created with. pool may be NULL (one thread).
+ *
+ * Scratch (the transposed activation tile, at most 64·k floats) is thread-local and kept by
+ * each thread between calls, so the function is reentrant: several threads may use the same
+ * fk_sparse at once, each with its own pool.
+ */
+void fk_linear_sparse(fk_pool *pool, const float *a, size_t lda, const fk_sparse *w, const float *bias,
+                      float *c, size_t ldc, size_t m, size_t n, size_t k, int epilogue);
+
+/* The slow, obvious version (one dot product per output over the compressed rows), for tests. */
+void fk_linear_sparse_reference(const float *a, size_t lda, const fk_sparse *w, const float *bias,
+                                float *c, size_t ldc, size_t m, size_t n, size_t k, int epilogue);
+
+/* Kernel family in use: "avx512", "avx2" or "generic". */
+const char *fk_sparse_isa(void);
+
+/*
+ * Caps the kernel family for tests: 0 portable, 1 AVX2, 2 AVX-512 (never above what the CPU
+ * has); -1 restores automatic choice. fk_gemm_force_generic(1) also forces the portable path.
+ */
+void fk_sparse_force_isa(int level);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

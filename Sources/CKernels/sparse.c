@@ -1,0 +1,665 @@
+/*
+ * See include/FrontierSparse.h. Storage: compressed rows of W (one per output feature j):
+ * ptr[j] .. ptr[j + 1] index idx (uint16 column kk) and val (fp32 W[j, kk]).
+ *
+ * Why transposed: a nonzero W[j, kk] is needed by every activation row i. Holding
+ * c[i0 .. i0 + MR, j] in registers and walking row j's nonzeros, each nonzero is one broadcast
+ * of W[j, kk] and MR/16 FMAs against at[kk] (a[i0 .. i0 + MR, kk], contiguous after the
+ * transpose), so the arithmetic is fully vectorised whatever the zero pattern. Two
+ * accumulator sets (even and odd nonzeros) keep eight FMA chains in flight at MR = 64. The
+ * transposes cost O(m·k) and O(m·n) shuffles, small next to nnz·m FMAs.
+ */
+#define _GNU_SOURCE
+#include "FrontierSparse.h"
+#include "FrontierGemm.h"
+#include "FrontierKernels.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define SP_X86 1
+#endif
+
+#define SP_INLINE static inline __attribute__((always_inline))
+
+/* Activation rows per tile (the most rows a thread holds in registers per output feature):
+ * 64 on AVX-512 (4 zmm), 32 on AVX2 (4 ymm), 16 in portable C. */
+#define SP_MR_MAX 64
+/* Output features per block: the unit of thread splitting and of the output transpose. */
+#define SP_NB 16
+
+#ifndef SP_KC
+#define SP_KC 96
+#endif
+#ifndef SP_F
+#define SP_F 256
+#endif
+
+struct fk_sparse {
+    size_t n, k, nnz, bytes;
+    size_t kc;     /* columns per k-block */
+    size_t nkb;    /* k-blocks (at least 1) */
+    uint32_t *ptr; /* n + 1 */
+    uint32_t *seg; /* n × (nkb + 1): where k-block b of row j starts; the last is ptr[j + 1] */
+    uint16_t *idx; /* nnz */
+    float *val;    /* nnz */
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* Construction                                                                              */
+/* ---------------------------------------------------------------------------------------- */
+
+fk_sparse *fk_sparse_create(const float *w, size_t n, size_t k) {
+    if (k > 65536) return NULL;
+    size_t nnz = 0;
+    for (size_t i = 0; i < n * k; i++) nnz += w[i] != 0.0f;
+    if (nnz > UINT32_MAX) return NULL;
+    fk_sparse *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->n = n;
+    s->k = k;
+    s->nnz = nnz;
+    /* Padded by one vector so the kernels' 16-wide index and value loads never leave the block. */
+    s->kc = n && k && (double)nnz / ((double)n * (double)k) <= 0.15 ? 192 : 128;
+    if (getenv("SP_KC")) s->kc = (size_t)atoi(getenv("SP_KC"));
+    s->nkb = k > s->kc ? (k + s->kc - 1) / s->kc : 1;
+    s->ptr = malloc((n + 1) * sizeof *s->ptr);
+    s->seg = malloc((n * (s->nkb + 1) + 1) * sizeof *s->seg);
+    s->idx = aligned_alloc(64, ((nnz + 32) * sizeof *s->idx + 63) / 64 * 64);
+    s->val = aligned_alloc(64, ((nnz + 16) * sizeof *s->val + 63) / 64 * 64);
+    if (!s->ptr || !s->seg || !s->idx || !s->val) {
+        fk_sparse_destroy(s);
+        return NULL;
+    }
+    size_t p = 0;
+    for (size_t j = 0; j < n; j++) {
+        s->ptr[j] = (uint32_t)p;
+        const float *row = w + j * k;
+        for (size_t b = 0; b < s->nkb; b++) {
+            s->seg[j * (s->nkb + 1) + b] = (uint32_t)p;
+            const size_t k1 = (b + 1) * s->kc < k ? (b + 1) * s->kc : k;
+            for (size_t kk = b * s->kc; kk < k1; kk++) {
+                if (row[kk] != 0.0f) {
+                    s->idx[p] = (uint16_t)kk;
+                    s->val[p] = row[kk];
+                    p++;
+                }
+            }
+        }
+        s->seg[j * (s->nkb + 1) + s->nkb] = (uint32_t)p;
+    }
+    s->ptr[n] = (uint32_t)p;
+    memset(s->idx + nnz, 0, 32 * sizeof *s->idx);
+    memset(s->val + nnz, 0, 16 * sizeof *s->val);
+    s->bytes = sizeof *s + (n + 1) * sizeof *s->ptr + (n * (s->nkb + 1) + 1) * sizeof *s->seg + (nnz + 32) * sizeof *s->idx + (nnz + 16) * sizeof *s->val;
+    return s;
+}
+
+void fk_sparse_destroy(fk_sparse *s) {
+    if (!s) return;
+    free(s->ptr);
+    free(s->seg);
+    free(s->idx);
+    free(s->val);
+    free(s);
+}
+
+size_t fk_sparse_nnz(const fk_sparse *s) { return s ? s->nnz : 0; }
+size_t fk_sparse_bytes(const fk_sparse *s) { return s ? s->bytes : 0; }
+size_t fk_sparse_rows(const fk_sparse *s) { return s ? s->n : 0; }
+size_t fk_sparse_cols(const fk_sparse *s) { return s ? s->k : 0; }
+
+/* ---------------------------------------------------------------------------------------- */
+/* Reference                                                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+static const float sp_zeros[SP_NB] = {0};
+
+/* Bias is added before GELU exactly as gemm.c does (sum, + bias, then the kernels.c GELU);
+ * GELU is then applied with a zero bias, which adds an exact 0. */
+static void sp_epilogue_rows(float *c, size_t ldc, size_t rows, size_t cols, int epilogue) {
+    if (epilogue != FK_EPILOGUE_BIAS_GELU) return;
+    for (size_t j = 0; j < cols; j += SP_NB) {
+        size_t w = cols - j < SP_NB ? cols - j : SP_NB;
+        fk_bias_gelu_strided(c + j, ldc, sp_zeros, rows, w);
+    }
+}
+
+static void fk_linear_sparse_reference_cols(const float *a, size_t lda, const fk_sparse *w,
+                                            const float *bias, float *c, size_t ldc, size_t m,
+                                            size_t j0, size_t j1, int epilogue) {
+    for (size_t i = 0; i < m; i++) {
+        const float *ai = a + i * lda;
+        for (size_t j = j0; j < j1; j++) {
+            float sum = 0.0f;
+            for (uint32_t p = w->ptr[j]; p < w->ptr[j + 1]; p++) sum += w->val[p] * ai[w->idx[p]];
+            c[i * ldc + j] = epilogue ? sum + bias[j] : sum;
+        }
+    }
+    sp_epilogue_rows(c + j0, ldc, m, j1 - j0, epilogue);
+}
+
+void fk_linear_sparse_reference(const float *a, size_t lda, const fk_sparse *w, const float *bias,
+                                float *c, size_t ldc, size_t m, size_t n, size_t k, int epilogue) {
+    (void)k;
+    fk_linear_sparse_reference_cols(a, lda, w, bias, c, ldc, m, 0, n, bias ? epilogue : FK_EPILOGUE_NONE);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Thread-local scratch                                                                      */
+/* ---------------------------------------------------------------------------------------- */
+
+static pthread_key_t sp_scratch_key;
+static pthread_once_t sp_scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local float *sp_scratch_ptr;
+static _Thread_local size_t sp_scratch_cap;
+
+static void sp_scratch_free(void *p) { free(p); }
+static void sp_scratch_init(void) { pthread_key_create(&sp_scratch_key, sp_scratch_free); }
+
+/* floats of 64-byte-aligned scratch owned by the calling thread (freed when it exits). */
+static float *sp_scratch(size_t floats) {
+    if (sp_scratch_cap >= floats) return sp_scratch_ptr;
+    pthread_once(&sp_scratch_once, sp_scratch_init);
+    free(sp_scratch_ptr);
+    sp_scratch_ptr = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    sp_scratch_cap = sp_scratch_ptr ? floats : 0;
+    pthread_setspecific(sp_scratch_key, sp_scratch_ptr);
+    return sp_scratch_ptr;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Portable kernel: 16-row tiles, plain loops the compiler vectorises for the baseline ISA   */
+/* ---------------------------------------------------------------------------------------- */
+
+#define SP_MR_GENERIC 16
+
+static void sp_tile_generic(const float *a, size_t lda, const fk_sparse *s, const float *bias,
+                            float *c, size_t ldc, size_t mv, size_t k, size_t j0, size_t j1,
+                            int epilogue, float *at, const float *next_a, size_t next_rows) {
+    (void)next_a;
+    (void)next_rows;
+    enum { MR = SP_MR_GENERIC };
+    for (size_t kk = 0; kk < k; kk++) {
+        for (size_t i = 0; i < MR; i++) at[kk * MR + i] = i < mv ? a[i * lda + kk] : 0.0f;
+    }
+    for (size_t j = j0; j < j1; j++) {
+        float acc[MR] = {0};
+        for (uint32_t p = s->ptr[j]; p < s->ptr[j + 1]; p++) {
+            const float wv = s->val[p];
+            const float *x = at + (size_t)s->idx[p] * MR;
+            for (size_t i = 0; i < MR; i++) acc[i] += wv * x[i];
+        }
+        const float b = epilogue ? bias[j] : 0.0f;
+        for (size_t i = 0; i < mv; i++) c[i * ldc + j] = epilogue ? acc[i] + b : acc[i];
+    }
+    sp_epilogue_rows(c + j0, ldc, mv, j1 - j0, epilogue);
+}
+
+static void sp_spmv_generic(const float *x, const fk_sparse *s, const float *bias, float *y,
+                            size_t j0, size_t j1, int epilogue) {
+    for (size_t j = j0; j < j1; j++) {
+        float s0 = 0.0f, s1 = 0.0f;
+        uint32_t p = s->ptr[j], e = s->ptr[j + 1];
+        for (; p + 2 <= e; p += 2) {
+            s0 += s->val[p] * x[s->idx[p]];
+            s1 += s->val[p + 1] * x[s->idx[p + 1]];
+        }
+        if (p < e) s0 += s->val[p] * x[s->idx[p]];
+        y[j] = epilogue ? (s0 + s1) + bias[j] : s0 + s1;
+    }
+    sp_epilogue_rows(y + j0, 0, 1, j1 - j0, epilogue);
+}
+
+#if defined(SP_X86)
+/* ---------------------------------------------------------------------------------------- */
+/* AVX-512: tiles of up to 64 rows (R = 1..4 zmm per output feature)                         */
+/* ---------------------------------------------------------------------------------------- */
+
+#define SP_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,avx2")))
+
+/* In-register 16×16 transpose: r[t][u] becomes r[u][t]. */
+SP_AVX512 SP_INLINE void sp_tr16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    /* r[4i + q], 128-bit lane L, now holds rows 4i .. 4i+3 of column 4L + q. */
+    for (int q = 0; q < 4; q++) {
+        const __m512 x0 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88);
+        const __m512 x1 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xDD);
+        const __m512 y0 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88);
+        const __m512 y1 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xDD);
+        t[q] = _mm512_shuffle_f32x4(x0, y0, 0x88);
+        t[8 + q] = _mm512_shuffle_f32x4(x0, y0, 0xDD);
+        t[4 + q] = _mm512_shuffle_f32x4(x1, y1, 0x88);
+        t[12 + q] = _mm512_shuffle_f32x4(x1, y1, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+SP_AVX512 SP_INLINE __mmask16 sp_mask16(size_t count) {
+    return count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
+}
+
+/* at[kk][i] = a[i][kk] for i < mv, 0 for mv <= i < ldat (a multiple of 16). */
+SP_AVX512 static void sp_transpose_in_avx512(const float *a, size_t lda, size_t mv, size_t k,
+                                             float *at, size_t ldat) {
+    for (size_t rb = 0; rb < ldat; rb += 16) {
+        const size_t rows = mv > rb ? (mv - rb < 16 ? mv - rb : 16) : 0;
+        for (size_t kb = 0; kb < k; kb += 16) {
+            const size_t kc = k - kb < 16 ? k - kb : 16;
+            const __mmask16 km = sp_mask16(kc);
+            __m512 r[16];
+            for (size_t t = 0; t < 16; t++) {
+                r[t] = t < rows ? _mm512_maskz_loadu_ps(km, a + (rb + t) * lda + kb) : _mm512_setzero_ps();
+            }
+            sp_tr16(r);
+            for (size_t t = 0; t < kc; t++) _mm512_store_ps(at + (kb + t) * ldat + rb, r[t]);
+        }
+    }
+}
+
+/* ctj[0 .. 16R) (+)= Σ val[p] · at[idx[p]] over p in [p, end). */
+SP_AVX512 SP_INLINE void sp_seg_avx512(const int R, const int first, const uint16_t *idx, const float *val,
+                                       uint32_t p, const uint32_t end, const float *at, float *ctj) {
+    __m512 e0[4], e1[4];
+    for (int r = 0; r < R; r++) {
+        e0[r] = first ? _mm512_setzero_ps() : _mm512_load_ps(ctj + 16 * r);
+        e1[r] = _mm512_setzero_ps();
+    }
+    for (; p + 2 <= end; p += 2) {
+        const float *x0 = at + (size_t)idx[p] * (16 * R);
+        const float *x1 = at + (size_t)idx[p + 1] * (16 * R);
+        const __m512 w0 = _mm512_set1_ps(val[p]);
+        const __m512 w1 = _mm512_set1_ps(val[p + 1]);
+        for (int r = 0; r < R; r++) e0[r] = _mm512_fmadd_ps(w0, _mm512_load_ps(x0 + 16 * r), e0[r]);
+        for (int r = 0; r < R; r++) e1[r] = _mm512_fmadd_ps(w1, _mm512_load_ps(x1 + 16 * r), e1[r]);
+    }
+    if (p < end) {
+        const float *x0 = at + (size_t)idx[p] * (16 * R);
+        const __m512 w0 = _mm512_set1_ps(val[p]);
+        for (int r = 0; r < R; r++) e0[r] = _mm512_fmadd_ps(w0, _mm512_load_ps(x0 + 16 * r), e0[r]);
+    }
+    for (int r = 0; r < R; r++) _mm512_store_ps(ctj + 16 * r, _mm512_add_ps(e0[r], e1[r]));
+}
+
+/* One k-block pass over features [j0, j1): ct[j - j0] (+)= W[j, block b] · at[block b].
+ * With pfc, also prefetches the output lines c[0 .. mv)[0 .. 16) that the transpose will
+ * write next, spread over the features so the misses overlap the arithmetic. */
+SP_AVX512 SP_INLINE void sp_pass_avx512(const int R, const fk_sparse *s, const float *at, size_t b,
+                                        size_t j0, size_t j1, float *ct, const float *pfc, size_t ldc,
+                                        size_t mv) {
+    const size_t stride = s->nkb + 1;
+    const size_t step = (mv + 15) / 16;
+    for (size_t j = j0; j < j1; j++) {
+        const uint32_t *sg = s->seg + j * stride + b;
+        float *ctj = ct + (j - j0) * (size_t)(16 * R);
+        if (b == 0) sp_seg_avx512(R, 1, s->idx, s->val, sg[0], sg[1], at, ctj);
+        else if (sg[0] < sg[1]) sp_seg_avx512(R, 0, s->idx, s->val, sg[0], sg[1], at, ctj);
+        if (pfc) {
+            const size_t lane = (j - j0) % 16;
+            for (size_t r = lane * step; r < (lane + 1) * step && r < mv; r++) {
+                _mm_prefetch((const char *)(pfc + r * ldc), _MM_HINT_T0);
+            }
+        }
+    }
+}
+
+/* c[i][jj] = ct[jj][i] (+ bias[jj]) for i < mv, jj < nc; ct rows are ldct floats apart. */
+SP_AVX512 static void sp_transpose_out_avx512(const float *ct, size_t ldct, const float *bias, size_t mv,
+                                              size_t nc, float *c, size_t ldc) {
+    const __mmask16 cm = sp_mask16(nc);
+    for (size_t rb = 0; rb < mv; rb += 16) {
+        const size_t rows = mv - rb < 16 ? mv - rb : 16;
+        __m512 r[16];
+        for (size_t jj = 0; jj < 16; jj++) {
+            r[jj] = jj < nc ? _mm512_load_ps(ct + jj * ldct + rb) : _mm512_setzero_ps();
+            if (bias && jj < nc) r[jj] = _mm512_add_ps(r[jj], _mm512_set1_ps(bias[jj]));
+        }
+        sp_tr16(r);
+        for (size_t t = 0; t < rows; t++) _mm512_mask_storeu_ps(c + (rb + t) * ldc, cm, r[t]);
+    }
+}
+
+#define SP_PASS_AVX512(R, ...)                                                                    \
+    switch (R) {                                                                                  \
+    case 4: sp_pass_avx512(4, __VA_ARGS__); break;                                                \
+    case 3: sp_pass_avx512(3, __VA_ARGS__); break;                                                \
+    case 2: sp_pass_avx512(2, __VA_ARGS__); break;                                                \
+    default: sp_pass_avx512(1, __VA_ARGS__); break;                                               \
+    }
+
+/* Rows [0, mv) of a (at most 64), features [j0, j1). Features go in chunks of SP_F whose
+ * partial sums (ct, SP_F × 16R floats) stay in L2 over the k-block passes; each pass reads
+ * one k-block of at, small enough for L1. The last pass is fused with the output: a
+ * 16-feature block is transposed into c as soon as its sums are complete, so the stores
+ * overlap the next block's arithmetic. next_a/next_rows: the tile after this one, prefetched. */
+SP_AVX512 static void sp_tile_avx512(const float *a, size_t lda, const fk_sparse *s, const float *bias,
+                                     float *c, size_t ldc, size_t mv, size_t k, size_t j0, size_t j1,
+                                     int epilogue, float *at, const float *next_a, size_t next_rows) {
+    const int R = (int)((mv + 15) / 16);
+    const size_t ldat = (size_t)(16 * R);
+    float *ct = at + k * ldat;
+    sp_transpose_in_avx512(a, lda, mv, k, at, ldat);
+    const float *b = epilogue ? bias : NULL;
+    const size_t last = s->nkb - 1;
+    for (size_t fc = j0; fc < j1; fc += SP_F) {
+        const size_t fe = j1 - fc < SP_F ? j1 : fc + SP_F;
+        for (size_t kb = 0; kb < last; kb++) {
+            SP_PASS_AVX512(R, s, at, kb, fc, fe, ct, NULL, ldc, mv)
+        }
+        for (size_t jb = fc; jb < fe; jb += SP_NB) {
+            const size_t nc = fe - jb < SP_NB ? fe - jb : SP_NB;
+            const float *pfc = jb + nc < j1 && !getenv("NO_PFC") ? c + jb + nc : NULL;
+            float *ctb = ct + (jb - fc) * ldat;
+            SP_PASS_AVX512(R, s, at, last, jb, jb + nc, ctb, pfc, ldc, mv)
+            sp_transpose_out_avx512(ctb, ldat, b ? b + jb : NULL, mv, nc, c + jb, ldc);
+            sp_epilogue_rows(c + jb, ldc, mv, nc, epilogue);
+        }
+    }
+}
+
+/* One row: y[j] = Σ W[j, kk] x[kk], sixteen nonzeros per gather. */
+SP_AVX512 static void sp_spmv_avx512(const float *x, const fk_sparse *s, const float *bias, float *y,
+                                     size_t j0, size_t j1, int epilogue) {
+    const uint32_t *ptr = s->ptr;
+    for (size_t j = j0; j < j1; j++) {
+        __m512 acc = _mm512_setzero_ps();
+        uint32_t p = ptr[j];
+        const uint32_t end = ptr[j + 1];
+        for (; p < end; p += 16) {
+            const __mmask16 m = sp_mask16(end - p);
+            const __m512i vi = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(s->idx + p)));
+            const __m512 g = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, vi, x, 4);
+            acc = _mm512_fmadd_ps(g, _mm512_maskz_loadu_ps(m, s->val + p), acc);
+        }
+        const float sum = _mm512_reduce_add_ps(acc);
+        y[j] = epilogue ? sum + bias[j] : sum;
+    }
+    sp_epilogue_rows(y + j0, 0, 1, j1 - j0, epilogue);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* AVX2 + FMA: tiles of up to 32 rows (R = 1..4 ymm per output feature)                      */
+/* ---------------------------------------------------------------------------------------- */
+
+#define SP_AVX2 __attribute__((target("avx2,fma")))
+
+SP_AVX2 SP_INLINE void sp_tr8(__m256 r[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int q = 0; q < 4; q++) {
+        r[q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x20);
+        r[4 + q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x31);
+    }
+}
+
+SP_AVX2 SP_INLINE __m256i sp_mask8(size_t count) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(count < 8 ? count : 8)), lanes);
+}
+
+SP_AVX2 static void sp_transpose_in_avx2(const float *a, size_t lda, size_t mv, size_t k,
+                                         float *at, size_t ldat) {
+    for (size_t rb = 0; rb < ldat; rb += 8) {
+        const size_t rows = mv > rb ? (mv - rb < 8 ? mv - rb : 8) : 0;
+        for (size_t kb = 0; kb < k; kb += 8) {
+            const size_t kc = k - kb < 8 ? k - kb : 8;
+            const __m256i km = sp_mask8(kc);
+            __m256 r[8];
+            for (size_t t = 0; t < 8; t++) {
+                r[t] = t < rows ? _mm256_maskload_ps(a + (rb + t) * lda + kb, km) : _mm256_setzero_ps();
+            }
+            sp_tr8(r);
+            for (size_t t = 0; t < kc; t++) _mm256_store_ps(at + (kb + t) * ldat + rb, r[t]);
+        }
+    }
+}
+
+SP_AVX2 SP_INLINE void sp_block_avx2(const int R, const fk_sparse *s, const float *at,
+                                     const float *bias, size_t j0, size_t nc, float *ct) {
+    const uint32_t *ptr = s->ptr;
+    const uint16_t *idx = s->idx;
+    const float *val = s->val;
+    for (size_t jj = 0; jj < nc; jj++) {
+        const size_t j = j0 + jj;
+        __m256 e0[4], e1[4];
+        for (int r = 0; r < R; r++) { e0[r] = _mm256_setzero_ps(); e1[r] = _mm256_setzero_ps(); }
+        uint32_t p = ptr[j];
+        const uint32_t end = ptr[j + 1];
+        for (; p + 2 <= end; p += 2) {
+            const float *x0 = at + (size_t)idx[p] * (8 * R);
+            const float *x1 = at + (size_t)idx[p + 1] * (8 * R);
+            const __m256 w0 = _mm256_broadcast_ss(val + p);
+            const __m256 w1 = _mm256_broadcast_ss(val + p + 1);
+            for (int r = 0; r < R; r++) e0[r] = _mm256_fmadd_ps(w0, _mm256_load_ps(x0 + 8 * r), e0[r]);
+            for (int r = 0; r < R; r++) e1[r] = _mm256_fmadd_ps(w1, _mm256_load_ps(x1 + 8 * r), e1[r]);
+        }
+        if (p < end) {
+            const float *x0 = at + (size_t)idx[p] * (8 * R);
+            const __m256 w0 = _mm256_broadcast_ss(val + p);
+            for (int r = 0; r < R; r++) e0[r] = _mm256_fmadd_ps(w0, _mm256_load_ps(x0 + 8 * r), e0[r]);
+        }
+        const __m256 b = bias ? _mm256_broadcast_ss(bias + j) : _mm256_setzero_ps();
+        for (int r = 0; r < R; r++) {
+            _mm256_store_ps(ct + jj * SP_MR_MAX + 8 * r, _mm256_add_ps(_mm256_add_ps(e0[r], e1[r]), b));
+        }
+    }
+}
+
+SP_AVX2 static void sp_transpose_out_avx2(const float *ct, size_t mv, size_t nc, float *c, size_t ldc) {
+    for (size_t cb = 0; cb < nc; cb += 8) {
+        const size_t cols = nc - cb < 8 ? nc - cb : 8;
+        const __m256i cm = sp_mask8(cols);
+        for (size_t rb = 0; rb < mv; rb += 8) {
+            const size_t rows = mv - rb < 8 ? mv - rb : 8;
+            __m256 r[8];
+            for (size_t jj = 0; jj < 8; jj++) {
+                r[jj] = jj < cols ? _mm256_load_ps(ct + (cb + jj) * SP_MR_MAX + rb) : _mm256_setzero_ps();
+            }
+            sp_tr8(r);
+            for (size_t t = 0; t < rows; t++) {
+                if (cols == 8) _mm256_storeu_ps(c + (rb + t) * ldc + cb, r[t]);
+                else _mm256_maskstore_ps(c + (rb + t) * ldc + cb, cm, r[t]);
+            }
+        }
+    }
+}
+
+SP_AVX2 static void sp_tile_avx2(const float *a, size_t lda, const fk_sparse *s, const float *bias,
+                                 float *c, size_t ldc, size_t mv, size_t k, size_t j0, size_t j1,
+                                 int epilogue, float *at, const float *next_a, size_t next_rows) {
+    (void)next_a;
+    (void)next_rows;
+    const int R = (int)((mv + 7) / 8);
+    float *ct = at + k * (size_t)(8 * R);
+    sp_transpose_in_avx2(a, lda, mv, k, at, (size_t)(8 * R));
+    const float *b = epilogue ? bias : NULL;
+    for (size_t jb = j0; jb < j1; jb += SP_NB) {
+        const size_t nc = j1 - jb < SP_NB ? j1 - jb : SP_NB;
+        switch (R) {
+        case 4: sp_block_avx2(4, s, at, b, jb, nc, ct); break;
+        case 3: sp_block_avx2(3, s, at, b, jb, nc, ct); break;
+        case 2: sp_block_avx2(2, s, at, b, jb, nc, ct); break;
+        default: sp_block_avx2(1, s, at, b, jb, nc, ct); break;
+        }
+        sp_transpose_out_avx2(ct, mv, nc, c + jb, ldc);
+        sp_epilogue_rows(c + jb, ldc, mv, nc, epilogue);
+    }
+}
+
+SP_AVX2 static void sp_spmv_avx2(const float *x, const fk_sparse *s, const float *bias, float *y,
+                                 size_t j0, size_t j1, int epilogue) {
+    const uint32_t *ptr = s->ptr;
+    for (size_t j = j0; j < j1; j++) {
+        __m256 acc = _mm256_setzero_ps();
+        uint32_t p = ptr[j];
+        const uint32_t end = ptr[j + 1];
+        for (; p < end; p += 8) {
+            const __m256i m = sp_mask8(end - p);
+            const __m256i vi = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(s->idx + p)));
+            const __m256 g = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), x, vi, _mm256_castsi256_ps(m), 4);
+            acc = _mm256_fmadd_ps(g, _mm256_maskload_ps(s->val + p, m), acc);
+        }
+        __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_add_ss(h, _mm_movehdup_ps(h));
+        const float sum = _mm_cvtss_f32(h);
+        y[j] = epilogue ? sum + bias[j] : sum;
+    }
+    sp_epilogue_rows(y + j0, 0, 1, j1 - j0, epilogue);
+}
+#endif
+
+/* ---------------------------------------------------------------------------------------- */
+/* Dispatch and threading                                                                    */
+/* ---------------------------------------------------------------------------------------- */
+
+typedef void (*sp_tile_fn)(const float *, size_t, const fk_sparse *, const float *, float *, size_t,
+                           size_t, size_t, size_t, size_t, int, float *, const float *, size_t);
+typedef void (*sp_spmv_fn)(const float *, const fk_sparse *, const float *, float *, size_t, size_t, int);
+
+static _Atomic int sp_forced_level = -1;
+
+void fk_sparse_force_isa(int level) { atomic_store(&sp_forced_level, level); }
+
+static int sp_isa_level(void) {
+    static _Atomic int cpu = -1;
+    int level = atomic_load_explicit(&cpu, memory_order_relaxed);
+    if (level < 0) {
+        level = fk_cpu_has_avx512() ? 2 : (fk_cpu_has_avx2_fma() ? 1 : 0);
+        atomic_store_explicit(&cpu, level, memory_order_relaxed);
+    }
+#if !defined(SP_X86)
+    level = 0;
+#endif
+    const int forced = atomic_load(&sp_forced_level);
+    if (forced >= 0 && forced < level) level = forced;
+    if (strcmp(fk_gemm_isa(), "generic") == 0) level = 0;
+    return level;
+}
+
+const char *fk_sparse_isa(void) {
+    switch (sp_isa_level()) {
+    case 2: return "avx512";
+    case 1: return "avx2";
+    default: return "generic";
+    }
+}
+
+typedef struct {
+    sp_tile_fn tile;
+    sp_spmv_fn spmv;
+    size_t mr;
+    const float *a;
+    size_t lda;
+    const fk_sparse *s;
+    const float *bias;
+    float *c;
+    size_t ldc, m, n, k;
+    int epilogue;
+    int split_rows;
+} sp_job;
+
+/* First 16-feature block whose cost prefix (nonzeros plus one per feature, for its store)
+ * reaches `target`. */
+static size_t sp_block_at(const fk_sparse *s, size_t blocks, size_t target) {
+    size_t lo = 0, hi = blocks;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->ptr[mid * SP_NB] + mid * SP_NB < target) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static void sp_job_run(void *raw, int index, int count) {
+    const sp_job *job = raw;
+    const fk_sparse *s = job->s;
+    const size_t blocks = (job->n + SP_NB - 1) / SP_NB;
+    const size_t tiles = (job->m + job->mr - 1) / job->mr;
+    size_t b0 = 0, b1 = blocks, t0 = 0, t1 = tiles;
+    if (count > 1 && job->split_rows) {
+        /* Many row tiles: each thread takes whole tiles, so no two transpose the same rows. */
+        t0 = tiles * (size_t)index / (size_t)count;
+        t1 = tiles * (size_t)(index + 1) / (size_t)count;
+    } else if (count > 1) {
+        /* Equal nonzeros per thread rather than equal features: pruned rows vary a lot. */
+        const size_t total = s->nnz + job->n;
+        b0 = sp_block_at(s, blocks, total * (size_t)index / (size_t)count);
+        b1 = index + 1 == count ? blocks : sp_block_at(s, blocks, total * (size_t)(index + 1) / (size_t)count);
+    }
+    if (b0 >= b1 || t0 >= t1) return;
+    const size_t j0 = b0 * SP_NB, j1 = b1 * SP_NB < job->n ? b1 * SP_NB : job->n;
+    if (job->m == 1) {
+        job->spmv(job->a, s, job->bias, job->c, j0, j1, job->epilogue);
+        return;
+    }
+    const size_t r0 = t0 * job->mr, r1 = t1 * job->mr < job->m ? t1 * job->mr : job->m;
+    float *at = sp_scratch((job->k + SP_F) * job->mr + 64);
+    if (!at) {
+        /* No memory for scratch: the reference needs none. */
+        fk_linear_sparse_reference_cols(job->a + r0 * job->lda, job->lda, s, job->bias, job->c + r0 * job->ldc,
+                                        job->ldc, r1 - r0, j0, j1, job->epilogue);
+        return;
+    }
+    for (size_t i0 = r0; i0 < r1; i0 += job->mr) {
+        const size_t mv = r1 - i0 < job->mr ? r1 - i0 : job->mr;
+        const size_t i1 = i0 + mv;
+        const size_t next_rows = r1 - i1 < job->mr ? r1 - i1 : job->mr;
+        job->tile(job->a + i0 * job->lda, job->lda, s, job->bias, job->c + i0 * job->ldc, job->ldc, mv,
+                  job->k, j0, j1, job->epilogue, at, next_rows ? job->a + i1 * job->lda : NULL, next_rows);
+    }
+}
+
+void fk_linear_sparse(fk_pool *pool, const float *a, size_t lda, const fk_sparse *w, const float *bias,
+                      float *c, size_t ldc, size_t m, size_t n, size_t k, int epilogue) {
+    if (m == 0 || n == 0) return;
+    sp_job job = {0};
+    job.tile = sp_tile_generic;
+    job.spmv = sp_spmv_generic;
+    job.mr = SP_MR_GENERIC;
+#if defined(SP_X86)
+    switch (sp_isa_level()) {
+    case 2: job.tile = sp_tile_avx512; job.spmv = sp_spmv_avx512; job.mr = getenv("SP_MR") ? (size_t)atoi(getenv("SP_MR")) : 64; break;
+    case 1: job.tile = sp_tile_avx2; job.spmv = sp_spmv_avx2; job.mr = 32; break;
+    default: break;
+    }
+#endif
+    job.a = a; job.lda = lda; job.s = w; job.bias = bias; job.c = c;
+    job.ldc = ldc; job.m = m; job.n = n; job.k = k;
+    job.epilogue = bias ? epilogue : FK_EPILOGUE_NONE;
+    {
+        const char *e = getenv("SP_SPLIT_ROWS");
+        job.split_rows = e ? atoi(e) : 2;
+        if (job.split_rows > 1) job.split_rows = m >= (size_t)job.split_rows * job.mr;
+    }
+    /* Small products finish before a worker wakes. */
+    if (!pool || (w->nnz + n) * m + m * k < 32768) {
+        sp_job_run(&job, 0, 1);
+    } else {
+        fk_pool_run(pool, sp_job_run, &job);
+    }
+}
