@@ -6,7 +6,8 @@ public enum Quantization {
             if linear.executor != nil { notes.append("\(mode.rawValue) replaces the sparse kernel on a pruned layer (its zeros are computed)") }
             switch mode {
             case .int8: linear.executor = QuantizedWeight(weight: linear.weight)
-            case .fp16, .bf16: break
+            case .fp16: linear.executor = HalfPrecisionWeight(weight: linear.weight, format: .fp16)
+            case .bf16: linear.executor = HalfPrecisionWeight(weight: linear.weight, format: .bf16)
             }
         }
         for index in model.layers.indices {
@@ -20,6 +21,12 @@ public enum Quantization {
 
 extension QuantizedWeight: LinearExecutor {
     public var kind: String { "int8" }
+    public var multiplyAddsPerRow: Int { outFeatures * inFeatures }
+    public var weightBytes: Int { bytes }
+}
+
+extension HalfPrecisionWeight: LinearExecutor {
+    public var kind: String { format.rawValue }
     public var multiplyAddsPerRow: Int { outFeatures * inFeatures }
     public var weightBytes: Int { bytes }
 }

@@ -14,9 +14,19 @@ public struct Linear: Sendable {
             executor = nil
         }
     }
-    /// Another kernel for this layer (sparse, int8), chosen by an efficiency technique at load;
-    /// nil runs the dense packed GEMM.
-    public var executor: (any LinearExecutor)?
+    /// Another kernel for this layer (sparse, int8, fp16), chosen by an efficiency technique at
+    /// load; nil runs the dense packed GEMM. While one is set the fp32 packed copy is released
+    /// (that memory is what sparse and 16-bit storage save); the PyTorch-layout `weight` stays,
+    /// for masks, pruning and a later backward pass.
+    public var executor: (any LinearExecutor)? {
+        didSet {
+            if executor != nil {
+                packed = FloatBuffer(count: 0)
+            } else if packed.count == 0 {
+                packed = Self.pack(weight)
+            }
+        }
+    }
     public var bias: Tensor      // (out)
     /// `weight` in `fk_pack_weights` layout; (ceil(out / 16) · 16 · in) floats.
     public private(set) var packed: FloatBuffer
