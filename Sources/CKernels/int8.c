@@ -42,6 +42,8 @@
 #ifndef FKQ_VNNI_NP
 #define FKQ_VNNI_NP 4
 #endif
+_Static_assert(FKQ_VNNI_MR >= 1 && FKQ_VNNI_MR <= 8 && FKQ_VNNI_NP >= 1 && FKQ_VNNI_NP <= 4,
+               "the VNNI kernel table covers 1-8 rows and 1-4 panels");
 /* AVX2 block: MR rows × one panel (two ymm per row), of 16 ymm. */
 #define FKQ_AVX2_MR 4
 

@@ -1,13 +1,30 @@
 /*
- * See include/FrontierSparse.h. Storage: compressed rows of W (one per output feature j):
- * ptr[j] .. ptr[j + 1] index idx (uint16 column kk) and val (fp32 W[j, kk]).
+ * See include/FrontierSparse.h.
  *
- * Why transposed: a nonzero W[j, kk] is needed by every activation row i. Holding
+ * Storage: compressed rows of W, one per output feature j, column indices ascending:
+ * ptr[j] .. ptr[j + 1] index idx (uint16 kk) and val (fp32 W[j, kk]). Each row is also cut into
+ * k-blocks of kc columns: seg[j·(nkb + 1) + b] is where block b of row j starts.
+ *
+ * Why transposed: a nonzero W[j, kk] is needed by every activation row. Holding
  * c[i0 .. i0 + MR, j] in registers and walking row j's nonzeros, each nonzero is one broadcast
- * of W[j, kk] and MR/16 FMAs against at[kk] (a[i0 .. i0 + MR, kk], contiguous after the
- * transpose), so the arithmetic is fully vectorised whatever the zero pattern. Two
- * accumulator sets (even and odd nonzeros) keep eight FMA chains in flight at MR = 64. The
- * transposes cost O(m·k) and O(m·n) shuffles, small next to nnz·m FMAs.
+ * of W[j, kk] and MR/16 FMAs against at[kk] = a[i0 .. i0 + MR, kk] (contiguous after the
+ * transpose), fully vectorised whatever the zero pattern. Two accumulator sets (even and odd
+ * nonzeros) keep eight FMA chains in flight at MR = 64.
+ *
+ * Why k-blocks: one tile of at is MR·k floats (96 KiB at MR = 64, k = 384), beyond L1, and each
+ * nonzero reads MR floats of it. Walking all features once per k-block, with the partial sums
+ * of a chunk of features parked in a small buffer (ct), keeps the block being read in L1; the
+ * price is a load and a store of the partial sums per (feature, block), which is why blocks are
+ * longer for sparser weights (192 columns at ≤ 25 % density, else 128: measured on Zen 4).
+ *
+ * Why the output prefetch: at a batch of thousands of tokens c is tens of MiB and lives in L3;
+ * each finished 16-feature block is stored as MR rows of 64 bytes, and without prefetching
+ * those read-for-ownership misses stalled the stores for about a third of the run time at 90 %
+ * sparsity. The lines of the next block are prefetched while the current one is computed.
+ *
+ * The transposes cost O(m·k + m·n) shuffles, small next to nnz·m FMAs down to ~5 % density.
+ * One activation row (m = 1) has nothing to vectorise over: it is a scalar CSR dot product per
+ * feature, which on Zen 4 beat 16-wide gathers by 20–40 %.
  */
 #define _GNU_SOURCE
 #include "FrontierSparse.h"
@@ -27,27 +44,21 @@
 
 #define SP_INLINE static inline __attribute__((always_inline))
 
-/* Activation rows per tile (the most rows a thread holds in registers per output feature):
- * 64 on AVX-512 (4 zmm), 32 on AVX2 (4 ymm), 16 in portable C. */
-#define SP_MR_MAX 64
 /* Output features per block: the unit of thread splitting and of the output transpose. */
 #define SP_NB 16
-
-#ifndef SP_KC
-#define SP_KC 96
-#endif
-#ifndef SP_F
-#define SP_F 256
-#endif
+/* Features whose partial sums are kept while the k-blocks are walked (64 KiB at MR = 64). */
+#define SP_CHUNK 256
+/* The most activation rows of a tile (AVX-512: 4 zmm per feature). */
+#define SP_MR_MAX 64
 
 struct fk_sparse {
     size_t n, k, nnz, bytes;
     size_t kc;     /* columns per k-block */
     size_t nkb;    /* k-blocks (at least 1) */
     uint32_t *ptr; /* n + 1 */
-    uint32_t *seg; /* n × (nkb + 1): where k-block b of row j starts; the last is ptr[j + 1] */
-    uint16_t *idx; /* nnz */
-    float *val;    /* nnz */
+    uint32_t *seg; /* n × (nkb + 1) */
+    uint16_t *idx; /* nnz (+ padding) */
+    float *val;    /* nnz (+ padding) */
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -58,18 +69,19 @@ fk_sparse *fk_sparse_create(const float *w, size_t n, size_t k) {
     if (k > 65536) return NULL;
     size_t nnz = 0;
     for (size_t i = 0; i < n * k; i++) nnz += w[i] != 0.0f;
-    if (nnz > UINT32_MAX) return NULL;
+    if (nnz > UINT32_MAX - 64) return NULL;
     fk_sparse *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->n = n;
     s->k = k;
     s->nnz = nnz;
-    /* Padded by one vector so the kernels' 16-wide index and value loads never leave the block. */
-    s->kc = n && k && (double)nnz / ((double)n * (double)k) <= 0.15 ? 192 : 128;
-    if (getenv("SP_KC")) s->kc = (size_t)atoi(getenv("SP_KC"));
+    const double density = n && k ? (double)nnz / ((double)n * (double)k) : 0.0;
+    s->kc = density <= 0.25 ? 192 : 128;
     s->nkb = k > s->kc ? (k + s->kc - 1) / s->kc : 1;
+    const size_t nseg = n * (s->nkb + 1) + 1;
     s->ptr = malloc((n + 1) * sizeof *s->ptr);
-    s->seg = malloc((n * (s->nkb + 1) + 1) * sizeof *s->seg);
+    s->seg = malloc(nseg * sizeof *s->seg);
+    /* Padded so that no load of the kernels can leave the arrays. */
     s->idx = aligned_alloc(64, ((nnz + 32) * sizeof *s->idx + 63) / 64 * 64);
     s->val = aligned_alloc(64, ((nnz + 16) * sizeof *s->val + 63) / 64 * 64);
     if (!s->ptr || !s->seg || !s->idx || !s->val) {
@@ -94,9 +106,11 @@ fk_sparse *fk_sparse_create(const float *w, size_t n, size_t k) {
         s->seg[j * (s->nkb + 1) + s->nkb] = (uint32_t)p;
     }
     s->ptr[n] = (uint32_t)p;
+    s->seg[nseg - 1] = (uint32_t)p;
     memset(s->idx + nnz, 0, 32 * sizeof *s->idx);
     memset(s->val + nnz, 0, 16 * sizeof *s->val);
-    s->bytes = sizeof *s + (n + 1) * sizeof *s->ptr + (n * (s->nkb + 1) + 1) * sizeof *s->seg + (nnz + 32) * sizeof *s->idx + (nnz + 16) * sizeof *s->val;
+    s->bytes = sizeof *s + (n + 1) * sizeof *s->ptr + nseg * sizeof *s->seg + (nnz + 32) * sizeof *s->idx +
+               (nnz + 16) * sizeof *s->val;
     return s;
 }
 
@@ -115,24 +129,24 @@ size_t fk_sparse_rows(const fk_sparse *s) { return s ? s->n : 0; }
 size_t fk_sparse_cols(const fk_sparse *s) { return s ? s->k : 0; }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Reference                                                                                 */
+/* Epilogue, reference and the one-row kernel                                                */
 /* ---------------------------------------------------------------------------------------- */
 
 static const float sp_zeros[SP_NB] = {0};
 
-/* Bias is added before GELU exactly as gemm.c does (sum, + bias, then the kernels.c GELU);
- * GELU is then applied with a zero bias, which adds an exact 0. */
-static void sp_epilogue_rows(float *c, size_t ldc, size_t rows, size_t cols, int epilogue) {
+/* The kernels add the bias themselves, after the sum as gemm.c does; GELU is then the same
+ * kernels.c function as the dense path's, given a zero bias (which adds an exact 0). */
+static void sp_gelu_rows(float *c, size_t ldc, size_t rows, size_t cols, int epilogue) {
     if (epilogue != FK_EPILOGUE_BIAS_GELU) return;
     for (size_t j = 0; j < cols; j += SP_NB) {
-        size_t w = cols - j < SP_NB ? cols - j : SP_NB;
+        const size_t w = cols - j < SP_NB ? cols - j : SP_NB;
         fk_bias_gelu_strided(c + j, ldc, sp_zeros, rows, w);
     }
 }
 
-static void fk_linear_sparse_reference_cols(const float *a, size_t lda, const fk_sparse *w,
-                                            const float *bias, float *c, size_t ldc, size_t m,
-                                            size_t j0, size_t j1, int epilogue) {
+/* Rows [0, m), features [j0, j1): one dot product per output. Needs no scratch. */
+static void sp_reference_cols(const float *a, size_t lda, const fk_sparse *w, const float *bias, float *c,
+                              size_t ldc, size_t m, size_t j0, size_t j1, int epilogue) {
     for (size_t i = 0; i < m; i++) {
         const float *ai = a + i * lda;
         for (size_t j = j0; j < j1; j++) {
@@ -140,14 +154,37 @@ static void fk_linear_sparse_reference_cols(const float *a, size_t lda, const fk
             for (uint32_t p = w->ptr[j]; p < w->ptr[j + 1]; p++) sum += w->val[p] * ai[w->idx[p]];
             c[i * ldc + j] = epilogue ? sum + bias[j] : sum;
         }
+        sp_gelu_rows(c + i * ldc + j0, ldc, 1, j1 - j0, epilogue);
     }
-    sp_epilogue_rows(c + j0, ldc, m, j1 - j0, epilogue);
 }
 
 void fk_linear_sparse_reference(const float *a, size_t lda, const fk_sparse *w, const float *bias,
                                 float *c, size_t ldc, size_t m, size_t n, size_t k, int epilogue) {
     (void)k;
-    fk_linear_sparse_reference_cols(a, lda, w, bias, c, ldc, m, 0, n, bias ? epilogue : FK_EPILOGUE_NONE);
+    sp_reference_cols(a, lda, w, bias, c, ldc, m, 0, n, bias ? epilogue : FK_EPILOGUE_NONE);
+}
+
+/* m = 1: four independent sums per feature. Three loads per nonzero (index, value, x) are the
+ * limit; 16-wide gathers were slower on Zen 4 and horizontal sums cost more than they save. */
+static void sp_spmv(const float *x, const fk_sparse *s, const float *bias, float *y, size_t j0, size_t j1,
+                    int epilogue) {
+    const uint16_t *idx = s->idx;
+    const float *val = s->val;
+    for (size_t j = j0; j < j1; j++) {
+        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+        uint32_t p = s->ptr[j];
+        const uint32_t end = s->ptr[j + 1];
+        for (; p + 4 <= end; p += 4) {
+            s0 += val[p] * x[idx[p]];
+            s1 += val[p + 1] * x[idx[p + 1]];
+            s2 += val[p + 2] * x[idx[p + 2]];
+            s3 += val[p + 3] * x[idx[p + 3]];
+        }
+        for (; p < end; p++) s0 += val[p] * x[idx[p]];
+        const float sum = (s0 + s1) + (s2 + s3);
+        y[j] = epilogue ? sum + bias[j] : sum;
+    }
+    sp_gelu_rows(y + j0, 0, 1, j1 - j0, epilogue);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -162,7 +199,8 @@ static _Thread_local size_t sp_scratch_cap;
 static void sp_scratch_free(void *p) { free(p); }
 static void sp_scratch_init(void) { pthread_key_create(&sp_scratch_key, sp_scratch_free); }
 
-/* floats of 64-byte-aligned scratch owned by the calling thread (freed when it exits). */
+/* `floats` of 64-byte-aligned scratch owned by the calling thread (freed when it exits), grown
+ * on demand and kept: pool workers live as long as the pool. NULL when out of memory. */
 static float *sp_scratch(size_t floats) {
     if (sp_scratch_cap >= floats) return sp_scratch_ptr;
     pthread_once(&sp_scratch_once, sp_scratch_init);
@@ -174,16 +212,13 @@ static float *sp_scratch(size_t floats) {
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Portable kernel: 16-row tiles, plain loops the compiler vectorises for the baseline ISA   */
+/* Portable kernel: 16-row tiles, whole k, plain loops the compiler vectorises               */
 /* ---------------------------------------------------------------------------------------- */
 
 #define SP_MR_GENERIC 16
 
-static void sp_tile_generic(const float *a, size_t lda, const fk_sparse *s, const float *bias,
-                            float *c, size_t ldc, size_t mv, size_t k, size_t j0, size_t j1,
-                            int epilogue, float *at, const float *next_a, size_t next_rows) {
-    (void)next_a;
-    (void)next_rows;
+static void sp_tile_generic(const float *a, size_t lda, const fk_sparse *s, const float *bias, float *c,
+                            size_t ldc, size_t mv, size_t k, size_t j0, size_t j1, int epilogue, float *at) {
     enum { MR = SP_MR_GENERIC };
     for (size_t kk = 0; kk < k; kk++) {
         for (size_t i = 0; i < MR; i++) at[kk * MR + i] = i < mv ? a[i * lda + kk] : 0.0f;
@@ -195,30 +230,14 @@ static void sp_tile_generic(const float *a, size_t lda, const fk_sparse *s, cons
             const float *x = at + (size_t)s->idx[p] * MR;
             for (size_t i = 0; i < MR; i++) acc[i] += wv * x[i];
         }
-        const float b = epilogue ? bias[j] : 0.0f;
-        for (size_t i = 0; i < mv; i++) c[i * ldc + j] = epilogue ? acc[i] + b : acc[i];
+        for (size_t i = 0; i < mv; i++) c[i * ldc + j] = epilogue ? acc[i] + bias[j] : acc[i];
     }
-    sp_epilogue_rows(c + j0, ldc, mv, j1 - j0, epilogue);
-}
-
-static void sp_spmv_generic(const float *x, const fk_sparse *s, const float *bias, float *y,
-                            size_t j0, size_t j1, int epilogue) {
-    for (size_t j = j0; j < j1; j++) {
-        float s0 = 0.0f, s1 = 0.0f;
-        uint32_t p = s->ptr[j], e = s->ptr[j + 1];
-        for (; p + 2 <= e; p += 2) {
-            s0 += s->val[p] * x[s->idx[p]];
-            s1 += s->val[p + 1] * x[s->idx[p + 1]];
-        }
-        if (p < e) s0 += s->val[p] * x[s->idx[p]];
-        y[j] = epilogue ? (s0 + s1) + bias[j] : s0 + s1;
-    }
-    sp_epilogue_rows(y + j0, 0, 1, j1 - j0, epilogue);
+    sp_gelu_rows(c + j0, ldc, mv, j1 - j0, epilogue);
 }
 
 #if defined(SP_X86)
 /* ---------------------------------------------------------------------------------------- */
-/* AVX-512: tiles of up to 64 rows (R = 1..4 zmm per output feature)                         */
+/* AVX-512: tiles of up to 64 rows (R = 1..4 zmm per feature)                                */
 /* ---------------------------------------------------------------------------------------- */
 
 #define SP_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,avx2")))
@@ -255,8 +274,8 @@ SP_AVX512 SP_INLINE __mmask16 sp_mask16(size_t count) {
 }
 
 /* at[kk][i] = a[i][kk] for i < mv, 0 for mv <= i < ldat (a multiple of 16). */
-SP_AVX512 static void sp_transpose_in_avx512(const float *a, size_t lda, size_t mv, size_t k,
-                                             float *at, size_t ldat) {
+SP_AVX512 static void sp_transpose_in_avx512(const float *a, size_t lda, size_t mv, size_t k, float *at,
+                                             size_t ldat) {
     for (size_t rb = 0; rb < ldat; rb += 16) {
         const size_t rows = mv > rb ? (mv - rb < 16 ? mv - rb : 16) : 0;
         for (size_t kb = 0; kb < k; kb += 16) {
@@ -272,7 +291,7 @@ SP_AVX512 static void sp_transpose_in_avx512(const float *a, size_t lda, size_t 
     }
 }
 
-/* ctj[0 .. 16R) (+)= Σ val[p] · at[idx[p]] over p in [p, end). */
+/* ctj[0 .. 16R) = (first ? 0 : ctj) + Σ val[p] · at[idx[p]] over p in [p, end). */
 SP_AVX512 SP_INLINE void sp_seg_avx512(const int R, const int first, const uint16_t *idx, const float *val,
                                        uint32_t p, const uint32_t end, const float *at, float *ctj) {
     __m512 e0[4], e1[4];
@@ -297,11 +316,10 @@ SP_AVX512 SP_INLINE void sp_seg_avx512(const int R, const int first, const uint1
 }
 
 /* One k-block pass over features [j0, j1): ct[j - j0] (+)= W[j, block b] · at[block b].
- * With pfc, also prefetches the output lines c[0 .. mv)[0 .. 16) that the transpose will
- * write next, spread over the features so the misses overlap the arithmetic. */
-SP_AVX512 SP_INLINE void sp_pass_avx512(const int R, const fk_sparse *s, const float *at, size_t b,
-                                        size_t j0, size_t j1, float *ct, const float *pfc, size_t ldc,
-                                        size_t mv) {
+ * With pfc, also prefetches the lines c[0 .. mv)[0 .. 16) of the next output block, a few per
+ * feature so that the misses overlap the arithmetic. */
+SP_AVX512 SP_INLINE void sp_pass_avx512(const int R, const fk_sparse *s, const float *at, size_t b, size_t j0,
+                                        size_t j1, float *ct, const float *pfc, size_t ldc, size_t mv) {
     const size_t stride = s->nkb + 1;
     const size_t step = (mv + 15) / 16;
     for (size_t j = j0; j < j1; j++) {
@@ -334,66 +352,44 @@ SP_AVX512 static void sp_transpose_out_avx512(const float *ct, size_t ldct, cons
     }
 }
 
-#define SP_PASS_AVX512(R, ...)                                                                    \
-    switch (R) {                                                                                  \
-    case 4: sp_pass_avx512(4, __VA_ARGS__); break;                                                \
-    case 3: sp_pass_avx512(3, __VA_ARGS__); break;                                                \
-    case 2: sp_pass_avx512(2, __VA_ARGS__); break;                                                \
-    default: sp_pass_avx512(1, __VA_ARGS__); break;                                               \
+#define SP_PASS_AVX512(R, ...)                                                                      \
+    switch (R) {                                                                                    \
+    case 4: sp_pass_avx512(4, __VA_ARGS__); break;                                                  \
+    case 3: sp_pass_avx512(3, __VA_ARGS__); break;                                                  \
+    case 2: sp_pass_avx512(2, __VA_ARGS__); break;                                                  \
+    default: sp_pass_avx512(1, __VA_ARGS__); break;                                                 \
     }
 
-/* Rows [0, mv) of a (at most 64), features [j0, j1). Features go in chunks of SP_F whose
- * partial sums (ct, SP_F × 16R floats) stay in L2 over the k-block passes; each pass reads
- * one k-block of at, small enough for L1. The last pass is fused with the output: a
- * 16-feature block is transposed into c as soon as its sums are complete, so the stores
- * overlap the next block's arithmetic. next_a/next_rows: the tile after this one, prefetched. */
+/* Rows [0, mv) (mv <= 64), features [j0, j1), in chunks of SP_CHUNK features; for each chunk
+ * the k-blocks are walked in order. The last pass is fused with the output: a 16-feature block
+ * is transposed into c as soon as its sums are complete, while the next block's lines arrive. */
 SP_AVX512 static void sp_tile_avx512(const float *a, size_t lda, const fk_sparse *s, const float *bias,
                                      float *c, size_t ldc, size_t mv, size_t k, size_t j0, size_t j1,
-                                     int epilogue, float *at, const float *next_a, size_t next_rows) {
+                                     int epilogue, float *at) {
     const int R = (int)((mv + 15) / 16);
     const size_t ldat = (size_t)(16 * R);
     float *ct = at + k * ldat;
     sp_transpose_in_avx512(a, lda, mv, k, at, ldat);
     const float *b = epilogue ? bias : NULL;
     const size_t last = s->nkb - 1;
-    for (size_t fc = j0; fc < j1; fc += SP_F) {
-        const size_t fe = j1 - fc < SP_F ? j1 : fc + SP_F;
+    for (size_t fc = j0; fc < j1; fc += SP_CHUNK) {
+        const size_t fe = j1 - fc < SP_CHUNK ? j1 : fc + SP_CHUNK;
         for (size_t kb = 0; kb < last; kb++) {
             SP_PASS_AVX512(R, s, at, kb, fc, fe, ct, NULL, ldc, mv)
         }
         for (size_t jb = fc; jb < fe; jb += SP_NB) {
             const size_t nc = fe - jb < SP_NB ? fe - jb : SP_NB;
-            const float *pfc = jb + nc < j1 && !getenv("NO_PFC") ? c + jb + nc : NULL;
+            const float *pfc = jb + nc < j1 ? c + jb + nc : NULL;
             float *ctb = ct + (jb - fc) * ldat;
             SP_PASS_AVX512(R, s, at, last, jb, jb + nc, ctb, pfc, ldc, mv)
             sp_transpose_out_avx512(ctb, ldat, b ? b + jb : NULL, mv, nc, c + jb, ldc);
-            sp_epilogue_rows(c + jb, ldc, mv, nc, epilogue);
+            sp_gelu_rows(c + jb, ldc, mv, nc, epilogue);
         }
     }
-}
-
-/* One row: y[j] = Σ W[j, kk] x[kk], sixteen nonzeros per gather. */
-SP_AVX512 static void sp_spmv_avx512(const float *x, const fk_sparse *s, const float *bias, float *y,
-                                     size_t j0, size_t j1, int epilogue) {
-    const uint32_t *ptr = s->ptr;
-    for (size_t j = j0; j < j1; j++) {
-        __m512 acc = _mm512_setzero_ps();
-        uint32_t p = ptr[j];
-        const uint32_t end = ptr[j + 1];
-        for (; p < end; p += 16) {
-            const __mmask16 m = sp_mask16(end - p);
-            const __m512i vi = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(s->idx + p)));
-            const __m512 g = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, vi, x, 4);
-            acc = _mm512_fmadd_ps(g, _mm512_maskz_loadu_ps(m, s->val + p), acc);
-        }
-        const float sum = _mm512_reduce_add_ps(acc);
-        y[j] = epilogue ? sum + bias[j] : sum;
-    }
-    sp_epilogue_rows(y + j0, 0, 1, j1 - j0, epilogue);
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* AVX2 + FMA: tiles of up to 32 rows (R = 1..4 ymm per output feature)                      */
+/* AVX2 + FMA: the same scheme with tiles of up to 32 rows (R = 1..4 ymm per feature)        */
 /* ---------------------------------------------------------------------------------------- */
 
 #define SP_AVX2 __attribute__((target("avx2,fma")))
@@ -421,8 +417,8 @@ SP_AVX2 SP_INLINE __m256i sp_mask8(size_t count) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(count < 8 ? count : 8)), lanes);
 }
 
-SP_AVX2 static void sp_transpose_in_avx2(const float *a, size_t lda, size_t mv, size_t k,
-                                         float *at, size_t ldat) {
+SP_AVX2 static void sp_transpose_in_avx2(const float *a, size_t lda, size_t mv, size_t k, float *at,
+                                         size_t ldat) {
     for (size_t rb = 0; rb < ldat; rb += 8) {
         const size_t rows = mv > rb ? (mv - rb < 8 ? mv - rb : 8) : 0;
         for (size_t kb = 0; kb < k; kb += 8) {
@@ -438,38 +434,49 @@ SP_AVX2 static void sp_transpose_in_avx2(const float *a, size_t lda, size_t mv, 
     }
 }
 
-SP_AVX2 SP_INLINE void sp_block_avx2(const int R, const fk_sparse *s, const float *at,
-                                     const float *bias, size_t j0, size_t nc, float *ct) {
-    const uint32_t *ptr = s->ptr;
-    const uint16_t *idx = s->idx;
-    const float *val = s->val;
-    for (size_t jj = 0; jj < nc; jj++) {
-        const size_t j = j0 + jj;
-        __m256 e0[4], e1[4];
-        for (int r = 0; r < R; r++) { e0[r] = _mm256_setzero_ps(); e1[r] = _mm256_setzero_ps(); }
-        uint32_t p = ptr[j];
-        const uint32_t end = ptr[j + 1];
-        for (; p + 2 <= end; p += 2) {
-            const float *x0 = at + (size_t)idx[p] * (8 * R);
-            const float *x1 = at + (size_t)idx[p + 1] * (8 * R);
-            const __m256 w0 = _mm256_broadcast_ss(val + p);
-            const __m256 w1 = _mm256_broadcast_ss(val + p + 1);
-            for (int r = 0; r < R; r++) e0[r] = _mm256_fmadd_ps(w0, _mm256_load_ps(x0 + 8 * r), e0[r]);
-            for (int r = 0; r < R; r++) e1[r] = _mm256_fmadd_ps(w1, _mm256_load_ps(x1 + 8 * r), e1[r]);
-        }
-        if (p < end) {
-            const float *x0 = at + (size_t)idx[p] * (8 * R);
-            const __m256 w0 = _mm256_broadcast_ss(val + p);
-            for (int r = 0; r < R; r++) e0[r] = _mm256_fmadd_ps(w0, _mm256_load_ps(x0 + 8 * r), e0[r]);
-        }
-        const __m256 b = bias ? _mm256_broadcast_ss(bias + j) : _mm256_setzero_ps();
-        for (int r = 0; r < R; r++) {
-            _mm256_store_ps(ct + jj * SP_MR_MAX + 8 * r, _mm256_add_ps(_mm256_add_ps(e0[r], e1[r]), b));
+SP_AVX2 SP_INLINE void sp_seg_avx2(const int R, const int first, const uint16_t *idx, const float *val,
+                                   uint32_t p, const uint32_t end, const float *at, float *ctj) {
+    __m256 e0[4], e1[4];
+    for (int r = 0; r < R; r++) {
+        e0[r] = first ? _mm256_setzero_ps() : _mm256_load_ps(ctj + 8 * r);
+        e1[r] = _mm256_setzero_ps();
+    }
+    for (; p + 2 <= end; p += 2) {
+        const float *x0 = at + (size_t)idx[p] * (8 * R);
+        const float *x1 = at + (size_t)idx[p + 1] * (8 * R);
+        const __m256 w0 = _mm256_broadcast_ss(val + p);
+        const __m256 w1 = _mm256_broadcast_ss(val + p + 1);
+        for (int r = 0; r < R; r++) e0[r] = _mm256_fmadd_ps(w0, _mm256_load_ps(x0 + 8 * r), e0[r]);
+        for (int r = 0; r < R; r++) e1[r] = _mm256_fmadd_ps(w1, _mm256_load_ps(x1 + 8 * r), e1[r]);
+    }
+    if (p < end) {
+        const float *x0 = at + (size_t)idx[p] * (8 * R);
+        const __m256 w0 = _mm256_broadcast_ss(val + p);
+        for (int r = 0; r < R; r++) e0[r] = _mm256_fmadd_ps(w0, _mm256_load_ps(x0 + 8 * r), e0[r]);
+    }
+    for (int r = 0; r < R; r++) _mm256_store_ps(ctj + 8 * r, _mm256_add_ps(e0[r], e1[r]));
+}
+
+SP_AVX2 SP_INLINE void sp_pass_avx2(const int R, const fk_sparse *s, const float *at, size_t b, size_t j0,
+                                    size_t j1, float *ct, const float *pfc, size_t ldc, size_t mv) {
+    const size_t stride = s->nkb + 1;
+    const size_t step = (mv + 15) / 16;
+    for (size_t j = j0; j < j1; j++) {
+        const uint32_t *sg = s->seg + j * stride + b;
+        float *ctj = ct + (j - j0) * (size_t)(8 * R);
+        if (b == 0) sp_seg_avx2(R, 1, s->idx, s->val, sg[0], sg[1], at, ctj);
+        else if (sg[0] < sg[1]) sp_seg_avx2(R, 0, s->idx, s->val, sg[0], sg[1], at, ctj);
+        if (pfc) {
+            const size_t lane = (j - j0) % 16;
+            for (size_t r = lane * step; r < (lane + 1) * step && r < mv; r++) {
+                _mm_prefetch((const char *)(pfc + r * ldc), _MM_HINT_T0);
+            }
         }
     }
 }
 
-SP_AVX2 static void sp_transpose_out_avx2(const float *ct, size_t mv, size_t nc, float *c, size_t ldc) {
+SP_AVX2 static void sp_transpose_out_avx2(const float *ct, size_t ldct, const float *bias, size_t mv, size_t nc,
+                                          float *c, size_t ldc) {
     for (size_t cb = 0; cb < nc; cb += 8) {
         const size_t cols = nc - cb < 8 ? nc - cb : 8;
         const __m256i cm = sp_mask8(cols);
@@ -477,7 +484,8 @@ SP_AVX2 static void sp_transpose_out_avx2(const float *ct, size_t mv, size_t nc,
             const size_t rows = mv - rb < 8 ? mv - rb : 8;
             __m256 r[8];
             for (size_t jj = 0; jj < 8; jj++) {
-                r[jj] = jj < cols ? _mm256_load_ps(ct + (cb + jj) * SP_MR_MAX + rb) : _mm256_setzero_ps();
+                r[jj] = jj < cols ? _mm256_load_ps(ct + (cb + jj) * ldct + rb) : _mm256_setzero_ps();
+                if (bias && jj < cols) r[jj] = _mm256_add_ps(r[jj], _mm256_broadcast_ss(bias + cb + jj));
             }
             sp_tr8(r);
             for (size_t t = 0; t < rows; t++) {
@@ -488,48 +496,36 @@ SP_AVX2 static void sp_transpose_out_avx2(const float *ct, size_t mv, size_t nc,
     }
 }
 
-SP_AVX2 static void sp_tile_avx2(const float *a, size_t lda, const fk_sparse *s, const float *bias,
-                                 float *c, size_t ldc, size_t mv, size_t k, size_t j0, size_t j1,
-                                 int epilogue, float *at, const float *next_a, size_t next_rows) {
-    (void)next_a;
-    (void)next_rows;
-    const int R = (int)((mv + 7) / 8);
-    float *ct = at + k * (size_t)(8 * R);
-    sp_transpose_in_avx2(a, lda, mv, k, at, (size_t)(8 * R));
-    const float *b = epilogue ? bias : NULL;
-    for (size_t jb = j0; jb < j1; jb += SP_NB) {
-        const size_t nc = j1 - jb < SP_NB ? j1 - jb : SP_NB;
-        switch (R) {
-        case 4: sp_block_avx2(4, s, at, b, jb, nc, ct); break;
-        case 3: sp_block_avx2(3, s, at, b, jb, nc, ct); break;
-        case 2: sp_block_avx2(2, s, at, b, jb, nc, ct); break;
-        default: sp_block_avx2(1, s, at, b, jb, nc, ct); break;
-        }
-        sp_transpose_out_avx2(ct, mv, nc, c + jb, ldc);
-        sp_epilogue_rows(c + jb, ldc, mv, nc, epilogue);
+#define SP_PASS_AVX2(R, ...)                                                                        \
+    switch (R) {                                                                                    \
+    case 4: sp_pass_avx2(4, __VA_ARGS__); break;                                                    \
+    case 3: sp_pass_avx2(3, __VA_ARGS__); break;                                                    \
+    case 2: sp_pass_avx2(2, __VA_ARGS__); break;                                                    \
+    default: sp_pass_avx2(1, __VA_ARGS__); break;                                                   \
     }
-}
 
-SP_AVX2 static void sp_spmv_avx2(const float *x, const fk_sparse *s, const float *bias, float *y,
-                                 size_t j0, size_t j1, int epilogue) {
-    const uint32_t *ptr = s->ptr;
-    for (size_t j = j0; j < j1; j++) {
-        __m256 acc = _mm256_setzero_ps();
-        uint32_t p = ptr[j];
-        const uint32_t end = ptr[j + 1];
-        for (; p < end; p += 8) {
-            const __m256i m = sp_mask8(end - p);
-            const __m256i vi = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(s->idx + p)));
-            const __m256 g = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), x, vi, _mm256_castsi256_ps(m), 4);
-            acc = _mm256_fmadd_ps(g, _mm256_maskload_ps(s->val + p, m), acc);
+SP_AVX2 static void sp_tile_avx2(const float *a, size_t lda, const fk_sparse *s, const float *bias, float *c,
+                                 size_t ldc, size_t mv, size_t k, size_t j0, size_t j1, int epilogue, float *at) {
+    const int R = (int)((mv + 7) / 8);
+    const size_t ldat = (size_t)(8 * R);
+    float *ct = at + k * ldat;
+    sp_transpose_in_avx2(a, lda, mv, k, at, ldat);
+    const float *b = epilogue ? bias : NULL;
+    const size_t last = s->nkb - 1;
+    for (size_t fc = j0; fc < j1; fc += SP_CHUNK) {
+        const size_t fe = j1 - fc < SP_CHUNK ? j1 : fc + SP_CHUNK;
+        for (size_t kb = 0; kb < last; kb++) {
+            SP_PASS_AVX2(R, s, at, kb, fc, fe, ct, NULL, ldc, mv)
         }
-        __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-        h = _mm_add_ss(h, _mm_movehdup_ps(h));
-        const float sum = _mm_cvtss_f32(h);
-        y[j] = epilogue ? sum + bias[j] : sum;
+        for (size_t jb = fc; jb < fe; jb += SP_NB) {
+            const size_t nc = fe - jb < SP_NB ? fe - jb : SP_NB;
+            const float *pfc = jb + nc < j1 ? c + jb + nc : NULL;
+            float *ctb = ct + (jb - fc) * ldat;
+            SP_PASS_AVX2(R, s, at, last, jb, jb + nc, ctb, pfc, ldc, mv)
+            sp_transpose_out_avx2(ctb, ldat, b ? b + jb : NULL, mv, nc, c + jb, ldc);
+            sp_gelu_rows(c + jb, ldc, mv, nc, epilogue);
+        }
     }
-    sp_epilogue_rows(y + j0, 0, 1, j1 - j0, epilogue);
 }
 #endif
 
@@ -537,28 +533,29 @@ SP_AVX2 static void sp_spmv_avx2(const float *x, const fk_sparse *s, const float
 /* Dispatch and threading                                                                    */
 /* ---------------------------------------------------------------------------------------- */
 
-typedef void (*sp_tile_fn)(const float *, size_t, const fk_sparse *, const float *, float *, size_t,
-                           size_t, size_t, size_t, size_t, int, float *, const float *, size_t);
-typedef void (*sp_spmv_fn)(const float *, const fk_sparse *, const float *, float *, size_t, size_t, int);
+typedef void (*sp_tile_fn)(const float *, size_t, const fk_sparse *, const float *, float *, size_t, size_t,
+                           size_t, size_t, size_t, int, float *);
 
 static _Atomic int sp_forced_level = -1;
 
 void fk_sparse_force_isa(int level) { atomic_store(&sp_forced_level, level); }
 
 static int sp_isa_level(void) {
+#if defined(SP_X86)
     static _Atomic int cpu = -1;
     int level = atomic_load_explicit(&cpu, memory_order_relaxed);
     if (level < 0) {
         level = fk_cpu_has_avx512() ? 2 : (fk_cpu_has_avx2_fma() ? 1 : 0);
         atomic_store_explicit(&cpu, level, memory_order_relaxed);
     }
-#if !defined(SP_X86)
-    level = 0;
-#endif
     const int forced = atomic_load(&sp_forced_level);
     if (forced >= 0 && forced < level) level = forced;
+    /* One switch for tests that want every kernel portable. */
     if (strcmp(fk_gemm_isa(), "generic") == 0) level = 0;
     return level;
+#else
+    return 0;
+#endif
 }
 
 const char *fk_sparse_isa(void) {
@@ -571,8 +568,8 @@ const char *fk_sparse_isa(void) {
 
 typedef struct {
     sp_tile_fn tile;
-    sp_spmv_fn spmv;
     size_t mr;
+    int split_rows;
     const float *a;
     size_t lda;
     const fk_sparse *s;
@@ -580,10 +577,9 @@ typedef struct {
     float *c;
     size_t ldc, m, n, k;
     int epilogue;
-    int split_rows;
 } sp_job;
 
-/* First 16-feature block whose cost prefix (nonzeros plus one per feature, for its store)
+/* First 16-feature block whose cost prefix (nonzeros, plus one per feature for its store)
  * reaches `target`. */
 static size_t sp_block_at(const fk_sparse *s, size_t blocks, size_t target) {
     size_t lo = 0, hi = blocks;
@@ -602,7 +598,8 @@ static void sp_job_run(void *raw, int index, int count) {
     const size_t tiles = (job->m + job->mr - 1) / job->mr;
     size_t b0 = 0, b1 = blocks, t0 = 0, t1 = tiles;
     if (count > 1 && job->split_rows) {
-        /* Many row tiles: each thread takes whole tiles, so no two transpose the same rows. */
+        /* Many row tiles: whole tiles per thread, so no two threads transpose the same rows
+         * (a column split makes every thread transpose every tile). */
         t0 = tiles * (size_t)index / (size_t)count;
         t1 = tiles * (size_t)(index + 1) / (size_t)count;
     } else if (count > 1) {
@@ -614,23 +611,20 @@ static void sp_job_run(void *raw, int index, int count) {
     if (b0 >= b1 || t0 >= t1) return;
     const size_t j0 = b0 * SP_NB, j1 = b1 * SP_NB < job->n ? b1 * SP_NB : job->n;
     if (job->m == 1) {
-        job->spmv(job->a, s, job->bias, job->c, j0, j1, job->epilogue);
+        sp_spmv(job->a, s, job->bias, job->c, j0, j1, job->epilogue);
         return;
     }
     const size_t r0 = t0 * job->mr, r1 = t1 * job->mr < job->m ? t1 * job->mr : job->m;
-    float *at = sp_scratch((job->k + SP_F) * job->mr + 64);
+    float *at = sp_scratch((job->k + SP_CHUNK) * job->mr);
     if (!at) {
-        /* No memory for scratch: the reference needs none. */
-        fk_linear_sparse_reference_cols(job->a + r0 * job->lda, job->lda, s, job->bias, job->c + r0 * job->ldc,
-                                        job->ldc, r1 - r0, j0, j1, job->epilogue);
+        sp_reference_cols(job->a + r0 * job->lda, job->lda, s, job->bias, job->c + r0 * job->ldc, job->ldc,
+                          r1 - r0, j0, j1, job->epilogue);
         return;
     }
     for (size_t i0 = r0; i0 < r1; i0 += job->mr) {
         const size_t mv = r1 - i0 < job->mr ? r1 - i0 : job->mr;
-        const size_t i1 = i0 + mv;
-        const size_t next_rows = r1 - i1 < job->mr ? r1 - i1 : job->mr;
-        job->tile(job->a + i0 * job->lda, job->lda, s, job->bias, job->c + i0 * job->ldc, job->ldc, mv,
-                  job->k, j0, j1, job->epilogue, at, next_rows ? job->a + i1 * job->lda : NULL, next_rows);
+        job->tile(job->a + i0 * job->lda, job->lda, s, job->bias, job->c + i0 * job->ldc, job->ldc, mv, job->k,
+                  j0, j1, job->epilogue, at);
     }
 }
 
@@ -639,25 +633,21 @@ void fk_linear_sparse(fk_pool *pool, const float *a, size_t lda, const fk_sparse
     if (m == 0 || n == 0) return;
     sp_job job = {0};
     job.tile = sp_tile_generic;
-    job.spmv = sp_spmv_generic;
     job.mr = SP_MR_GENERIC;
 #if defined(SP_X86)
     switch (sp_isa_level()) {
-    case 2: job.tile = sp_tile_avx512; job.spmv = sp_spmv_avx512; job.mr = getenv("SP_MR") ? (size_t)atoi(getenv("SP_MR")) : 64; break;
-    case 1: job.tile = sp_tile_avx2; job.spmv = sp_spmv_avx2; job.mr = 32; break;
+    case 2: job.tile = sp_tile_avx512; job.mr = SP_MR_MAX; break;
+    case 1: job.tile = sp_tile_avx2; job.mr = 32; break;
     default: break;
     }
 #endif
     job.a = a; job.lda = lda; job.s = w; job.bias = bias; job.c = c;
     job.ldc = ldc; job.m = m; job.n = n; job.k = k;
     job.epilogue = bias ? epilogue : FK_EPILOGUE_NONE;
-    {
-        const char *e = getenv("SP_SPLIT_ROWS");
-        job.split_rows = e ? atoi(e) : 2;
-        if (job.split_rows > 1) job.split_rows = m >= (size_t)job.split_rows * job.mr;
-    }
+    const int threads = fk_pool_threads(pool);
+    job.split_rows = (m + job.mr - 1) / job.mr >= 2 * (size_t)threads;
     /* Small products finish before a worker wakes. */
-    if (!pool || (w->nnz + n) * m + m * k < 32768) {
+    if (!pool || threads == 1 || (w->nnz + n) * m + m * k < 32768) {
         sp_job_run(&job, 0, 1);
     } else {
         fk_pool_run(pool, sp_job_run, &job);

@@ -8,8 +8,9 @@ import Testing
 /// same masked weights and against a naive triple loop. Serialized: the ISA switch is global.
 @Suite(.serialized) struct SparseKernelTests {
     /// (n, k): odd sizes, exact multiples of the 16-feature block, several k-blocks of the
-    /// compressed format, and more features than one thread's chunk.
-    static let shapes: [(n: Int, k: Int)] = [(37, 53), (16, 16), (48, 200), (300, 97)]
+    /// compressed format (128 or 192 columns each), more features than one chunk of partial
+    /// sums (256), and both at once.
+    static let shapes: [(n: Int, k: Int)] = [(37, 53), (16, 16), (48, 200), (300, 97), (272, 410)]
     static let rowCounts = [1, 5, 33, 200]
     static let sparsities = [0.0, 0.5, 0.9, 0.99, 1.0]
 
@@ -90,7 +91,7 @@ import Testing
                 let bias = (0..<n).map { _ in rng.uniform(-1, 1) }
                 let layer = Linear(weight: Self.tensor(w, [n, k]), bias: Self.tensor(bias, [n]))
                 let weight = SparseWeight(weight: layer.weight)
-                for m in Self.rowCounts where n * k * m <= 2_000_000 {
+                for m in Self.rowCounts where n * k * m <= 4_000_000 {
                     // a has spare columns (lda > k) and c spare columns (ldc > n) that must survive.
                     let lda = k + 3, ldc = n + 5
                     let a = (0..<(m * lda)).map { _ in rng.uniform(-1, 1) }

@@ -146,7 +146,7 @@ static void usage(void) {
             "usage: sparse_bench [--model minilm|bert|all] [--m 4096,32,1] [--threads 1,2]\n"
             "                    [--sparsity 0.5,0.6,0.7,0.8,0.9,0.95] [--epilogue 0|1|2]\n"
             "                    [--min-reps N] [--min-ms T] [--min] [--naive]\n"
-            "                    [--max-bg CPUS] [--retries N] [--wait-idle S]\n");
+            "                    [--max-bg CPUS] [--retries N] [--wait-idle S] [--sparse-isa 0|1|2]\n");
 }
 
 int main(int argc, char **argv) {
@@ -172,6 +172,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(arg, "--max-bg")) o.max_bg = atof(val);
         else if (!strcmp(arg, "--retries")) o.retries = atoi(val);
         else if (!strcmp(arg, "--wait-idle")) o.wait_s = atof(val);
+        else if (!strcmp(arg, "--sparse-isa")) fk_sparse_force_isa(atoi(val));
         else { usage(); return 2; }
     }
     shape shapes[8]; int nshapes = 0;

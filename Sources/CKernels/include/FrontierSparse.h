@@ -8,10 +8,11 @@
  * activation rows into k-major order (at[kk] holds a[i0 .. i0+63, kk] in four vectors), and
  * each nonzero W[j, kk] then costs one broadcast and one FMA per vector of rows held in
  * registers. W is kept as compressed rows (one per output feature) with 16-bit column indices
- * and fp32 values; an output block of 16 features is transposed back in registers and stored
- * row-major, with bias and GELU applied while it is still in L1. Work is split over the pool
- * by 16-feature blocks balanced by nonzero count. One row (m = 1) is a sparse matrix–vector
- * product and gathers instead.
+ * and fp32 values, cut into k-blocks so the slice of the tile being read stays in L1; a
+ * finished block of 16 features is transposed back in registers and stored row-major, with
+ * bias and GELU applied while it is still in L1. Large batches are split over the pool by row
+ * tiles, small ones by 16-feature blocks balanced by nonzero count. One row (m = 1) has
+ * nothing to vectorise over and is a scalar dot product per feature.
  *
  * Kernels: AVX-512, AVX2 + FMA and portable C, chosen at run time like gemm.c's.
  */
@@ -47,9 +48,10 @@ size_t fk_sparse_cols(const fk_sparse *s); /* k */
  * a has row stride lda, c row stride ldc, epilogue is an fk_epilogue, and with bias NULL no
  * epilogue is applied. n and k must be those w was created with. pool may be NULL (one thread).
  *
- * Scratch (the transposed activation tile, at most 64·k floats) is thread-local and kept by
- * each thread between calls, so the function is reentrant: several threads may use the same
- * fk_sparse at once, each with its own pool.
+ * Scratch (the transposed activation tile and partial sums, at most 64·(k + 256) floats) is
+ * thread-local and kept by each thread between calls, so the function is reentrant: several
+ * threads may use the same fk_sparse at once, each with its own pool. Out of memory for
+ * scratch, it falls back to the reference below.
  */
 void fk_linear_sparse(fk_pool *pool, const float *a, size_t lda, const fk_sparse *w, const float *bias,
                       float *c, size_t ldc, size_t m, size_t n, size_t k, int epilogue);
