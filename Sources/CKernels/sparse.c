@@ -1,9 +1,13 @@
 /*
  * See include/FrontierSparse.h.
  *
- * Storage: compressed rows of W, one per output feature j, column indices ascending:
- * ptr[j] .. ptr[j + 1] index idx (uint16 kk) and val (fp32 W[j, kk]). Each row is also cut into
- * k-blocks of kc columns: seg[j·(nkb + 1) + b] is where block b of row j starts.
+ * Storage: W's nonzeros as (idx: uint16 kk, val: fp32 W[j, kk]) pairs in two arrays, grouped
+ * by k-block of kc columns, then by output feature j, then kk ascending: the nonzeros of row j
+ * in k-block b are seg[b·(n + 1) + j] .. seg[b·(n + 1) + j + 1]. Grouping by k-block first makes
+ * one pass over a k-block read its nonzeros as one sequential stream; with rows contiguous
+ * instead, each pass jumped a row's length ahead per feature, and at small batch with weights
+ * beyond L2 (BERT-base, m = 32) those misses halved the speed. With one k-block (k <= kc)
+ * this is plain CSR.
  *
  * Why transposed: a nonzero W[j, kk] is needed by every activation row. Holding
  * c[i0 .. i0 + MR, j] in registers and walking row j's nonzeros, each nonzero is one broadcast
@@ -55,8 +59,8 @@ struct fk_sparse {
     size_t n, k, nnz, bytes;
     size_t kc;     /* columns per k-block */
     size_t nkb;    /* k-blocks (at least 1) */
-    uint32_t *ptr; /* n + 1 */
-    uint32_t *seg; /* n × (nkb + 1) */
+    uint32_t *seg;  /* nkb × (n + 1) + 1 */
+    uint32_t *cost; /* per 16-feature block q: nonzeros of features [0, 16q), for thread splits */
     uint16_t *idx; /* nnz (+ padding) */
     float *val;    /* nnz (+ padding) */
 };
@@ -78,46 +82,63 @@ fk_sparse *fk_sparse_create(const float *w, size_t n, size_t k) {
     const double density = n && k ? (double)nnz / ((double)n * (double)k) : 0.0;
     s->kc = density <= 0.25 ? 192 : 128;
     s->nkb = k > s->kc ? (k + s->kc - 1) / s->kc : 1;
-    const size_t nseg = n * (s->nkb + 1) + 1;
-    s->ptr = malloc((n + 1) * sizeof *s->ptr);
-    s->seg = malloc(nseg * sizeof *s->seg);
+    const size_t nseg = s->nkb * (n + 1) + 1;
+    const size_t blocks = (n + SP_NB - 1) / SP_NB;
+    s->seg = calloc(nseg, sizeof *s->seg);
+    s->cost = calloc(blocks + 1, sizeof *s->cost);
     /* Padded so that no load of the kernels can leave the arrays. */
     s->idx = aligned_alloc(64, ((nnz + 32) * sizeof *s->idx + 63) / 64 * 64);
     s->val = aligned_alloc(64, ((nnz + 16) * sizeof *s->val + 63) / 64 * 64);
-    if (!s->ptr || !s->seg || !s->idx || !s->val) {
+    if (!s->seg || !s->cost || !s->idx || !s->val) {
         fk_sparse_destroy(s);
         return NULL;
     }
-    size_t p = 0;
+    /* Count per (block, feature), turn counts into starts, then place (kk ascending). */
     for (size_t j = 0; j < n; j++) {
-        s->ptr[j] = (uint32_t)p;
+        const float *row = w + j * k;
+        for (size_t kk = 0; kk < k; kk++) s->seg[(kk / s->kc) * (n + 1) + j + 1] += row[kk] != 0.0f;
+    }
+    uint32_t p = 0;
+    for (size_t b = 0; b < s->nkb; b++) {
+        uint32_t *sb = s->seg + b * (n + 1);
+        sb[0] = p;
+        for (size_t j = 0; j < n; j++) {
+            p += sb[j + 1];
+            sb[j + 1] = p;
+        }
+    }
+    s->seg[nseg - 1] = p;
+    for (size_t j = 0; j < n; j++) {
         const float *row = w + j * k;
         for (size_t b = 0; b < s->nkb; b++) {
-            s->seg[j * (s->nkb + 1) + b] = (uint32_t)p;
+            uint32_t q = s->seg[b * (n + 1) + j];
             const size_t k1 = (b + 1) * s->kc < k ? (b + 1) * s->kc : k;
             for (size_t kk = b * s->kc; kk < k1; kk++) {
                 if (row[kk] != 0.0f) {
-                    s->idx[p] = (uint16_t)kk;
-                    s->val[p] = row[kk];
-                    p++;
+                    s->idx[q] = (uint16_t)kk;
+                    s->val[q] = row[kk];
+                    q++;
                 }
             }
         }
-        s->seg[j * (s->nkb + 1) + s->nkb] = (uint32_t)p;
     }
-    s->ptr[n] = (uint32_t)p;
-    s->seg[nseg - 1] = (uint32_t)p;
+    for (size_t q = 0; q <= blocks; q++) {
+        const size_t j = q * SP_NB < n ? q * SP_NB : n;
+        size_t sum = 0;
+        for (size_t b = 0; b < s->nkb; b++) sum += s->seg[b * (n + 1) + j] - s->seg[b * (n + 1)];
+        s->cost[q] = (uint32_t)sum;
+    }
     memset(s->idx + nnz, 0, 32 * sizeof *s->idx);
     memset(s->val + nnz, 0, 16 * sizeof *s->val);
-    s->bytes = sizeof *s + (n + 1) * sizeof *s->ptr + nseg * sizeof *s->seg + (nnz + 32) * sizeof *s->idx +
+    s->bytes = sizeof *s + nseg * sizeof *s->seg + (blocks + 1) * sizeof *s->cost + (nnz + 32) * sizeof *s->idx +
                (nnz + 16) * sizeof *s->val;
     return s;
 }
 
 void fk_sparse_destroy(fk_sparse *s) {
     if (!s) return;
-    free(s->ptr);
     free(s->seg);
+    free(s->cost);
     free(s->idx);
     free(s->val);
     free(s);
@@ -151,7 +172,10 @@ static void sp_reference_cols(const float *a, size_t lda, const fk_sparse *w, co
         const float *ai = a + i * lda;
         for (size_t j = j0; j < j1; j++) {
             float sum = 0.0f;
-            for (uint32_t p = w->ptr[j]; p < w->ptr[j + 1]; p++) sum += w->val[p] * ai[w->idx[p]];
+            for (size_t b = 0; b < w->nkb; b++) {
+                const uint32_t *sg = w->seg + b * (w->n + 1) + j;
+                for (uint32_t p = sg[0]; p < sg[1]; p++) sum += w->val[p] * ai[w->idx[p]];
+            }
             c[i * ldc + j] = epilogue ? sum + bias[j] : sum;
         }
         sp_gelu_rows(c + i * ldc + j0, ldc, 1, j1 - j0, epilogue);
@@ -164,25 +188,35 @@ void fk_linear_sparse_reference(const float *a, size_t lda, const fk_sparse *w, 
     sp_reference_cols(a, lda, w, bias, c, ldc, m, 0, n, bias ? epilogue : FK_EPILOGUE_NONE);
 }
 
-/* m = 1: four independent sums per feature. Three loads per nonzero (index, value, x) are the
- * limit; 16-wide gathers were slower on Zen 4 and horizontal sums cost more than they save. */
+/* m = 1: a scalar dot product per (k-block, feature) segment with four independent sums,
+ * k-block by k-block so the nonzeros stream in storage order, accumulated in y. Three loads
+ * per nonzero (index, value, x) are the limit; 16-wide gathers were slower on Zen 4 and their
+ * horizontal sums cost more than they save. The short segments cost a mispredicted loop exit
+ * each, which makes this ~20-40 % slower than one dot product over a contiguous row: the
+ * price of the k-block-major storage that the batched kernels need. */
 static void sp_spmv(const float *x, const fk_sparse *s, const float *bias, float *y, size_t j0, size_t j1,
                     int epilogue) {
     const uint16_t *idx = s->idx;
     const float *val = s->val;
-    for (size_t j = j0; j < j1; j++) {
-        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-        uint32_t p = s->ptr[j];
-        const uint32_t end = s->ptr[j + 1];
-        for (; p + 4 <= end; p += 4) {
-            s0 += val[p] * x[idx[p]];
-            s1 += val[p + 1] * x[idx[p + 1]];
-            s2 += val[p + 2] * x[idx[p + 2]];
-            s3 += val[p + 3] * x[idx[p + 3]];
+    for (size_t b = 0; b < s->nkb; b++) {
+        const uint32_t *sb = s->seg + b * (s->n + 1);
+        for (size_t j = j0; j < j1; j++) {
+            float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+            uint32_t p = sb[j];
+            const uint32_t end = sb[j + 1];
+            for (; p + 4 <= end; p += 4) {
+                s0 += val[p] * x[idx[p]];
+                s1 += val[p + 1] * x[idx[p + 1]];
+                s2 += val[p + 2] * x[idx[p + 2]];
+                s3 += val[p + 3] * x[idx[p + 3]];
+            }
+            for (; p < end; p++) s0 += val[p] * x[idx[p]];
+            const float sum = (s0 + s1) + (s2 + s3);
+            y[j] = b == 0 ? sum : y[j] + sum;
         }
-        for (; p < end; p++) s0 += val[p] * x[idx[p]];
-        const float sum = (s0 + s1) + (s2 + s3);
-        y[j] = epilogue ? sum + bias[j] : sum;
+    }
+    if (epilogue) {
+        for (size_t j = j0; j < j1; j++) y[j] += bias[j];
     }
     sp_gelu_rows(y + j0, 0, 1, j1 - j0, epilogue);
 }
@@ -225,10 +259,13 @@ static void sp_tile_generic(const float *a, size_t lda, const fk_sparse *s, cons
     }
     for (size_t j = j0; j < j1; j++) {
         float acc[MR] = {0};
-        for (uint32_t p = s->ptr[j]; p < s->ptr[j + 1]; p++) {
-            const float wv = s->val[p];
-            const float *x = at + (size_t)s->idx[p] * MR;
-            for (size_t i = 0; i < MR; i++) acc[i] += wv * x[i];
+        for (size_t b = 0; b < s->nkb; b++) {
+            const uint32_t *sg = s->seg + b * (s->n + 1) + j;
+            for (uint32_t p = sg[0]; p < sg[1]; p++) {
+                const float wv = s->val[p];
+                const float *x = at + (size_t)s->idx[p] * MR;
+                for (size_t i = 0; i < MR; i++) acc[i] += wv * x[i];
+            }
         }
         for (size_t i = 0; i < mv; i++) c[i * ldc + j] = epilogue ? acc[i] + bias[j] : acc[i];
     }
@@ -320,10 +357,10 @@ SP_AVX512 SP_INLINE void sp_seg_avx512(const int R, const int first, const uint1
  * feature so that the misses overlap the arithmetic. */
 SP_AVX512 SP_INLINE void sp_pass_avx512(const int R, const fk_sparse *s, const float *at, size_t b, size_t j0,
                                         size_t j1, float *ct, const float *pfc, size_t ldc, size_t mv) {
-    const size_t stride = s->nkb + 1;
+    const uint32_t *sb = s->seg + b * (s->n + 1);
     const size_t step = (mv + 15) / 16;
     for (size_t j = j0; j < j1; j++) {
-        const uint32_t *sg = s->seg + j * stride + b;
+        const uint32_t *sg = sb + j;
         float *ctj = ct + (j - j0) * (size_t)(16 * R);
         if (b == 0) sp_seg_avx512(R, 1, s->idx, s->val, sg[0], sg[1], at, ctj);
         else if (sg[0] < sg[1]) sp_seg_avx512(R, 0, s->idx, s->val, sg[0], sg[1], at, ctj);
@@ -459,10 +496,10 @@ SP_AVX2 SP_INLINE void sp_seg_avx2(const int R, const int first, const uint16_t 
 
 SP_AVX2 SP_INLINE void sp_pass_avx2(const int R, const fk_sparse *s, const float *at, size_t b, size_t j0,
                                     size_t j1, float *ct, const float *pfc, size_t ldc, size_t mv) {
-    const size_t stride = s->nkb + 1;
+    const uint32_t *sb = s->seg + b * (s->n + 1);
     const size_t step = (mv + 15) / 16;
     for (size_t j = j0; j < j1; j++) {
-        const uint32_t *sg = s->seg + j * stride + b;
+        const uint32_t *sg = sb + j;
         float *ctj = ct + (j - j0) * (size_t)(8 * R);
         if (b == 0) sp_seg_avx2(R, 1, s->idx, s->val, sg[0], sg[1], at, ctj);
         else if (sg[0] < sg[1]) sp_seg_avx2(R, 0, s->idx, s->val, sg[0], sg[1], at, ctj);
@@ -585,7 +622,7 @@ static size_t sp_block_at(const fk_sparse *s, size_t blocks, size_t target) {
     size_t lo = 0, hi = blocks;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (s->ptr[mid * SP_NB] + mid * SP_NB < target) lo = mid + 1;
+        if (s->cost[mid] + mid * SP_NB < target) lo = mid + 1;
         else hi = mid;
     }
     return lo;

@@ -1,9 +1,13 @@
 /// Moves pruned matrices onto the sparse kernel where it is faster than the dense one.
 public enum SparseExecution {
-    /// The highest density at which the sparse kernel beats our dense packed GEMM on the
-    /// machines measured (`bench/kernels/sparse_bench.c`; docs/techniques.md): above it a
-    /// pruned matrix stays on the dense kernel, zeros and all.
-    public static let maxDensity = 0.30
+    /// The highest density at which the sparse kernel beats our dense packed GEMM: above it a
+    /// pruned matrix stays on the dense kernel, zeros and all. Measured with
+    /// `bench/kernels/sparse_bench.c` (bench/kernels/README.md, Zen 4, MiniLM and BERT-base
+    /// shapes): with m ≥ 32 rows (a batch, or one sequence of ≥ 32 tokens) sparse was faster
+    /// in every cell from 60 % sparsity (1.07–1.93×) and in most from 30–45 %; 50 % still lost
+    /// in some 2-thread cells. At m = 1 it needs 64–93 %, but the engine multiplies a whole
+    /// batch's tokens at once, so m = 1 only occurs for one-sequence batches of one token.
+    public static let maxDensity = 0.40
 
     /// Installs the sparse kernel on the encoder's linear layers as `mode` says; returns how
     /// many layers now run sparse.
