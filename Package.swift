@@ -11,6 +11,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // OpenBLAS: fp32 GEMM. System library so the build uses Debian's libopenblas-dev.
@@ -32,7 +35,12 @@ let package = Package(
         ),
         .target(
             name: "Core",
-            dependencies: ["CBLAS", "CKernels"],
+            dependencies: [
+                "CBLAS", "CKernels", "CZMQ",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             path: "Sources/Core"
         ),
         .executableTarget(

@@ -73,7 +73,7 @@ import Testing
             return "\(i)\t\(a)\t\(b)\t\(score)"
         }.joined(separator: "\n")
         for split in ["train", "dev"] {
-            try ("index\tsentence1\tsentence2\tscore\n" + body + "\n").write(to: task.appendingPathComponent("\(split).tsv"), atomically: true, encoding: .utf8)
+            try "index\tsentence1\tsentence2\tscore\n\(body)\n".write(to: task.appendingPathComponent("\(split).tsv"), atomically: true, encoding: .utf8)
         }
         return data
     }

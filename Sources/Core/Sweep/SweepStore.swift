@@ -1,0 +1,345 @@
+import Foundation
+internal import GRDB
+
+/// Everything a sweep knows, in one SQLite file (`DIR/frontier.sqlite`, WAL): the grid, its
+/// points, the trials per device class with their attempts, the accepted results and the
+/// agents seen. The coordinator keeps no other state, so `frontier serve` on the same folder
+/// after a crash resumes where the last committed batch left off, and `frontier status` or
+/// `frontier report` can read it while a sweep runs.
+///
+/// Exactly once is enforced twice: by the scheduler, and by `results.trial_id` being the
+/// primary key, so a bug that tried to accept a second result would fail the batch loudly
+/// rather than store a duplicate.
+public final class SweepStore: Sendable {
+    public struct GridInfo: Sendable, Equatable {
+        public var name: String
+        public var source: String
+        public var placement: SweepPlacement
+        public var fingerprint: String
+        public init(name: String, source: String, placement: SweepPlacement, fingerprint: String) {
+            self.name = name
+            self.source = source
+            self.placement = placement
+            self.fingerprint = fingerprint
+        }
+    }
+
+    public let folder: URL
+    public var databasePath: String { folder.appendingPathComponent("frontier.sqlite").path }
+    let pool: DatabasePool
+
+    public init(folder: URL, readOnly: Bool = false) throws {
+        self.folder = folder
+        let path = folder.appendingPathComponent("frontier.sqlite").path
+        if readOnly {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw SweepStoreError.noStore(folder.path)
+            }
+        } else {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
+        var config = Configuration()
+        config.readonly = readOnly
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            if !db.configuration.readonly {
+                // WAL + NORMAL: a commit survives a process crash (the case that matters
+                // here); only a power loss can take back the last commits.
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw SweepStoreError.cannotOpen(path, "\(error)")
+        }
+        if !readOnly { try Self.migrator.migrate(pool) }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE points (
+                    key TEXT PRIMARY KEY, position INTEGER NOT NULL, config_key TEXT NOT NULL, label TEXT NOT NULL,
+                    variant TEXT NOT NULL, task TEXT NOT NULL, model TEXT NOT NULL, is_baseline INTEGER NOT NULL,
+                    repeat_index INTEGER NOT NULL, parameters_json TEXT NOT NULL, spec_json TEXT NOT NULL);
+                CREATE TABLE agents (
+                    agent_id TEXT PRIMARY KEY, device_class TEXT NOT NULL, fingerprint_json TEXT NOT NULL,
+                    public_key TEXT, threads INTEGER NOT NULL, engine_version TEXT NOT NULL,
+                    first_seen REAL NOT NULL, last_seen REAL NOT NULL);
+                CREATE TABLE trials (
+                    trial_id TEXT PRIMARY KEY, point_key TEXT NOT NULL REFERENCES points(key),
+                    device_class TEXT NOT NULL, state TEXT NOT NULL, attempt INTEGER NOT NULL, agent_id TEXT,
+                    reasons_json TEXT NOT NULL DEFAULT '[]', updated_at REAL NOT NULL);
+                CREATE INDEX trials_state ON trials(state);
+                CREATE TABLE attempts (
+                    trial_id TEXT NOT NULL, attempt INTEGER NOT NULL, agent_id TEXT, started_at REAL, ended_at REAL,
+                    outcome TEXT NOT NULL DEFAULT 'running', reason TEXT);
+                CREATE INDEX attempts_trial ON attempts(trial_id, attempt);
+                CREATE TABLE results (
+                    trial_id TEXT PRIMARY KEY REFERENCES trials(trial_id), attempt INTEGER NOT NULL,
+                    agent_id TEXT NOT NULL, device_class TEXT NOT NULL, received_at REAL NOT NULL,
+                    result_json TEXT NOT NULL);
+                """)
+        }
+        return m
+    }
+
+    // MARK: - The grid
+
+    /// Records the grid on a new store, or checks that a resumed store was made from the same
+    /// grid: resuming with a different grid would silently mix two sweeps.
+    public func prepare(grid: GridInfo, points: [SweepPoint]) throws {
+        try pool.write { db in
+            let existing = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'grid_fingerprint'")
+            if let existing {
+                guard existing == grid.fingerprint else {
+                    let name = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'grid_name'") ?? "?"
+                    throw SweepStoreError.differentGrid(store: folder.path, storedName: name, newName: grid.name)
+                }
+                return
+            }
+            for (key, value) in [("grid_name", grid.name), ("grid_source", grid.source),
+                                 ("placement", grid.placement.rawValue), ("grid_fingerprint", grid.fingerprint),
+                                 ("created_at", Self.timestamp(Date())), ("engine_version", FrontierVersion.string)] {
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
+            }
+            let insert = try db.makeStatement(sql: """
+                INSERT INTO points (key, position, config_key, label, variant, task, model, is_baseline, repeat_index,
+                                    parameters_json, spec_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for (position, p) in points.enumerated() {
+                try insert.execute(arguments: [p.key, position, p.configKey, p.label, p.variant, p.task, p.model,
+                                               p.isBaseline, p.repeatIndex, Self.json(p.parameters),
+                                               String(decoding: p.specJSON, as: UTF8.self)])
+            }
+        }
+    }
+
+    public func gridInfo() throws -> GridInfo? {
+        try pool.read { db in
+            var values: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta") { values[row["key"]] = row["value"] }
+            guard let name = values["grid_name"], let fingerprint = values["grid_fingerprint"] else { return nil }
+            return GridInfo(name: name, source: values["grid_source"] ?? "",
+                            placement: SweepPlacement(rawValue: values["placement"] ?? "") ?? .everyDeviceClass,
+                            fingerprint: fingerprint)
+        }
+    }
+
+    public func points() throws -> [SweepPoint] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM points ORDER BY position").map { row in
+                SweepPoint(key: row["key"], configKey: row["config_key"], label: row["label"], variant: row["variant"],
+                           task: row["task"], model: row["model"], isBaseline: row["is_baseline"],
+                           repeatIndex: row["repeat_index"],
+                           parameters: Self.decode([String: String].self, row["parameters_json"]) ?? [:],
+                           specJSON: Data((row["spec_json"] as String).utf8))
+            }
+        }
+    }
+
+    public func trials() throws -> [SweepTrialRow] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY rowid").map { row in
+                SweepTrialRow(trialId: row["trial_id"], pointKey: row["point_key"], deviceClass: row["device_class"],
+                              state: SweepTrialRow.State(rawValue: row["state"]) ?? .pending, attempt: row["attempt"],
+                              agentId: row["agent_id"], reasons: Self.decode([String].self, row["reasons_json"]) ?? [])
+            }
+        }
+    }
+
+    // MARK: - Changes
+
+    /// Writes one batch in one transaction: all of it is durable when this returns, or none.
+    public func apply(_ changes: [SweepStoreChange]) throws {
+        guard !changes.isEmpty else { return }
+        try pool.write { db in
+            for change in changes { try Self.apply(change, db) }
+        }
+    }
+
+    static func apply(_ change: SweepStoreChange, _ db: Database) throws {
+        switch change {
+        case let .agentSeen(a):
+            try db.execute(sql: """
+                INSERT INTO agents (agent_id, device_class, fingerprint_json, public_key, threads, engine_version,
+                                    first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(agent_id) DO UPDATE SET device_class = excluded.device_class,
+                    fingerprint_json = excluded.fingerprint_json, public_key = excluded.public_key,
+                    threads = excluded.threads, engine_version = excluded.engine_version, last_seen = excluded.last_seen
+                """, arguments: [a.agentId, a.deviceClass, a.fingerprintJSON, a.publicKey, a.threads, a.engineVersion,
+                                 a.at, a.at])
+        case let .trialsAdded(rows):
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO trials (trial_id, point_key, device_class, state, attempt, agent_id, reasons_json,
+                                              updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let now = Date().timeIntervalSince1970
+            for r in rows {
+                try insert.execute(arguments: [r.trialId, r.pointKey, r.deviceClass, r.state.rawValue, r.attempt,
+                                               r.agentId, json(r.reasons), now])
+            }
+        case let .trialLeased(trialId, attempt, agentId, at):
+            try db.cachedStatement(sql: "UPDATE trials SET state = 'leased', attempt = ?, agent_id = ?, updated_at = ? WHERE trial_id = ?")
+                .execute(arguments: [attempt, agentId, at, trialId])
+            try db.cachedStatement(sql: "INSERT INTO attempts (trial_id, attempt, agent_id, started_at) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [trialId, attempt, agentId, at])
+        case let .attemptEnded(trialId, attempt, agentId, reason, nextAttempt, failed, at):
+            let reasons = try String.fetchOne(db, sql: "SELECT reasons_json FROM trials WHERE trial_id = ?",
+                                              arguments: [trialId])
+            var list = decode([String].self, reasons) ?? []
+            list.append(reason)
+            try db.cachedStatement(sql: "UPDATE trials SET state = ?, attempt = ?, reasons_json = ?, updated_at = ? WHERE trial_id = ?")
+                .execute(arguments: [failed ? "failed" : "pending", nextAttempt, json(list), at, trialId])
+            try db.cachedStatement(sql: """
+                UPDATE attempts SET ended_at = ?, outcome = 'ended', reason = ?
+                WHERE trial_id = ? AND attempt = ? AND outcome = 'running'
+                """).execute(arguments: [at, reason, trialId, attempt])
+            if db.changesCount == 0 {
+                try db.cachedStatement(sql: "INSERT INTO attempts (trial_id, attempt, agent_id, ended_at, outcome, reason) VALUES (?, ?, ?, ?, 'ended', ?)")
+                    .execute(arguments: [trialId, attempt, agentId, at, reason])
+            }
+        case let .resultAccepted(r):
+            try db.cachedStatement(sql: "INSERT INTO results (trial_id, attempt, agent_id, device_class, received_at, result_json) VALUES (?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [r.trialId, r.attempt, r.agentId, r.deviceClass, r.at, r.resultJSON])
+            try db.cachedStatement(sql: "UPDATE trials SET state = 'done', agent_id = ?, updated_at = ? WHERE trial_id = ?")
+                .execute(arguments: [r.agentId, r.at, r.trialId])
+            try db.cachedStatement(sql: """
+                UPDATE attempts SET ended_at = ?, outcome = 'ok' WHERE trial_id = ? AND attempt = ? AND outcome = 'running'
+                """).execute(arguments: [r.at, r.trialId, r.attempt])
+        }
+    }
+
+    // MARK: - Reading for status and reports
+
+    public struct Counts: Sendable, Equatable, Codable {
+        public var total = 0
+        public var pending = 0
+        public var leased = 0
+        public var done = 0
+        public var failed = 0
+        public var results = 0
+        public var deviceClasses: [String: Int] = [:]
+    }
+
+    public func counts() throws -> Counts {
+        try pool.read { db in
+            var c = Counts()
+            for row in try Row.fetchAll(db, sql: "SELECT state, device_class, COUNT(*) AS n FROM trials GROUP BY state, device_class") {
+                let n: Int = row["n"]
+                c.total += n
+                c.deviceClasses[row["device_class"], default: 0] += n
+                switch row["state"] as String {
+                case "pending": c.pending += n
+                case "leased": c.leased += n
+                case "done": c.done += n
+                case "failed": c.failed += n
+                default: break
+                }
+            }
+            c.results = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM results") ?? 0
+            return c
+        }
+    }
+
+    public struct StoredAgent: Sendable, Equatable, Codable {
+        public var agentId: String
+        public var deviceClass: String
+        public var fingerprintJSON: String
+        public var firstSeen: Double
+        public var lastSeen: Double
+        public var done: Int
+    }
+
+    public func agents() throws -> [StoredAgent] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.*, (SELECT COUNT(*) FROM results r WHERE r.agent_id = a.agent_id) AS done
+                FROM agents a ORDER BY a.agent_id
+                """).map { row in
+                StoredAgent(agentId: row["agent_id"], deviceClass: row["device_class"],
+                            fingerprintJSON: row["fingerprint_json"], firstSeen: row["first_seen"],
+                            lastSeen: row["last_seen"], done: row["done"])
+            }
+        }
+    }
+
+    /// One row per trial with its point and, when there is one, its accepted result.
+    public struct StoredTrial: Sendable {
+        public var trial: SweepTrialRow
+        public var point: SweepPoint
+        public var resultJSON: String?
+        public var resultAgentId: String?
+        public var receivedAt: Double?
+    }
+
+    public func storedTrials() throws -> [StoredTrial] {
+        let points = Dictionary(uniqueKeysWithValues: try self.points().map { ($0.key, $0) })
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT t.*, r.result_json, r.agent_id AS result_agent, r.received_at FROM trials t
+                LEFT JOIN results r ON r.trial_id = t.trial_id ORDER BY t.rowid
+                """).compactMap { row in
+                guard let point = points[row["point_key"]] else { return nil }
+                let trial = SweepTrialRow(trialId: row["trial_id"], pointKey: row["point_key"],
+                                          deviceClass: row["device_class"],
+                                          state: SweepTrialRow.State(rawValue: row["state"]) ?? .pending,
+                                          attempt: row["attempt"], agentId: row["agent_id"],
+                                          reasons: Self.decode([String].self, row["reasons_json"]) ?? [])
+                return StoredTrial(trial: trial, point: point, resultJSON: row["result_json"],
+                                   resultAgentId: row["result_agent"], receivedAt: row["received_at"])
+            }
+        }
+    }
+
+    /// Accepted results per trial id: the exactly-once check of the tests.
+    public func resultCounts() throws -> [String: Int] {
+        try pool.read { db in
+            var out: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT trial_id, COUNT(*) AS n FROM results GROUP BY trial_id") {
+                out[row["trial_id"]] = row["n"]
+            }
+            return out
+        }
+    }
+
+    public func attemptsCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempts") ?? 0 }
+    }
+
+    // MARK: - Helpers
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        ISO8601DateFormatter().string(from: date)
+    }
+}
+
+public enum SweepStoreError: Error, CustomStringConvertible {
+    case noStore(String)
+    case cannotOpen(String, String)
+    case differentGrid(store: String, storedName: String, newName: String)
+
+    public var description: String {
+        switch self {
+        case let .noStore(path): return "\(path): no sweep store here (no frontier.sqlite); start one with `frontier serve` or `frontier local`"
+        case let .cannotOpen(path, detail): return "\(path): cannot open the sweep store: \(detail)"
+        case let .differentGrid(store, storedName, newName):
+            return "\(store): this store holds the sweep of grid '\(storedName)', made from a different grid file than "
+                + "'\(newName)'; resume with the same grid file, or use a new --store folder"
+        }
+    }
+}

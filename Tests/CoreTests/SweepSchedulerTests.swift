@@ -1,0 +1,283 @@
+import Foundation
+import Testing
+
+@testable import Core
+
+/// The coordinator's state machine on its own: every failure story of a sweep, as events.
+@Suite struct SweepSchedulerTests {
+    static func points(_ n: Int) -> [SweepPoint] {
+        (0..<n).map {
+            SweepPoint(key: "p\($0)", configKey: "c\($0)", label: "point \($0)", variant: $0 == 0 ? "dense" : "v",
+                       task: "SST-2", model: "m", isBaseline: $0 == 0, specJSON: Data("{\"n\":\($0)}".utf8))
+        }
+    }
+
+    struct Harness {
+        var s: SweepScheduler
+        var now = 100.0
+        var stored: [SweepStoreChange] = []
+
+        init(points: Int = 3, placement: SweepPlacement = .everyDeviceClass, lease: Double = 10, attempts: Int = 3,
+             restored: [SweepTrialRow] = []) {
+            s = SweepScheduler(points: SweepSchedulerTests.points(points), placement: placement,
+                               settings: .init(leaseSeconds: lease, heartbeatSeconds: 1, maxAttempts: attempts),
+                               restored: restored, now: 100)
+            stored = s.takeStartupChanges()
+        }
+
+        mutating func send(_ peer: String, _ body: WireEnvelope.OneOf_Body) -> [WireEnvelope] {
+            let out = s.handle(.received(peer: Data(peer.utf8), envelope: WireEnvelope(body), publicKey: nil, at: now))
+            return collect(out, peer: peer)
+        }
+
+        mutating func tick(_ dt: Double) -> [SweepScheduler.Directive] {
+            now += dt
+            let out = s.handle(.tick(at: now))
+            for d in out { if case let .store(c) = d { stored.append(c) } }
+            return out
+        }
+
+        mutating func collect(_ out: [SweepScheduler.Directive], peer: String) -> [WireEnvelope] {
+            var replies: [WireEnvelope] = []
+            for d in out {
+                switch d {
+                case let .send(p, e): if p == Data(peer.utf8) { replies.append(e) }
+                case let .store(c): stored.append(c)
+                case .log: break
+                }
+            }
+            return replies
+        }
+
+        mutating func hello(_ peer: String, id: String? = nil, deviceClass: String = "cpu-a", running: [String] = []) {
+            var h = WireHello()
+            h.agentID = id ?? peer
+            h.deviceClass = deviceClass
+            h.runningTrialIds = running
+            let replies = send(peer, .hello(h))
+            #expect(replies.first?.kind == "welcome")
+        }
+
+        mutating func request(_ peer: String) -> WireAssignment? {
+            for e in send(peer, .workRequest(.init())) { if case let .assignment(a) = e.body { return a } }
+            return nil
+        }
+
+        mutating func result(_ peer: String, _ a: WireAssignment, failed: Bool = false) -> WireAck? {
+            var r = WireResult()
+            r.trialID = a.trialID
+            r.attempt = a.attempt
+            r.failed = failed
+            r.failureReason = failed ? "worker crashed" : ""
+            r.resultJson = "{}"
+            for e in send(peer, .result(r)) { if case let .ack(ack) = e.body { return ack } }
+            return nil
+        }
+
+        var accepted: [String] {
+            stored.compactMap { if case let .resultAccepted(r) = $0 { return r.trialId } else { return nil } }
+        }
+    }
+
+    @Test func everyPointRunsOncePerDeviceClass() throws {
+        var h = Harness(points: 3)
+        h.hello("a1", deviceClass: "cpu-a")
+        h.hello("b1", deviceClass: "gpu-b")
+        #expect(h.s.progress.total == 6)
+        var seen: [String] = []
+        for peer in ["a1", "b1"] {
+            while let a = h.request(peer) {
+                seen.append(a.trialID)
+                #expect(h.result(peer, a)?.accepted == true)
+            }
+        }
+        #expect(Set(seen).count == 6)
+        #expect(seen.filter { $0.hasSuffix("@cpu-a") }.count == 3)
+        #expect(h.s.progress.finished)
+        #expect(h.accepted.count == 6)
+    }
+
+    @Test func anyPlacementRunsEachPointOnce() {
+        var h = Harness(points: 4, placement: .any)
+        #expect(h.s.progress.total == 4)
+        #expect(h.stored.count == 1)  // the trials, stored at start
+        h.hello("a1", deviceClass: "cpu-a")
+        h.hello("b1", deviceClass: "gpu-b")
+        var n = 0
+        while let a = h.request(n % 2 == 0 ? "a1" : "b1") {
+            _ = h.result(n % 2 == 0 ? "a1" : "b1", a)
+            n += 1
+        }
+        #expect(n == 4)
+        #expect(h.s.progress.finished)
+    }
+
+    @Test func duplicateAndLateResultsAreAcknowledgedAndIgnored() throws {
+        var h = Harness(points: 1)
+        h.hello("a1")
+        let aReply = h.request("a1")
+        let a = try #require(aReply)
+        #expect(h.result("a1", a)?.accepted == true)
+        let againReply = h.result("a1", a)
+        let again = try #require(againReply)
+        #expect(again.accepted == false)
+        #expect(again.note.contains("duplicate"))
+        #expect(h.accepted == [a.trialID])
+    }
+
+    @Test func anExpiredLeaseMovesTheTrialToAnotherAgent() throws {
+        var h = Harness(points: 1, lease: 10)
+        h.hello("a1")
+        h.hello("a2")
+        let firstReply = h.request("a1")
+        let first = try #require(firstReply)
+        #expect(first.attempt == 1)
+        #expect(h.request("a2") == nil)  // nothing else pending
+        // a1 heartbeats for a while: the lease holds.
+        for _ in 0..<5 {
+            _ = h.tick(4)
+            var beat = WireHeartbeat()
+            beat.trialID = first.trialID
+            beat.attempt = first.attempt
+            _ = h.send("a1", .heartbeat(beat))
+        }
+        #expect(h.s.trialState(first.trialID)?.state == .leased)
+        // a1 goes silent (SIGKILL): the lease expires and a2 gets attempt 2.
+        _ = h.tick(11)
+        #expect(h.s.trialState(first.trialID)?.state == .pending)
+        #expect(h.s.agents["a1"]?.state == .lost)
+        let secondReply = h.request("a2")
+        let second = try #require(secondReply)
+        #expect(second.trialID == first.trialID)
+        #expect(second.attempt == 2)
+        #expect(h.result("a2", second)?.accepted == true)
+        // a1 comes back from the dead with its old result: acknowledged, ignored.
+        h.hello("a1")
+        #expect(h.result("a1", first)?.accepted == false)
+        #expect(h.accepted == [first.trialID])
+        #expect(h.s.trialState(first.trialID)?.reasons.first?.contains("lease expired") == true)
+    }
+
+    @Test func failedAttemptsRetryThenFailWithEveryReason() throws {
+        var h = Harness(points: 1, attempts: 2)
+        h.hello("a1")
+        let oneReply = h.request("a1")
+        let one = try #require(oneReply)
+        #expect(h.result("a1", one, failed: true)?.accepted == true)
+        let twoReply = h.request("a1")
+        let two = try #require(twoReply)
+        #expect(two.attempt == 2)
+        _ = h.result("a1", two, failed: true)
+        let state = try #require(h.s.trialState(one.trialID))
+        #expect(state.state == .failed)
+        #expect(state.reasons.count == 2)
+        #expect(h.request("a1") == nil)
+        #expect(h.s.progress.finished)
+        #expect(h.s.progress.failed == 1)
+    }
+
+    @Test func aLateSuccessStillCountsWhenTheTrialHasNoResultYet() throws {
+        var h = Harness(points: 1, lease: 5)
+        h.hello("a1")
+        h.hello("a2")
+        let firstReply = h.request("a1")
+        let first = try #require(firstReply)
+        _ = h.tick(6)  // a1's lease expires
+        let secondReply = h.request("a2")
+        let second = try #require(secondReply)
+        // a1 was only slow: its attempt-1 result is a valid measurement and arrives first.
+        h.hello("a1")
+        #expect(h.result("a1", first)?.accepted == true)
+        #expect(h.result("a2", second)?.accepted == false)
+        #expect(h.accepted == [first.trialID])
+    }
+
+    @Test func messagesBeforeHelloAreRefusedWithAHint() {
+        var h = Harness(points: 1)
+        let replies = h.send("ghost", .workRequest(.init()))
+        guard case let .reject(r) = replies.first?.body else {
+            Issue.record("expected a Reject, got \(replies.map(\.kind))")
+            return
+        }
+        #expect(r.reason == .notWelcomed)
+    }
+
+    @Test func badHellosAndMalformedFramesAreCountedNotFatal() {
+        var h = Harness(points: 1)
+        var bad = WireHello()
+        bad.agentID = ""
+        bad.deviceClass = "x"
+        let replies = h.send("p", .hello(bad))
+        if case let .reject(r) = replies.first?.body { #expect(r.reason == .badHello) } else {
+            Issue.record("expected a Reject")
+        }
+        for _ in 0..<1000 {
+            _ = h.s.handle(.malformed(peer: Data("p".utf8), error: .malformed("junk"), at: h.now))
+        }
+        #expect(h.s.malformedFrames == 1000)
+        let mismatch = h.s.handle(.malformed(peer: Data("p".utf8), error: .versionMismatch(peer: 9, ours: 1), at: h.now))
+        #expect(mismatch.contains { if case .send = $0 { return true } else { return false } })
+        h.hello("ok")
+        #expect(h.request("ok") != nil)
+    }
+
+    @Test func aRestartResumesFromStoredRows() throws {
+        // What the store held when the coordinator died: p0 done, p1 running on a1, p2 pending.
+        let restored = [
+            SweepTrialRow(trialId: "p0@cpu-a", pointKey: "p0", deviceClass: "cpu-a", state: .done, attempt: 1, agentId: "a1"),
+            SweepTrialRow(trialId: "p1@cpu-a", pointKey: "p1", deviceClass: "cpu-a", state: .leased, attempt: 1, agentId: "a1"),
+            SweepTrialRow(trialId: "p2@cpu-a", pointKey: "p2", deviceClass: "cpu-a", state: .pending, attempt: 1),
+        ]
+        var h = Harness(points: 3, lease: 10, restored: restored)
+        #expect(h.s.progress.done == 1)
+        #expect(h.s.progress.running == 1)
+        // a1 reconnects still running p1; a2 joins and gets p2 only: p0 is never rerun.
+        h.hello("a1", running: ["p1@cpu-a"])
+        h.hello("a2")
+        let nextReply = h.request("a2")
+        let next = try #require(nextReply)
+        #expect(next.trialID == "p2@cpu-a")
+        #expect(h.request("a2") == nil)
+        // The class already has its trials: no second set was added.
+        #expect(h.s.progress.total == 3)
+        var r = WireAssignment()
+        r.trialID = "p1@cpu-a"
+        r.attempt = 1
+        #expect(h.result("a1", r)?.accepted == true)
+        #expect(h.result("a2", next)?.accepted == true)
+        #expect(h.s.progress.finished)
+    }
+
+    @Test func anUnclaimedRestoredLeaseExpiresAndReruns() throws {
+        let restored = [SweepTrialRow(trialId: "p0@cpu-a", pointKey: "p0", deviceClass: "cpu-a", state: .leased,
+                                      attempt: 1, agentId: "gone")]
+        var h = Harness(points: 1, lease: 10, restored: restored)
+        h.hello("a2")
+        #expect(h.request("a2") == nil)
+        _ = h.tick(11)
+        let aReply = h.request("a2")
+        let a = try #require(aReply)
+        #expect(a.attempt == 2)
+    }
+
+    @Test func noWorkSaysWhenTheClassIsFinished() throws {
+        var h = Harness(points: 1)
+        h.hello("a1")
+        let aReply = h.request("a1")
+        let a = try #require(aReply)
+        var replies = h.send("a1", .workRequest(.init()))
+        guard case let .noWork(busy) = replies.first?.body else { Issue.record("expected NoWork"); return }
+        #expect(!busy.sweepFinished)  // a1's trial is still out
+        _ = h.result("a1", a)
+        replies = h.send("a1", .workRequest(.init()))
+        guard case let .noWork(done) = replies.first?.body else { Issue.record("expected NoWork"); return }
+        #expect(done.sweepFinished)
+    }
+
+    @Test func heartbeatsAreAnswered() {
+        var h = Harness(points: 1)
+        h.hello("a1")
+        let replies = h.send("a1", .heartbeat(.init()))
+        #expect(replies.map(\.kind) == ["heartbeat"])
+    }
+}

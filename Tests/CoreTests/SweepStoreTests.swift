@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+@testable import Core
+
+/// The store as the coordinator uses it: a sweep's state survives closing and reopening, a
+/// different grid is refused, and the results table itself refuses a second result.
+@Suite struct SweepStoreTests {
+    static func folder() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("frontier-store-\(UUID().uuidString)")
+    }
+
+    static let grid = SweepStore.GridInfo(name: "g", source: "name: g\n", placement: .everyDeviceClass, fingerprint: "f1")
+
+    @Test func aSweepSurvivesReopening() throws {
+        let dir = Self.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let points = SweepSchedulerTests.points(3)
+        do {
+            let store = try SweepStore(folder: dir)
+            try store.prepare(grid: Self.grid, points: points)
+            var s = SweepScheduler(points: try store.points(), placement: .everyDeviceClass,
+                                   settings: .init(leaseSeconds: 10, heartbeatSeconds: 1, maxAttempts: 3))
+            var out: [SweepScheduler.Directive] = []
+            var hello = WireHello()
+            hello.agentID = "a1"
+            hello.deviceClass = "cpu"
+            s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.hello(hello)), publicKey: "KEY", at: 1), into: &out)
+            s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.workRequest(.init())), publicKey: nil, at: 2), into: &out)
+            s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.workRequest(.init())), publicKey: nil, at: 2), into: &out)
+            var result = WireResult()
+            result.trialID = "p0@cpu"
+            result.attempt = 1
+            result.resultJson = "{\"x\":1}"
+            s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.result(result)), publicKey: nil, at: 3), into: &out)
+            try store.apply(out.compactMap { if case let .store(c) = $0 { return c } else { return nil } })
+        }
+        let store = try SweepStore(folder: dir)
+        try store.prepare(grid: Self.grid, points: points)  // the same grid: a resume
+        let trials = try store.trials()
+        #expect(trials.map(\.state) == [.done, .leased, .pending])
+        #expect(trials[1].agentId == "a1")
+        #expect(try store.resultCounts() == ["p0@cpu": 1])
+        let counts = try store.counts()
+        #expect(counts.total == 3 && counts.done == 1 && counts.leased == 1 && counts.pending == 1)
+        #expect(try store.agents().first?.done == 1)
+        #expect(try store.attemptsCount() == 2)
+        let stored = try store.storedTrials()
+        #expect(stored.first?.resultJSON == "{\"x\":1}")
+    }
+
+    @Test func aDifferentGridIsRefused() throws {
+        let dir = Self.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SweepStore(folder: dir)
+        try store.prepare(grid: Self.grid, points: SweepSchedulerTests.points(1))
+        var other = Self.grid
+        other.fingerprint = "f2"
+        other.name = "other"
+        #expect(throws: SweepStoreError.self) { try store.prepare(grid: other, points: []) }
+        do {
+            try store.prepare(grid: other, points: [])
+        } catch {
+            #expect("\(error)".contains("'g'"))
+            #expect("\(error)".contains("new --store"))
+        }
+    }
+
+    @Test func theResultsTableRefusesASecondResult() throws {
+        let dir = Self.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SweepStore(folder: dir)
+        try store.prepare(grid: Self.grid, points: SweepSchedulerTests.points(1))
+        try store.apply([.trialsAdded([SweepTrialRow(trialId: "p0@cpu", pointKey: "p0", deviceClass: "cpu", state: .pending, attempt: 1)])])
+        let row = SweepResultRow(trialId: "p0@cpu", attempt: 1, agentId: "a", deviceClass: "cpu", resultJSON: "{}", at: 1)
+        try store.apply([.resultAccepted(row)])
+        #expect(throws: (any Error).self) { try store.apply([.resultAccepted(row)]) }
+        #expect(try store.resultCounts() == ["p0@cpu": 1])
+    }
+
+    @Test func readingAMissingStoreSaysSo() {
+        do {
+            _ = try SweepStore(folder: Self.folder(), readOnly: true)
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("no sweep store here"))
+        }
+    }
+}
