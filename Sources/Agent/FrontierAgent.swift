@@ -12,6 +12,6 @@ struct FrontierAgent: ParsableCommand {
             machine's CPU with an explicit thread count.
             """,
         subcommands: [InfoCommand.self, TokenizeCommand.self, LogitsCommand.self, EvalCommand.self, BenchCommand.self,
-                      RunCommand.self, WorkerCommand.self, FinetuneCommand.self]
+                      RunCommand.self, ConnectCommand.self, WorkerCommand.self, FinetuneCommand.self]
     )
 }

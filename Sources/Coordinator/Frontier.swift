@@ -7,11 +7,14 @@ struct Frontier: ParsableCommand {
         commandName: "frontier",
         abstract: "Frontier's coordinator: shards a sweep grid over agents and aggregates Pareto frontiers.",
         discussion: """
-            This release ships the engine (see frontier-agent); the sweep commands (local, serve, \
-            status, keygen, report) arrive with the distributed sweep. `frontier version` prints \
-            the version that agents must match.
+            A sweep is a grid file (YAML: tasks × models × technique variants × parameters; see \
+            examples/README.md). `frontier local GRID --agents N` runs it on this machine; `frontier \
+            serve GRID --bind tcp://0.0.0.0:5555 --store DIR --keys DIR` serves it to \
+            `frontier-agent connect` processes on other machines. Results live in the store folder \
+            (SQLite); `frontier status` and `frontier report` read it, also while the sweep runs.
             """,
-        subcommands: [VersionCommand.self]
+        subcommands: [LocalCommand.self, ServeCommand.self, StatusCommand.self, ReportCommand.self, KeygenCommand.self,
+                      VersionCommand.self]
     )
 }
 

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Core
+import Foundation
+
+struct ConnectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "connect",
+        abstract: "Join a sweep: pull trials from a coordinator, run each in a worker process, send the results.",
+        discussion: """
+            The agent says Hello with its device fingerprint, asks for a trial whenever it is idle, \
+            runs it exactly as `frontier-agent run` would (a fresh worker process per trial), heartbeats \
+            while it runs, and keeps each result in the spool folder until the coordinator acknowledges \
+            it. When the coordinator is unreachable the agent waits and reconnects (backoff up to 30 s) \
+            and re-sends its spool, so neither side losing the other loses a measurement. SIGTERM or \
+            SIGINT: the running trial is finished and spooled, then the agent exits.
+
+            Keys (--keys DIR, needed for any coordinator that is not on loopback): DIR/agent.secret, \
+            DIR/agent.pub (from `frontier keygen --out DIR --name agent`) and DIR/coordinator.pub (the \
+            coordinator's public key). The coordinator admits the agent once agent.pub is in its \
+            authorized/ folder.
+
+            Grid paths such as ${FRONTIER_SHARED}/models/minilm-l6-sst2 are resolved here: \
+            FRONTIER_SHARED is --shared (default: the FRONTIER_SHARED environment variable, else ../shared).
+
+            Exit status: 0 when the sweep is finished or the agent was stopped; 2 when the coordinator \
+            refuses the agent (protocol version, bad Hello); 64 for bad options.
+            """
+    )
+
+    @Argument(help: "The coordinator's endpoint, e.g. tcp://10.0.0.5:5555.")
+    var endpoint: String
+
+    @Option(help: "Folder with agent.secret, agent.pub and coordinator.pub (CURVE). Without it the connection is unencrypted (loopback only).")
+    var keys: String?
+
+    @Option(name: .customLong("device-class"), help: "The device class to report (default: derived from the CPU/GPU model).")
+    var deviceClass: String?
+
+    @Option(help: "Engine threads per trial (default: the grid's setting).")
+    var threads: Int?
+
+    @Option(help: "Where results wait for acknowledgement (default: ~/.cache/frontier/spool/AGENT_ID).")
+    var spool: String?
+
+    @Option(help: "The folder ${FRONTIER_SHARED} stands for in grid paths (default: $FRONTIER_SHARED, else ../shared).")
+    var shared: String?
+
+    @Option(name: .customLong("agent-id"), help: "A stable name for this agent (default: HOSTNAME-PID).")
+    var agentId: String?
+
+    @Flag(name: .customLong("stay"), help: "Keep running (and asking for work) after the coordinator says the sweep is finished.")
+    var stay = false
+
+    func validate() throws {
+        guard endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") else {
+            throw ValidationError("the endpoint must look like tcp://HOST:PORT; got '\(endpoint)'")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let deviceClass { _ = try DeviceClass.validated(deviceClass) }
+    }
+
+    func run() throws {
+        let env = ProcessInfo.processInfo.environment
+        let sharedPath = shared ?? env["FRONTIER_SHARED"] ?? "../shared"
+        let sharedRoot = URL(fileURLWithPath: sharedPath).standardizedFileURL
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "agent"
+        let id = agentId ?? "\(host)-\(getpid())"
+        let device = AgentDevice.fingerprint(threads: threads ?? 1, settings: EnergySettings(), deviceClass: deviceClass)
+        let agentKeys: AgentKeys?
+        do {
+            agentKeys = try keys.map { try AgentKeys.load(URL(fileURLWithPath: $0)) }
+        } catch {
+            note("Error: \(error)")
+            throw ExitCode.validationFailure
+        }
+        if agentKeys == nil, !SweepEndpoint.isLoopback(endpoint) {
+            note("Error: \(endpoint) is not a loopback address: pass --keys DIR (CURVE) to connect to a remote coordinator")
+            throw ExitCode.validationFailure
+        }
+        let spoolDir = spool.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/frontier/spool/\(id)")
+        var options = SweepAgent.Options(endpoint: endpoint, agentId: id, deviceClass: device.deviceClass,
+                                         fingerprintJSON: (try? String(decoding: JSONCoding.encoder.encode(device), as: UTF8.self)) ?? "{}",
+                                         threads: threads ?? 1, keys: agentKeys, spool: spoolDir)
+        options.exitWhenFinished = !stay
+        let log: @Sendable (String) -> Void = { note("agent \(id): \($0)") }
+        let runner = MeasuredTrialRunner(device: device, sharedRoot: sharedRoot, threads: threads,
+                                         progress: { note("agent \(id): " + $0) })
+        let stop = StopSignal()
+        stop.installSignalHandlers()
+        log("device class \(device.deviceClass); spool \(spoolDir.path); shared \(sharedRoot.path)")
+        do {
+            let agent = try SweepAgent(options: options, runner: runner, log: log)
+            switch try agent.run(stop: stop) {
+            case .finished: log("sweep finished after \(agent.completed) trials here")
+            case let .stopped(why): log("stopped (\(why)) after \(agent.completed) trials")
+            }
+        } catch let error as SweepAgentError {
+            note("Error: \(error)")
+            if case .refused = error { throw ExitCode(2) }
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import ArgumentParser
+import Core
+import Foundation
+
+struct LocalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "local",
+        abstract: "Run a whole sweep on this machine: a coordinator and N local agents, then the report.",
+        discussion: """
+            The embedded default: the same coordinator as `frontier serve` on a loopback port, N \
+            `frontier-agent connect` processes beside it (logs in STORE/logs/), a progress bar, and at \
+            the end `frontier report` into STORE. Interrupt it with Ctrl-C and run the same command \
+            again to resume: finished trials are kept.
+
+            With N agents each trial still gets the grid's thread count; on a machine with fewer cores \
+            than N × threads the agents share cores and energy and latency figures are per-trial only \
+            approximately. For honest per-trial figures use one agent per machine or socket.
+            """
+    )
+
+    @Argument(help: "The grid file (YAML); see examples/README.md.")
+    var grid: String
+
+    @Option(help: "Local agents to start (default 1).")
+    var agents: Int = 1
+
+    @Option(help: "The store folder (default results/GRID-NAME).")
+    var store: String?
+
+    @Option(help: "Also serve the live progress page here, e.g. 127.0.0.1:8080.")
+    var http: String?
+
+    @Option(help: "The folder ${FRONTIER_SHARED} stands for (default: $FRONTIER_SHARED, else ../shared).")
+    var shared: String?
+
+    @Option(name: .customLong("device-class"), help: "The device class the local agents report (default: automatic).")
+    var deviceClass: String?
+
+    @OptionGroup var sweep: SweepOptions
+
+    @Flag(name: .customLong("no-report"), help: "Don't write the report at the end.")
+    var noReport = false
+
+    func validate() throws {
+        guard (1...256).contains(agents) else { throw ValidationError("--agents must be between 1 and 256") }
+    }
+
+    func run() throws {
+        let stop = StopSignal()
+        stop.installSignalHandlers()
+        let gridName = (try? SweepGrid.load(path: grid).info.name) ?? URL(fileURLWithPath: grid).deletingPathExtension().lastPathComponent
+        let storePath = store ?? "results/\(gridName)"
+        let setup = try CoordinatorSetup(grid: grid, store: storePath, bind: "tcp://127.0.0.1:*", keys: nil, sweep: sweep,
+                                         exitWhenDone: true)
+        let live = try setup.startLiveView(http)
+        defer { live?.stop() }
+        let coordinator = setup.coordinator
+        let agentBinary = Self.sibling("frontier-agent")
+        guard FileManager.default.isExecutableFile(atPath: agentBinary) else {
+            note("Error: \(agentBinary) not found: build it with `swift build -c release` (it sits beside frontier)")
+            throw ExitCode(1)
+        }
+        let logs = setup.storeURL.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+
+        let bound = DispatchSemaphore(value: 0)
+        let started = LockedValue<(endpoint: String, error: String?)>(("", nil))
+        let loop = Thread {
+            do {
+                try coordinator.run(stop: stop) { endpoint in
+                    started.set((endpoint, nil))
+                    bound.signal()
+                }
+            } catch {
+                started.set(("", "\(error)"))
+                bound.signal()
+            }
+            stop.raise("coordinator ended")
+        }
+        loop.stackSize = 8 << 20
+        loop.start()
+        bound.wait()
+        let endpoint = started.value.endpoint
+        if let error = started.value.error {
+            note("Error: \(error)")
+            throw ExitCode(1)
+        }
+        var children: [LocalAgentProcess] = []
+        for i in 0..<agents {
+            var args = ["connect", endpoint, "--agent-id", "local-\(i + 1)",
+                        "--spool", setup.storeURL.appendingPathComponent("spool/local-\(i + 1)").path]
+            if let shared { args += ["--shared", shared] }
+            if let deviceClass { args += ["--device-class", deviceClass] }
+            let log = logs.appendingPathComponent("agent-\(i + 1).log")
+            do {
+                children.append(try LocalAgentProcess(executable: agentBinary, arguments: args, log: log))
+            } catch {
+                note("Error: cannot start agent \(i + 1): \(error)")
+                stop.raise("agent start failed")
+            }
+        }
+        note("frontier: \(agents) local agent(s) on \(endpoint); logs in \(logs.path)")
+        let bar = SweepProgressBar()
+        var finishedLoop = false
+        while !finishedLoop {
+            Thread.sleep(forTimeInterval: 0.25)
+            bar.draw(coordinator.snapshot)
+            finishedLoop = stop.isRaised
+            if !finishedLoop, !children.isEmpty, children.allSatisfy({ !$0.isRunning }) {
+                note("frontier: every local agent has exited; see \(logs.path)")
+                stop.raise("agents exited")
+            }
+        }
+        while loop.isExecuting { Thread.sleep(forTimeInterval: 0.05) }
+        bar.finish(coordinator.snapshot)
+        // The coordinator told the agents the sweep is finished; give them a moment, then stop them.
+        for child in children { child.stop(after: stop.reason == "coordinator ended" ? 10 : 0) }
+        let p = coordinator.snapshot.progress
+        if !p.finished {
+            note("frontier: stopped with \(p.pending + p.running) trials left; run the same command again to resume")
+        }
+        guard !noReport else { return }
+        do {
+            let out = try ReportCommand.write(store: setup.store, to: setup.storeURL)
+            note("frontier: report in \(out.appendingPathComponent("report/index.html").path)")
+        } catch {
+            note("Error: writing the report: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// A program installed beside this one (both come out of the same `swift build`).
+    static func sibling(_ name: String) -> String {
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
+    }
+}
+
+/// A `frontier-agent connect` child with its output in a log file.
+final class LocalAgentProcess {
+    let process = Process()
+
+    init(executable: String, arguments: [String], log: URL) throws {
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    func stop(after seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let hard = Date().addingTimeInterval(30)
+        while process.isRunning, Date() < hard { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}

@@ -1,0 +1,177 @@
+import ArgumentParser
+import Core
+import Foundation
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Coordinate a sweep: hand a grid's trials to the agents that connect, store every result.",
+        discussion: """
+            Agents (`frontier-agent connect ENDPOINT`) pull trials when idle and heartbeat while they \
+            run them. A trial whose agent goes silent for --lease-s seconds runs again elsewhere; after \
+            --max-attempts ended attempts it is recorded as failed with every attempt's reason. Each \
+            grid point is measured once per device class that joins (placement every-device-class) or \
+            once in all (placement any), and exactly one result per trial is kept.
+
+            Everything lives in STORE/frontier.sqlite. Restarting `frontier serve` with the same grid \
+            and store resumes: finished trials are never run again, running ones wait one lease for \
+            their agent to reconnect and then run again. SIGTERM / SIGINT stop it between batches; \
+            results not yet acknowledged stay in the agents' spools and arrive after a restart.
+
+            Security: any non-loopback --bind needs --keys DIR with DIR/coordinator.secret, \
+            DIR/coordinator.pub and DIR/authorized/*.pub (agents' public keys; re-read when it \
+            changes). See `frontier keygen`.
+            """
+    )
+
+    @Argument(help: "The grid file (YAML); see examples/README.md.")
+    var grid: String
+
+    @Option(help: "Where to listen, e.g. tcp://0.0.0.0:5555 (default tcp://127.0.0.1:5555).")
+    var bind: String = "tcp://127.0.0.1:5555"
+
+    @Option(help: "The store folder (created if missing; reused to resume).")
+    var store: String
+
+    @Option(help: "Folder with coordinator.secret, coordinator.pub and authorized/ (CURVE).")
+    var keys: String?
+
+    @Option(help: "Serve the live progress page and /api/status here, e.g. 127.0.0.1:8080.")
+    var http: String?
+
+    @OptionGroup var sweep: SweepOptions
+
+    @Flag(name: .customLong("exit-when-done"), help: "Exit once every trial of every device class that joined has ended.")
+    var exitWhenDone = false
+
+    func run() throws {
+        let stop = StopSignal()
+        stop.installSignalHandlers()
+        let setup = try CoordinatorSetup(grid: grid, store: store, bind: SweepEndpoint.normalise(bind), keys: keys,
+                                         sweep: sweep, exitWhenDone: exitWhenDone)
+        let live = try setup.startLiveView(http)
+        defer { live?.stop() }
+        let coordinator = setup.coordinator
+        let reporter = Thread {
+            var last = ""
+            while !stop.isRaised {
+                Thread.sleep(forTimeInterval: 10)
+                let p = coordinator.snapshot.progress
+                let line = "progress: \(p.done + p.failed)/\(p.total) ended (\(p.failed) failed), \(p.running) running, "
+                    + "\(coordinator.snapshot.agents.filter { $0.state != .lost }.count) agents"
+                if line != last { note(line) }
+                last = line
+            }
+        }
+        reporter.start()
+        do {
+            try coordinator.run(stop: stop) { note("frontier: listening on \($0)") }
+        } catch {
+            note("Error: \(error)")
+            throw ExitCode(1)
+        }
+        stop.raise("done")
+        let p = coordinator.snapshot.progress
+        note("frontier: \(p.done) done, \(p.failed) failed, \(p.pending + p.running) left of \(p.total); store \(setup.storeURL.path)")
+    }
+}
+
+/// Options shared by `serve` and `local`.
+struct SweepOptions: ParsableArguments {
+    @Option(name: .customLong("lease-s"), help: "Seconds without a heartbeat before a trial is taken back (default 30).")
+    var leaseS: Double = 30
+
+    @Option(name: .customLong("max-attempts"), help: "Attempts per trial before it is recorded as failed (default 3).")
+    var maxAttempts: Int = 3
+
+    func validate() throws {
+        guard leaseS >= 0.5 else { throw ValidationError("--lease-s must be at least 0.5") }
+        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
+    }
+}
+
+/// What `serve` and `local` both do before the loop starts: read the grid, open the store,
+/// load keys, refuse plain text off loopback.
+struct CoordinatorSetup {
+    let storeURL: URL
+    let store: SweepStore
+    let grid: SweepStore.GridInfo
+    let coordinator: SweepCoordinator
+
+    init(grid path: String, store storePath: String, bind: String, keys: String?, sweep: SweepOptions,
+         exitWhenDone: Bool) throws {
+        let loaded: SweepGrid
+        do {
+            loaded = try SweepGrid.load(path: path)
+        } catch {
+            note("Error: \(error)")
+            throw ExitCode.validationFailure
+        }
+        let coordinatorKeys: CoordinatorKeys?
+        do {
+            coordinatorKeys = try keys.map { try CoordinatorKeys.load(URL(fileURLWithPath: $0)) }
+        } catch {
+            note("Error: \(error)")
+            throw ExitCode.validationFailure
+        }
+        if coordinatorKeys == nil, !SweepEndpoint.isLoopback(bind) {
+            note("Error: \(bind) is reachable from other machines: pass --keys DIR so that only authorised agents "
+                + "can connect (CURVE); `frontier keygen --out DIR` makes the keys")
+            throw ExitCode.validationFailure
+        }
+        storeURL = URL(fileURLWithPath: storePath)
+        do {
+            store = try SweepStore(folder: storeURL)
+        } catch {
+            note("Error: \(error)")
+            throw ExitCode(1)
+        }
+        self.grid = loaded.info
+        var options = SweepCoordinator.Options(bind: bind, keys: coordinatorKeys)
+        options.settings = SweepScheduler.Settings(leaseSeconds: sweep.leaseS, heartbeatSeconds: min(2, sweep.leaseS / 5),
+                                                   maxAttempts: sweep.maxAttempts, gridName: loaded.info.name,
+                                                   coordinatorId: ProcessInfo.processInfo.hostName)
+        options.exitWhenDone = exitWhenDone
+        do {
+            coordinator = try SweepCoordinator(store: store, grid: loaded.info, points: loaded.points, options: options,
+                                               log: { note("frontier: \($0)") })
+        } catch {
+            note("Error: \(error)")
+            throw ExitCode(1)
+        }
+        let p = coordinator.snapshot.progress
+        if coordinator.resumed {
+            note("frontier: resuming \(storeURL.path): \(p.done) done, \(p.failed) failed, \(p.pending + p.running) to run")
+        } else {
+            note("frontier: grid '\(loaded.info.name)': \(loaded.points.count) points, placement \(loaded.info.placement.rawValue)")
+        }
+    }
+
+    func startLiveView(_ address: String?) throws -> LiveViewServer? {
+        guard let address else { return nil }
+        let (host, port) = try HTTPAddress.parse(address)
+        let builder = LiveSnapshotBuilder(coordinator: coordinator, store: store, gridName: grid.name)
+        let server = LiveViewServer(host: host, port: port, snapshot: { builder.snapshot() })
+        do {
+            try server.start()
+        } catch {
+            note("Error: cannot serve the live view on \(address): \(error)")
+            throw ExitCode(1)
+        }
+        note("frontier: live view on http://\(host):\(server.port)/")
+        return server
+    }
+}
+
+enum HTTPAddress {
+    static func parse(_ text: String) throws -> (String, Int) {
+        let trimmed = text.hasPrefix("http://") ? String(text.dropFirst(7)) : text
+        guard let colon = trimmed.lastIndex(of: ":"), let port = Int(trimmed[trimmed.index(after: colon)...]),
+              (0...65535).contains(port)
+        else {
+            throw ValidationError("--http wants HOST:PORT, e.g. 127.0.0.1:8080; got '\(text)'")
+        }
+        let host = String(trimmed[..<colon])
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+}

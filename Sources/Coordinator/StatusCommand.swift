@@ -1,0 +1,65 @@
+import ArgumentParser
+import Core
+import Foundation
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Print a sweep's progress from its store (works while `frontier serve` runs).",
+        discussion: "Exit status: 0 when every trial has ended, 3 while trials are still pending or running."
+    )
+
+    @Option(help: "The store folder.")
+    var store: String
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    struct Report: Codable {
+        var grid: String
+        var counts: SweepStore.Counts
+        var finished: Bool
+        var agents: [SweepStore.StoredAgent]
+        var failures: [Failure]
+    }
+
+    struct Failure: Codable {
+        var trialId: String
+        var label: String
+        var reasons: [String]
+    }
+
+    func run() throws {
+        let report: Report
+        do {
+            let s = try SweepStore(folder: URL(fileURLWithPath: store), readOnly: true)
+            let counts = try s.counts()
+            let failures = try s.storedTrials().filter { $0.trial.state == .failed }.map {
+                Failure(trialId: $0.trial.trialId, label: $0.point.label, reasons: $0.trial.reasons)
+            }
+            report = Report(grid: try s.gridInfo()?.name ?? "?", counts: counts,
+                            finished: counts.total > 0 && counts.pending + counts.leased == 0,
+                            agents: try s.agents().map { var a = $0; a.fingerprintJSON = ""; return a }, failures: failures)
+        } catch {
+            note("Error: \(error)")
+            throw ExitCode(1)
+        }
+        if json {
+            print(String(decoding: try JSONCoding.encoder.encode(report), as: UTF8.self))
+        } else {
+            let c = report.counts
+            print("grid \(report.grid): \(c.done + c.failed)/\(c.total) ended — \(c.done) done, \(c.failed) failed, "
+                + "\(c.leased) running, \(c.pending) pending\(report.finished ? " (finished)" : "")")
+            for (cls, n) in c.deviceClasses.sorted(by: { $0.key < $1.key }) { print("  device class \(cls): \(n) trials") }
+            let now = Date().timeIntervalSince1970
+            for a in report.agents {
+                print("  agent \(a.agentId) [\(a.deviceClass)]: \(a.done) results, last seen \(Int(now - a.lastSeen)) s ago")
+            }
+            for f in report.failures.prefix(20) {
+                print("  failed \(f.trialId) (\(f.label)): \(f.reasons.last ?? "")")
+            }
+            if report.failures.count > 20 { print("  … and \(report.failures.count - 20) more failures (--json lists all)") }
+        }
+        if !report.finished { throw ExitCode(3) }
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+
+/// The coordinator's shell: owns the ROUTER socket, the store and the scheduler, and runs the
+/// loop that moves messages between them on one thread (ZeroMQ sockets belong to one thread).
+///
+/// One turn of the loop: take every message waiting (up to a batch), let the scheduler turn
+/// them and the clock into directives, write the batch's store changes in one transaction,
+/// and only then send the batch's replies. An Ack therefore always means "durable"; a crash
+/// between commit and send at worst makes an agent re-send a result that is then recognised
+/// as a duplicate.
+public final class SweepCoordinator: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var bind: String
+        /// CURVE keys; nil allows plain (NULL) connections, which `frontier` permits only on
+        /// loopback binds.
+        public var keys: CoordinatorKeys?
+        public var settings: SweepScheduler.Settings
+        /// Stop once every trial of every joined device class has ended.
+        public var exitWhenDone = false
+        /// With `exitWhenDone`: how many device classes must have joined before "done" counts
+        /// (a sweep that no agent joined yet is not finished).
+        public var minimumDeviceClasses = 1
+        public var batchSize = 512
+
+        public init(bind: String, keys: CoordinatorKeys? = nil, settings: SweepScheduler.Settings = .init(),
+                    exitWhenDone: Bool = false) {
+            self.bind = bind
+            self.keys = keys
+            self.settings = settings
+            self.exitWhenDone = exitWhenDone
+        }
+    }
+
+    /// What the live view and the progress bar read; replaced as a whole each turn.
+    public struct Snapshot: Sendable {
+        public var progress = SweepScheduler.Progress()
+        public var agents: [SweepScheduler.Agent] = []
+        public var recentFailures: [(trialId: String, reason: String, at: Double)] = []
+        public var malformedFrames = 0
+        public var rejectedKeys = 0
+        public var counters: [String: Int] = [:]
+        public var startedAt = 0.0
+        public var now = 0.0
+        public var boundEndpoint = ""
+    }
+
+    public let store: SweepStore
+    public let options: Options
+    /// The store already held this sweep: a resume, not a start.
+    public let resumed: Bool
+    let log: @Sendable (String) -> Void
+    let clock: @Sendable () -> Double
+    private let lock = NSLock()
+    private var current = Snapshot()
+    private var scheduler: SweepScheduler
+
+    public init(store: SweepStore, grid: SweepStore.GridInfo, points: [SweepPoint], options: Options,
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+                log: @escaping @Sendable (String) -> Void = { _ in }) throws {
+        self.store = store
+        self.options = options
+        self.log = log
+        self.clock = clock
+        resumed = try store.gridInfo() != nil
+        try store.prepare(grid: grid, points: points)
+        let now = clock()
+        // The store's points, not the caller's: on a resume they are the ones the trials name.
+        scheduler = SweepScheduler(points: try store.points(), placement: grid.placement, settings: options.settings,
+                                   restored: try store.trials(), now: now)
+        try store.apply(scheduler.takeStartupChanges())
+        current.startedAt = now
+        current.progress = scheduler.progress
+    }
+
+    public var snapshot: Snapshot { lock.withLock { current } }
+
+    /// Runs until `stop` is raised (or the sweep is done with `exitWhenDone`). Throws only for
+    /// what makes serving impossible: the bind, the keys, the store.
+    public func run(stop: StopSignal, onBound: (String) -> Void = { _ in }) throws {
+        let context = try ZmqContext()
+        defer { context.shutdown() }
+        var authenticator: ZapAuthenticator?
+        if let keys = options.keys {
+            let zap = ZapAuthenticator(context: context, authorizedKeys: keys.authorizedKeys(log: { [log] in log("keys: \($0)") }),
+                                       allowNull: false, log: { [log] in log("auth: \($0)") })
+            try zap.start()
+            authenticator = zap
+        }
+        defer { authenticator?.stop() }
+        let router = try context.socket(.router)
+        defer { router.close() }
+        try router.setLinger(ms: 2000)
+        try router.setMaxMessageSize(bytes: WireProtocol.maxMessageBytes)
+        try router.setRouterMandatory(false)
+        // A ZAP domain even without CURVE: with none, libzmq accepts the old ZMTP 1.0 framing
+        // from any peer whose first byte isn't 0xFF, and random bytes become "messages".
+        try router.setZapDomain("frontier")
+        if let keys = options.keys { try router.setCurveServer(keys.keyPair) }
+        try router.bind(options.bind)
+        let endpoint = router.lastEndpoint ?? options.bind
+        lock.withLock { current.boundEndpoint = endpoint }
+        log("serving \(scheduler.progress.total) trials on \(endpoint)\(options.keys == nil ? " (no CURVE: loopback only)" : " (CURVE)")")
+        onBound(endpoint)
+
+        var lastTick = 0.0
+        var directives: [SweepScheduler.Directive] = []
+        var failures: [(trialId: String, reason: String, at: Double)] = []
+        while !stop.isRaised {
+            directives.removeAll(keepingCapacity: true)
+            let ready = try ZmqSocket.poll([router], timeoutMs: 100)
+            var now = clock()
+            if ready.first == true {
+                for _ in 0..<options.batchSize {
+                    guard let message = try router.receiveMessage(timeoutMs: 0) else { break }
+                    now = clock()
+                    let frames = message.frames
+                    guard frames.count == 2 else {
+                        scheduler.handle(.malformed(peer: frames.first ?? Data(), error: .malformed("\(frames.count) frames"),
+                                                    at: now), into: &directives)
+                        continue
+                    }
+                    do {
+                        let envelope = try WireEnvelope.decode(frames[1])
+                        scheduler.handle(.received(peer: frames[0], envelope: envelope, publicKey: message.userId, at: now),
+                                         into: &directives)
+                    } catch let error as WireError {
+                        if scheduler.malformedFrames < 20 || scheduler.malformedFrames % 1000 == 0 {
+                            log("dropped a frame from peer \(frames[0].hexPrefix): \(error) (\(scheduler.malformedFrames + 1) so far)")
+                        }
+                        scheduler.handle(.malformed(peer: frames[0], error: error, at: now), into: &directives)
+                    }
+                }
+            }
+            if now - lastTick >= 0.2 {
+                scheduler.handle(.tick(at: now), into: &directives)
+                lastTick = now
+            }
+            // Durable first, then answer.
+            var changes: [SweepStoreChange] = []
+            for d in directives {
+                if case let .store(change) = d {
+                    changes.append(change)
+                    if case let .attemptEnded(trialId, _, _, reason, _, _, at) = change {
+                        failures.append((trialId, reason, at))
+                    }
+                }
+            }
+            try store.apply(changes)
+            for d in directives {
+                switch d {
+                case let .send(peer, envelope):
+                    do {
+                        try router.send([peer, envelope.encoded()], dontWait: true)
+                    } catch {
+                        log("could not send \(envelope.kind) to \(peer.hexPrefix): \(error)")
+                    }
+                case let .log(line):
+                    log(line)
+                case .store:
+                    break
+                }
+            }
+            if failures.count > 50 { failures.removeFirst(failures.count - 50) }
+            let progress = scheduler.progress
+            let agents = scheduler.agents.values.sorted { $0.id < $1.id }
+            let malformed = scheduler.malformedFrames
+            let counters = scheduler.counters
+            let rejected = authenticator?.rejectedCount ?? 0
+            let failuresNow = failures
+            lock.withLock {
+                current.progress = progress
+                current.agents = agents
+                current.recentFailures = failuresNow
+                current.malformedFrames = malformed
+                current.rejectedKeys = rejected
+                current.counters = counters
+                current.now = now
+            }
+            if options.exitWhenDone, progress.finished, progress.deviceClasses.count >= options.minimumDeviceClasses {
+                log("sweep finished: \(progress.done) done, \(progress.failed) failed")
+                tellAgentsToStop(router, finished: true)
+                return
+            }
+        }
+        log("stopping (\(stop.reason ?? "asked")): every acknowledged result is in the store; agents keep the rest")
+        tellAgentsToStop(router, finished: false)
+    }
+
+    private func tellAgentsToStop(_ router: ZmqSocket, finished: Bool) {
+        var shutdown = WireShutdown()
+        shutdown.reason = finished ? "the sweep is finished" : "the coordinator is stopping"
+        shutdown.sweepFinished = finished
+        let frame = WireEnvelope(.shutdown(shutdown)).encoded()
+        for agent in scheduler.agents.values where agent.state != .lost {
+            try? router.send([agent.peer, frame], dontWait: true)
+        }
+    }
+}
+
+extension Data {
+    var hexPrefix: String { prefix(8).map { String(format: "%02x", $0) }.joined() }
+}

@@ -1,0 +1,19 @@
+import Foundation
+
+/// A grid file as the coordinator takes it: the store's identity of the grid and its points.
+public struct SweepGrid: Sendable {
+    public var file: GridFile
+    public var info: SweepStore.GridInfo
+    public var points: [SweepPoint]
+
+    public static func load(path: String) throws -> SweepGrid {
+        try SweepGrid(file: GridFile.load(path: path))
+    }
+
+    public init(file: GridFile) throws {
+        self.file = file
+        let expansion = try GridExpansion(file)
+        points = try expansion.sweepPoints()
+        info = expansion.gridInfo
+    }
+}

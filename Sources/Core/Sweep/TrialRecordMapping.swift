@@ -1,0 +1,55 @@
+import Foundation
+
+/// From what the store holds (a trial, its point, the agent's TrialResult JSON) to the flat
+/// record the frontier maths and the report read. Kept apart from both so neither the store
+/// nor the report needs to know the other's shape.
+public enum TrialRecordMapping {
+    /// SQuAD reports on the official script's 0–100 scale; records hold every metric on the
+    /// 0–1 scale GLUE uses, so "points" mean the same thing on every task.
+    static func naturalScale(task: String, name: String, value: Double) -> Double {
+        if GlueTask(name: task) == nil, name == "f1" || name == "exact_match" { return value / 100 }
+        return value
+    }
+
+    public static func record(_ stored: SweepStore.StoredTrial, decoder: JSONDecoder = JSONCoding.decoder) -> TrialRecord {
+        let t = stored.trial
+        let p = stored.point
+        var r = TrialRecord(trialId: t.trialId, pointKey: p.key, configKey: p.configKey, task: p.task, model: p.model,
+                            deviceClass: t.deviceClass, variant: p.variant, technique: p.label, parameters: p.parameters,
+                            isBaseline: p.isBaseline, repeatIndex: p.repeatIndex)
+        r.failureReasons = t.reasons
+        r.agentId = stored.resultAgentId ?? t.agentId
+        switch t.state {
+        case .done: r.status = .accepted
+        case .failed: r.status = .failed
+        case .leased: r.status = .running
+        case .pending: r.status = .pending
+        }
+        guard let json = stored.resultJSON,
+              let result = try? decoder.decode(TrialResult.self, from: Data(json.utf8))
+        else { return r }
+        if result.status == .failed {
+            r.status = .failed
+            if let reason = result.failureReason { r.failureReasons.append(reason) }
+        }
+        if placementIsAny(t.deviceClass) { r.deviceClass = result.device.deviceClass }
+        r.metrics = Dictionary(uniqueKeysWithValues: result.metrics.map {
+            ($0.key, naturalScale(task: p.task, name: $0.key, value: $0.value))
+        })
+        r.metricName = HeadlineMetric.name(task: p.task, metrics: result.metrics)
+        r.metric = r.metricName.flatMap { r.metrics[$0] }
+        r.joulesPerExample = result.energyJPerExample
+        r.joulesPerCorrect = result.energyJPerCorrect
+        r.energySource = result.energySource
+        r.latencyP50Ms = result.latencyP50Ms
+        r.latencyP99Ms = result.latencyP99Ms
+        r.throughputExamplesPerS = result.throughputExamplesPerS
+        r.peakRssMb = result.peakRssMb
+        // The checkpoint file; what a quantised or sparse model occupies in memory shows in peak RSS.
+        r.modelBytes = result.modelFileBytes ?? result.weightBytesFp32
+        r.finishedAt = result.finishedAt
+        return r
+    }
+
+    static func placementIsAny(_ deviceClass: String) -> Bool { deviceClass == SweepPlacement.anyClass }
+}

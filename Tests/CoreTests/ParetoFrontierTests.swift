@@ -1,0 +1,192 @@
+import Foundation
+import Testing
+
+@testable import Core
+
+/// Pareto frontiers and the aggregation of repeats they are computed on.
+@Suite struct ParetoFrontierTests {
+    /// An accepted trial of configuration `key`, repeat `r`.
+    static func trial(_ key: String, _ metric: Double?, j: Double? = nil, p50: Double? = nil, p99: Double? = nil,
+                      rss: Double? = nil, thr: Double? = nil, r: Int = 0, device: String = "cpu",
+                      status: TrialRecord.Status = .accepted, source: String? = "rapl", baseline: Bool = false) -> TrialRecord {
+        TrialRecord(trialId: "\(key)#\(r)@\(device)", pointKey: "\(key)#\(r)", configKey: key, task: "SST-2", model: "m",
+                    deviceClass: device, variant: baseline ? "dense" : "v-\(key)", technique: "technique \(key)",
+                    isBaseline: baseline, repeatIndex: r, status: status, metric: metric, joulesPerExample: j,
+                    energySource: j == nil ? nil : source, latencyP50Ms: p50, latencyP99Ms: p99,
+                    throughputExamplesPerS: thr, peakRssMb: rss)
+    }
+
+    static let group = FrontierGroup(task: "SST-2", model: "m", deviceClass: "cpu")
+
+    static func frontier(_ records: [TrialRecord], _ measures: [FrontierMeasure] = [.joulesPerExample]) -> ParetoFrontier {
+        Pareto.frontier(RepeatAggregation.aggregate(records), group: group, measures: measures)
+    }
+
+    // MARK: - Non-domination
+
+    @Test func nonDominatedKeepsOnlyUnbeatenVectors() {
+        let vectors: [[Double]] = [[1, 1], [2, 0], [0, 2], [0.5, 0.5], [1, 0.5], [-1, -1]]
+        #expect(Pareto.nonDominated(vectors) == [0, 1, 2])
+    }
+
+    @Test func identicalVectorsDoNotDominateEachOther() {
+        #expect(Pareto.nonDominated([[1, 1], [1, 1], [0, 0]]) == [0, 1])
+        #expect(Pareto.nonDominated([[3, 3], [3, 3], [3, 3]]) == [0, 1, 2])
+        #expect(Pareto.nonDominated([]) == [])
+    }
+
+    // MARK: - 2-D frontiers
+
+    @Test func energyFrontierOrderedFromCheapestToMostAccurate() {
+        let f = Self.frontier([
+            Self.trial("A", 0.90, j: 1.0), Self.trial("B", 0.89, j: 0.5), Self.trial("C", 0.85, j: 0.6),
+            Self.trial("D", 0.80, j: 0.2), Self.trial("E", 0.80, j: 0.3),
+        ])
+        #expect(f.configKeys == ["D", "B", "A"])
+        #expect(f.dominated == ["C", "E"])
+        #expect(f.excluded.isEmpty)
+        #expect(f.name == "j_per_example")
+    }
+
+    @Test func tiedPointsAreBothOnTheFrontierInKeyOrder() {
+        let f = Self.frontier([Self.trial("z", 0.9, j: 1), Self.trial("a", 0.9, j: 1), Self.trial("m", 0.8, j: 0.5),
+                               Self.trial("q", 0.85, j: 1)])
+        #expect(f.configKeys == ["m", "a", "z"])
+        #expect(f.dominated == ["q"])
+    }
+
+    @Test func aSinglePointIsItsOwnFrontier() {
+        let f = Self.frontier([Self.trial("only", 0.7, j: 2)])
+        #expect(f.configKeys == ["only"])
+        #expect(f.dominated.isEmpty)
+    }
+
+    @Test func allPointsEqualAreAllOnTheFrontier() {
+        let f = Self.frontier((0..<4).map { Self.trial("c\($0)", 0.5, j: 1, p50: 3) })
+        #expect(f.configKeys == ["c0", "c1", "c2", "c3"])
+        let g = Self.frontier((0..<4).map { Self.trial("c\($0)", 0.5, j: 1, p50: 3) }, Pareto.energyLatency)
+        #expect(g.configKeys.count == 4)
+    }
+
+    @Test func throughputIsMaximised() {
+        let f = Self.frontier([Self.trial("fast", 0.80, thr: 1000), Self.trial("slow", 0.90, thr: 100),
+                               Self.trial("worse", 0.85, thr: 90)], [.throughput])
+        #expect(f.configKeys == ["fast", "slow"])
+        #expect(f.dominated == ["worse"])
+    }
+
+    @Test func latencyAndMemoryAreMinimised() {
+        let records = [Self.trial("a", 0.9, p50: 10, p99: 12, rss: 300), Self.trial("b", 0.8, p50: 5, p99: 20, rss: 100),
+                       Self.trial("c", 0.7, p50: 6, p99: 11, rss: 400)]
+        #expect(Self.frontier(records, [.latencyP50Ms]).configKeys == ["b", "a"])
+        #expect(Self.frontier(records, [.latencyP99Ms]).configKeys == ["c", "a"])
+        #expect(Self.frontier(records, [.peakRssMb]).configKeys == ["b", "a"])
+    }
+
+    @Test func aPointMissingAMeasureIsExcludedFromThatFrontierOnly() {
+        let records = [Self.trial("full", 0.8, j: 1, p50: 5), Self.trial("noEnergy", 0.9, p50: 9),
+                       Self.trial("noMetric", nil, j: 0.1, p50: 1), Self.trial("nan", 0.95, j: .nan, p50: 20)]
+        let energy = Self.frontier(records, [.joulesPerExample])
+        #expect(energy.configKeys == ["full"])
+        #expect(energy.excluded.map(\.configKey) == ["nan", "noEnergy", "noMetric"])
+        #expect(energy.excluded.first { $0.configKey == "noEnergy" }?.missing == ["j_per_example"])
+        #expect(energy.excluded.first { $0.configKey == "noMetric" }?.missing == ["metric"])
+        #expect(energy.excluded.first { $0.configKey == "nan" }?.missing == ["j_per_example"])
+        let latency = Self.frontier(records, [.latencyP50Ms])
+        #expect(latency.configKeys == ["full", "noEnergy", "nan"])
+        #expect(latency.excluded.map(\.configKey) == ["noMetric"])
+        let three = Self.frontier(records, Pareto.energyLatency)
+        #expect(three.excluded.first { $0.configKey == "noMetric" }?.missing == ["metric"])
+        #expect(three.excluded.first { $0.configKey == "noEnergy" }?.missing == ["j_per_example"])
+    }
+
+    @Test func threeDimensionalSetKeepsWhatEitherMeasureSaves() {
+        // b is dominated on energy alone (a is as cheap and more accurate) but is the fastest.
+        let records = [Self.trial("a", 0.9, j: 1, p50: 10), Self.trial("b", 0.8, j: 1, p50: 2),
+                       Self.trial("c", 0.7, j: 2, p50: 3), Self.trial("d", 0.95, j: 4, p50: 20)]
+        #expect(Self.frontier(records, [.joulesPerExample]).configKeys == ["a", "d"])
+        let three = Self.frontier(records, Pareto.energyLatency)
+        #expect(Set(three.configKeys) == ["a", "b", "d"])
+        #expect(three.configKeys == ["b", "a", "d"]) // by energy, then latency
+        #expect(three.dominated == ["c"])
+        #expect(three.name == "j_per_example+latency_p50_ms")
+    }
+
+    @Test func frontiersStayWithinTheirGroup() {
+        let records = [Self.trial("a", 0.9, j: 1), Self.trial("b", 0.8, j: 0.1, device: "gpu"), Self.trial("c", 0.8, j: 2)]
+        let all = Pareto.frontiers(RepeatAggregation.aggregate(records))
+        #expect(all.count == 2 * Pareto.allMeasureSets.count)
+        let cpu = all.first { $0.group.deviceClass == "cpu" && $0.measures == [.joulesPerExample] }!
+        #expect(cpu.configKeys == ["a"])
+        #expect(cpu.dominated == ["c"])
+    }
+
+    // MARK: - Repeats
+
+    @Test func repeatsAreAggregatedByTheirMedian() throws {
+        let records = [Self.trial("x", 0.80, j: 3.0, p50: 10, r: 0), Self.trial("x", 0.90, j: 1.0, p50: 30, r: 1),
+                       Self.trial("x", 0.85, j: 2.0, p50: 20, r: 2), Self.trial("y", 0.5, j: 1, r: 0),
+                       Self.trial("y", 0.7, j: 3, r: 1)]
+        let configs = RepeatAggregation.aggregate(records)
+        #expect(configs.map(\.configKey) == ["x", "y"])
+        let x = configs[0]
+        #expect(x.repeats == 3)
+        #expect(x.trialIds == ["x#0@cpu", "x#1@cpu", "x#2@cpu"])
+        #expect(x.metric == MeasureSpread(median: 0.85, min: 0.80, max: 0.90, count: 3))
+        #expect(x.joulesPerExample == MeasureSpread(median: 2, min: 1, max: 3, count: 3))
+        #expect(x.value(.latencyP50Ms) == 20)
+        let y = configs[1]
+        #expect(abs(try #require(y.metricValue) - 0.6) < 1e-12) // even count: mean of the middle two
+        #expect(y.value(.joulesPerExample) == 2)
+    }
+
+    @Test func onlyAcceptedTrialsCountAndFailedOnesAreListed() {
+        let records = [Self.trial("x", 0.8, j: 1, r: 0), Self.trial("x", 0.1, j: 100, r: 1, status: .failed),
+                       Self.trial("x", nil, r: 2, status: .pending), Self.trial("x", nil, r: 3, status: .running),
+                       Self.trial("dead", nil, r: 0, status: .failed)]
+        let configs = RepeatAggregation.aggregate(records)
+        #expect(configs.count == 1)
+        #expect(configs[0].repeats == 1)
+        #expect(configs[0].metricValue == 0.8)
+        #expect(configs[0].failedTrialIds == ["x#1@cpu"])
+        #expect(RepeatAggregation.failedTrials(records).map(\.trialId) == ["dead#0@cpu", "x#1@cpu"])
+    }
+
+    @Test func aRepeatLackingAMeasureDoesNotCountTowardsIt() {
+        let configs = RepeatAggregation.aggregate([Self.trial("x", 0.8, j: 1, r: 0), Self.trial("x", 0.9, r: 1),
+                                                   Self.trial("x", 0.7, j: .infinity, r: 2)])
+        #expect(configs[0].joulesPerExample == MeasureSpread(median: 1, min: 1, max: 1, count: 1))
+        #expect(configs[0].metric?.count == 3)
+    }
+
+    @Test func energySourcesAreKeptAndEstimatesFlagged() {
+        let configs = RepeatAggregation.aggregate([Self.trial("x", 0.8, j: 1, r: 0, source: "rapl"),
+                                                   Self.trial("x", 0.8, j: 1.2, r: 1, source: "estimated"),
+                                                   Self.trial("y", 0.8, j: 1, source: "nvml")])
+        #expect(configs[0].energySource == "estimated+rapl")
+        #expect(configs[0].energyEstimated)
+        #expect(configs[1].energySource == "nvml")
+        #expect(!configs[1].energyEstimated)
+    }
+
+    @Test func joulesPerCorrectIsDerivedForAccuracyOnly() {
+        var reported = Self.trial("r", 0.5, j: 1)
+        reported.joulesPerCorrect = 7
+        var matthews = Self.trial("m", 0.5, j: 1)
+        matthews.metricName = "matthews"
+        let configs = RepeatAggregation.aggregate([reported, Self.trial("a", 0.8, j: 2), matthews])
+        #expect(configs.first { $0.configKey == "a" }?.joulesPerCorrect?.median == 2.5)
+        #expect(configs.first { $0.configKey == "r" }?.joulesPerCorrect?.median == 7)
+        #expect(configs.first { $0.configKey == "m" }?.joulesPerCorrect == nil)
+    }
+
+    @Test func trialRecordRoundTripsThroughJSON() throws {
+        var record = Self.trial("x", 0.8, j: 1, p50: 2, baseline: true)
+        record.parameters = ["sparsityScope": "global"]
+        record.metrics = ["accuracy": 0.8]
+        record.failureReasons = ["a", "b"]
+        let data = try JSONCoding.encoder.encode(record)
+        #expect(String(decoding: data, as: UTF8.self).contains("\"joules_per_example\""))
+        #expect(try JSONCoding.decoder.decode(TrialRecord.self, from: data) == record)
+    }
+}
