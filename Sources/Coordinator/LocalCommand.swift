@@ -122,6 +122,8 @@ struct LocalCommand: ParsableCommand {
         guard !noReport else { return }
         do {
             let out = try ReportCommand.write(store: setup.store, to: setup.storeURL)
+            let records = try setup.store.storedTrials().map { TrialRecordMapping.record($0) }
+            print(ReportText.status(FrontierAnalysis(records: records), gridName: setup.grid.name))
             note("frontier: report in \(out.appendingPathComponent("report/index.html").path)")
         } catch {
             note("Error: writing the report: \(error)")

@@ -93,7 +93,10 @@ public enum FrontierPlot {
         let yMid = (plotTop + plotBottom) / 2
         s += "<text x=\"16\" y=\"\(f(yMid))\" transform=\"rotate(-90 16 \(f(yMid)))\" text-anchor=\"middle\" fill=\"#222\" font-size=\"12\">\(e(metricName)) × 100 (points)</text>\n"
         if estimated > 0 {
-            s += "<text class=\"estimated-badge\" x=\"\(f(plotRight - 6))\" y=\"\(f(plotTop + 14))\" text-anchor=\"end\" fill=\"#b35900\" font-weight=\"600\">estimated energy</text>\n"
+            // Under the legend, outside the plot area: inside it the badge collided with the
+            // baseline's label whenever the baseline sat in the top-right corner.
+            let badgeY = plotTop + 8 + 18 * Double(legend.count) + 10
+            s += "<text class=\"estimated-badge\" x=\"\(f(legendLeft - 2))\" y=\"\(f(badgeY))\" text-anchor=\"start\" fill=\"#b35900\" font-weight=\"600\">estimated energy</text>\n"
         }
         if drawn.isEmpty {
             s += "<text x=\"\(f((plotLeft + plotRight) / 2))\" y=\"\(f(yMid))\" text-anchor=\"middle\" fill=\"#888\">no configuration has both the metric and \(e(measure.label))</text>\n"

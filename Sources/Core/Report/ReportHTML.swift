@@ -171,7 +171,7 @@ public enum ReportHTML {
         let frontierSets = sets.map { Set(analysis.frontier(group, $0)?.configKeys ?? []) }
         let labels = ["E", "p50", "p99", "mem", "thr", "E+p50"]
         var h = "<details><summary>All configurations (\(configs.count))</summary><div class=\"scroll\"><table class=\"configs\"><thead><tr>"
-        h += "<th>technique</th><th>variant</th><th>repeats</th><th>metric (pt) [min–max]</th><th>J/example</th><th>energy source</th><th>J/correct</th><th>p50 ms</th><th>p99 ms</th><th>examples/s</th><th>peak RSS MB</th><th>model MB</th><th>on frontiers</th><th>failed</th></tr></thead><tbody>\n"
+        h += "<th>technique</th><th>variant</th><th>repeats</th><th>metric (pt) [min–max]</th><th>J/example</th><th>energy source</th><th>J/correct</th><th>p50 ms</th><th>p99 ms</th><th>examples/s</th><th>peak RSS MB</th><th title=\"size of the checkpoint file the trial loaded, before any technique\">checkpoint MB</th><th>on frontiers</th><th>failed</th></tr></thead><tbody>\n"
         let ordered = configs.sorted { ($0.isBaseline ? 0 : 1, $0.technique, $0.configKey) < ($1.isBaseline ? 0 : 1, $1.technique, $1.configKey) }
         for c in ordered {
             let on = zip(labels, frontierSets).filter { $0.1.contains(c.configKey) }.map { "<span class=\"tag\">\($0.0)</span>" }.joined(separator: " ")

@@ -86,6 +86,8 @@ public struct SweepScheduler: Sendable {
     var leased: Set<Int32> = []
     /// Per device class, trials still pending or leased: "is this class finished" in O(1).
     var openCount: [Int] = []
+    /// Trials per state (pending, leased, done, failed), kept by `append` and `setState`.
+    var stateCounts = [0, 0, 0, 0]
     var startupChanges: [SweepStoreChange] = []
     public private(set) var agents: [String: Agent] = [:]
     var agentByPeer: [Data: String] = [:]
@@ -130,19 +132,25 @@ public struct SweepScheduler: Sendable {
 
     // MARK: - Queries
 
+    /// O(1): the coordinator reads it every turn of its loop, with 10⁵ trials.
     public var progress: Progress {
         var p = Progress()
         p.total = trials.count
-        for t in trials {
-            switch t.state {
-            case .done: p.done += 1
-            case .failed: p.failed += 1
-            case .leased: p.running += 1
-            case .pending: p.pending += 1
-            }
-        }
+        p.pending = stateCounts[0]
+        p.running = stateCounts[1]
+        p.done = stateCounts[2]
+        p.failed = stateCounts[3]
         p.deviceClasses = classes
         return p
+    }
+
+    static func slot(_ state: SweepTrialRow.State) -> Int {
+        switch state {
+        case .pending: return 0
+        case .leased: return 1
+        case .done: return 2
+        case .failed: return 3
+        }
     }
 
     public func trialState(_ id: String) -> SweepTrialRow? {
@@ -419,6 +427,7 @@ public struct SweepScheduler: Sendable {
         guard trialIndex[id] == nil else { return }
         trials.append(trial)
         trialIndex[id] = i
+        stateCounts[Self.slot(trial.state)] += 1
         switch trial.state {
         case .pending:
             queues[Int(trial.deviceClass)].append(i)
@@ -478,6 +487,8 @@ public struct SweepScheduler: Sendable {
         let wasOpen = old == .pending || old == .leased
         let isOpen = state == .pending || state == .leased
         if wasOpen != isOpen { openCount[Int(trials[i].deviceClass)] += isOpen ? 1 : -1 }
+        stateCounts[Self.slot(old)] -= 1
+        stateCounts[Self.slot(state)] += 1
         trials[i].state = state
     }
 
