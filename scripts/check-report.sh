@@ -15,8 +15,10 @@
 #   - the screenshot is not written.
 # With --url (the live view) the page is loaded twice, CHECK_REPORT_GAP_S seconds apart
 # (default 5), with a few seconds of virtual time each so its script polls /api/status; the
-# check also fails when the script never refreshed the page (body data-refreshes stays 0) or,
-# unless CHECK_REPORT_EXPECT_PROGRESS=0, when done + failed did not change between the loads.
+# second load is repeated every CHECK_REPORT_GAP_S until done + failed has moved, for at most
+# CHECK_REPORT_WAIT_S seconds (default 180: a trial of a real sweep takes longer than the gap).
+# The check also fails when the script never refreshed the page (body data-refreshes stays 0)
+# or, unless CHECK_REPORT_EXPECT_PROGRESS=0, when done + failed did not change between the loads.
 #
 # Needs python3 and Debian's chromium (installed with apt-get when missing). The window is
 # CHECK_REPORT_WINDOW (default 1400,3000) wide and high; the screenshot shows that viewport.
@@ -87,8 +89,21 @@ budget=()
 run_chromium "$work/dom1" "${budget[@]}" --dump-dom
 logs=("$work/dom1.log")
 if [[ "$mode" == url ]]; then
-    sleep "$gap"
-    run_chromium "$work/dom2" "${budget[@]}" --dump-dom
+    # A real trial can take longer than the gap: reload every gap seconds until done + failed
+    # moves (or, when no progress is expected, once), at most CHECK_REPORT_WAIT_S seconds.
+    finished_in() { python3 -c '
+import re, sys
+body = re.search(r"<body[^>]*>", open(sys.argv[1], encoding="utf-8", errors="replace").read())
+print(sum(int(n) for n in re.findall(r"data-(?:done|failed)=\"(\d+)\"", body.group(0))) if body else "none")' "$1" || echo none; }
+    first_finished=$(finished_in "$work/dom1.out")
+    deadline=$((SECONDS + ${CHECK_REPORT_WAIT_S:-180}))
+    while :; do
+        sleep "$gap"
+        run_chromium "$work/dom2" "${budget[@]}" --dump-dom
+        [[ "${CHECK_REPORT_EXPECT_PROGRESS:-1}" != 1 ]] && break
+        [[ "$(finished_in "$work/dom2.out")" != "$first_finished" ]] && break
+        (( SECONDS >= deadline )) && break
+    done
     logs+=("$work/dom2.log")
 fi
 

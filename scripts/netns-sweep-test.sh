@@ -13,8 +13,7 @@
 # Addresses come only from the benchmarking range 198.18.0.0/15 (RFC 2544), on the veths made
 # here; IPv6 is switched off in the namespaces. Prints `SKIP netns sweep test: WHY` and exits 0
 # when not root or when `ip netns` cannot be used; `PASS …` or `FAIL …` otherwise (exit 1).
-# KEEP=1 keeps the work folder (logs, store) for inspection. CUT_SIDE=coordinator takes down the
-# coordinator's end of a1's veth instead of a1's own end (the default, CUT_SIDE=agent).
+# KEEP=1 keeps the work folder (logs, store) for inspection.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -119,10 +118,11 @@ until_() {
     done
 }
 
-# The agents' logs carry one line per offline pass: leave those out of what is printed.
+# The agents' logs carry a line per offline pass and per 256 single-stream queries: leave those
+# out of what is printed.
 tail_log() {
     echo "----- $(basename "$1") (last lines, offline-pass lines left out) -----"
-    grep -v 'worker: offline: pass' "$1" 2>/dev/null | tail -n "${2:-40}"
+    grep -v 'worker: offline: pass\|worker: single-stream: [0-9]* queries' "$1" 2>/dev/null | tail -n "${2:-40}"
 }
 
 fail() {
@@ -308,29 +308,32 @@ log "agents: a1 (pid ${agent_pid[a1]}) → 198.18.1.1, a2 (pid ${agent_pid[a2]})
     "rogue with an unknown key (pid ${agent_pid[rogue]}) → 198.18.3.1"
 
 # ---------------------------------------------------------------------------------------------
-# 1. a1 holds a trial near the end of the queue (so a2 reaches the trial, which goes back to
-#    the end of the queue, within a few seconds): cut its link (default: a1's end of the veth).
-victim=""
-a1_leased() {
+# 1. a1 holds a trial near the end of the queue (so a2 reaches that trial, which goes back to
+#    the end of the queue, within a few seconds): take down a1's end of its veth. The trial is
+#    read from the store after the cut, when a1 can no longer change it.
+serve_alive() { kill -0 "$serve_pid" 2>/dev/null; }
+a1_ready() {
     serve_alive || return 0
     local pending
     pending=$(q "SELECT COUNT(*) FROM trials WHERE state = 'pending'")
     [[ -n $pending && $pending -le 2 ]] || return 1
-    victim=$(q "SELECT trial_id FROM trials WHERE state = 'leased' AND agent_id = 'a1' LIMIT 1")
-    [[ -n $victim ]]
+    [[ -n $(q "SELECT 1 FROM trials WHERE state = 'leased' AND agent_id = 'a1' LIMIT 1") ]]
 }
-serve_alive() { kill -0 "$serve_pid" 2>/dev/null; }
-until_ 60 a1_leased || true
-[[ -n $victim ]] || die "a1 held no trial while at most 2 were pending"
-case ${CUT_SIDE:-agent} in
-    agent) cut_ns=$ns_a1 cut_dev=${tag}a1 ;;
-    coordinator) cut_ns=$ns_c cut_dev=${tag}c1 ;;
-    *) die "CUT_SIDE must be agent or coordinator, not '${CUT_SIDE}'" ;;
-esac
-ip -n "$cut_ns" link set "$cut_dev" down
-t_cut=$(now)
+victim=""
+for try in 1 2 3; do
+    until_ 60 a1_ready || true
+    serve_alive || die "the sweep ended before a1's link was cut"
+    ip -n "$ns_a1" link set "${tag}a1" down
+    t_cut=$(now)
+    sleep 0.5
+    victim=$(q "SELECT trial_id FROM trials WHERE state = 'leased' AND agent_id = 'a1' LIMIT 1")
+    [[ -z $victim ]] || break
+    ip -n "$ns_a1" link set "${tag}a1" up
+    log "a1 had just finished its trial when its link went down: link up again, try $try of 3"
+done
+[[ -n $victim ]] || die "a1 held no trial when its link was cut"
 label=$(q "SELECT p.label FROM trials t JOIN points p ON p.key = t.point_key WHERE t.trial_id = '$victim'")
-log "a1 runs $victim ($label): link $cut_dev (in $cut_ns) DOWN"
+log "link ${tag}a1 (a1's end) DOWN at +$(since "$start" "$t_cut") s; a1 holds $victim ($label)"
 
 # 2. Its lease expires; a1 notices the silence; the trial is leased to a2.
 expired() { [[ $(q "SELECT reasons_json FROM trials WHERE trial_id = '$victim'") == *"lease expired"* ]]; }
@@ -348,20 +351,22 @@ moved_attempt=$(q "SELECT attempt FROM attempts WHERE trial_id = '$victim' AND a
 log "$victim: attempt $moved_attempt leased to a2 ($(since "$t_cut" "$t_moved") s after the cut)"
 
 # 3. Restore the link: a1 connects again (a second "connected to"; a fresh Hello in the store).
-ip -n "$cut_ns" link set "$cut_dev" up
+ip -n "$ns_a1" link set "${tag}a1" up
 t_restore=$(now)
 epoch_restore=${t_restore%.*}
-log "link $cut_dev UP"
+log "link ${tag}a1 UP"
 rejoined() { [[ $(grep -c 'connected to' "$work/a1.log") -ge 2 ]]; }
-if until_ 30 rejoined; then
+rejoined_or_over() { rejoined || ! serve_alive; }
+until_ 30 rejoined_or_over || true
+if rejoined; then
     t_rejoin=$(now)
     log "a1 rejoined $(since "$t_restore" "$t_rejoin") s after the restore: '$(grep 'connected to' "$work/a1.log" | tail -n 1 | sed 's/^agent a1: //')'"
 else
-    fail "a1 did not reconnect within 30 s of its link coming back"
+    fail "a1 did not reconnect after its link came back (before the sweep ended, within 30 s)"
 fi
 
 # 4. The sweep ends: serve exits by itself.
-serve_exited() { ! kill -0 "$serve_pid" 2>/dev/null; }
+serve_exited() { ! serve_alive; }
 until_ 90 serve_exited || die "frontier serve did not exit within 90 s of the restore"
 serve_rc=0
 wait "$serve_pid" || serve_rc=$?

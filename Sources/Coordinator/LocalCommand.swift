@@ -119,10 +119,11 @@ struct LocalCommand: ParsableCommand {
         if !p.finished {
             note("frontier: stopped with \(p.pending + p.running) trials left; run the same command again to resume")
         }
+        setup.store.checkpoint()
         guard !noReport else { return }
         do {
             let out = try ReportCommand.write(store: setup.store, to: setup.storeURL)
-            let records = try setup.store.storedTrials().map { TrialRecordMapping.record($0) }
+            let records = try TrialRecordMapping.records(from: setup.store)
             print(ReportText.status(FrontierAnalysis(records: records), gridName: setup.grid.name))
             note("frontier: report in \(out.appendingPathComponent("report/index.html").path)")
         } catch {

@@ -9,7 +9,7 @@ struct ReportCommand: ParsableCommand {
         discussion: """
             Reads the store (also while the sweep runs) and writes, into --out (default: the store \
             folder): every trial with every measure (trials.csv), the Pareto-optimal configurations per \
-            task × model × device class (frontier.csv), the summary per task × device class (baseline, \
+            task × model × device class (frontier.csv), the summary per task × model × device class (baseline, \
             cheapest configuration within 1 and 2 points of it, knee, diminishing returns, cross-device \
             ratios: summary.json), and one self-contained HTML report with the plots, also as .svg files.
             """
@@ -33,7 +33,7 @@ struct ReportCommand: ParsableCommand {
     }
 
     static func write(store: SweepStore, to dir: URL) throws -> URL {
-        let records = try store.storedTrials().map { TrialRecordMapping.record($0) }
+        let records = try TrialRecordMapping.records(from: store)
         let grid = try store.gridInfo()
         var devices: [String: String] = [:]
         for agent in try store.agents() where devices[agent.deviceClass] == nil {

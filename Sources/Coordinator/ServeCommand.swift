@@ -71,6 +71,7 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(1)
         }
         stop.raise("done")
+        setup.store.checkpoint()
         let p = coordinator.snapshot.progress
         note("frontier: \(p.done) done, \(p.failed) failed, \(p.pending + p.running) left of \(p.total); store \(setup.storeURL.path)")
     }
@@ -158,7 +159,7 @@ struct CoordinatorSetup {
             note("Error: cannot serve the live view on \(address): \(error)")
             throw ExitCode(1)
         }
-        note("frontier: live view on http://\(host):\(server.port)/")
+        note("frontier: live view on \(server.url ?? "http://\(host):\(port)/")")
         return server
     }
 }

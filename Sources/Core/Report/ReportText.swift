@@ -8,9 +8,9 @@ public enum ReportText {
         lines.append("\(gridName.map { "grid \($0): " } ?? "")\(c.total) trials — \(c.accepted) accepted, \(c.failed) failed, \(c.running) running, \(c.pending) pending")
         for s in analysis.summaries {
             lines.append("")
-            lines.append("\(s.group.description): \(s.configurations) configurations\(s.failedTrials > 0 ? ", \(s.failedTrials) failed trials" : "")")
+            lines.append("\(s.group.description): \(s.configurations) configurations\(s.failedTrials > 0 ? ", \(s.failedTrials) failed trial\(s.failedTrials == 1 ? "" : "s")" : "")")
             if let b = s.baseline {
-                lines.append("  baseline          \(s.metricName ?? "metric") \(ReportFormat.points(b.metric)) pt, \(joules(b.joulesPerExample, b))/example, \(joules(b.joulesPerCorrect, b))/correct, p50 \(ReportFormat.number(b.latencyP50Ms)) ms")
+                lines.append("  baseline          \(s.metricName ?? "metric") \(ReportFormat.points(b.metric)) pt, \(joules(b.joulesPerExample, b, per: "example")), \(joules(b.joulesPerCorrect, b, per: "correct")), p50 \(ReportFormat.number(b.latencyP50Ms)) ms")
             }
             for w in s.within {
                 let n = ReportFormat.tick(w.points)
@@ -32,7 +32,8 @@ public enum ReportText {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func joules(_ value: Double?, _ ref: ConfigRef) -> String {
-        ReportFormat.number(value) + " J" + (ref.energyEstimated ? " (estimated)" : "")
+    /// "0.0583 J (estimated)", or with `per` "0.0950 J/example (estimated)".
+    static func joules(_ value: Double?, _ ref: ConfigRef, per: String? = nil) -> String {
+        ReportFormat.number(value) + " J" + (per.map { "/" + $0 } ?? "") + (ref.energyEstimated ? " (estimated)" : "")
     }
 }

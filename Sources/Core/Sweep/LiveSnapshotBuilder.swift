@@ -22,7 +22,7 @@ public final class LiveSnapshotBuilder: @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         let records: [TrialRecord] = lock.withLock {
             if now - cached.at > 2 {
-                let fresh = (try? store.storedTrials().map { TrialRecordMapping.record($0) }) ?? cached.records
+                let fresh = (try? TrialRecordMapping.records(from: store)) ?? cached.records
                 cached = (now, fresh)
             }
             return cached.records

@@ -65,9 +65,14 @@ public final class SweepCoordinator: @unchecked Sendable {
         try store.prepare(grid: grid, points: points)
         let now = clock()
         // The store's points, not the caller's: on a resume they are the ones the trials name.
-        scheduler = SweepScheduler(points: try store.points(), placement: grid.placement, settings: options.settings,
-                                   restored: try store.trials(), now: now)
+        scheduler = SweepScheduler(points: try store.points(includingSpecs: false), placement: grid.placement,
+                                   settings: options.settings, restored: try store.trials(), now: now)
         try store.apply(scheduler.takeStartupChanges())
+        // Loading 10⁵ rows leaves freed blocks behind; give them back so the coordinator's
+        // resident memory is what it holds, not what loading once took.
+        #if os(Linux)
+        _ = glibcMallocTrim(0)
+        #endif
         current.startedAt = now
         current.progress = scheduler.progress
     }
@@ -148,7 +153,16 @@ public final class SweepCoordinator: @unchecked Sendable {
             try store.apply(changes)
             for d in directives {
                 switch d {
-                case let .send(peer, envelope):
+                case .send(let peer, var envelope):
+                    // The scheduler holds points without their specs; they are read here.
+                    if case var .assignment(a) = envelope.body, a.specJson.isEmpty {
+                        guard let spec = try store.specJSON(pointKey: a.pointKey) else {
+                            log("no spec in the store for point \(a.pointKey); assignment \(a.trialID) not sent")
+                            continue
+                        }
+                        a.specJson = String(decoding: spec, as: UTF8.self)
+                        envelope.body = .assignment(a)
+                    }
                     do {
                         try router.send([peer, envelope.encoded()], dontWait: true)
                     } catch {
@@ -200,3 +214,9 @@ public final class SweepCoordinator: @unchecked Sendable {
 extension Data {
     var hexPrefix: String { prefix(8).map { String(format: "%02x", $0) }.joined() }
 }
+
+#if os(Linux)
+/// glibc's malloc_trim(3), which Swift's Glibc module does not export.
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif

@@ -7,7 +7,10 @@ public struct SweepGrid: Sendable {
     public var points: [SweepPoint]
 
     public static func load(path: String) throws -> SweepGrid {
-        try SweepGrid(file: GridFile.load(path: path))
+        var grid = try SweepGrid(file: GridFile.load(path: path))
+        // The report's appendix shows the grid as written.
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) { grid.info.source = text }
+        return grid
     }
 
     public init(file: GridFile) throws {

@@ -87,6 +87,12 @@ public final class SweepStore: Sendable {
         return m
     }
 
+    /// Folds the write-ahead log into the database file, so that `frontier.sqlite` alone is
+    /// the whole store when someone copies it after the sweep.
+    public func checkpoint() {
+        try? pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+
     // MARK: - The grid
 
     /// Records the grid on a new store, or checks that a resumed store was made from the same
@@ -129,25 +135,46 @@ public final class SweepStore: Sendable {
         }
     }
 
-    public func points() throws -> [SweepPoint] {
+    /// The grid's points in grid order. Without specs (`includingSpecs: false`) each point is
+    /// a few hundred bytes smaller: the coordinator holds 10⁵ of them and reads a spec only
+    /// when it hands the point out (`specJSON(pointKey:)`).
+    public func points(includingSpecs: Bool = true) throws -> [SweepPoint] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM points ORDER BY position").map { row in
-                SweepPoint(key: row["key"], configKey: row["config_key"], label: row["label"], variant: row["variant"],
-                           task: row["task"], model: row["model"], isBaseline: row["is_baseline"],
-                           repeatIndex: row["repeat_index"],
-                           parameters: Self.decode([String: String].self, row["parameters_json"]) ?? [:],
-                           specJSON: Data((row["spec_json"] as String).utf8))
+            var out: [SweepPoint] = []
+            let columns = includingSpecs ? "*" : "key, config_key, label, variant, task, model, is_baseline, repeat_index, parameters_json"
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(columns) FROM points ORDER BY position")
+            while let row = try rows.next() {
+                let parameters: String = row["parameters_json"]
+                out.append(SweepPoint(key: row["key"], configKey: row["config_key"], label: row["label"],
+                                      variant: row["variant"], task: row["task"], model: row["model"],
+                                      isBaseline: row["is_baseline"], repeatIndex: row["repeat_index"],
+                                      parameters: parameters == "{}" ? [:] : Self.decode([String: String].self, parameters) ?? [:],
+                                      specJSON: includingSpecs ? Data((row["spec_json"] as String).utf8) : Data()))
             }
+            return out
+        }
+    }
+
+    public func specJSON(pointKey: String) throws -> Data? {
+        try pool.read { db in
+            try String.fetchOne(db, sql: "SELECT spec_json FROM points WHERE key = ?", arguments: [pointKey])
+                .map { Data($0.utf8) }
         }
     }
 
     public func trials() throws -> [SweepTrialRow] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY rowid").map { row in
-                SweepTrialRow(trialId: row["trial_id"], pointKey: row["point_key"], deviceClass: row["device_class"],
-                              state: SweepTrialRow.State(rawValue: row["state"]) ?? .pending, attempt: row["attempt"],
-                              agentId: row["agent_id"], reasons: Self.decode([String].self, row["reasons_json"]) ?? [])
+            var out: [SweepTrialRow] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM trials ORDER BY rowid")
+            while let row = try rows.next() {
+                let reasons: String = row["reasons_json"]
+                out.append(SweepTrialRow(trialId: row["trial_id"], pointKey: row["point_key"],
+                                         deviceClass: row["device_class"],
+                                         state: SweepTrialRow.State(rawValue: row["state"]) ?? .pending,
+                                         attempt: row["attempt"], agentId: row["agent_id"],
+                                         reasons: reasons == "[]" ? [] : Self.decode([String].self, reasons) ?? []))
             }
+            return out
         }
     }
 

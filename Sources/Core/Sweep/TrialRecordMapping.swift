@@ -11,7 +11,16 @@ public enum TrialRecordMapping {
         return value
     }
 
-    public static func record(_ stored: SweepStore.StoredTrial, decoder: JSONDecoder = JSONCoding.decoder) -> TrialRecord {
+    /// Every trial of a store as records, for the report and the live view.
+    public static func records(from store: SweepStore) throws -> [TrialRecord] {
+        let classes = Dictionary(try store.agents().map { ($0.agentId, $0.deviceClass) }, uniquingKeysWith: { a, _ in a })
+        return try store.storedTrials().map { record($0, agentClasses: classes) }
+    }
+
+    /// `agentClasses`: agent id → device class, so that an `any` trial that never produced a
+    /// result is shown under the class of the agent that last tried it, not as a class "any".
+    public static func record(_ stored: SweepStore.StoredTrial, agentClasses: [String: String] = [:],
+                              decoder: JSONDecoder = JSONCoding.decoder) -> TrialRecord {
         let t = stored.trial
         let p = stored.point
         var r = TrialRecord(trialId: t.trialId, pointKey: p.key, configKey: p.configKey, task: p.task, model: p.model,
@@ -25,6 +34,7 @@ public enum TrialRecordMapping {
         case .leased: r.status = .running
         case .pending: r.status = .pending
         }
+        if placementIsAny(t.deviceClass), let agent = r.agentId, let cls = agentClasses[agent] { r.deviceClass = cls }
         guard let json = stored.resultJSON,
               let result = try? decoder.decode(TrialResult.self, from: Data(json.utf8))
         else { return r }
