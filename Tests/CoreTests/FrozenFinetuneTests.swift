@@ -68,12 +68,15 @@ import Testing
         try FileManager.default.createDirectory(at: task, withIntermediateDirectories: true)
         let pairs = [("the cat sat", "a cat sat", "4.5"), ("hello world", "the dog", "0.5"), ("a dog", "the dogs", "4.0"),
                      ("the mat", "hello", "1.0"), ("good fun", "fun good", "3.5"), ("bad dull", "the cat", "0.0")]
-        let body = (0..<24).map { i in
+        // Typed as String throughout: with GRDB in the build, an untyped literal here can be
+        // inferred as GRDB's SQL, whose interpolation is not text concatenation.
+        let body: String = (0..<24).map { (i: Int) -> String in
             let (a, b, score) = pairs[i % pairs.count]
-            return "\(i)\t\(a)\t\(b)\t\(score)"
+            return String(i) + "\t" + a + "\t" + b + "\t" + score
         }.joined(separator: "\n")
         for split in ["train", "dev"] {
-            try "index\tsentence1\tsentence2\tscore\n\(body)\n".write(to: task.appendingPathComponent("\(split).tsv"), atomically: true, encoding: .utf8)
+            let text: String = "index\tsentence1\tsentence2\tscore\n" + body + "\n"
+            try text.write(to: task.appendingPathComponent("\(split).tsv"), atomically: true, encoding: .utf8)
         }
         return data
     }

@@ -27,7 +27,7 @@ import Testing
         let log: URL
         init(_ executable: URL, _ arguments: [String], log: URL, environment: [String: String]? = nil) throws {
             self.log = log
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let handle = try FileHandle(forWritingTo: log)
             process.executableURL = executable
             process.arguments = arguments

@@ -237,7 +237,9 @@ import Testing
         let nextReply = h.request("a2")
         let next = try #require(nextReply)
         #expect(next.trialID == "p2@cpu-a")
-        #expect(h.request("a2") == nil)
+        #expect(h.request("a2")?.trialID == "p2@cpu-a")  // asking again repeats, never a second lease
+        h.hello("a3")
+        #expect(h.request("a3") == nil)
         // The class already has its trials: no second set was added.
         #expect(h.s.progress.total == 3)
         var r = WireAssignment()
@@ -265,7 +267,8 @@ import Testing
         h.hello("a1")
         let aReply = h.request("a1")
         let a = try #require(aReply)
-        var replies = h.send("a1", .workRequest(.init()))
+        h.hello("a2")
+        var replies = h.send("a2", .workRequest(.init()))
         guard case let .noWork(busy) = replies.first?.body else { Issue.record("expected NoWork"); return }
         #expect(!busy.sweepFinished)  // a1's trial is still out
         _ = h.result("a1", a)
@@ -279,5 +282,29 @@ import Testing
         h.hello("a1")
         let replies = h.send("a1", .heartbeat(.init()))
         #expect(replies.map(\.kind) == ["heartbeat"])
+    }
+
+    @Test func aRepeatedWorkRequestGetsTheSameTrialNotASecondLease() throws {
+        var h = Harness(points: 3)
+        h.hello("a1")
+        let firstReply = h.request("a1")
+        let first = try #require(firstReply)
+        let againReply = h.request("a1")
+        let again = try #require(againReply)
+        #expect(again.trialID == first.trialID)
+        #expect(h.s.progress.running == 1)
+    }
+
+    @Test func aResultFromAnotherDeviceClassIsNotStored() throws {
+        var h = Harness(points: 1)
+        h.hello("a1", deviceClass: "cpu-a")
+        h.hello("b1", deviceClass: "gpu-b")
+        let aReply = h.request("a1")
+        let a = try #require(aReply)
+        let ackReply = h.result("b1", a)
+        let ack = try #require(ackReply)
+        #expect(ack.accepted == false)
+        #expect(ack.note.contains("device class"))
+        #expect(h.accepted.isEmpty)
     }
 }

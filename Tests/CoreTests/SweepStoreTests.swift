@@ -27,7 +27,9 @@ import Testing
             hello.deviceClass = "cpu"
             s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.hello(hello)), publicKey: "KEY", at: 1), into: &out)
             s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.workRequest(.init())), publicKey: nil, at: 2), into: &out)
-            s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.workRequest(.init())), publicKey: nil, at: 2), into: &out)
+            hello.agentID = "a2"
+            s.handle(.received(peer: Data("a2".utf8), envelope: WireEnvelope(.hello(hello)), publicKey: nil, at: 2), into: &out)
+            s.handle(.received(peer: Data("a2".utf8), envelope: WireEnvelope(.workRequest(.init())), publicKey: nil, at: 2), into: &out)
             var result = WireResult()
             result.trialID = "p0@cpu"
             result.attempt = 1
@@ -39,7 +41,7 @@ import Testing
         try store.prepare(grid: Self.grid, points: points)  // the same grid: a resume
         let trials = try store.trials()
         #expect(trials.map(\.state) == [.done, .leased, .pending])
-        #expect(trials[1].agentId == "a1")
+        #expect(trials[1].agentId == "a2")
         #expect(try store.resultCounts() == ["p0@cpu": 1])
         let counts = try store.counts()
         #expect(counts.total == 3 && counts.done == 1 && counts.leased == 1 && counts.pending == 1)

@@ -81,6 +81,12 @@ public final class SweepAgent: @unchecked Sendable {
             let outcome = try session(context: context, stop: stop)
             switch outcome {
             case .finished:
+                if let running {
+                    // Every trial has ended, so this one was a redundant second attempt.
+                    log("the sweep is finished; waiting for the redundant \(running.assignment.trialID) to end")
+                    while running.result == nil { Thread.sleep(forTimeInterval: 0.05) }
+                    collectFinishedTrial()
+                }
                 return .finished
             case .stopped:
                 return finishStop(stop)
@@ -208,6 +214,7 @@ public final class SweepAgent: @unchecked Sendable {
                 sendSpool()
             case let .assignment(a):
                 awaitingWork = false
+                nextRequest = 0  // ask again as soon as this trial is done
                 guard running == nil else {
                     log("ignored assignment \(a.trialID): already running \(running!.assignment.trialID)")
                     continue
@@ -238,7 +245,9 @@ public final class SweepAgent: @unchecked Sendable {
             case let .shutdown(s):
                 if s.sweepFinished {
                     finishedSweep = true
-                    if options.exitWhenFinished, running == nil, spool.all().isEmpty { return .finished }
+                    // The coordinator is going away with nothing left to run: whatever is still
+                    // here (a redundant attempt, its spooled result) has no one to go to.
+                    if options.exitWhenFinished { return .finished }
                 }
                 return .lost("coordinator: \(s.reason)", heardAnything: true)
             default:

@@ -206,7 +206,7 @@ public final class SweepCoordinator: @unchecked Sendable {
         shutdown.sweepFinished = finished
         let frame = WireEnvelope(.shutdown(shutdown)).encoded()
         for agent in scheduler.agents.values where agent.state != .lost {
-            try? router.send([agent.peer, frame], dontWait: true)
+            _ = try? router.send([agent.peer, frame], dontWait: true)
         }
     }
 }

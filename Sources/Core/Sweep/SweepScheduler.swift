@@ -287,6 +287,13 @@ public struct SweepScheduler: Sendable {
     mutating func assign(agentId: String, now: Double, into out: inout [Directive]) {
         guard var agent = agents[agentId] else { return }
         let cls = placement == .any ? SweepPlacement.anyClass : agent.deviceClass
+        // An agent asks again when an answer is slow; it runs one trial at a time, so a
+        // second lease would only sit unrenewed until it expired. Repeat the first instead.
+        if let current = agent.trialId, let i = trialIndex[current], trials[Int(i)].state == .leased,
+           trials[Int(i)].agent == agentId {
+            out.append(.send(peer: agent.peer, WireEnvelope(.assignment(assignment(Int(i), trialId: current)))))
+            return
+        }
         guard let c = classIndex[cls], let i = popPending(Int(c)) else {
             var none = WireNoWork()
             none.retryAfterMs = UInt32(min(5.0, settings.heartbeatSeconds) * 1000)
@@ -304,14 +311,19 @@ public struct SweepScheduler: Sendable {
         agent.state = .running
         agents[agentId] = agent
         out.append(.store(.trialLeased(trialId: trialId, attempt: Int(trials[Int(i)].attempt), agentId: agentId, at: now)))
+        out.append(.send(peer: agent.peer, WireEnvelope(.assignment(assignment(Int(i), trialId: trialId)))))
+    }
+
+    func assignment(_ i: Int, trialId: String) -> WireAssignment {
+        let point = points[Int(trials[i].point)]
         var a = WireAssignment()
         a.trialID = trialId
-        a.attempt = UInt32(trials[Int(i)].attempt)
+        a.attempt = UInt32(trials[i].attempt)
         a.specJson = String(decoding: point.specJSON, as: UTF8.self)
         a.leaseMs = UInt32(settings.leaseSeconds * 1000)
         a.pointKey = point.key
         a.label = point.label
-        out.append(.send(peer: agent.peer, WireEnvelope(.assignment(a))))
+        return a
     }
 
     mutating func accept(result: WireResult, agentId: String, now: Double, into out: inout [Directive]) {
@@ -341,6 +353,13 @@ public struct SweepScheduler: Sendable {
             return
         }
         let cls = classes[Int(t.deviceClass)]
+        // A result counts only for the hardware it was measured on.
+        if placement == .everyDeviceClass, cls != agent.deviceClass {
+            ack.accepted = false
+            ack.note = "\(result.trialID) belongs to device class \(cls), not this agent's \(agent.deviceClass)"
+            count("result_wrong_class")
+            return
+        }
         if result.failed {
             // A failure only ends the attempt it belongs to; a stale one changes nothing.
             guard t.state != .failed, Int32(result.attempt) == t.attempt else {
@@ -401,7 +420,15 @@ public struct SweepScheduler: Sendable {
         } else {
             setState(i, .pending)
             trials[i].attempt += 1
-            queues[Int(t.deviceClass)].append(Int32(i))
+            // To the front: a trial that was already started should not wait behind the
+            // whole untouched rest of the grid (and its first agent may still be finishing it).
+            let c = Int(t.deviceClass)
+            if queueHeads[c] > 0 {
+                queueHeads[c] -= 1
+                queues[c][queueHeads[c]] = Int32(i)
+            } else {
+                queues[c].insert(Int32(i), at: 0)
+            }
         }
         trials[i].leaseExpiry = 0
         out.append(.store(.attemptEnded(trialId: trialId, attempt: Int(t.attempt), agentId: t.agent, reason: reason,

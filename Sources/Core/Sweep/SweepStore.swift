@@ -234,9 +234,13 @@ public final class SweepStore: Sendable {
                 .execute(arguments: [r.trialId, r.attempt, r.agentId, r.deviceClass, r.at, r.resultJSON])
             try db.cachedStatement(sql: "UPDATE trials SET state = 'done', agent_id = ?, updated_at = ? WHERE trial_id = ?")
                 .execute(arguments: [r.agentId, r.at, r.trialId])
+            // The attempt that delivered is 'ok'; any other still running is now redundant.
             try db.cachedStatement(sql: """
-                UPDATE attempts SET ended_at = ?, outcome = 'ok' WHERE trial_id = ? AND attempt = ? AND outcome = 'running'
-                """).execute(arguments: [r.at, r.trialId, r.attempt])
+                UPDATE attempts SET ended_at = ?, outcome = CASE WHEN attempt = ? THEN 'ok' ELSE 'superseded' END
+                WHERE trial_id = ? AND outcome = 'running'
+                """).execute(arguments: [r.at, r.attempt, r.trialId])
+            try db.cachedStatement(sql: "UPDATE agents SET last_seen = ? WHERE agent_id = ?")
+                .execute(arguments: [r.at, r.agentId])
         }
     }
 

@@ -78,9 +78,18 @@ public struct EnergyReport: Codable, Sendable, Equatable {
         self.estimate = estimate
         self.pollIntervalS = pollIntervalS
         samples = window.samples
+        var notes = notes
+        if let net = netJ, net <= 0 {
+            notes.append(String(format: "net energy %.4g J ≤ 0: the machine drew more during the idle baseline than "
+                + "during the trial (other work running?); per-example figures use gross energy", net))
+        }
         self.notes = notes
     }
 
     /// Net joules when there is a baseline, gross otherwise: the figure per-example numbers use.
-    public var bestJ: Double { netJ ?? grossJ }
+    /// A net figure ≤ 0 is a disturbed baseline, not free inference: gross is used, with a note.
+    public var bestJ: Double {
+        if let netJ, netJ > 0 { return netJ }
+        return grossJ
+    }
 }
