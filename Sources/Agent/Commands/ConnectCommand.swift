@@ -84,13 +84,8 @@ struct ConnectCommand: ParsableCommand {
                                          threads: threads ?? 1, keys: agentKeys, spool: spoolDir)
         options.exitWhenFinished = !stay
         let log: @Sendable (String) -> Void = { note("agent \(id): \($0)") }
-        // The worker reports every offline pass; on a small model that is thousands of lines a
-        // second, so repeated pass lines are thinned to one every 2 s in the agent's log.
-        let lastPass = LockedClock()
-        let runner = MeasuredTrialRunner(device: device, sharedRoot: sharedRoot, threads: threads, progress: { line in
-            if line.contains("offline: pass"), !lastPass.elapsed(atLeast: 2) { return }
-            note("agent \(id): " + line)
-        })
+        let runner = MeasuredTrialRunner(device: device, sharedRoot: sharedRoot, threads: threads,
+                                         progress: { note("agent \(id): " + $0) })
         let stop = StopSignal()
         stop.installSignalHandlers()
         log("device class \(device.deviceClass); spool \(spoolDir.path); shared \(sharedRoot.path)")
@@ -108,18 +103,3 @@ struct ConnectCommand: ParsableCommand {
     }
 }
 
-/// "Has it been N seconds since the last time?", from any thread.
-final class LockedClock: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var last = -1e9
-
-    func elapsed(atLeast seconds: Double) -> Bool {
-        lock.withLock {
-            let now = MonotonicClock.now()
-            guard now - last >= seconds else { return false }
-            last = now
-            return true
-        }
-    }
-}

@@ -113,7 +113,7 @@ public struct TrialRunner {
                 latencies.append(MonotonicClock.now() - begin)
                 next = (next + 1) % singles.count
                 return 1
-            } report: { done in if done % 256 == 0 { progress("single-stream: \(done) queries") } }
+            } report: { done in progress("single-stream: \(done) queries") }
             latencies.sort()
             let report = EnergyReport(window: window.energy, idle: idle, estimate: meterSetup.estimate,
                                       pollIntervalS: meter.pollInterval, notes: meterSetup.notes + window.notes)
@@ -161,9 +161,16 @@ public struct TrialRunner {
         try meter.start()
         let begin = clock.now()
         var units = 0
+        // At most one progress line a second (the first always): on a small model a pass
+        // takes microseconds, and a line per pass flooded agents' logs with megabytes.
+        var lastReport = -Double.infinity
         repeat {
             units += try unit()
-            report(units)
+            let now = clock.now()
+            if now - lastReport >= 1 {
+                report(units)
+                lastReport = now
+            }
         } while clock.now() - begin < minimumSeconds || units < minimumUnits
         var extended = false
         func unmoved() throws -> [String] {
