@@ -212,4 +212,66 @@ import Testing
             try EnergySettings(estimate: EnergyEstimateParameters(wattsPerCore: -1)).validate()
         }
     }
+    /// Regression (issue 13): `poll()` from the trial thread while the background poller runs.
+    /// A reading taken first but recorded second looked like a counter going backwards, was
+    /// taken for a wrap, and added a whole `max_energy_range_uj` (≈ 262 kJ) to a window that
+    /// drew 3 mJ. The channel here holds its first caller between reading and returning, so
+    /// the second caller's later reading is ready first.
+    @Test func concurrentPollsNeverTurnAnOutOfOrderReadingIntoAWrap() throws {
+        final class SlowCounter: EnergyChannel, @unchecked Sendable {
+            // @unchecked Sendable: `value` and `holdNext` are touched only under `lock`.
+            private let lock = NSLock()
+            private var value: UInt64 = 0
+            private var holdNext = false
+            var domain: String { "package-0" }
+            var source: EnergySource { .rapl }
+            var kind: EnergyDomainKind { .package }
+            var resolutionSeconds: Double { 0.001 }
+            func holdTheNextReading() { lock.lock(); holdNext = true; lock.unlock() }
+            func sample() throws -> EnergySample {
+                lock.lock()
+                value += 1000
+                let reading = value, hold = holdNext
+                holdNext = false
+                lock.unlock()
+                if hold { Thread.sleep(forTimeInterval: 0.2) }
+                return .counter(microjoules: reading, range: 262_143_328_850)
+            }
+        }
+        let counter = SlowCounter()
+        let meter = EnergyMeter(channels: [counter], pollInterval: 10)
+        try meter.start(background: false)  // reads 1000 µJ
+        counter.holdTheNextReading()
+        let slowDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            try? meter.poll()  // reads 2000 µJ, then stalls before recording it
+            slowDone.signal()
+        }
+        Thread.sleep(forTimeInterval: 0.05)
+        try meter.poll()       // reads 3000 µJ
+        slowDone.wait()
+        let window = try meter.stop()
+        #expect(window.domains[0].wraps == 0)
+        #expect(window.domains[0].joules < 0.01, "got \(window.domains[0].joules) J for 3-4 mJ of counter movement")
+    }
+
+    /// A backwards step that no plausible power could have wrapped in the time elapsed is an
+    /// error reading (dropped, and counted), not a wrap.
+    @Test func aBackwardsStepTooLargeToBeAWrapIsDiscarded() {
+        let range: UInt64 = 262_143_328_850
+        var integrator = EnergyIntegrator()
+        integrator.add(.counter(microjoules: 1_000_000, range: range), at: 0)
+        integrator.add(.counter(microjoules: 2_470_000, range: range), at: 0.1)
+        integrator.add(.counter(microjoules: 2_400_000, range: range), at: 0.2)  // stale reading
+        integrator.add(.counter(microjoules: 2_500_000, range: range), at: 0.3)
+        #expect(integrator.wraps == 0)
+        #expect(integrator.discarded == 1)
+        #expect(abs(integrator.joules - 1.5) < 1e-9, "got \(integrator.joules)")
+        // A real wrap near the top of the range, in plausible time, still counts.
+        var wrapping = EnergyIntegrator()
+        wrapping.add(.counter(microjoules: range - 500_000, range: range), at: 0)
+        wrapping.add(.counter(microjoules: 499_999, range: range), at: 0.1)
+        #expect(wrapping.wraps == 1)
+        #expect(abs(wrapping.joules - 1.0) < 1e-9)
+    }
 }

@@ -307,4 +307,29 @@ import Testing
         #expect(ack.note.contains("device class"))
         #expect(h.accepted.isEmpty)
     }
+    /// Regression (issue 13): a Hello that names another agent's running trial must not take its
+    /// lease. Before the fix the leased branch skipped the owner check, the owner's heartbeats
+    /// then matched nobody, and the healthy trial expired and was retried.
+    @Test func aHelloCannotTakeOverAnotherAgentsLease() throws {
+        var h = Harness(points: 1, lease: 10)
+        h.hello("a1")
+        let leaseReply = h.request("a1")
+        let lease = try #require(leaseReply)
+        // a2 claims a1's trial (a stale spool, a copied agent id folder, a bug): refused.
+        h.hello("a2", running: [lease.trialID])
+        #expect(h.s.agents["a2"]?.trialId == nil)
+        #expect(h.s.agents["a1"]?.trialId == lease.trialID)
+        // a1 keeps heartbeating for three lease lengths: its lease holds the whole time.
+        for _ in 0..<10 {
+            _ = h.tick(3)
+            var beat = WireHeartbeat()
+            beat.trialID = lease.trialID
+            beat.attempt = lease.attempt
+            _ = h.send("a1", .heartbeat(beat))
+            #expect(h.s.trialState(lease.trialID)?.state == .leased)
+        }
+        #expect(h.s.trialState(lease.trialID)?.reasons.isEmpty == true)
+        #expect(h.result("a1", lease)?.accepted == true)
+        #expect(h.accepted == [lease.trialID])
+    }
 }

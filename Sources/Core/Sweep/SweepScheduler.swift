@@ -252,14 +252,16 @@ public struct SweepScheduler: Sendable {
         agent.trialId = nil
         agent.state = .idle
         // Trials it is still running (a reconnect, or a coordinator restart): keep their leases.
+        // Only its own: a lease belongs to the agent that holds it until it expires or is given
+        // back, so a Hello naming another agent's trial (a copied agent folder, a stale spool)
+        // must not take it over — the owner's heartbeats would then match nobody.
         for id in hello.runningTrialIds {
-            guard let i = trialIndex[id], trials[Int(i)].state == .leased || trials[Int(i)].state == .pending else {
+            guard let i = trialIndex[id], trials[Int(i)].state == .leased || trials[Int(i)].state == .pending,
+                  trials[Int(i)].agent == agentId
+            else {
                 continue
             }
-            if trials[Int(i)].state == .pending {
-                guard trials[Int(i)].agent == agentId else { continue }
-                leased.insert(i)
-            }
+            if trials[Int(i)].state == .pending { leased.insert(i) }
             setState(Int(i), .leased)
             trials[Int(i)].agent = agentId
             trials[Int(i)].leaseExpiry = now + settings.leaseSeconds

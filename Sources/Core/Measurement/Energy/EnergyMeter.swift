@@ -9,6 +9,8 @@ public struct EnergyWindow: Sendable, Equatable {
         public var joules: Double
         /// Counter wraps seen (and corrected) in the window.
         public var wraps: Int
+        /// Readings dropped as implausible backwards steps (see `EnergyIntegrator`).
+        public var discarded: Int = 0
     }
 
     public var seconds: Double
@@ -24,6 +26,10 @@ public struct EnergyWindow: Sendable, Equatable {
 /// the window's ends would silently lose whole wraps; power-only sensors need the samples to be
 /// integrated at all. The interval is capped so that even at `maxPlausibleWatts` a counter
 /// cannot wrap twice between two polls.
+///
+/// `@unchecked Sendable`: the integrators, start time, failure and running flag are read and
+/// written only under `lock`; channels, clock and interval are immutable; `poller` is touched
+/// only by the thread that calls `start` and `stop`.
 public final class EnergyMeter: @unchecked Sendable {
     public let channels: [any EnergyChannel]
     public let pollInterval: Double
@@ -66,7 +72,7 @@ public final class EnergyMeter: @unchecked Sendable {
     /// `poll()` by hand with a fake clock instead).
     public func start(background: Bool = true) throws {
         lock.lock()
-        integrators = channels.map { _ in EnergyIntegrator() }
+        integrators = channels.map { _ in EnergyIntegrator(maxPlausibleWatts: Self.maxPlausibleWatts) }
         failure = nil
         startTime = clock.now()
         lock.unlock()
@@ -82,15 +88,17 @@ public final class EnergyMeter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Samples every channel once.
+    /// Samples every channel once. The time is taken, the counters read and the readings
+    /// recorded under one lock: the trial thread polls while the background poller runs, and a
+    /// reading taken first but recorded second would look like a counter going backwards.
     public func poll() throws {
+        lock.lock()
+        defer { lock.unlock() }
         let time = clock.now()
         var readings: [EnergySample] = []
         readings.reserveCapacity(channels.count)
         for channel in channels { readings.append(try channel.sample()) }
-        lock.lock()
         for (index, reading) in readings.enumerated() { integrators[index].add(reading, at: time) }
-        lock.unlock()
     }
 
     /// The energy so far, without stopping.
@@ -123,7 +131,8 @@ public final class EnergyMeter: @unchecked Sendable {
         EnergyWindow(
             seconds: end - startTime,
             domains: zip(channels, integrators).map { channel, integrator in
-                .init(name: channel.domain, source: channel.source, kind: channel.kind, joules: integrator.joules, wraps: integrator.wraps)
+                .init(name: channel.domain, source: channel.source, kind: channel.kind, joules: integrator.joules, wraps: integrator.wraps,
+                      discarded: integrator.discarded)
             },
             samples: integrators.first?.samples ?? 0)
     }

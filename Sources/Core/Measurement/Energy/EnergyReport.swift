@@ -79,6 +79,10 @@ public struct EnergyReport: Codable, Sendable, Equatable {
         self.pollIntervalS = pollIntervalS
         samples = window.samples
         var notes = notes
+        for domain in window.domains where domain.discarded > 0 {
+            notes.append("\(domain.discarded) reading(s) of \(domain.name) went backwards by more than a counter wrap "
+                + "could explain in the time elapsed and were dropped as error readings")
+        }
         if let net = netJ, net <= 0 {
             notes.append(String(format: "net energy %.4g J ≤ 0: the machine drew more during the idle baseline than "
                 + "during the trial (other work running?); per-example figures use gross energy", net))
