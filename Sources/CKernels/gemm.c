@@ -1,12 +1,15 @@
 /*
  * See include/FrontierGemm.h. Packed layout: panel p holds output rows [16p, 16p + 16) of W
  * (zero-padded past n) as k consecutive groups of 16 floats: packed[p][kk][j] = W[16p + j][kk].
- * A microkernel keeps an MR × NR tile of C in registers and walks k once, broadcasting one A
- * value per row and loading one 16-float group per panel.
+ * The SIMD microkernels that stream it are panel_gemm.c's, shared with the 16-bit-weight GEMM;
+ * this file has the portable kernel, the dispatch and the thread pool.
  */
 #define _GNU_SOURCE
+#include "fk_common.h"
 #include "FrontierGemm.h"
 #include "FrontierKernels.h"
+#include "fk_cpu.h"
+#include "fk_panel.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -17,13 +20,6 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define FK_X86 1
-#endif
-
-#define FK_INLINE static inline __attribute__((always_inline))
 
 /* ---------------------------------------------------------------------------------------- */
 /* Thread pool                                                                               */
@@ -151,22 +147,6 @@ void fk_pack_weights(const float *w, size_t n, size_t k, float *packed) {
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Epilogue: bias and GELU on a freshly stored tile (still in L1)                            */
-/* ---------------------------------------------------------------------------------------- */
-
-FK_INLINE void fk_tile_epilogue(float *c, size_t ldc, size_t rows, size_t cols,
-                                const float *bias, int epilogue) {
-    if (epilogue == FK_EPILOGUE_BIAS_GELU) {
-        fk_bias_gelu_strided(c, ldc, bias, rows, cols);
-    } else if (epilogue == FK_EPILOGUE_BIAS) {
-        for (size_t r = 0; r < rows; r++) {
-            float *row = c + r * ldc;
-            for (size_t j = 0; j < cols; j++) row[j] += bias[j];
-        }
-    }
-}
-
-/* ---------------------------------------------------------------------------------------- */
 /* Portable microkernel                                                                      */
 /* ---------------------------------------------------------------------------------------- */
 
@@ -185,148 +165,16 @@ static void fk_block_generic(const float *a, size_t lda, const float *panel, siz
     }
 }
 
-/* ---------------------------------------------------------------------------------------- */
-/* AVX-512: MR rows × 32 columns (two panels), 2·MR zmm accumulators                         */
-/* ---------------------------------------------------------------------------------------- */
-
-#if defined(FK_X86)
-#define FK_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,avx2")))
-
-FK_AVX512 FK_INLINE void fk_kernel_avx512(const int MR, const float *a, size_t lda,
-                                          const float *p0, const float *p1, size_t k,
-                                          float *c, size_t ldc, size_t nr) {
-    __m512 acc0[8], acc1[8];
-    for (int r = 0; r < MR; r++) { acc0[r] = _mm512_setzero_ps(); acc1[r] = _mm512_setzero_ps(); }
-    for (size_t kk = 0; kk < k; kk++) {
-        const __m512 b0 = _mm512_loadu_ps(p0 + kk * FK_PANEL);
-        const __m512 b1 = p1 ? _mm512_loadu_ps(p1 + kk * FK_PANEL) : _mm512_setzero_ps();
-        for (int r = 0; r < MR; r++) {
-            const __m512 av = _mm512_set1_ps(a[r * lda + kk]);
-            acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
-            acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
-        }
-    }
-    const __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
-    const __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : (nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1));
-    for (int r = 0; r < MR; r++) {
-        _mm512_mask_storeu_ps(c + r * ldc, m0, acc0[r]);
-        if (m1) _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc1[r]);
-    }
-}
-
-/* Rows of A per block: the block (rows × k floats) stays in L2 while a thread sweeps all of
- * its panels, so A is read from memory once instead of once per panel pair. */
-static size_t fk_row_block(size_t k, size_t mr) {
-    size_t rows = (96 * 1024 / sizeof(float)) / (k ? k : 1);
-    rows = rows / mr * mr;
-    return rows < mr ? mr : rows;
-}
-
-/* One thread's share: panels [p_begin, p_end), all m rows, two panels at a time. */
-FK_AVX512 static void fk_gemm_avx512(const float *a, size_t lda, const float *packed, const float *bias,
-                                     float *c, size_t ldc, size_t m, size_t n, size_t k,
-                                     size_t p_begin, size_t p_end, int epilogue) {
-    const size_t mc = fk_row_block(k, 8);
-    for (size_t i0 = 0; i0 < m; i0 += mc) {
-    const size_t i1 = i0 + mc < m ? i0 + mc : m;
-    for (size_t p = p_begin; p < p_end; p += 2) {
-        const float *p0 = packed + p * FK_PANEL * k;
-        const float *p1 = p + 1 < p_end ? p0 + FK_PANEL * k : NULL;
-        size_t col = p * FK_PANEL;
-        size_t nr = n - col < (p1 ? 32 : 16) ? n - col : (p1 ? 32 : 16);
-        for (size_t i = i0; i < i1; i += 8) {
-            size_t mr = m - i < 8 ? m - i : 8;
-            const float *ai = a + i * lda;
-            float *ci = c + i * ldc + col;
-            switch (mr) {
-            case 8: fk_kernel_avx512(8, ai, lda, p0, p1, k, ci, ldc, nr); break;
-            case 7: fk_kernel_avx512(7, ai, lda, p0, p1, k, ci, ldc, nr); break;
-            case 6: fk_kernel_avx512(6, ai, lda, p0, p1, k, ci, ldc, nr); break;
-            case 5: fk_kernel_avx512(5, ai, lda, p0, p1, k, ci, ldc, nr); break;
-            case 4: fk_kernel_avx512(4, ai, lda, p0, p1, k, ci, ldc, nr); break;
-            case 3: fk_kernel_avx512(3, ai, lda, p0, p1, k, ci, ldc, nr); break;
-            case 2: fk_kernel_avx512(2, ai, lda, p0, p1, k, ci, ldc, nr); break;
-            default: fk_kernel_avx512(1, ai, lda, p0, p1, k, ci, ldc, nr); break;
-            }
-            if (epilogue) fk_tile_epilogue(ci, ldc, mr, nr, bias + col, epilogue);
-        }
-    }
-    }
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* AVX2 + FMA: MR rows × 16 columns (one panel), 2·MR ymm accumulators                       */
-/* ---------------------------------------------------------------------------------------- */
-
-#define FK_AVX2 __attribute__((target("avx2,fma")))
-
-FK_AVX2 FK_INLINE void fk_kernel_avx2(const int MR, const float *a, size_t lda, const float *p0,
-                                      size_t k, float *c, size_t ldc, size_t nr) {
-    __m256 acc0[6], acc1[6];
-    for (int r = 0; r < MR; r++) { acc0[r] = _mm256_setzero_ps(); acc1[r] = _mm256_setzero_ps(); }
-    for (size_t kk = 0; kk < k; kk++) {
-        const __m256 b0 = _mm256_loadu_ps(p0 + kk * FK_PANEL);
-        const __m256 b1 = _mm256_loadu_ps(p0 + kk * FK_PANEL + 8);
-        for (int r = 0; r < MR; r++) {
-            const __m256 av = _mm256_broadcast_ss(a + r * lda + kk);
-            acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
-            acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
-        }
-    }
-    if (nr == 16) {
-        for (int r = 0; r < MR; r++) {
-            _mm256_storeu_ps(c + r * ldc, acc0[r]);
-            _mm256_storeu_ps(c + r * ldc + 8, acc1[r]);
-        }
-    } else {
-        float tmp[16];
-        for (int r = 0; r < MR; r++) {
-            _mm256_storeu_ps(tmp, acc0[r]);
-            _mm256_storeu_ps(tmp + 8, acc1[r]);
-            for (size_t j = 0; j < nr; j++) c[r * ldc + j] = tmp[j];
-        }
-    }
-}
-
-FK_AVX2 static void fk_gemm_avx2(const float *a, size_t lda, const float *packed, const float *bias,
-                                 float *c, size_t ldc, size_t m, size_t n, size_t k,
-                                 size_t p_begin, size_t p_end, int epilogue) {
-    const size_t mc = fk_row_block(k, 6);
-    for (size_t i0 = 0; i0 < m; i0 += mc) {
-    const size_t i1 = i0 + mc < m ? i0 + mc : m;
-    for (size_t p = p_begin; p < p_end; p++) {
-        const float *p0 = packed + p * FK_PANEL * k;
-        size_t col = p * FK_PANEL;
-        size_t nr = n - col < 16 ? n - col : 16;
-        for (size_t i = i0; i < i1; i += 6) {
-            size_t mr = m - i < 6 ? m - i : 6;
-            const float *ai = a + i * lda;
-            float *ci = c + i * ldc + col;
-            switch (mr) {
-            case 6: fk_kernel_avx2(6, ai, lda, p0, k, ci, ldc, nr); break;
-            case 5: fk_kernel_avx2(5, ai, lda, p0, k, ci, ldc, nr); break;
-            case 4: fk_kernel_avx2(4, ai, lda, p0, k, ci, ldc, nr); break;
-            case 3: fk_kernel_avx2(3, ai, lda, p0, k, ci, ldc, nr); break;
-            case 2: fk_kernel_avx2(2, ai, lda, p0, k, ci, ldc, nr); break;
-            default: fk_kernel_avx2(1, ai, lda, p0, k, ci, ldc, nr); break;
-            }
-            if (epilogue) fk_tile_epilogue(ci, ldc, mr, nr, bias + col, epilogue);
-        }
-    }
-    }
-}
-#endif
-
-static void fk_gemm_generic(const float *a, size_t lda, const float *packed, const float *bias,
-                            float *c, size_t ldc, size_t m, size_t n, size_t k,
-                            size_t p_begin, size_t p_end, int epilogue) {
+static void fk_gemm_generic(const fk_panel_args *x, size_t p_begin, size_t p_end) {
+    const float *packed = x->packed;
     for (size_t p = p_begin; p < p_end; p++) {
         size_t col = p * FK_PANEL;
-        size_t nr = n - col < 16 ? n - col : 16;
-        for (size_t i = 0; i < m; i += 4) {
-            size_t mr = m - i < 4 ? m - i : 4;
-            fk_block_generic(a + i * lda, lda, packed + p * FK_PANEL * k, k, c + i * ldc + col, ldc, mr, nr);
-            if (epilogue) fk_tile_epilogue(c + i * ldc + col, ldc, mr, nr, bias + col, epilogue);
+        size_t nr = x->n - col < 16 ? x->n - col : 16;
+        for (size_t i = 0; i < x->m; i += 4) {
+            size_t mr = x->m - i < 4 ? x->m - i : 4;
+            float *ci = x->c + i * x->ldc + col;
+            fk_block_generic(x->a + i * x->lda, x->lda, packed + p * FK_PANEL * x->k, x->k, ci, x->ldc, mr, nr);
+            if (x->epilogue) fk_tile_epilogue(ci, x->ldc, mr, nr, x->bias + col, x->epilogue);
         }
     }
 }
@@ -335,67 +183,39 @@ static void fk_gemm_generic(const float *a, size_t lda, const float *packed, con
 /* Dispatch and threading                                                                    */
 /* ---------------------------------------------------------------------------------------- */
 
-typedef void (*fk_gemm_fn)(const float *, size_t, const float *, const float *, float *, size_t,
-                           size_t, size_t, size_t, size_t, size_t, int);
-
 static _Atomic int fk_force_generic = 0;
 
 void fk_gemm_force_generic(int force) { atomic_store(&fk_force_generic, force); }
 
-static int fk_isa_level(void) {
-    static _Atomic int level = -1;
-    int value = atomic_load_explicit(&level, memory_order_relaxed);
-    if (value < 0) {
-        value = fk_cpu_has_avx512() ? 2 : (fk_cpu_has_avx2_fma() ? 1 : 0);
-        atomic_store_explicit(&level, value, memory_order_relaxed);
-    }
-    return atomic_load(&fk_force_generic) ? 0 : value;
+/* 2: AVX-512, 1: AVX2 + FMA, 0: portable. */
+static int fk_gemm_level(void) {
+    return fk_cpu_level(FK_CPU_AVX512, FK_CPU_AVX2_FMA, atomic_load(&fk_force_generic) ? 0 : -1);
 }
 
 const char *fk_gemm_isa(void) {
-    switch (fk_isa_level()) {
+    switch (fk_gemm_level()) {
     case 2: return "avx512";
     case 1: return "avx2";
     default: return "generic";
     }
 }
 
-static fk_gemm_fn fk_gemm_select(size_t *panel_step) {
-#if defined(FK_X86)
-    switch (fk_isa_level()) {
-    case 2: *panel_step = 2; return fk_gemm_avx512;
-    case 1: *panel_step = 1; return fk_gemm_avx2;
-    default: break;
-    }
-#endif
-    *panel_step = 1;
-    return fk_gemm_generic;
-}
-
 typedef struct {
-    fk_gemm_fn fn;
-    size_t panel_step;
-    const float *a;
-    size_t lda;
-    const float *packed;
-    const float *bias;
-    float *c;
-    size_t ldc, m, n, k;
-    int epilogue;
+    fk_panel_args args;
+    int level;
 } fk_gemm_job;
 
 static void fk_gemm_job_run(void *raw, int index, int count) {
-    fk_gemm_job *job = raw;
-    size_t panels = (job->n + FK_PANEL - 1) / FK_PANEL;
-    size_t steps = (panels + job->panel_step - 1) / job->panel_step;
-    size_t s0 = steps * (size_t)index / (size_t)count;
-    size_t s1 = steps * (size_t)(index + 1) / (size_t)count;
-    size_t p0 = s0 * job->panel_step;
-    size_t p1 = s1 * job->panel_step;
-    if (p1 > panels) p1 = panels;
-    if (p0 < p1) {
-        job->fn(job->a, job->lda, job->packed, job->bias, job->c, job->ldc, job->m, job->n, job->k,
-                p0, p1, job->epilogue);
+    const fk_gemm_job *job = raw;
+    size_t p0, p1;
+    fk_panel_range(job->args.n, job->level == 2 ? 2 : 1, index, count, &p0, &p1);
+    if (p0 >= p1) return;
+    switch (job->level) {
+#if defined(FK_X86)
+    case 2: fk_panel_gemm_avx512(&job->args, p0, p1, NULL); break;
+    case 1: fk_panel_gemm_avx2(&job->args, p0, p1, NULL); break;
+#endif
+    default: fk_gemm_generic(&job->args, p0, p1); break;
     }
 }
 
@@ -403,10 +223,10 @@ void fk_linear_packed(fk_pool *pool, const float *a, size_t lda, const float *pa
                       const float *bias, float *c, size_t ldc, size_t m, size_t n, size_t k,
                       int epilogue) {
     if (m == 0 || n == 0) return;
-    fk_gemm_job job = {0};
-    job.fn = fk_gemm_select(&job.panel_step);
-    job.a = a; job.lda = lda; job.packed = packed; job.bias = bias; job.c = c;
-    job.ldc = ldc; job.m = m; job.n = n; job.k = k; job.epilogue = bias ? epilogue : FK_EPILOGUE_NONE;
+    fk_gemm_job job;
+    job.args = (fk_panel_args){FK_PANEL_F32, a, lda, packed, bias, c, ldc, m, n, k,
+                               bias ? epilogue : FK_EPILOGUE_NONE};
+    job.level = fk_gemm_level();
     /* Tiny products (classifier heads) are not worth waking workers for. */
     if (!pool || m * n * k < 32768) {
         fk_gemm_job_run(&job, 0, 1);

@@ -12,23 +12,18 @@
  * three against a Swift reference written from the rule in the header.
  */
 #define _GNU_SOURCE
+#include "fk_common.h"
 #include "FrontierInt8.h"
 #include "FrontierKernels.h"
+#include "fk_cpu.h"
+#include "fk_scratch.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define FKQ_X86 1
-#endif
-
-#define FK_INLINE static inline __attribute__((always_inline))
 
 #define FKQ_PANEL 16 /* output channels per panel: one zmm of int32 accumulators */
 #define FKQ_TILE 64  /* bytes per (panel, group of 4 k) */
@@ -102,21 +97,17 @@ static void fkq_quantize_row_generic(const float *x, size_t k, size_t padded, ui
     fkq_quantize_row_body(x, k, padded, q, scale, flip);
 }
 
-#if defined(FKQ_X86)
-#define FKQ_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx2")))
-#define FKQ_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,avx2")))
-#define FKQ_AVX2 __attribute__((target("avx2,fma")))
-
+#if defined(FK_X86)
 /* The same loops compiled for AVX2 (vroundps), for the AVX2 path. */
-FKQ_AVX2 static void fkq_quantize_row_avx2(const float *x, size_t k, size_t padded, uint8_t *q,
-                                           float *scale, uint8_t flip) {
+FK_TARGET_AVX2 static void fkq_quantize_row_avx2(const float *x, size_t k, size_t padded, uint8_t *q,
+                                                 float *scale, uint8_t flip) {
     fkq_quantize_row_body(x, k, padded, q, scale, flip);
 }
 
 /* As fkq_quantize_row_generic, 16 floats at a time. cvtps_epi32 rounds in the current mode
  * (round half to even, as rintf), and the clamp to ±127 happens in int32 before narrowing. */
-FKQ_AVX512 static void fkq_quantize_row_avx512(const float *x, size_t k, size_t padded, uint8_t *q,
-                                               float *scale, uint8_t flip) {
+FK_TARGET_AVX512 static void fkq_quantize_row_avx512(const float *x, size_t k, size_t padded, uint8_t *q,
+                                                     float *scale, uint8_t flip) {
     const __m512 sign = _mm512_set1_ps(-0.0f);
     __m512 vmax = _mm512_setzero_ps();
     size_t i = 0;
@@ -147,13 +138,14 @@ static int fkq_level(void);
 
 void fk_int8_quantize_rows(const float *a, size_t lda, size_t rows, size_t k,
                            signed char *q, size_t ldq, float *scales) {
+    const int level = fkq_level();
     for (size_t r = 0; r < rows; r++) {
-#if defined(FKQ_X86)
-        if (fkq_level() == 2) {
+#if defined(FK_X86)
+        if (level == 2) {
             fkq_quantize_row_avx512(a + r * lda, k, k, (uint8_t *)q + r * ldq, scales + r, 0);
             continue;
         }
-        if (fkq_level() == 1) {
+        if (level == 1) {
             fkq_quantize_row_avx2(a + r * lda, k, k, (uint8_t *)q + r * ldq, scales + r, 0);
             continue;
         }
@@ -166,13 +158,6 @@ void fk_int8_quantize_rows(const float *a, size_t lda, size_t rows, size_t k,
 /* Weights                                                                                   */
 /* ---------------------------------------------------------------------------------------- */
 
-static void *fkq_alloc(size_t bytes) {
-    size_t rounded = (bytes + 63) / 64 * 64;
-    void *p = aligned_alloc(64, rounded ? rounded : 64);
-    if (p) memset(p, 0, rounded ? rounded : 64);
-    return p;
-}
-
 fk_qweight *fk_qweight_create(const float *w, size_t n, size_t k) {
     if (n == 0 || k == 0) return NULL;
     fk_qweight *q = calloc(1, sizeof *q);
@@ -184,9 +169,9 @@ fk_qweight *fk_qweight_create(const float *w, size_t n, size_t k) {
     q->kq = (k + 3) / 4;
     size_t packed_bytes = q->panels * q->kq * FKQ_TILE;
     size_t column_bytes = q->panels * FKQ_PANEL * sizeof(float);
-    q->packed = fkq_alloc(packed_bytes);
-    q->negcomp = fkq_alloc(column_bytes);
-    q->scales = fkq_alloc(column_bytes);
+    q->packed = fk_aligned_calloc(packed_bytes);
+    q->negcomp = fk_aligned_calloc(column_bytes);
+    q->scales = fk_aligned_calloc(column_bytes);
     if (!q->packed || !q->negcomp || !q->scales) {
         free(row);
         fk_qweight_destroy(q);
@@ -231,53 +216,7 @@ void fk_qweight_row(const fk_qweight *q, size_t j, signed char *out) {
     for (size_t i = 0; i < q->k; i++) out[i] = panel[(i / 4) * FKQ_TILE + jj * 4 + (i % 4)];
 }
 
-/* ---------------------------------------------------------------------------------------- */
-/* Per-thread activation scratch                                                             */
-/* ---------------------------------------------------------------------------------------- */
-
-typedef struct {
-    void *data;
-    size_t capacity;
-} fkq_scratch;
-
-static pthread_key_t fkq_scratch_key;
-static pthread_once_t fkq_scratch_once = PTHREAD_ONCE_INIT;
-
-static void fkq_scratch_release(void *raw) {
-    fkq_scratch *s = raw;
-    free(s->data);
-    free(s);
-}
-
-static void fkq_scratch_key_init(void) { pthread_key_create(&fkq_scratch_key, fkq_scratch_release); }
-
-static fkq_scratch *fkq_scratch_self(void) {
-    pthread_once(&fkq_scratch_once, fkq_scratch_key_init);
-    return pthread_getspecific(fkq_scratch_key);
-}
-
-/* Grow-only: a sweep allocates during its largest batch and never again. */
-static void *fkq_scratch_get(size_t bytes) {
-    fkq_scratch *s = fkq_scratch_self();
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s) return NULL;
-        pthread_setspecific(fkq_scratch_key, s);
-    }
-    if (s->capacity < bytes) {
-        free(s->data);
-        s->capacity = 0;
-        s->data = fkq_alloc(bytes);
-        if (!s->data) return NULL;
-        s->capacity = (bytes + 63) / 64 * 64;
-    }
-    return s->data;
-}
-
-size_t fk_int8_scratch_bytes(void) {
-    fkq_scratch *s = fkq_scratch_self();
-    return s ? s->capacity : 0;
-}
+size_t fk_int8_scratch_bytes(void) { return fk_scratch_capacity(FK_SCRATCH_INT8); }
 
 /* ---------------------------------------------------------------------------------------- */
 /* The job shared by both phases                                                             */
@@ -342,7 +281,7 @@ static void fkq_gemm_generic(const fkq_job *job, size_t r0, size_t r1, size_t g0
 /* AVX-512 VNNI: MR rows × NP panels                                                         */
 /* ---------------------------------------------------------------------------------------- */
 
-#if defined(FKQ_X86)
+#if defined(FK_X86)
 FK_INLINE __mmask16 fkq_mask16(size_t cols) {
     return cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
 }
@@ -353,10 +292,10 @@ FK_INLINE __mmask16 fkq_mask16(size_t cols) {
  * signed product. a: MR rows of u8 (row stride ldq); wp: the first panel, panels pstride
  * bytes apart. nr columns (≤ 16 · NP) are stored; add_bias adds bias in registers.
  */
-FKQ_VNNI FK_INLINE void fkq_kernel_vnni(const int MR, const int NP, const uint8_t *a, size_t ldq,
-                                        const int8_t *wp, size_t pstride, size_t kq,
-                                        const int32_t *negcomp, const float *sw, const float *sa,
-                                        const float *bias, float *c, size_t ldc, size_t nr, int add_bias) {
+FK_TARGET_AVX512_VNNI FK_INLINE void fkq_kernel_vnni(const int MR, const int NP, const uint8_t *a, size_t ldq,
+                                                     const int8_t *wp, size_t pstride, size_t kq,
+                                                     const int32_t *negcomp, const float *sw, const float *sa,
+                                                     const float *bias, float *c, size_t ldc, size_t nr, int add_bias) {
     __m512i acc[8][4];
     for (int p = 0; p < NP; p++) {
         const __m512i init = _mm512_loadu_si512(negcomp + 16 * p);
@@ -372,15 +311,20 @@ FKQ_VNNI FK_INLINE void fkq_kernel_vnni(const int MR, const int NP, const uint8_
             for (int p = 0; p < NP; p++) acc[r][p] = _mm512_dpbusd_epi32(acc[r][p], av, b[p]);
         }
     }
+    FK_UNROLL
     for (int p = 0; p < NP; p++) {
         size_t cols = nr > 16 * (size_t)p ? nr - 16 * (size_t)p : 0;
         const __mmask16 mask = fkq_mask16(cols);
         const __m512 swp = _mm512_loadu_ps(sw + 16 * p);
         const __m512 bp = add_bias ? _mm512_maskz_loadu_ps(mask, bias + 16 * p) : _mm512_setzero_ps();
+        FK_UNROLL
         for (int r = 0; r < MR; r++) {
             const __m512 scale = _mm512_mul_ps(swp, _mm512_set1_ps(sa[r]));
-            __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][p]), scale);
-            if (add_bias) v = _mm512_add_ps(v, bp);
+            /* One rounding with a bias, as the kernel has always computed it: written as an FMA
+             * because contraction fuses a multiply and add only when the optimizer has moved them
+             * into one block (at -O3, not at -O2). */
+            const __m512 acc_ps = _mm512_cvtepi32_ps(acc[r][p]);
+            const __m512 v = add_bias ? _mm512_fmadd_ps(acc_ps, scale, bp) : _mm512_mul_ps(acc_ps, scale);
             _mm512_mask_storeu_ps(c + r * ldc + 16 * p, mask, v);
         }
     }
@@ -392,7 +336,7 @@ typedef void (*fkq_vnni_fn)(const uint8_t *, size_t, const int8_t *, size_t, siz
                             const float *, const float *, const float *, float *, size_t, size_t, int);
 
 #define FKQ_VNNI_DEFINE(MR, NP)                                                                     \
-    FKQ_VNNI __attribute__((noinline)) static void fkq_vnni_##MR##x##NP(                            \
+    FK_TARGET_AVX512_VNNI __attribute__((noinline)) static void fkq_vnni_##MR##x##NP(               \
         const uint8_t *a, size_t ldq, const int8_t *wp, size_t pstride, size_t kq,                  \
         const int32_t *negcomp, const float *sw, const float *sa, const float *bias, float *c,      \
         size_t ldc, size_t nr, int add_bias) {                                                      \
@@ -410,7 +354,7 @@ static const fkq_vnni_fn fkq_vnni_table[8][4] = {
     FKQ_VNNI_ROW_TABLE(5), FKQ_VNNI_ROW_TABLE(6), FKQ_VNNI_ROW_TABLE(7), FKQ_VNNI_ROW_TABLE(8),
 };
 
-FKQ_VNNI static void fkq_gemm_vnni(const fkq_job *job, size_t r0, size_t r1, size_t g0, size_t g1) {
+FK_TARGET_AVX512_VNNI static void fkq_gemm_vnni(const fkq_job *job, size_t r0, size_t r1, size_t g0, size_t g1) {
     const fk_qweight *w = job->w;
     const size_t pstride = w->kq * FKQ_TILE;
     const int add_bias = job->epilogue == FK_EPILOGUE_BIAS;
@@ -447,9 +391,9 @@ FKQ_VNNI static void fkq_gemm_vnni(const fkq_job *job, size_t r0, size_t r1, siz
  * their product equals qa · qW, so the pair sums (≤ 2 · 127²) fit s16 without saturating;
  * vpmaddwd by ones then adds the two pairs of each 32-bit lane into int32.
  */
-FKQ_AVX2 FK_INLINE void fkq_kernel_avx2(const int MR, const int8_t *a, size_t ldq, const int8_t *wp,
-                                        size_t kq, const float *sw, const float *sa, const float *bias,
-                                        float *c, size_t ldc, size_t nr, int add_bias) {
+FK_TARGET_AVX2 FK_INLINE void fkq_kernel_avx2(const int MR, const int8_t *a, size_t ldq, const int8_t *wp,
+                                              size_t kq, const float *sw, const float *sa, const float *bias,
+                                              float *c, size_t ldc, size_t nr, int add_bias) {
     __m256i acc0[FKQ_AVX2_MR], acc1[FKQ_AVX2_MR];
     for (int r = 0; r < MR; r++) { acc0[r] = _mm256_setzero_si256(); acc1[r] = _mm256_setzero_si256(); }
     const __m256i ones = _mm256_set1_epi16(1);
@@ -488,7 +432,7 @@ FKQ_AVX2 FK_INLINE void fkq_kernel_avx2(const int MR, const int8_t *a, size_t ld
     }
 }
 
-FKQ_AVX2 static void fkq_gemm_avx2(const fkq_job *job, size_t r0, size_t r1, size_t g0, size_t g1) {
+FK_TARGET_AVX2 static void fkq_gemm_avx2(const fkq_job *job, size_t r0, size_t r1, size_t g0, size_t g1) {
     const fk_qweight *w = job->w;
     const size_t pstride = w->kq * FKQ_TILE;
     const int add_bias = job->epilogue == FK_EPILOGUE_BIAS;
@@ -527,25 +471,9 @@ static _Atomic int fkq_forced = -1;
 
 void fk_int8_force_isa(int level) { atomic_store(&fkq_forced, level); }
 
-static int fkq_cpu_has_vnni(void) {
-#if defined(FKQ_X86) && (defined(__clang__) || defined(__GNUC__))
-    __builtin_cpu_init();
-    return fk_cpu_has_avx512() && __builtin_cpu_supports("avx512vnni");
-#else
-    return 0;
-#endif
-}
-
-/* 2: AVX-512 VNNI, 1: AVX2, 0: portable. */
+/* 2: AVX-512 VNNI, 1: AVX2, 0: portable. An AVX-512 CPU without VNNI runs the AVX2 kernel. */
 static int fkq_level(void) {
-    static _Atomic int hardware = -1;
-    int value = atomic_load_explicit(&hardware, memory_order_relaxed);
-    if (value < 0) {
-        value = fkq_cpu_has_vnni() ? 2 : (fk_cpu_has_avx2_fma() ? 1 : 0);
-        atomic_store_explicit(&hardware, value, memory_order_relaxed);
-    }
-    int forced = atomic_load(&fkq_forced);
-    return forced >= 0 && forced < value ? forced : value;
+    return fk_cpu_level(FK_CPU_AVX512 | FK_CPU_AVX512_VNNI, FK_CPU_AVX2_FMA, atomic_load(&fkq_forced));
 }
 
 const char *fk_int8_isa(void) {
@@ -563,7 +491,7 @@ static void fkq_quantize_job_run(void *raw, int index, int count) {
     const uint8_t flip = job->level == 2 ? 0x80 : 0;
     const size_t padded = job->w->kq * 4;
     for (size_t r = r0; r < r1; r++) {
-#if defined(FKQ_X86)
+#if defined(FK_X86)
         if (job->level >= 2) {
             fkq_quantize_row_avx512(job->a + r * job->lda, job->k, padded, job->aq + r * job->ldq, job->sa + r, flip);
             continue;
@@ -587,7 +515,7 @@ static void fkq_gemm_job_run(void *raw, int index, int count) {
     size_t r0 = job->m * rp / job->row_parts, r1 = job->m * (rp + 1) / job->row_parts;
     if (g0 >= g1 || r0 >= r1) return;
     switch (job->level) {
-#if defined(FKQ_X86)
+#if defined(FK_X86)
     case 2: fkq_gemm_vnni(job, r0, r1, g0, g1); break;
     case 1: fkq_gemm_avx2(job, r0, r1, g0, g1); break;
 #endif
@@ -611,7 +539,7 @@ void fk_linear_int8(fk_pool *pool, const float *a, size_t lda, const fk_qweight 
     job.epilogue = bias ? epilogue : FK_EPILOGUE_NONE;
     job.ldq = (w->kq * 4 + 63) / 64 * 64;
     size_t scale_offset = m * job.ldq;
-    uint8_t *scratch = fkq_scratch_get(scale_offset + m * sizeof(float));
+    uint8_t *scratch = fk_scratch(FK_SCRATCH_INT8, scale_offset + m * sizeof(float));
     if (!scratch) {
         fprintf(stderr, "fk_linear_int8: out of memory for %zu bytes of activation scratch\n",
                 scale_offset + m * sizeof(float));

@@ -8,6 +8,7 @@
  * it per function with `#pragma clang fp reassociate(on)` rather than
  * -ffast-math, which would also let the compiler assume no NaN/inf.
  */
+#include "fk_common.h"
 #include "FrontierKernels.h"
 
 #include <math.h>
@@ -19,8 +20,6 @@
 #else
 #define FK_CLONES
 #endif
-
-#define FK_INLINE static inline __attribute__((always_inline))
 
 /* erf(x), rational approximation used by Eigen and XLA for float:
  * x * P(x^2) / Q(x^2) on [-4, 4], saturating to +-1 outside. */
@@ -214,23 +213,4 @@ void fk_attention_head(const float *q, const float *k, const float *v, size_t ld
 
 void fk_tanh(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = tanhf(x[i]);
-}
-
-int fk_cpu_has_avx512(void) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-#else
-    return 0;
-#endif
-}
-
-int fk_cpu_has_avx2_fma(void) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
 }

@@ -31,22 +31,17 @@
  * feature, which on Zen 4 beat 16-wide gathers by 20–40 %.
  */
 #define _GNU_SOURCE
+#include "fk_common.h"
 #include "FrontierSparse.h"
 #include "FrontierGemm.h"
 #include "FrontierKernels.h"
+#include "fk_cpu.h"
+#include "fk_scratch.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define SP_X86 1
-#endif
-
-#define SP_INLINE static inline __attribute__((always_inline))
 
 /* Output features per block: the unit of thread splitting and of the output transpose. */
 #define SP_NB 16
@@ -87,8 +82,8 @@ fk_sparse *fk_sparse_create(const float *w, size_t n, size_t k) {
     s->seg = calloc(nseg, sizeof *s->seg);
     s->cost = calloc(blocks + 1, sizeof *s->cost);
     /* Padded so that no load of the kernels can leave the arrays. */
-    s->idx = aligned_alloc(64, ((nnz + 32) * sizeof *s->idx + 63) / 64 * 64);
-    s->val = aligned_alloc(64, ((nnz + 16) * sizeof *s->val + 63) / 64 * 64);
+    s->idx = fk_aligned_alloc((nnz + 32) * sizeof *s->idx);
+    s->val = fk_aligned_alloc((nnz + 16) * sizeof *s->val);
     if (!s->seg || !s->cost || !s->idx || !s->val) {
         fk_sparse_destroy(s);
         return NULL;
@@ -188,6 +183,29 @@ void fk_linear_sparse_reference(const float *a, size_t lda, const fk_sparse *w, 
     sp_reference_cols(a, lda, w, bias, c, ldc, m, 0, n, bias ? epilogue : FK_EPILOGUE_NONE);
 }
 
+/* One k-block of sp_spmv, with `first` (block 0) as a constant so that the loop has no test for
+ * it (fk_common.h: -O2 does not unswitch loops). */
+FK_INLINE void sp_spmv_block(const int first, const float *x, const fk_sparse *s, size_t b, float *y, size_t j0,
+                             size_t j1) {
+    const uint16_t *idx = s->idx;
+    const float *val = s->val;
+    const uint32_t *sb = s->seg + b * (s->n + 1);
+    for (size_t j = j0; j < j1; j++) {
+        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+        uint32_t p = sb[j];
+        const uint32_t end = sb[j + 1];
+        for (; p + 4 <= end; p += 4) {
+            s0 += val[p] * x[idx[p]];
+            s1 += val[p + 1] * x[idx[p + 1]];
+            s2 += val[p + 2] * x[idx[p + 2]];
+            s3 += val[p + 3] * x[idx[p + 3]];
+        }
+        for (; p < end; p++) s0 += val[p] * x[idx[p]];
+        const float sum = (s0 + s1) + (s2 + s3);
+        y[j] = first ? sum : y[j] + sum;
+    }
+}
+
 /* m = 1: a scalar dot product per (k-block, feature) segment with four independent sums,
  * k-block by k-block so the nonzeros stream in storage order, accumulated in y. Three loads
  * per nonzero (index, value, x) are the limit; 16-wide gathers were slower on Zen 4 and their
@@ -196,53 +214,12 @@ void fk_linear_sparse_reference(const float *a, size_t lda, const fk_sparse *w, 
  * price of the k-block-major storage that the batched kernels need. */
 static void sp_spmv(const float *x, const fk_sparse *s, const float *bias, float *y, size_t j0, size_t j1,
                     int epilogue) {
-    const uint16_t *idx = s->idx;
-    const float *val = s->val;
-    for (size_t b = 0; b < s->nkb; b++) {
-        const uint32_t *sb = s->seg + b * (s->n + 1);
-        for (size_t j = j0; j < j1; j++) {
-            float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-            uint32_t p = sb[j];
-            const uint32_t end = sb[j + 1];
-            for (; p + 4 <= end; p += 4) {
-                s0 += val[p] * x[idx[p]];
-                s1 += val[p + 1] * x[idx[p + 1]];
-                s2 += val[p + 2] * x[idx[p + 2]];
-                s3 += val[p + 3] * x[idx[p + 3]];
-            }
-            for (; p < end; p++) s0 += val[p] * x[idx[p]];
-            const float sum = (s0 + s1) + (s2 + s3);
-            y[j] = b == 0 ? sum : y[j] + sum;
-        }
-    }
+    sp_spmv_block(1, x, s, 0, y, j0, j1);
+    for (size_t b = 1; b < s->nkb; b++) sp_spmv_block(0, x, s, b, y, j0, j1);
     if (epilogue) {
         for (size_t j = j0; j < j1; j++) y[j] += bias[j];
     }
     sp_gelu_rows(y + j0, 0, 1, j1 - j0, epilogue);
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Thread-local scratch                                                                      */
-/* ---------------------------------------------------------------------------------------- */
-
-static pthread_key_t sp_scratch_key;
-static pthread_once_t sp_scratch_once = PTHREAD_ONCE_INIT;
-static _Thread_local float *sp_scratch_ptr;
-static _Thread_local size_t sp_scratch_cap;
-
-static void sp_scratch_free(void *p) { free(p); }
-static void sp_scratch_init(void) { pthread_key_create(&sp_scratch_key, sp_scratch_free); }
-
-/* `floats` of 64-byte-aligned scratch owned by the calling thread (freed when it exits), grown
- * on demand and kept: pool workers live as long as the pool. NULL when out of memory. */
-static float *sp_scratch(size_t floats) {
-    if (sp_scratch_cap >= floats) return sp_scratch_ptr;
-    pthread_once(&sp_scratch_once, sp_scratch_init);
-    free(sp_scratch_ptr);
-    sp_scratch_ptr = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
-    sp_scratch_cap = sp_scratch_ptr ? floats : 0;
-    pthread_setspecific(sp_scratch_key, sp_scratch_ptr);
-    return sp_scratch_ptr;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -272,15 +249,13 @@ static void sp_tile_generic(const float *a, size_t lda, const fk_sparse *s, cons
     sp_gelu_rows(c + j0, ldc, mv, j1 - j0, epilogue);
 }
 
-#if defined(SP_X86)
+#if defined(FK_X86)
 /* ---------------------------------------------------------------------------------------- */
 /* AVX-512: tiles of up to 64 rows (R = 1..4 zmm per feature)                                */
 /* ---------------------------------------------------------------------------------------- */
 
-#define SP_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,avx2")))
-
 /* In-register 16×16 transpose: r[t][u] becomes r[u][t]. */
-SP_AVX512 SP_INLINE void sp_tr16(__m512 r[16]) {
+FK_TARGET_AVX512 FK_INLINE void sp_tr16(__m512 r[16]) {
     __m512 t[16];
     for (int i = 0; i < 8; i++) {
         t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
@@ -306,31 +281,39 @@ SP_AVX512 SP_INLINE void sp_tr16(__m512 r[16]) {
     for (int i = 0; i < 16; i++) r[i] = t[i];
 }
 
-SP_AVX512 SP_INLINE __mmask16 sp_mask16(size_t count) {
+FK_TARGET_AVX512 FK_INLINE __mmask16 sp_mask16(size_t count) {
     return count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
 }
 
+/* at[kk][0 .. 16) = a[0 .. rows)[kk], zeros past rows; called with a constant 16 for full blocks
+ * (fk_common.h: -O2 does not unswitch the row tests out of the loop). */
+FK_TARGET_AVX512 FK_INLINE void sp_transpose_in16_avx512(const float *a, size_t lda, size_t rows, size_t k, float *at,
+                                                         size_t ldat) {
+    for (size_t kb = 0; kb < k; kb += 16) {
+        const size_t kc = k - kb < 16 ? k - kb : 16;
+        const __mmask16 km = sp_mask16(kc);
+        __m512 r[16];
+        for (size_t t = 0; t < 16; t++) {
+            r[t] = t < rows ? _mm512_maskz_loadu_ps(km, a + t * lda + kb) : _mm512_setzero_ps();
+        }
+        sp_tr16(r);
+        for (size_t t = 0; t < kc; t++) _mm512_store_ps(at + (kb + t) * ldat, r[t]);
+    }
+}
+
 /* at[kk][i] = a[i][kk] for i < mv, 0 for mv <= i < ldat (a multiple of 16). */
-SP_AVX512 static void sp_transpose_in_avx512(const float *a, size_t lda, size_t mv, size_t k, float *at,
-                                             size_t ldat) {
+FK_TARGET_AVX512 static void sp_transpose_in_avx512(const float *a, size_t lda, size_t mv, size_t k, float *at,
+                                                    size_t ldat) {
     for (size_t rb = 0; rb < ldat; rb += 16) {
         const size_t rows = mv > rb ? (mv - rb < 16 ? mv - rb : 16) : 0;
-        for (size_t kb = 0; kb < k; kb += 16) {
-            const size_t kc = k - kb < 16 ? k - kb : 16;
-            const __mmask16 km = sp_mask16(kc);
-            __m512 r[16];
-            for (size_t t = 0; t < 16; t++) {
-                r[t] = t < rows ? _mm512_maskz_loadu_ps(km, a + (rb + t) * lda + kb) : _mm512_setzero_ps();
-            }
-            sp_tr16(r);
-            for (size_t t = 0; t < kc; t++) _mm512_store_ps(at + (kb + t) * ldat + rb, r[t]);
-        }
+        if (rows == 16) sp_transpose_in16_avx512(a + rb * lda, lda, 16, k, at + rb, ldat);
+        else sp_transpose_in16_avx512(a + rb * lda, lda, rows, k, at + rb, ldat);
     }
 }
 
 /* ctj[0 .. 16R) = (first ? 0 : ctj) + Σ val[p] · at[idx[p]] over p in [p, end). */
-SP_AVX512 SP_INLINE void sp_seg_avx512(const int R, const int first, const uint16_t *idx, const float *val,
-                                       uint32_t p, const uint32_t end, const float *at, float *ctj) {
+FK_TARGET_AVX512 FK_INLINE void sp_seg_avx512(const int R, const int first, const uint16_t *idx, const float *val,
+                                              uint32_t p, const uint32_t end, const float *at, float *ctj) {
     __m512 e0[4], e1[4];
     for (int r = 0; r < R; r++) {
         e0[r] = first ? _mm512_setzero_ps() : _mm512_load_ps(ctj + 16 * r);
@@ -355,8 +338,8 @@ SP_AVX512 SP_INLINE void sp_seg_avx512(const int R, const int first, const uint1
 /* One k-block pass over features [j0, j1): ct[j - j0] (+)= W[j, block b] · at[block b].
  * With pfc, also prefetches the lines c[0 .. mv)[0 .. 16) of the next output block, a few per
  * feature so that the misses overlap the arithmetic. */
-SP_AVX512 SP_INLINE void sp_pass_avx512(const int R, const fk_sparse *s, const float *at, size_t b, size_t j0,
-                                        size_t j1, float *ct, const float *pfc, size_t ldc, size_t mv) {
+FK_TARGET_AVX512 FK_INLINE void sp_pass_avx512(const int R, const fk_sparse *s, const float *at, size_t b, size_t j0,
+                                               size_t j1, float *ct, const float *pfc, size_t ldc, size_t mv) {
     const uint32_t *sb = s->seg + b * (s->n + 1);
     const size_t step = (mv + 15) / 16;
     for (size_t j = j0; j < j1; j++) {
@@ -373,20 +356,29 @@ SP_AVX512 SP_INLINE void sp_pass_avx512(const int R, const fk_sparse *s, const f
     }
 }
 
-/* c[i][jj] = ct[jj][i] (+ bias[jj]) for i < mv, jj < nc; ct rows are ldct floats apart. */
-SP_AVX512 static void sp_transpose_out_avx512(const float *ct, size_t ldct, const float *bias, size_t mv,
-                                              size_t nc, float *c, size_t ldc) {
+/* sp_transpose_out_avx512 with add_bias and, for full blocks, nc as constants (fk_common.h). */
+FK_TARGET_AVX512 FK_INLINE void sp_transpose_out16_avx512(const int add_bias, const float *ct, size_t ldct,
+                                                          const float *bias, size_t mv, size_t nc, float *c,
+                                                          size_t ldc) {
     const __mmask16 cm = sp_mask16(nc);
     for (size_t rb = 0; rb < mv; rb += 16) {
         const size_t rows = mv - rb < 16 ? mv - rb : 16;
         __m512 r[16];
         for (size_t jj = 0; jj < 16; jj++) {
             r[jj] = jj < nc ? _mm512_load_ps(ct + jj * ldct + rb) : _mm512_setzero_ps();
-            if (bias && jj < nc) r[jj] = _mm512_add_ps(r[jj], _mm512_set1_ps(bias[jj]));
+            if (add_bias && jj < nc) r[jj] = _mm512_add_ps(r[jj], _mm512_set1_ps(bias[jj]));
         }
         sp_tr16(r);
         for (size_t t = 0; t < rows; t++) _mm512_mask_storeu_ps(c + (rb + t) * ldc, cm, r[t]);
     }
+}
+
+/* c[i][jj] = ct[jj][i] (+ bias[jj]) for i < mv, jj < nc; ct rows are ldct floats apart. */
+FK_TARGET_AVX512 static void sp_transpose_out_avx512(const float *ct, size_t ldct, const float *bias, size_t mv,
+                                                     size_t nc, float *c, size_t ldc) {
+    if (nc == 16 && bias) sp_transpose_out16_avx512(1, ct, ldct, bias, mv, 16, c, ldc);
+    else if (nc == 16) sp_transpose_out16_avx512(0, ct, ldct, NULL, mv, 16, c, ldc);
+    else sp_transpose_out16_avx512(bias != NULL, ct, ldct, bias, mv, nc, c, ldc);
 }
 
 #define SP_PASS_AVX512(R, ...)                                                                      \
@@ -400,9 +392,9 @@ SP_AVX512 static void sp_transpose_out_avx512(const float *ct, size_t ldct, cons
 /* Rows [0, mv) (mv <= 64), features [j0, j1), in chunks of SP_CHUNK features; for each chunk
  * the k-blocks are walked in order. The last pass is fused with the output: a 16-feature block
  * is transposed into c as soon as its sums are complete, while the next block's lines arrive. */
-SP_AVX512 static void sp_tile_avx512(const float *a, size_t lda, const fk_sparse *s, const float *bias,
-                                     float *c, size_t ldc, size_t mv, size_t k, size_t j0, size_t j1,
-                                     int epilogue, float *at) {
+FK_TARGET_AVX512 static void sp_tile_avx512(const float *a, size_t lda, const fk_sparse *s, const float *bias,
+                                            float *c, size_t ldc, size_t mv, size_t k, size_t j0, size_t j1,
+                                            int epilogue, float *at) {
     const int R = (int)((mv + 15) / 16);
     const size_t ldat = (size_t)(16 * R);
     float *ct = at + k * ldat;
@@ -429,9 +421,7 @@ SP_AVX512 static void sp_tile_avx512(const float *a, size_t lda, const fk_sparse
 /* AVX2 + FMA: the same scheme with tiles of up to 32 rows (R = 1..4 ymm per feature)        */
 /* ---------------------------------------------------------------------------------------- */
 
-#define SP_AVX2 __attribute__((target("avx2,fma")))
-
-SP_AVX2 SP_INLINE void sp_tr8(__m256 r[8]) {
+FK_TARGET_AVX2 FK_INLINE void sp_tr8(__m256 r[8]) {
     __m256 t[8], u[8];
     for (int i = 0; i < 4; i++) {
         t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
@@ -449,30 +439,37 @@ SP_AVX2 SP_INLINE void sp_tr8(__m256 r[8]) {
     }
 }
 
-SP_AVX2 SP_INLINE __m256i sp_mask8(size_t count) {
+FK_TARGET_AVX2 FK_INLINE __m256i sp_mask8(size_t count) {
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(count < 8 ? count : 8)), lanes);
 }
 
-SP_AVX2 static void sp_transpose_in_avx2(const float *a, size_t lda, size_t mv, size_t k, float *at,
-                                         size_t ldat) {
-    for (size_t rb = 0; rb < ldat; rb += 8) {
-        const size_t rows = mv > rb ? (mv - rb < 8 ? mv - rb : 8) : 0;
-        for (size_t kb = 0; kb < k; kb += 8) {
-            const size_t kc = k - kb < 8 ? k - kb : 8;
-            const __m256i km = sp_mask8(kc);
-            __m256 r[8];
-            for (size_t t = 0; t < 8; t++) {
-                r[t] = t < rows ? _mm256_maskload_ps(a + (rb + t) * lda + kb, km) : _mm256_setzero_ps();
-            }
-            sp_tr8(r);
-            for (size_t t = 0; t < kc; t++) _mm256_store_ps(at + (kb + t) * ldat + rb, r[t]);
+/* As sp_transpose_in16_avx512, 8 rows. */
+FK_TARGET_AVX2 FK_INLINE void sp_transpose_in8_avx2(const float *a, size_t lda, size_t rows, size_t k, float *at,
+                                                    size_t ldat) {
+    for (size_t kb = 0; kb < k; kb += 8) {
+        const size_t kc = k - kb < 8 ? k - kb : 8;
+        const __m256i km = sp_mask8(kc);
+        __m256 r[8];
+        for (size_t t = 0; t < 8; t++) {
+            r[t] = t < rows ? _mm256_maskload_ps(a + t * lda + kb, km) : _mm256_setzero_ps();
         }
+        sp_tr8(r);
+        for (size_t t = 0; t < kc; t++) _mm256_store_ps(at + (kb + t) * ldat, r[t]);
     }
 }
 
-SP_AVX2 SP_INLINE void sp_seg_avx2(const int R, const int first, const uint16_t *idx, const float *val,
-                                   uint32_t p, const uint32_t end, const float *at, float *ctj) {
+FK_TARGET_AVX2 static void sp_transpose_in_avx2(const float *a, size_t lda, size_t mv, size_t k, float *at,
+                                                size_t ldat) {
+    for (size_t rb = 0; rb < ldat; rb += 8) {
+        const size_t rows = mv > rb ? (mv - rb < 8 ? mv - rb : 8) : 0;
+        if (rows == 8) sp_transpose_in8_avx2(a + rb * lda, lda, 8, k, at + rb, ldat);
+        else sp_transpose_in8_avx2(a + rb * lda, lda, rows, k, at + rb, ldat);
+    }
+}
+
+FK_TARGET_AVX2 FK_INLINE void sp_seg_avx2(const int R, const int first, const uint16_t *idx, const float *val,
+                                          uint32_t p, const uint32_t end, const float *at, float *ctj) {
     __m256 e0[4], e1[4];
     for (int r = 0; r < R; r++) {
         e0[r] = first ? _mm256_setzero_ps() : _mm256_load_ps(ctj + 8 * r);
@@ -494,8 +491,8 @@ SP_AVX2 SP_INLINE void sp_seg_avx2(const int R, const int first, const uint16_t 
     for (int r = 0; r < R; r++) _mm256_store_ps(ctj + 8 * r, _mm256_add_ps(e0[r], e1[r]));
 }
 
-SP_AVX2 SP_INLINE void sp_pass_avx2(const int R, const fk_sparse *s, const float *at, size_t b, size_t j0,
-                                    size_t j1, float *ct, const float *pfc, size_t ldc, size_t mv) {
+FK_TARGET_AVX2 FK_INLINE void sp_pass_avx2(const int R, const fk_sparse *s, const float *at, size_t b, size_t j0,
+                                           size_t j1, float *ct, const float *pfc, size_t ldc, size_t mv) {
     const uint32_t *sb = s->seg + b * (s->n + 1);
     const size_t step = (mv + 15) / 16;
     for (size_t j = j0; j < j1; j++) {
@@ -512,24 +509,34 @@ SP_AVX2 SP_INLINE void sp_pass_avx2(const int R, const fk_sparse *s, const float
     }
 }
 
-SP_AVX2 static void sp_transpose_out_avx2(const float *ct, size_t ldct, const float *bias, size_t mv, size_t nc,
-                                          float *c, size_t ldc) {
+/* Columns [0, cols) (cols <= 8) of sp_transpose_out_avx2; add_bias and full blocks as constants. */
+FK_TARGET_AVX2 FK_INLINE void sp_transpose_out8_avx2(const int add_bias, const float *ct, size_t ldct,
+                                                     const float *bias, size_t mv, size_t cols, float *c,
+                                                     size_t ldc) {
+    const __m256i cm = sp_mask8(cols);
+    for (size_t rb = 0; rb < mv; rb += 8) {
+        const size_t rows = mv - rb < 8 ? mv - rb : 8;
+        __m256 r[8];
+        for (size_t jj = 0; jj < 8; jj++) {
+            r[jj] = jj < cols ? _mm256_load_ps(ct + jj * ldct + rb) : _mm256_setzero_ps();
+            if (add_bias && jj < cols) r[jj] = _mm256_add_ps(r[jj], _mm256_broadcast_ss(bias + jj));
+        }
+        sp_tr8(r);
+        for (size_t t = 0; t < rows; t++) {
+            if (cols == 8) _mm256_storeu_ps(c + (rb + t) * ldc, r[t]);
+            else _mm256_maskstore_ps(c + (rb + t) * ldc, cm, r[t]);
+        }
+    }
+}
+
+FK_TARGET_AVX2 static void sp_transpose_out_avx2(const float *ct, size_t ldct, const float *bias, size_t mv,
+                                                 size_t nc, float *c, size_t ldc) {
     for (size_t cb = 0; cb < nc; cb += 8) {
         const size_t cols = nc - cb < 8 ? nc - cb : 8;
-        const __m256i cm = sp_mask8(cols);
-        for (size_t rb = 0; rb < mv; rb += 8) {
-            const size_t rows = mv - rb < 8 ? mv - rb : 8;
-            __m256 r[8];
-            for (size_t jj = 0; jj < 8; jj++) {
-                r[jj] = jj < cols ? _mm256_load_ps(ct + (cb + jj) * ldct + rb) : _mm256_setzero_ps();
-                if (bias && jj < cols) r[jj] = _mm256_add_ps(r[jj], _mm256_broadcast_ss(bias + cb + jj));
-            }
-            sp_tr8(r);
-            for (size_t t = 0; t < rows; t++) {
-                if (cols == 8) _mm256_storeu_ps(c + (rb + t) * ldc + cb, r[t]);
-                else _mm256_maskstore_ps(c + (rb + t) * ldc + cb, cm, r[t]);
-            }
-        }
+        const float *ctb = ct + cb * ldct, *bb = bias ? bias + cb : NULL;
+        if (cols == 8 && bias) sp_transpose_out8_avx2(1, ctb, ldct, bb, mv, 8, c + cb, ldc);
+        else if (cols == 8) sp_transpose_out8_avx2(0, ctb, ldct, NULL, mv, 8, c + cb, ldc);
+        else sp_transpose_out8_avx2(bias != NULL, ctb, ldct, bb, mv, cols, c + cb, ldc);
     }
 }
 
@@ -541,8 +548,9 @@ SP_AVX2 static void sp_transpose_out_avx2(const float *ct, size_t ldct, const fl
     default: sp_pass_avx2(1, __VA_ARGS__); break;                                                   \
     }
 
-SP_AVX2 static void sp_tile_avx2(const float *a, size_t lda, const fk_sparse *s, const float *bias, float *c,
-                                 size_t ldc, size_t mv, size_t k, size_t j0, size_t j1, int epilogue, float *at) {
+FK_TARGET_AVX2 static void sp_tile_avx2(const float *a, size_t lda, const fk_sparse *s, const float *bias,
+                                        float *c, size_t ldc, size_t mv, size_t k, size_t j0, size_t j1,
+                                        int epilogue, float *at) {
     const int R = (int)((mv + 7) / 8);
     const size_t ldat = (size_t)(8 * R);
     float *ct = at + k * ldat;
@@ -577,22 +585,12 @@ static _Atomic int sp_forced_level = -1;
 
 void fk_sparse_force_isa(int level) { atomic_store(&sp_forced_level, level); }
 
+/* 2: AVX-512, 1: AVX2 + FMA, 0: portable. */
 static int sp_isa_level(void) {
-#if defined(SP_X86)
-    static _Atomic int cpu = -1;
-    int level = atomic_load_explicit(&cpu, memory_order_relaxed);
-    if (level < 0) {
-        level = fk_cpu_has_avx512() ? 2 : (fk_cpu_has_avx2_fma() ? 1 : 0);
-        atomic_store_explicit(&cpu, level, memory_order_relaxed);
-    }
-    const int forced = atomic_load(&sp_forced_level);
-    if (forced >= 0 && forced < level) level = forced;
+    int level = fk_cpu_level(FK_CPU_AVX512, FK_CPU_AVX2_FMA, atomic_load(&sp_forced_level));
     /* One switch for tests that want every kernel portable. */
     if (strcmp(fk_gemm_isa(), "generic") == 0) level = 0;
     return level;
-#else
-    return 0;
-#endif
 }
 
 const char *fk_sparse_isa(void) {
@@ -652,7 +650,7 @@ static void sp_job_run(void *raw, int index, int count) {
         return;
     }
     const size_t r0 = t0 * job->mr, r1 = t1 * job->mr < job->m ? t1 * job->mr : job->m;
-    float *at = sp_scratch((job->k + SP_CHUNK) * job->mr);
+    float *at = fk_scratch(FK_SCRATCH_SPARSE, (job->k + SP_CHUNK) * job->mr * sizeof(float));
     if (!at) {
         sp_reference_cols(job->a + r0 * job->lda, job->lda, s, job->bias, job->c + r0 * job->ldc, job->ldc,
                           r1 - r0, j0, j1, job->epilogue);
@@ -671,7 +669,7 @@ void fk_linear_sparse(fk_pool *pool, const float *a, size_t lda, const fk_sparse
     sp_job job = {0};
     job.tile = sp_tile_generic;
     job.mr = SP_MR_GENERIC;
-#if defined(SP_X86)
+#if defined(FK_X86)
     switch (sp_isa_level()) {
     case 2: job.tile = sp_tile_avx512; job.mr = SP_MR_MAX; break;
     case 1: job.tile = sp_tile_avx2; job.mr = 32; break;

@@ -5,7 +5,8 @@
  *
  *   cc -O3 -march=native -ffp-contract=fast -I Sources/CKernels/include \
  *      bench/kernels/sparse_bench.c Sources/CKernels/sparse.c Sources/CKernels/gemm.c \
- *      Sources/CKernels/kernels.c -lpthread -lm -o /tmp/sparse_bench
+ *      Sources/CKernels/panel_gemm.c Sources/CKernels/kernels.c Sources/CKernels/cpu.c \
+ *      Sources/CKernels/scratch.c -lpthread -lm -o /tmp/sparse_bench
  *
  * Within a cell (shape, m, threads) the dense kernel and every sparsity are timed round-robin,
  * so background load hits them alike, and each gets the median of its repetitions. A cell
