@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates Sources/Core/Wire/frontier.pb.swift from proto/frontier.proto. Run by hand after
+# Regenerates Sources/FrontierWire/frontier.pb.swift from proto/frontier.proto. Run by hand after
 # changing the schema and commit the result: CI never builds the protoc plugin (a first build
 # of it takes minutes). Needs Debian's protoc and protoc-gen-swift on PATH, or
 # PROTOC_GEN_SWIFT=/path/to/protoc-gen-swift, built from the same swift-protobuf version as
@@ -13,6 +13,6 @@ if [ -z "$plugin" ]; then
 fi
 protoc --plugin=protoc-gen-swift="$plugin" \
   --swift_opt=Visibility=Public \
-  --swift_out="$root/Sources/Core/Wire" \
+  --swift_out="$root/Sources/FrontierWire" \
   -I "$root/proto" "$root/proto/frontier.proto"
-echo "generate-proto: wrote Sources/Core/Wire/frontier.pb.swift"
+echo "generate-proto: wrote Sources/FrontierWire/frontier.pb.swift"

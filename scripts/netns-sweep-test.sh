@@ -187,7 +187,7 @@ rogue_key=$(tr -d '\n' <"$K/rogue/agent.pub")
 # ---------------------------------------------------------------------------------------------
 # The model: a tiny random BERT classifier (as the Swift tests' tinyCheckpoint), else MiniLM.
 model=$work/model
-data=$root/Tests/CoreTests/Fixtures/glue
+data=$root/Tests/FrontierTests/Fixtures/glue
 shared=${FRONTIER_SHARED:-$root/../shared}
 min_duration=1.2
 if command -v python3 >/dev/null 2>&1 && python3 - "$model" <<'EOF'; then

@@ -1,11 +1,11 @@
-"""Cross-checks Frontier's GLUE metrics (Sources/Core/Tasks/Metrics/TaskMetrics.swift) against
+"""Cross-checks Frontier's GLUE metrics (Sources/FrontierTasks/Metrics/TaskMetrics.swift) against
 scikit-learn and SciPy, the libraries Hugging Face `evaluate`'s glue metric calls.
 
 It draws random cases (fixed seed) -- binary and three-class predictions, some with a class the
 task does not have (-1), constant predictions, single examples; regression scores with many
 ties (STS-B golds are multiples of 0.2 and 0.25), constant sides, two points -- computes
 accuracy, F1 of class 1, Matthews correlation, Pearson and Spearman with the reference
-libraries, and writes inputs and expected values to Tests/CoreTests/Fixtures/metrics/cases.json.
+libraries, and writes inputs and expected values to Tests/FrontierTests/Fixtures/metrics/cases.json.
 The Swift test `MetricsTests.matchesScikitLearnAndSciPy` reads that file, so CI checks the
 agreement without Python; `--swift` also runs that test here and prints its max differences.
 Undefined values (NaN in SciPy) are written as null.
@@ -25,7 +25,7 @@ from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-OUT = os.path.join(ROOT, "Tests", "CoreTests", "Fixtures", "metrics", "cases.json")
+OUT = os.path.join(ROOT, "Tests", "FrontierTests", "Fixtures", "metrics", "cases.json")
 
 
 def finite_or_none(value):

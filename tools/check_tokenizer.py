@@ -14,7 +14,7 @@ the token ids, [CLS]/[SEP] included, separated by single spaces. Each line is co
 The texts are the raw fields (TSV split on TAB with no quote handling, MRPC's BOM removed, SST-2's
 trailing space kept), read the same way as tools/make_goldens.py.
 
-A second mode regenerates the Unicode tables that Sources/Core/Engine/Tokenizer/BertUnicodeTables.swift
+A second mode regenerates the Unicode tables that Sources/FrontierEngine/Tokenizer/BertUnicodeTables.swift
 embeds:
 
     python tools/check_tokenizer.py --emit-swift-tables > /tmp/tables.swift

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate the golden files the Swift tests compare against (Tests/CoreTests/Golden/).
+"""Generate the golden files the Swift tests compare against (Tests/FrontierTests/Golden/).
 
 Run from anywhere with the tools venv (see tools/README.md):
 
@@ -586,8 +586,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=default_shared(),
                     help="shared data folder (default: env FRONTIER_SHARED or ../shared beside the repo)")
-    ap.add_argument("--out", type=Path, default=REPO / "Tests" / "CoreTests" / "Golden",
-                    help="output folder (default: Tests/CoreTests/Golden)")
+    ap.add_argument("--out", type=Path, default=REPO / "Tests" / "FrontierTests" / "Golden",
+                    help="output folder (default: Tests/FrontierTests/Golden)")
     ap.add_argument("--skip-shared", action="store_true",
                     help="only the random-weight goldens; keep existing real-model goldens untouched")
     args = ap.parse_args()

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Generate Tests/CoreTests/Golden/squad_random_qa.json: SQuAD v1.1 as transformers evaluates it.
+"""Generate Tests/FrontierTests/Golden/squad_random_qa.json: SQuAD v1.1 as transformers evaluates it.
 
     /work/pyenv/bin/python tools/make_squad_golden.py            # or .venv-tools/bin/python
     .venv-tools/bin/python tools/make_squad_golden.py --shared /data/shared --out /tmp/golden
 
-What the Swift side (Tests/CoreTests/SquadTests.swift) must reproduce, all from the real uncased vocab
+What the Swift side (Tests/FrontierTests/SquadTests.swift) must reproduce, all from the real uncased vocab
 (`models/minilm-l6-sst2`) and `data/squad/v1.1/dev-v1.1.json` of the shared folder:
 
 1. `dev_features`: the features of **all** 10,570 dev questions exactly as `run_qa.py`'s
@@ -301,7 +301,7 @@ def span_logits(model, features):
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=mg.default_shared())
-    ap.add_argument("--out", type=Path, default=REPO / "Tests" / "CoreTests" / "Golden")
+    ap.add_argument("--out", type=Path, default=REPO / "Tests" / "FrontierTests" / "Golden")
     args = ap.parse_args()
 
     warnings.filterwarnings("ignore")

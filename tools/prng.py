@@ -2,7 +2,7 @@
 
 Random test checkpoints are never committed. Both `tools/make_goldens.py` and the Swift test suite
 regenerate bit-identical fp32 weights from the definition below, so only small inputs and expected
-outputs live in the repository (`Tests/CoreTests/Golden/`).
+outputs live in the repository (`Tests/FrontierTests/Golden/`).
 
 Definition (all integer arithmetic is on unsigned 64-bit integers, wrapping mod 2^64):
 

@@ -1,5 +1,5 @@
-import Core
 import Foundation
+import FrontierTasks
 
 /// Lines of standard input as strict UTF-8 text.
 ///

@@ -1,5 +1,5 @@
-import Core
 import Foundation
+import FrontierSupport
 
 /// One JSON object on stdout, in Frontier's one JSON dialect (`JSONCoding`).
 enum JSONOutput {

@@ -1,6 +1,9 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierEngine
+import FrontierMeasurement
+import FrontierTechniques
+import FrontierTasks
 
 /// The model options every engine subcommand shares.
 struct ModelOptions: ParsableArguments {

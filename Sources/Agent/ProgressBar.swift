@@ -1,5 +1,5 @@
-import Core
 import Foundation
+import FrontierSupport
 
 /// Progress on stderr: an in-place bar on a terminal, a line per 10% otherwise (logs, CI), so
 /// stdout stays clean for the JSON result.

@@ -1,6 +1,14 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierFleet
+import FrontierMeasurement
+import FrontierSweep
+import FrontierTransport
+import FrontierWire
+import FrontierGrid
+import FrontierStore
+import FrontierSupport
+import FrontierTechniques
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Core
+import FrontierSupport
 
 @main
 struct Frontier: ParsableCommand {

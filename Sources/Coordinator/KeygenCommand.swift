@@ -1,6 +1,6 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierTransport
 
 struct KeygenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

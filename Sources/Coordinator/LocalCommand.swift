@@ -1,6 +1,10 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierAnalysis
+import FrontierReport
+import FrontierSweep
+import FrontierGrid
+import FrontierStore
 
 struct LocalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

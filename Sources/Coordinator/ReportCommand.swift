@@ -1,6 +1,8 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierAnalysis
+import FrontierReport
+import FrontierStore
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,11 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierFleet
+import FrontierGrid
+import FrontierLiveView
+import FrontierStore
+import FrontierSweep
+import FrontierTransport
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierStore
+import FrontierSupport
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,5 @@
-import Core
 import Foundation
+import FrontierFleet
 
 /// Sweep progress on stderr: redrawn in place on a terminal, a line per change otherwise
 /// (logs, CI), with done/total, failures, an ETA from the trials finished so far, and what

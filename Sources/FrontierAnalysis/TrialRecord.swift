@@ -140,7 +140,7 @@ public enum FrontierMeasure: String, Codable, Sendable, CaseIterable {
 }
 
 /// Finite values only: NaN and infinities count as missing everywhere in the analysis.
-@inline(__always) func frontierFinite(_ value: Double?) -> Double? {
+@inline(__always) package func frontierFinite(_ value: Double?) -> Double? {
     guard let value, value.isFinite else { return nil }
     return value
 }

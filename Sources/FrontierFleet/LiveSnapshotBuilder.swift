@@ -1,4 +1,7 @@
 import Foundation
+import FrontierAnalysis
+import FrontierReport
+import FrontierStore
 
 /// The live page's data: the coordinator's in-memory progress (cheap, current) plus the
 /// stored trials for the plots (read from the store at most every couple of seconds, however

@@ -1,4 +1,8 @@
 import Foundation
+import FrontierSupport
+import FrontierSweep
+import FrontierTransport
+import FrontierWire
 
 /// The agent's side of the wire: connect, say Hello, pull trials when idle, heartbeat while a
 /// trial runs, spool each result and send it until acknowledged. The coordinator going away

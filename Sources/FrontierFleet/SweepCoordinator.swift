@@ -1,4 +1,9 @@
 import Foundation
+import FrontierGrid
+import FrontierStore
+import FrontierSweep
+import FrontierTransport
+import FrontierWire
 
 /// The coordinator's shell: owns the ROUTER socket, the store and the scheduler, and runs the
 /// loop that moves messages between them on one thread (ZeroMQ sockets belong to one thread).

@@ -1,4 +1,8 @@
 import Foundation
+import FrontierGrid
+import FrontierMeasurement
+import FrontierSupport
+import FrontierWire
 
 /// How an agent turns an assignment into a result. The real one runs the trial in a fresh
 /// worker process (the measurement layer); the coordinator benchmark and the protocol tests

@@ -1,4 +1,6 @@
 import Foundation
+import FrontierMeasurement
+import FrontierTechniques
 
 /// A grid expanded into its points, in a deterministic order:
 ///
@@ -43,8 +45,8 @@ public struct GridExpansion: Sendable {
     /// The points as the coordinator's scheduler and store take them.
     public func sweepPoints() throws -> [SweepPoint] { try points.map { try $0.sweepPoint() } }
 
-    public var gridInfo: SweepStore.GridInfo {
-        SweepStore.GridInfo(name: name, source: source, placement: placement, fingerprint: fingerprint)
+    public var gridInfo: SweepGridInfo {
+        SweepGridInfo(name: name, source: source, placement: placement, fingerprint: fingerprint)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import FrontierTasks
 
 /// Walks the positioned YAML tree of a grid file into a `GridFile`, checking each key where
 /// it is written. Every error names the file, the line and column, and the key path.

@@ -1,4 +1,5 @@
 import Foundation
+import FrontierMeasurement
 
 /// `${VAR}` expansion of the paths in a grid (`data_root`, model paths, mask files). A grid
 /// keeps them as written — every machine has its own layout — and each agent expands them

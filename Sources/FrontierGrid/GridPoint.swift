@@ -1,4 +1,6 @@
 import Foundation
+import FrontierMeasurement
+import FrontierSupport
 
 /// One point of an expanded grid: a configuration to measure (once per device class that
 /// joins, or once anywhere, as the grid's placement says), with an identity that survives

@@ -1,4 +1,8 @@
 import Foundation
+import FrontierEngine
+import FrontierMeasurement
+import FrontierSupport
+import FrontierTechniques
 
 /// The expected shape of the parts of a grid that become a `TrialSpec` (a technique, the
 /// measurement settings), checked on the positioned YAML tree before anything is decoded, so a

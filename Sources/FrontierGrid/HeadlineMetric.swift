@@ -1,4 +1,5 @@
 import Foundation
+import FrontierTasks
 
 /// Which of a task's metrics a sweep ranks configurations by.
 public enum HeadlineMetric {

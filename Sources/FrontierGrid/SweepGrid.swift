@@ -3,7 +3,7 @@ import Foundation
 /// A grid file as the coordinator takes it: the store's identity of the grid and its points.
 public struct SweepGrid: Sendable {
     public var file: GridFile
-    public var info: SweepStore.GridInfo
+    public var info: SweepGridInfo
     public var points: [SweepPoint]
 
     public static func load(path: String) throws -> SweepGrid {

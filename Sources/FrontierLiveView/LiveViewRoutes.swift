@@ -1,4 +1,6 @@
 import Foundation
+import FrontierReport
+import FrontierSupport
 
 /// What the live view answers, as a pure function of the request and the snapshot:
 ///

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import FrontierReport
 
 public struct LiveViewError: Error, CustomStringConvertible, Equatable, Sendable {
     public var message: String

@@ -1,3 +1,7 @@
+import FrontierAnalysis
+import FrontierEngine
+import FrontierSupport
+
 /// Throughput and latency of the engine on a fixed list of encoded inputs, plus OpenBLAS's
 /// own sgemm rate on this machine, so "GFLOP/s achieved" can be read as a fraction of what the
 /// GEMM library can do here.

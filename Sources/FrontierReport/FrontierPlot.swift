@@ -1,4 +1,5 @@
 import Foundation
+import FrontierAnalysis
 
 /// Colours of the grid variants, the same in every plot of a report.
 public enum PlotPalette {

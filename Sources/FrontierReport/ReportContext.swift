@@ -1,4 +1,5 @@
 import Foundation
+import FrontierAnalysis
 
 /// What a report says about where its trials came from, besides the trials themselves.
 public struct ReportContext: Codable, Sendable, Equatable {

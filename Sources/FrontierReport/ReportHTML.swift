@@ -1,4 +1,5 @@
 import Foundation
+import FrontierAnalysis
 
 /// `report/index.html`: one self-contained page (inline CSS and SVG, no scripts, nothing fetched)
 /// and the standalone SVG files beside it. Pure: values in, text out; everything from the data is

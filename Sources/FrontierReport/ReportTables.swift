@@ -1,4 +1,6 @@
 import Foundation
+import FrontierAnalysis
+import FrontierSupport
 
 /// The machine-readable outputs: `trials.csv`, `frontier.csv`, `summary.json`. Pure.
 public enum ReportTables {

@@ -1,4 +1,5 @@
 import Foundation
+import FrontierAnalysis
 
 /// A plain-text digest of the analysis for a terminal (`frontier status`-style). Pure.
 public enum ReportText {

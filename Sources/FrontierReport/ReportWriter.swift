@@ -1,4 +1,5 @@
 import Foundation
+import FrontierAnalysis
 
 /// Writes a report folder:
 ///

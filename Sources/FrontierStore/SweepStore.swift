@@ -1,4 +1,7 @@
 import Foundation
+import FrontierGrid
+import FrontierSupport
+import FrontierSweep
 internal import GRDB
 
 /// Everything a sweep knows, in one SQLite file (`DIR/frontier.sqlite`, WAL): the grid, its
@@ -11,18 +14,8 @@ internal import GRDB
 /// primary key, so a bug that tried to accept a second result would fail the batch loudly
 /// rather than store a duplicate.
 public final class SweepStore: Sendable {
-    public struct GridInfo: Sendable, Equatable {
-        public var name: String
-        public var source: String
-        public var placement: SweepPlacement
-        public var fingerprint: String
-        public init(name: String, source: String, placement: SweepPlacement, fingerprint: String) {
-            self.name = name
-            self.source = source
-            self.placement = placement
-            self.fingerprint = fingerprint
-        }
-    }
+    /// Which grid a store holds; defined with the grid so that reading grids needs no store.
+    public typealias GridInfo = SweepGridInfo
 
     public let folder: URL
     public var databasePath: String { folder.appendingPathComponent("frontier.sqlite").path }

@@ -1,4 +1,9 @@
 import Foundation
+import FrontierAnalysis
+import FrontierGrid
+import FrontierMeasurement
+import FrontierSupport
+import FrontierTasks
 
 /// From what the store holds (a trial, its point, the agent's TrialResult JSON) to the flat
 /// record the frontier maths and the report read. Kept apart from both so neither the store

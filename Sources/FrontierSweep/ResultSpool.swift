@@ -1,4 +1,5 @@
 import Foundation
+import FrontierWire
 
 /// Finished results waiting for the coordinator's Ack, one file each in the spool folder.
 /// A result is written (to a temporary name, fsync'd, renamed) before it is first sent and
@@ -60,7 +61,7 @@ public struct ResultSpool: Sendable {
                 continue
             }
             let date = (try? FileManager.default.attributesOfItem(atPath: path.path)[.modificationDate] as? Date) ?? Date()
-            out.append((date ?? Date(), result))
+            out.append((date, result))
         }
         return out.sorted { $0.0 < $1.0 }.map(\.1)
     }

@@ -1,4 +1,6 @@
 import Foundation
+import FrontierGrid
+import FrontierWire
 
 /// The coordinator's logic as a pure state machine: events in (a decoded message from a peer,
 /// a malformed frame, the clock), directives out (messages to send, changes to make durable).
@@ -48,6 +50,7 @@ public struct SweepScheduler: Sendable {
         public var pending = 0
         public var deviceClasses: [String] = []
         public var finished: Bool { total > 0 && done + failed == total }
+        public init() {}
     }
 
     public struct Agent: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import FrontierEngine
 
 /// One dev example's outcome, for writing a predictions file.
 public struct GluePrediction: Sendable, Equatable {
@@ -163,7 +164,7 @@ public enum GlueEvaluator {
     }
 
     /// The task's metrics for one split from the model's logits (pure; the evaluator's last step).
-    static func score(task: GlueTask, split: String, examples: [GlueExample], logits: [[Float]],
+    package static func score(task: GlueTask, split: String, examples: [GlueExample], logits: [[Float]],
                       labelMap: GlueLabelMap?, modelLabels: [String]) -> (metrics: [String: Double], predictions: [GluePrediction]) {
         var metrics: [String: Double] = [:]
         var predictions: [GluePrediction] = []

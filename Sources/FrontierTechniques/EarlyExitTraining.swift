@@ -1,3 +1,5 @@
+import FrontierEngine
+
 /// Trains the exit heads of early exit: one linear classifier per layer (but the last) on the
 /// frozen `[CLS]` hidden state after that layer, fitted on labelled train examples. The
 /// encoder is not changed; the last layer keeps the model's own head.

@@ -1,3 +1,5 @@
+import FrontierEngine
+
 /// Removes feed-forward (intermediate) neurons physically: the rows of the intermediate
 /// weight and bias and the matching columns of the output weight.
 ///

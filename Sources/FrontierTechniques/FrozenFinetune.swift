@@ -1,4 +1,7 @@
 import Foundation
+import FrontierEngine
+import FrontierSupport
+import FrontierTasks
 
 /// The frozen-encoder baseline: the base model's weights stay as they are and only a linear
 /// head is trained, on the pooled features the encoder gives each training example.

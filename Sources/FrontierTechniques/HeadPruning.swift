@@ -1,3 +1,5 @@
+import FrontierEngine
+
 /// Removes attention heads physically, with Hugging Face `prune_heads` semantics: heads are
 /// named by their original index in each layer (pruning twice does not renumber), and a
 /// head's query, key and value rows and its attention-output columns are cut out, so the

@@ -1,3 +1,5 @@
+import FrontierEngine
+
 /// Keeps k of the L encoder layers (Sajjad et al.'s "poor man's BERT"): `bottom` keeps the
 /// first k (drops the top layers, their best strategy), `top` keeps the last k, `alternate`
 /// keeps k evenly spaced layers starting at the first.

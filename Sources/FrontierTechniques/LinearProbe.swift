@@ -1,4 +1,5 @@
 import Foundation
+import FrontierEngine
 
 /// A linear head on frozen features: `logits = W x + b`, one row of `W` per class (one row in
 /// all for a regression output).

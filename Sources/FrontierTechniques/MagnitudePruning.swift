@@ -1,4 +1,5 @@
 import Foundation
+import FrontierEngine
 
 /// Unstructured magnitude pruning: the smallest-magnitude fraction of the prunable weights set
 /// to zero, over one global threshold (as the lottery-ticket papers prune BERT) or one

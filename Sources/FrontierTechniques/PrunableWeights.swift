@@ -1,3 +1,5 @@
+import FrontierEngine
+
 /// The weight matrices that pruning acts on, with the Hugging Face names the lottery-ticket
 /// code uses for them: per layer query, key, value, attention output, intermediate and output
 /// (6 × 12 = 72 in BERT-base) plus the pooler's dense weight — 73. Embeddings, biases,

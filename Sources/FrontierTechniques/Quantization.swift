@@ -1,3 +1,5 @@
+import FrontierEngine
+
 /// Quantization of the encoder's linear layers (the same matrices pruning acts on; embeddings,
 /// LayerNorms and the classifier stay fp32).
 public enum Quantization {

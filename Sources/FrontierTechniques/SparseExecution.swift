@@ -1,3 +1,5 @@
+import FrontierEngine
+
 /// Moves pruned matrices onto the sparse kernel where it is faster than the dense one.
 public enum SparseExecution {
     /// The highest density at which the sparse kernel beats our dense packed GEMM: above it a

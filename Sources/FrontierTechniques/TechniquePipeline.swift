@@ -1,4 +1,5 @@
 import Foundation
+import FrontierEngine
 
 /// What a trial's techniques did to the model, for the result.
 public struct AppliedTechniques: Codable, Sendable, Equatable {

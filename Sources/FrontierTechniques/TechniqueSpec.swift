@@ -1,3 +1,4 @@
+import FrontierSupport
 /// One efficiency technique with its parameters, as a trial spec lists it
 /// (`"techniques": [{"name": "magnitude-pruning", "sparsity": 0.9}, …]`, applied in order).
 public struct TechniqueSpec: Codable, Sendable, Equatable {
@@ -50,13 +51,13 @@ public struct TechniqueSpec: Codable, Sendable, Equatable {
 
     public init(name: Name) { self.name = name }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    package enum CodingKeys: String, CodingKey, CaseIterable {
         case name, sparsity, scope, mask, saveMask, kernel, perLayer, heads, calibrationExamples, fraction, keep, strategy,
              entropy, trainExamples, keepFraction, fromLayer, mode, tokens
     }
 
     /// Which keys each technique takes, for clear errors on a misplaced parameter.
-    static let keys: [Name: Set<CodingKeys>] = [
+    package static let keys: [Name: Set<CodingKeys>] = [
         .magnitudePruning: [.sparsity, .scope, .mask, .saveMask, .kernel],
         .headPruning: [.perLayer, .heads, .calibrationExamples],
         .ffnPruning: [.fraction],

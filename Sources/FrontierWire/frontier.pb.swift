@@ -15,7 +15,7 @@
 /// coordinator never pushes a trial to an agent that did not ask. The coordinator answers
 /// every Heartbeat, so both sides can tell when the other is gone (zguide "Paranoid Pirate").
 ///
-/// Regenerate Sources/Core/Wire/frontier.pb.swift with scripts/generate-proto.sh after any
+/// Regenerate Sources/FrontierWire/frontier.pb.swift with scripts/generate-proto.sh after any
 /// change here, and bump `protocol_version` (FrontierWire.protocolVersion) on any change that
 /// an older peer would misread.
 

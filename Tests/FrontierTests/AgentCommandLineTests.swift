@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+@testable import FrontierEngine
 
-@testable import Core
 
 /// The agent as a user runs it: a built `frontier-agent` fed bad input must exit non-zero with
 /// a message naming the problem, never crash; good input must print what the engine computes.

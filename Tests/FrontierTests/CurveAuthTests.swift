@@ -3,8 +3,8 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import FrontierTransport
 
-@testable import Core
 
 /// CurveZMQ with the ZAP authenticator, key files and the authorised-keys folder.
 @Suite struct CurveAuthTests {

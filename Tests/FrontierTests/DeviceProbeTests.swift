@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+@testable import FrontierMeasurement
+@testable import FrontierSupport
 
-@testable import Core
 
 /// The device probe against fake /proc, /sys and /etc trees written to a temporary folder, the
 /// device-class slugs on real model strings, and git provenance on fake `.git` folders.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+@testable import FrontierEngine
 
-@testable import Core
 
 @Suite struct EncoderModelTests {
     static let lengths = [1, 5, 12, 3, 20]

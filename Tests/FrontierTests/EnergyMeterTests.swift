@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+@testable import FrontierMeasurement
+@testable import FrontierSupport
 
-@testable import Core
 
 /// The meters against fake sysfs trees: the cases users of energy tools get burned by —
 /// counters that wrap, two sockets, DRAM, the mmio duplicate, unreadable files, hwmon-only boards.

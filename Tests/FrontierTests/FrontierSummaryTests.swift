@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+@testable import FrontierAnalysis
 
-@testable import Core
 
 /// Summaries (baseline, within-N-points selections, knee, diminishing returns) and the
 /// cross-device comparison, on constructed curves whose answers are known.

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
+@testable import FrontierEngine
+@testable import FrontierSupport
+@testable import FrontierTasks
+@testable import FrontierTechniques
 
-@testable import Core
 
 /// The frozen-encoder baseline end to end on tiny random bases: the folder it writes loads as
 /// a sequence classifier whose head is exactly the trained probe, and evaluates on GLUE.

@@ -2,8 +2,8 @@ import CBLAS
 import CKernels
 import Foundation
 import Testing
+@testable import FrontierEngine
 
-@testable import Core
 
 /// The packed microkernels (AVX-512, AVX2 and portable) against `cblas_sgemm`.
 @Suite(.serialized) struct GemmTests {

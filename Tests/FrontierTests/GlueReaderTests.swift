@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+@testable import FrontierEngine
+@testable import FrontierTasks
 
-@testable import Core
 
-/// The committed fixture files (Tests/CoreTests/Fixtures), found beside this source file so
+/// The committed fixture files (Tests/FrontierTests/Fixtures), found beside this source file so
 /// the tests need no resource bundle; written by tools/fixtures/make_glue_fixtures.py and
 /// tools/check_metrics.py.
 enum GlueFixtures {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+@testable import FrontierEngine
+@testable import FrontierTasks
 
-@testable import Core
 
 /// Logits against Hugging Face transformers (fp32, eager attention) on the goldens written by
 /// tools/make_goldens.py. Random checkpoints are regenerated here from the shared PRNG and

@@ -1,7 +1,11 @@
 import Foundation
 import Testing
+@testable import FrontierGrid
+@testable import FrontierMeasurement
+@testable import FrontierStore
+@testable import FrontierSupport
+@testable import FrontierTechniques
 
-@testable import Core
 
 /// Sweep grid files: YAML → checked `GridFile` → ordered `GridPoint`s with stable keys, and
 /// every mistake reported at its file:line:column with the key path.

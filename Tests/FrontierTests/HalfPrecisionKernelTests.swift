@@ -1,8 +1,8 @@
 import CKernels
 import Foundation
 import Testing
+@testable import FrontierEngine
 
-@testable import Core
 
 /// fp16 / bf16 weight storage with fp32 arithmetic (`CKernels/half_gemm.c`): the conversions
 /// against Swift's `Float16` and an independent bf16 rounding, and the kernels (AVX-512, AVX2,

@@ -1,8 +1,8 @@
 import CKernels
 import Foundation
 import Testing
+@testable import FrontierEngine
 
-@testable import Core
 
 /// `fk_linear_int8` (AVX-512 VNNI, AVX2 and portable paths) against a slow Swift reference that
 /// quantizes by the header's rule and takes integer dot products, and against fp32 within the

@@ -2,7 +2,6 @@ import CKernels
 import Foundation
 import Testing
 
-@testable import Core
 
 /// Every fast kernel against a slow, obvious reference (llm.c's habit).
 @Suite struct KernelTests {

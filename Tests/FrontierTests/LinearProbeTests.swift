@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+@testable import FrontierSupport
+@testable import FrontierTasks
+@testable import FrontierTechniques
 
-@testable import Core
 
 /// The probe trainer against optima known without it: the stationarity conditions of the
 /// objective, a Newton solve of the equivalent binary problem, the closed-form bias-only

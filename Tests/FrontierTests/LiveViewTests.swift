@@ -5,8 +5,10 @@ import Darwin
 #endif
 import Foundation
 import Testing
+@testable import FrontierLiveView
+@testable import FrontierReport
+@testable import FrontierSupport
 
-@testable import Core
 
 /// The live view: the request parser and the routes on their own, then the server over a real
 /// loopback socket.

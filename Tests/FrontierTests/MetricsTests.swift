@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+@testable import FrontierTasks
 
-@testable import Core
 
 /// The GLUE metrics on cases small enough to compute by hand, and against scikit-learn / SciPy
 /// on the random cases tools/check_metrics.py wrote (Fixtures/metrics/cases.json).

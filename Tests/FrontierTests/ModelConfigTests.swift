@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+@testable import FrontierEngine
 
-@testable import Core
 
 @Suite struct ModelConfigTests {
     static func parse(_ json: String) throws -> ModelConfig {

@@ -1,9 +1,9 @@
 import Foundation
 import Testing
-@testable import Core
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import FrontierMeasurement
 
 // MARK: - A fake NVML, compiled by the test
 

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+@testable import FrontierAnalysis
+@testable import FrontierSupport
 
-@testable import Core
 
 /// Pareto frontiers and the aggregation of repeats they are computed on.
 @Suite struct ParetoFrontierTests {

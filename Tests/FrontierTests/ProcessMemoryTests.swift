@@ -1,6 +1,6 @@
 import Testing
+@testable import FrontierMeasurement
 
-@testable import Core
 
 @Suite struct ProcessMemoryTests {
     @Test func parsesStatusLines() {

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+@testable import FrontierAnalysis
+@testable import FrontierReport
+@testable import FrontierSupport
 
-@testable import Core
 
 /// A made-up sweep that exercises everything the report draws: two device classes (one metered,
 /// one estimated), repeats with spread, a baseline, failures, a configuration without latency.

@@ -1,13 +1,12 @@
 import Foundation
 import Testing
 
-@testable import Core
 
 /// `frontier-agent run` as a user or the sweep agent runs it: a real trial in a worker
 /// process on a tiny checkpoint and the fixture SST-2 file, and every way a worker can go
 /// wrong ending as a `failed` result while the agent process itself finishes normally.
 @Suite(.serialized) struct RunCommandTests {
-    static let glue = SharedData.packageRoot.appendingPathComponent("Tests/CoreTests/Fixtures/glue").path
+    static let glue = SharedData.packageRoot.appendingPathComponent("Tests/FrontierTests/Fixtures/glue").path
 
     typealias CLI = AgentCommandLineTests
 

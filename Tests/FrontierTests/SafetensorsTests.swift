@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Core
+@testable import FrontierEngine
 
 // MARK: - Helpers
 

@@ -1,8 +1,8 @@
 import CKernels
 import Foundation
 import Testing
+@testable import FrontierEngine
 
-@testable import Core
 
 /// `fk_linear_sparse` (AVX-512, AVX2 and portable paths) against the dense packed kernel on the
 /// same masked weights and against a naive triple loop. Serialized: the ISA switch is global.

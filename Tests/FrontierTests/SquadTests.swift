@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+@testable import FrontierEngine
+@testable import FrontierTasks
 
-@testable import Core
 
 // MARK: - The official metric (hand-written cases, no shared files)
 

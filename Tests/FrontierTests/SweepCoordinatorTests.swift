@@ -4,8 +4,14 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import FrontierFleet
+@testable import FrontierGrid
+@testable import FrontierStore
+@testable import FrontierSupport
+@testable import FrontierSweep
+@testable import FrontierTransport
+@testable import FrontierWire
 
-@testable import Core
 
 /// The coordinator's shell and the agent loop together, in one process over real loopback
 /// sockets: a `SweepCoordinator` on a thread with a temporary store, `SweepAgent`s on threads

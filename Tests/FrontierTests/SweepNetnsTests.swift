@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 
-@testable import Core
 
 /// A sweep across network namespaces (issue 6), run by `scripts/netns-sweep-test.sh` with the
 /// built binaries: coordinator and agents in their own namespaces joined by veth pairs on

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+@testable import FrontierStore
 
-@testable import Core
 
 /// Whole sweeps as an operator runs them: `frontier serve` and several `frontier-agent connect`
 /// processes on loopback, real trials on a tiny checkpoint, and processes killed with SIGKILL

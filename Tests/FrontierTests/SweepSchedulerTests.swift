@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+@testable import FrontierGrid
+@testable import FrontierSweep
+@testable import FrontierWire
 
-@testable import Core
 
 /// The coordinator's state machine on its own: every failure story of a sweep, as events.
 @Suite struct SweepSchedulerTests {

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+@testable import FrontierStore
+@testable import FrontierSweep
+@testable import FrontierWire
 
-@testable import Core
 
 /// The store as the coordinator uses it: a sweep's state survives closing and reopening, a
 /// different grid is refused, and the results table itself refuses a second result.

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
+@testable import FrontierEngine
+@testable import FrontierMeasurement
+@testable import FrontierSupport
+@testable import FrontierTechniques
 
-@testable import Core
 
 /// Techniques applied through the pipeline, as a trial applies them: the kernels they install
 /// compute what the dense model computes on the same weights.

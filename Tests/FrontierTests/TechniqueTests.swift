@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+@testable import FrontierEngine
+@testable import FrontierTechniques
 
-@testable import Core
 
 /// Each technique changes what the engine computes, and each is checked against the thing it
 /// claims to be equivalent to: pruning heads = masking them, removing FFN neurons = zeroing

@@ -1,6 +1,6 @@
 import Testing
+@testable import FrontierTasks
 
-@testable import Core
 
 @Suite struct TextLinesTests {
     @Test func splitsOnNewlineDroppingCarriageReturnsAndTheFinalNewline() throws {

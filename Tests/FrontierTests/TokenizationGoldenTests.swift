@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+@testable import FrontierEngine
+@testable import FrontierTasks
 
-@testable import Core
 
 /// Every SST-2 and MRPC dev text and every SQuAD v1.1 dev question and context through our
 /// tokenizer, hashed the way tools/make_goldens.py hashed `BertTokenizerFast`'s output.

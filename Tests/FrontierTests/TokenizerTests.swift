@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+@testable import FrontierEngine
 
-@testable import Core
 
 // MARK: - Algorithm on a tiny in-memory vocabulary (needs no shared files)
 

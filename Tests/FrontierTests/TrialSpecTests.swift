@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+@testable import FrontierMeasurement
+@testable import FrontierSupport
 
-@testable import Core
 
 /// Trial specs as users write them: minimal ones take the defaults; typos and bad values are
 /// errors that name the file and the key.

@@ -3,8 +3,8 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import FrontierTransport
 
-@testable import Core
 
 /// Helpers shared by the transport tests (`ZmqTransportTests`, `CurveAuthTests`).
 enum ZmqTestSupport {

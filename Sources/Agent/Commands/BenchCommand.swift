@@ -1,6 +1,9 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierTechniques
+import FrontierEngine
+import FrontierMeasurement
+import FrontierTasks
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

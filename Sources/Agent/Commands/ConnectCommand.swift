@@ -1,6 +1,10 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierFleet
+import FrontierMeasurement
+import FrontierSupport
+import FrontierSweep
+import FrontierTransport
 
 struct ConnectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,9 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierTechniques
+import FrontierEngine
+import FrontierSupport
+import FrontierTasks
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

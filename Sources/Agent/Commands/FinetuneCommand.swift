@@ -1,6 +1,8 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierTasks
+import FrontierEngine
+import FrontierTechniques
 
 struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

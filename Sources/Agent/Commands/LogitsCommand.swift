@@ -1,6 +1,6 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierEngine
 
 struct LogitsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

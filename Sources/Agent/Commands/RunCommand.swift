@@ -1,6 +1,9 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierEngine
+import FrontierMeasurement
+import FrontierSupport
+import FrontierTasks
 
 extension EnergyMeterChoice: ExpressibleByArgument {}
 extension MeasurementSettings.Scenario: ExpressibleByArgument {}

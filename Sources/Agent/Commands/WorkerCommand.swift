@@ -1,6 +1,7 @@
 import ArgumentParser
-import Core
 import Foundation
+import FrontierMeasurement
+import FrontierSupport
 
 /// The trial worker: `run` (and later `connect`) re-execute the agent as this, one process per
 /// trial, so the trial's peak memory and CPU time are its own and a crash takes only it down.

@@ -1,11 +1,11 @@
 /// The Hugging Face parameter names of one encoder block, whatever the family calls them.
-struct LayerNames {
-    var query: String, key: String, value: String
-    var attentionOutput: String
-    var attentionNorm: String
-    var intermediate: String
-    var output: String
-    var outputNorm: String
+package struct LayerNames {
+    package var query: String, key: String, value: String
+    package var attentionOutput: String
+    package var attentionNorm: String
+    package var intermediate: String
+    package var output: String
+    package var outputNorm: String
 }
 
 /// Maps our parameters to checkpoint tensor names: the one place that knows each family's
@@ -13,28 +13,28 @@ struct LayerNames {
 ///
 /// Names without the `.weight` / `.bias` suffix; `prefix` is `""` for a bare `BertModel` /
 /// `DistilBertModel` and `"bert."` / `"distilbert."` for the task models.
-struct CheckpointNames {
-    let family: ModelConfig.Family
-    let prefix: String
+package struct CheckpointNames {
+    package let family: ModelConfig.Family
+    package let prefix: String
 
     /// Decides the prefix from the names present: task models nest the encoder under the
     /// family name, bare models do not.
-    init(family: ModelConfig.Family, tensorNames: [String]) {
+    package init(family: ModelConfig.Family, tensorNames: [String]) {
         self.family = family
         let nested = family.rawValue + "."
         prefix = tensorNames.contains { $0.hasPrefix(nested + "embeddings.") } ? nested : ""
     }
 
-    var wordEmbeddings: String { prefix + "embeddings.word_embeddings" }
-    var positionEmbeddings: String { prefix + "embeddings.position_embeddings" }
-    var tokenTypeEmbeddings: String { prefix + "embeddings.token_type_embeddings" }
-    var embeddingsNorm: String { prefix + "embeddings.LayerNorm" }
-    var pooler: String { prefix + "pooler.dense" }
-    var preClassifier: String { "pre_classifier" }
-    var classifier: String { "classifier" }
-    var questionAnswering: String { "qa_outputs" }
+    package var wordEmbeddings: String { prefix + "embeddings.word_embeddings" }
+    package var positionEmbeddings: String { prefix + "embeddings.position_embeddings" }
+    package var tokenTypeEmbeddings: String { prefix + "embeddings.token_type_embeddings" }
+    package var embeddingsNorm: String { prefix + "embeddings.LayerNorm" }
+    package var pooler: String { prefix + "pooler.dense" }
+    package var preClassifier: String { "pre_classifier" }
+    package var classifier: String { "classifier" }
+    package var questionAnswering: String { "qa_outputs" }
 
-    func layer(_ index: Int) -> LayerNames {
+    package func layer(_ index: Int) -> LayerNames {
         switch family {
         case .bert:
             let base = "\(prefix)encoder.layer.\(index)."
@@ -56,7 +56,7 @@ struct CheckpointNames {
     /// Tensors a checkpoint may carry that an encoder never uses: buffers (`position_ids`) and
     /// pre-training heads (masked-LM, next-sentence). Loading reports them instead of failing,
     /// so `bert-base-uncased`-style checkpoints load; anything else unused is an error.
-    func isKnownUnused(_ name: String) -> Bool {
+    package func isKnownUnused(_ name: String) -> Bool {
         if name.hasSuffix("position_ids") { return true }
         switch family {
         case .bert: return name.hasPrefix("cls.")

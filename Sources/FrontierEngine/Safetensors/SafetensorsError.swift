@@ -47,7 +47,7 @@ public struct SafetensorsError: Error, Sendable, Equatable, CustomStringConverti
     /// The complete human-readable message, already prefixed with path and tensor.
     public let message: String
 
-    init(_ kind: Kind, path: String?, tensor: String? = nil, _ detail: String) {
+    package init(_ kind: Kind, path: String?, tensor: String? = nil, _ detail: String) {
         self.kind = kind
         self.path = path
         self.tensor = tensor

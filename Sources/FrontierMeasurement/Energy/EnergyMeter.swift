@@ -1,4 +1,5 @@
 import Foundation
+import FrontierSupport
 
 /// Joules per domain over one window.
 public struct EnergyWindow: Sendable, Equatable {

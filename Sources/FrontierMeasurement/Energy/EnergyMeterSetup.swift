@@ -1,3 +1,5 @@
+import FrontierSupport
+
 /// The channels a trial will read, and what was tried on the way to them.
 public struct EnergyMeterSetup: Sendable {
     public var channels: [any EnergyChannel]

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FrontierSupport
 
 /// The model behind an estimate, recorded with every estimated figure so a reader can redo it
 /// with better numbers (a wall-plug reading, the CPU's TDP per core).

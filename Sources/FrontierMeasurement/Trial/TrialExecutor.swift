@@ -1,4 +1,5 @@
 import Foundation
+import FrontierSupport
 
 /// What the agent hands a worker process, as JSON in a file.
 public struct WorkerRequest: Codable, Sendable {

@@ -1,3 +1,5 @@
+import FrontierTechniques
+
 /// The offline scenario: whole passes over the dev inputs at the trial's batch size.
 public struct OfflineResult: Codable, Sendable, Equatable {
     public var batch: Int

@@ -1,4 +1,6 @@
 import Foundation
+import FrontierSupport
+import FrontierTechniques
 
 /// One trial's result: what `frontier-agent run` prints and what an agent sends over the wire.
 /// A failed trial is a result too (with its reason), so a sweep records it instead of losing it.

@@ -1,4 +1,9 @@
 import Foundation
+import FrontierAnalysis
+import FrontierEngine
+import FrontierSupport
+import FrontierTasks
+import FrontierTechniques
 
 /// Runs one trial in this process: load, accuracy pass, then the measured scenarios. The
 /// agent runs it inside a fresh worker process (`TrialWorker`), so the process's peak memory

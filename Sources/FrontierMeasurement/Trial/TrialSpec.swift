@@ -1,4 +1,8 @@
 import Foundation
+import FrontierEngine
+import FrontierSupport
+import FrontierTasks
+import FrontierTechniques
 
 extension GemmBackend: Codable {}
 

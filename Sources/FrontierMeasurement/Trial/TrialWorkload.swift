@@ -1,4 +1,7 @@
 import Foundation
+import FrontierEngine
+import FrontierTasks
+import FrontierTechniques
 
 /// A trial's task data made ready for the engine: the accuracy pass (the official evaluator,
 /// run once) and the model inputs the timed scenarios repeat.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import FrontierSupport
 
 /// How a worker process ended.
 public struct WorkerExit: Sendable, Equatable, Codable {

@@ -1,4 +1,5 @@
 import Foundation
+import FrontierAnalysis
 
 /// What the live view shows at one moment, handed to `LiveViewServer` by the coordinator on each
 /// request and served as `GET /api/status` (JSON in Frontier's snake_case dialect).

@@ -1,4 +1,5 @@
 import Foundation
+import FrontierAnalysis
 
 /// The live view's page: progress, agents, recent failures and the current frontier plots, all
 /// rendered here from the snapshot so it reads without scripts (a `<noscript>` meta refresh

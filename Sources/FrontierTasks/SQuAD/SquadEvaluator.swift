@@ -1,4 +1,5 @@
 import Foundation
+import FrontierEngine
 
 /// One question's outcome: what was predicted and what the gold answers are.
 public struct SquadPrediction: Sendable, Equatable {

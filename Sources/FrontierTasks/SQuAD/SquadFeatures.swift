@@ -1,3 +1,5 @@
+import FrontierEngine
+
 /// The knobs of SQuAD evaluation, with the defaults of transformers' `run_qa.py` (and of BERT's
 /// original `run_squad.py`, which adds the question limit).
 public struct SquadSettings: Sendable, Equatable {

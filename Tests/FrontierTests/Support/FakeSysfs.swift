@@ -1,5 +1,6 @@
 import Foundation
-@testable import Core
+@testable import FrontierMeasurement
+@testable import FrontierSupport
 
 /// A sysfs tree in a temporary folder: tests write counters, move them, and read them through
 /// the same `DirectorySysfs` the agent uses on `/sys`.

@@ -1,6 +1,6 @@
 import Foundation
+@testable import FrontierEngine
 
-@testable import Core
 
 /// The slow, obvious forward pass, in Double, the way Hugging Face computes it: pad every
 /// sequence to the longest, add a large negative number to padded keys' attention scores,

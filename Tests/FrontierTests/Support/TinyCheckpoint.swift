@@ -1,6 +1,6 @@
 import Foundation
+@testable import FrontierEngine
 
-@testable import Core
 
 /// Small random checkpoints with Hugging Face's tensor names, built in code so unit tests need
 /// no files from ../shared.
