@@ -6,6 +6,8 @@ func note(_ message: String) {
 }
 
 /// A value handed from one thread to another.
+///
+/// `@unchecked Sendable`: `stored` is read and written only under `lock`.
 final class LockedValue<T>: @unchecked Sendable {
     // Guarded by `lock`.
     private let lock = NSLock()

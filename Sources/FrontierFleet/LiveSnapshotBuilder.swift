@@ -6,6 +6,9 @@ import FrontierStore
 /// The live page's data: the coordinator's in-memory progress (cheap, current) plus the
 /// stored trials for the plots (read from the store at most every couple of seconds, however
 /// many browsers poll).
+///
+/// `@unchecked Sendable`: the one mutable field, the records cache, is read and written only
+/// under `lock`; the coordinator and the store are themselves safe to use from any thread.
 public final class LiveSnapshotBuilder: @unchecked Sendable {
     let coordinator: SweepCoordinator
     let store: SweepStore

@@ -13,6 +13,10 @@ import FrontierWire
 /// and only then send the batch's replies. An Ack therefore always means "durable"; a crash
 /// between commit and send at worst makes an agent re-send a result that is then recognised
 /// as a duplicate.
+///
+/// `@unchecked Sendable`: `scheduler`, the store and the sockets are touched only by the thread
+/// inside `run`; `current` (what `snapshot` returns to the live view and the progress bar) is
+/// read and replaced only under `lock`; everything else is immutable.
 public final class SweepCoordinator: @unchecked Sendable {
     public struct Options: Sendable {
         public var bind: String

@@ -17,6 +17,9 @@ import Foundation
 /// (`ZmqSocket.bind` refuses otherwise) and `stop()` only after it is closed.
 ///
 /// Runs on its own thread. Counters and the recent rejections are readable from any thread.
+///
+/// `@unchecked Sendable`: its own fields are immutable; everything that changes lives in
+/// `State` (guarded by its lock) or `Worker` (owned by the authenticator's thread).
 public final class ZapAuthenticator: @unchecked Sendable {
     public static let endpoint = "inproc://zeromq.zap.01"
     /// How many recent rejections are kept.

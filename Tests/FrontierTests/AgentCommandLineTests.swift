@@ -21,11 +21,6 @@ import Testing
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }()
 
-    static var available: Bool {
-        if agent != nil { return true }
-        print("SKIP agent command-line tests: no built frontier-agent found (set FRONTIER_AGENT_BINARY)")
-        return false
-    }
 
     struct Run { var status: Int32; var stdout: String; var stderr: String }
 
@@ -76,8 +71,7 @@ import Testing
         return folder
     }
 
-    @Test func tokenizeAndLogitsAgreeWithTheLibrary() throws {
-        guard Self.available else { return }
+    @Test(.needsAgentBinary) func tokenizeAndLogitsAgreeWithTheLibrary() throws {
         let folder = try Self.tinyCheckpoint()
         defer { try? FileManager.default.removeItem(at: folder) }
         let text = "the cat sat on the mat.\nhello dogs!\n"
@@ -96,8 +90,7 @@ import Testing
         #expect(zip(printed, expected).allSatisfy { zip($0, $1).allSatisfy { abs($0 - $1) < 1e-6 } })
     }
 
-    @Test func badInputLinesAreNamedErrors() throws {
-        guard Self.available else { return }
+    @Test(.needsAgentBinary) func badInputLinesAreNamedErrors() throws {
         let folder = try Self.tinyCheckpoint()
         defer { try? FileManager.default.removeItem(at: folder) }
         let cases: [(arguments: [String], stdin: [UInt8], message: String)] = [
@@ -114,8 +107,7 @@ import Testing
         }
     }
 
-    @Test func brokenCheckpointsAreNamedErrors() throws {
-        guard Self.available else { return }
+    @Test(.needsAgentBinary) func brokenCheckpointsAreNamedErrors() throws {
         let folder = try Self.tinyCheckpoint()
         defer { try? FileManager.default.removeItem(at: folder) }
         let weights = folder.appendingPathComponent("model.safetensors")
@@ -139,8 +131,7 @@ import Testing
         #expect(result.status != 0 && result.stderr.contains("absent"), "\(result.stderr)")
     }
 
-    @Test func helpExplainsTheCommands() throws {
-        guard Self.available else { return }
+    @Test(.needsAgentBinary) func helpExplainsTheCommands() throws {
         let help = try Self.run(["--help"])
         #expect(help.status == 0)
         for command in ["info", "tokenize", "logits", "eval", "bench"] { #expect(help.stdout.contains(command)) }

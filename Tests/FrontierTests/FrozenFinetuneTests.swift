@@ -216,8 +216,7 @@ import Testing
     }
 
     /// The command as a user runs it: only the frozen regime, JSON on stdout, progress on stderr.
-    @Test func finetuneCommandPrintsASummaryAndRefusesFullFineTuning() throws {
-        guard AgentCommandLineTests.available else { return }
+    @Test(.needsAgentBinary) func finetuneCommandPrintsASummaryAndRefusesFullFineTuning() throws {
         let root = try Self.temporaryFolder("cli")
         defer { try? FileManager.default.removeItem(at: root) }
         let base = try Self.tinyBase(in: root), data = try Self.writeSST2(in: root)
@@ -246,13 +245,9 @@ import Testing
 
     /// The real base model and SST-2: a frozen probe on a training subset must beat chance
     /// clearly on dev. Needs `scripts/fetch-base-model.sh` and ../shared.
-    @Test func realBaseOnSST2BeatsChance() throws {
-        let base = SharedData.packageRoot.appendingPathComponent("cache/models/all-minilm-l6-v2")
-        guard FileManager.default.fileExists(atPath: base.appendingPathComponent("model.safetensors").path) else {
-            print("SKIP realBaseOnSST2BeatsChance: \(base.path) is absent (run scripts/fetch-base-model.sh)")
-            return
-        }
-        guard SharedData.available("data/glue/SST-2/train.tsv", for: "realBaseOnSST2BeatsChance") else { return }
+    @Test(.needsBaseModel, .needsShared("data/glue/SST-2/train.tsv", "data/glue/SST-2/dev.tsv"))
+    func realBaseOnSST2BeatsChance() throws {
+        let base = SharedData.baseModel
         let root = try Self.temporaryFolder("real")
         defer { try? FileManager.default.removeItem(at: root) }
         let output = root.appendingPathComponent("minilm-frozen-sst2")

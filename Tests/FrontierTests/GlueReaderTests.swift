@@ -226,8 +226,7 @@ func expectGlueDataError(_ path: String, line: Int?, _ detail: String, sourceLoc
         .sst2: [428, 444], .mrpc: [129, 279], .cola: [322, 721], .rte: [146, 131], .qnli: [2702, 2761], .wnli: [40, 31],
     ]
 
-    @Test func realFilesHaveOfficialRowCounts() throws {
-        guard SharedData.available("data/glue", for: "GLUE row counts") else { return }
+    @Test(.needsShared("data/glue")) func realFilesHaveOfficialRowCounts() throws {
         let root = SharedData.path("data/glue")
         for (task, split, count) in Self.realCounts {
             guard SharedData.available("data/glue/\(task.folderName)/\(split).tsv", for: "GLUE \(task.folderName) \(split)") else { continue }
@@ -246,8 +245,7 @@ func expectGlueDataError(_ path: String, line: Int?, _ detail: String, sourceLoc
 
     /// The few real rows whose text holds a `"`: with CSV quoting they would swallow tabs and
     /// lines; here they stay literal and every row keeps its columns.
-    @Test func realFilesKeepQuotesLiteral() throws {
-        guard SharedData.available("data/glue/MRPC/dev.tsv", for: "GLUE quotes") else { return }
+    @Test(.needsShared("data/glue/MRPC/dev.tsv")) func realFilesKeepQuotesLiteral() throws {
         let mrpc = try GlueReader.read(task: .mrpc, split: "dev", dataRoot: SharedData.path("data/glue"))
         #expect(mrpc.first?.textB == "\" The foodservice pie business does not fit our long-term growth strategy .")
         #expect(mrpc.contains { $0.textA.contains("\"") })
@@ -366,9 +364,7 @@ func expectGlueDataError(_ path: String, line: Int?, _ detail: String, sourceLoc
 
     // MARK: The fine-tuned checkpoints against transformers' scores (training.json)
 
-    @Test func minilmSST2Accuracy() throws {
-        guard SharedData.available("models/minilm-l6-sst2/model.safetensors", for: "GLUE eval SST-2"),
-              SharedData.available("data/glue/SST-2/dev.tsv", for: "GLUE eval SST-2") else { return }
+    @Test(.needsShared("models/minilm-l6-sst2/model.safetensors", "data/glue/SST-2/dev.tsv")) func minilmSST2Accuracy() throws {
         let checkpoint = try Checkpoint.load(directory: SharedData.path("models/minilm-l6-sst2"))
         let result = try GlueEvaluator.evaluate(checkpoint: checkpoint, task: "SST-2", dataRoot: SharedData.path("data/glue"),
                                                 workspace: Workspace(threads: 2))
@@ -377,9 +373,7 @@ func expectGlueDataError(_ path: String, line: Int?, _ detail: String, sourceLoc
         #expect(result.metrics == ["accuracy": 0.9002293577981652])
     }
 
-    @Test func minilmMRPCAccuracyAndF1() throws {
-        guard SharedData.available("models/minilm-l6-mrpc/model.safetensors", for: "GLUE eval MRPC"),
-              SharedData.available("data/glue/MRPC/dev.tsv", for: "GLUE eval MRPC") else { return }
+    @Test(.needsShared("models/minilm-l6-mrpc/model.safetensors", "data/glue/MRPC/dev.tsv")) func minilmMRPCAccuracyAndF1() throws {
         let checkpoint = try Checkpoint.load(directory: SharedData.path("models/minilm-l6-mrpc"))
         let result = try GlueEvaluator.evaluate(checkpoint: checkpoint, task: "MRPC", dataRoot: SharedData.path("data/glue"),
                                                 workspace: Workspace(threads: 2))

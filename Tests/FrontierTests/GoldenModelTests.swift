@@ -75,9 +75,7 @@ import Testing
 
     /// All 872 SST-2 dev sentences through our tokenizer and engine against transformers'
     /// logits: same predictions, logits within 1e-4.
-    @Test func minilmSST2MatchesTransformersOnEveryDevSentence() throws {
-        guard SharedData.available("models/minilm-l6-sst2/model.safetensors", for: "minilm SST-2 golden"),
-              SharedData.available("data/glue/SST-2/dev.tsv", for: "minilm SST-2 golden") else { return }
+    @Test(.needsShared("models/minilm-l6-sst2/model.safetensors", "data/glue/SST-2/dev.tsv")) func minilmSST2MatchesTransformersOnEveryDevSentence() throws {
         let golden = try Golden.load("minilm_sst2_logits.json")
         let checkpoint = try Checkpoint.load(directory: SharedData.path("models/minilm-l6-sst2"))
         let examples = try SST2Reader.read(path: SharedData.path("data/glue/SST-2/dev.tsv").path)
@@ -93,9 +91,7 @@ import Testing
     }
 
     /// MRPC pairs with fp16-stored weights (upcast to fp32 at load, as transformers does).
-    @Test func minilmMRPCMatchesTransformersOnEveryDevPair() throws {
-        guard SharedData.available("models/minilm-l6-mrpc/model.safetensors", for: "minilm MRPC golden"),
-              SharedData.available("data/glue/MRPC/dev.tsv", for: "minilm MRPC golden") else { return }
+    @Test(.needsShared("models/minilm-l6-mrpc/model.safetensors", "data/glue/MRPC/dev.tsv")) func minilmMRPCMatchesTransformersOnEveryDevPair() throws {
         let golden = try Golden.load("minilm_mrpc_logits.json")
         let checkpoint = try Checkpoint.load(directory: SharedData.path("models/minilm-l6-mrpc"))
         let file = try TSVFile(path: SharedData.path("data/glue/MRPC/dev.tsv").path)

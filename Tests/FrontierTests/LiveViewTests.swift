@@ -234,9 +234,12 @@ import Testing
 
     /// Not a check: with FRONTIER_LIVE_SERVE_S set, serves a sweep that progresses by one trial a
     /// second on FRONTIER_LIVE_PORT (default 8765) for that long, for `scripts/check-report.sh --url`.
-    @Test func serveForTheBrowserCheck() throws {
+    /// Otherwise the runner reports it skipped.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["FRONTIER_LIVE_SERVE_S"].flatMap(Double.init) != nil,
+                   "manual: serves the live view for a browser check only with FRONTIER_LIVE_SERVE_S=seconds"))
+    func serveForTheBrowserCheck() throws {
         let environment = ProcessInfo.processInfo.environment
-        guard let seconds = environment["FRONTIER_LIVE_SERVE_S"].flatMap(Double.init) else { return }
+        let seconds = try #require(environment["FRONTIER_LIVE_SERVE_S"].flatMap(Double.init))
         let port = environment["FRONTIER_LIVE_PORT"].flatMap(Int.init) ?? 8765
         let start = Date()
         let server = LiveViewServer(port: port) {

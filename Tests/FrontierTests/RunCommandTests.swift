@@ -20,8 +20,7 @@ import Testing
          "--min-duration", "0.2", "--single-stream-queries", "20", "--warmup", "2"] + extra
     }
 
-    @Test func estimatedTrialReportsEnergyLatencyThroughputAndMemory() throws {
-        guard CLI.available else { return }
+    @Test(.needsAgentBinary) func estimatedTrialReportsEnergyLatencyThroughputAndMemory() throws {
         let model = try CLI.tinyCheckpoint()
         defer { try? FileManager.default.removeItem(at: model) }
         let run = try CLI.run(quickTrial(model, ["--energy", "estimated", "--watts-per-core", "8", "--idle-watts", "3", "--trial-id", "t1"]))
@@ -59,8 +58,7 @@ import Testing
 
     /// A RAPL tree whose counters never move: the window is extended up to max-duration and
     /// the per-example energy is left out with a note — never reported as 0 J.
-    @Test func meterThatNeverMovesIsNotReportedAsZero() throws {
-        guard CLI.available else { return }
+    @Test(.needsAgentBinary) func meterThatNeverMovesIsNotReportedAsZero() throws {
         let model = try CLI.tinyCheckpoint()
         let tree = try FakeSysfsTree()
         try tree.raplZone("intel-rapl:0", name: "package-0", energy: 5_000_000)
@@ -78,8 +76,7 @@ import Testing
         #expect(notes.contains { $0.contains("package-0 read 0 J") }, "\(notes)")
     }
 
-    @Test func timeoutKillsTheWorkerAndIsAFailedResult() throws {
-        guard CLI.available else { return }
+    @Test(.needsAgentBinary) func timeoutKillsTheWorkerAndIsAFailedResult() throws {
         let model = try CLI.tinyCheckpoint()
         defer { try? FileManager.default.removeItem(at: model) }
         let run = try CLI.run(quickTrial(model, ["--energy", "estimated", "--min-duration", "60", "--max-duration", "60", "--timeout", "1.5"]))
@@ -90,8 +87,7 @@ import Testing
         #expect((result["worker"] as? [String: Any])?["signal"] as? Int == 9)
     }
 
-    @Test func exhaustingTheMemoryLimitIsAFailedResult() throws {
-        guard CLI.available else { return }
+    @Test(.needsAgentBinary) func exhaustingTheMemoryLimitIsAFailedResult() throws {
         let model = try CLI.tinyCheckpoint()
         defer { try? FileManager.default.removeItem(at: model) }
         let run = try CLI.run(quickTrial(model, ["--energy", "estimated", "--memory-limit-mb", "2"]))
@@ -102,8 +98,7 @@ import Testing
     }
 
     /// Another process SIGKILLs the worker mid-trial (as the OOM killer would).
-    @Test func workerKilledMidTrialIsAFailedResult() throws {
-        guard CLI.available else { return }
+    @Test(.needsAgentBinary) func workerKilledMidTrialIsAFailedResult() throws {
         let model = try CLI.tinyCheckpoint()
         defer { try? FileManager.default.removeItem(at: model) }
         let process = Process()
@@ -143,8 +138,7 @@ import Testing
         #expect((result["failure_reason"] as? String)?.contains("SIGKILL") == true, "\(result["failure_reason"] ?? "")")
     }
 
-    @Test func workerErrorsBecomeFailedResultsNamingTheProblem() throws {
-        guard CLI.available else { return }
+    @Test(.needsAgentBinary) func workerErrorsBecomeFailedResultsNamingTheProblem() throws {
         let missing = "/nonexistent/frontier-model-\(UUID().uuidString)"
         let run = try CLI.run(["run", "--model", missing, "--task", "SST-2", "--data", Self.glue, "--energy", "estimated", "--idle-seconds", "0"])
         #expect(run.status == 1)
@@ -153,8 +147,7 @@ import Testing
         #expect((result["failure_reason"] as? String)?.contains(missing) == true)
     }
 
-    @Test func specFileErrorsNameTheFileAndKey() throws {
-        guard CLI.available else { return }
+    @Test(.needsAgentBinary) func specFileErrorsNameTheFileAndKey() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("spec-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: file) }
         try #"{"model": "m", "task": "SST-2", "data": "d", "measurement": {"min_duraton_s": 3}}"#.write(to: file, atomically: true, encoding: .utf8)
@@ -168,8 +161,7 @@ import Testing
         #expect(none.stderr.contains("--spec FILE, or --model, --task and --data"))
     }
 
-    @Test func specFromStdinRuns() throws {
-        guard CLI.available else { return }
+    @Test(.needsAgentBinary) func specFromStdinRuns() throws {
         let model = try CLI.tinyCheckpoint()
         defer { try? FileManager.default.removeItem(at: model) }
         let spec = """
@@ -187,8 +179,7 @@ import Testing
         #expect(device["device_class_source"] as? String == "override")
     }
 
-    @Test func techniqueFlagsChangeTheModelAndAreRecorded() throws {
-        guard CLI.available else { return }
+    @Test(.needsAgentBinary) func techniqueFlagsChangeTheModelAndAreRecorded() throws {
         let model = try CLI.tinyCheckpoint()
         defer { try? FileManager.default.removeItem(at: model) }
         let run = try CLI.run(quickTrial(model, ["--energy", "estimated", "--scenario", "offline", "--sparsity", "0.5", "--keep-layers", "1",

@@ -612,7 +612,7 @@ private let safetensorsSpecialValues: [Float] = [
 private enum SafetensorsSharedModels {
     static func model(_ name: String) -> URL? {
         let relative = "models/\(name)/model.safetensors"
-        return SharedData.available(relative, for: "safetensors test on \(name)") ? SharedData.path(relative) : nil
+        return SharedData.exists(relative) ? SharedData.path(relative) : nil
     }
 
     static let sst2 = model("minilm-l6-sst2")
@@ -638,12 +638,12 @@ private enum SafetensorsSharedModels {
         firstWordEmbeddings: [-0.019989013671875, -0.0034027099609375, -0.014678955078125, 0.0117034912109375],
         wordEmbeddingSum: 138.07816755771637, totalAbsoluteSum: 1003920.7083294392)
 
-    @Test(.enabled(if: SafetensorsSharedModels.sst2 != nil, "shared minilm-l6-sst2 model not present"))
+    @Test(.needsShared("models/minilm-l6-sst2/model.safetensors"))
     func fp32Model() throws {
         try check(try #require(SafetensorsSharedModels.sst2), Self.fp32)
     }
 
-    @Test(.enabled(if: SafetensorsSharedModels.mrpc != nil, "shared minilm-l6-mrpc model not present"))
+    @Test(.needsShared("models/minilm-l6-mrpc/model.safetensors"))
     func fp16Model() throws {
         try check(try #require(SafetensorsSharedModels.mrpc), Self.fp16)
     }

@@ -371,10 +371,6 @@ private func squadTokenizer() throws -> BertTokenizer {
     static let vocabFolder = "models/minilm-l6-sst2"
     static let devFile = "data/squad/v1.1/dev-v1.1.json"
 
-    static func sharedInputs(_ test: String) -> Bool {
-        SharedData.available(vocabFolder + "/vocab.txt", for: test) && SharedData.available(devFile, for: test)
-    }
-
     /// The golden's line for one feature: example index, ids, token types, offsets ('-' outside the context).
     static func line(_ f: SquadFeature) -> String {
         let offsets = f.contextOffsets.map { $0.map { "\($0.lowerBound):\($0.upperBound)" } ?? "-" }
@@ -390,8 +386,7 @@ private func squadTokenizer() throws -> BertTokenizer {
     }
 
     /// Every dev question's windows (ids, token types, context offsets) equal HF's overflowing encodings.
-    @Test func everyDevFeatureMatchesRunQA() throws {
-        guard Self.sharedInputs("SQuAD dev features") else { return }
+    @Test(.needsShared("models/minilm-l6-sst2/vocab.txt", "data/squad/v1.1/dev-v1.1.json")) func everyDevFeatureMatchesRunQA() throws {
         let golden = try #require(try Golden.load("squad_random_qa.json")["dev_features"] as? [String: Any])
         let tokenizer = try BertTokenizer.load(directory: SharedData.path(Self.vocabFolder))
         let examples = try SquadReader.read(path: SharedData.path(Self.devFile).path)
@@ -421,8 +416,7 @@ private func squadTokenizer() throws -> BertTokenizer {
 
     /// 50 dev questions (21 of them over several windows) through a random QA model with the real
     /// vocabulary: the same features and the same answer strings as transformers + run_qa.
-    @Test func randomModelChoosesTheSameSpansAsTransformers() throws {
-        guard Self.sharedInputs("SQuAD random-model golden") else { return }
+    @Test(.needsShared("models/minilm-l6-sst2/vocab.txt", "data/squad/v1.1/dev-v1.1.json")) func randomModelChoosesTheSameSpansAsTransformers() throws {
         let golden = try Golden.load("squad_random_qa.json")
         let questions = golden["questions"] as? [[String: Any]] ?? []
         #expect(questions.count == 50)
@@ -467,8 +461,7 @@ private func squadTokenizer() throws -> BertTokenizer {
 
     /// The file-reading entry point (what `frontier-agent eval` calls) gives the first `limit`
     /// questions of the file the same predictions as evaluating them from memory.
-    @Test func fileEntryPointReadsLimitsAndEvaluates() throws {
-        guard Self.sharedInputs("SQuAD file entry point") else { return }
+    @Test(.needsShared("models/minilm-l6-sst2/vocab.txt", "data/squad/v1.1/dev-v1.1.json")) func fileEntryPointReadsLimitsAndEvaluates() throws {
         let golden = try Golden.load("squad_random_qa.json")
         let tokenizer = try BertTokenizer.load(directory: SharedData.path(Self.vocabFolder))
         let checkpoint = Checkpoint(directory: SharedData.path(Self.vocabFolder), model: try GoldenModelTests.randomCheckpoint(golden),
@@ -488,8 +481,7 @@ private func squadTokenizer() throws -> BertTokenizer {
 
     /// The official script's numbers on synthetic predictions for all 10,570 questions, to the
     /// last bit, and the normalised form of every gold answer.
-    @Test func officialMetricOnEveryDevQuestion() throws {
-        guard SharedData.available(Self.devFile, for: "SQuAD official metric golden") else { return }
+    @Test(.needsShared("data/squad/v1.1/dev-v1.1.json")) func officialMetricOnEveryDevQuestion() throws {
         let golden = try #require(try Golden.load("squad_random_qa.json")["metrics"] as? [String: Any])
         let examples = try SquadReader.read(path: SharedData.path(Self.devFile).path)
         func slice(_ text: String, _ from: Int, _ to: Int) -> String {

@@ -15,11 +15,6 @@ import Testing
         return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
     }
 
-    static var available: Bool {
-        if CLI.agent != nil, frontier != nil { return true }
-        print("SKIP sweep process tests: no built frontier / frontier-agent found")
-        return false
-    }
 
     /// A started child with its output collected in a file (never a pipe nobody reads).
     final class Child {
@@ -132,8 +127,7 @@ import Testing
         }
     }
 
-    @Test func anAgentKilledMidTrialHasItsTrialRerunElsewhere() throws {
-        guard Self.available else { return }
+    @Test(.needsSweepBinaries) func anAgentKilledMidTrialHasItsTrialRerunElsewhere() throws {
         let sweep = try Sweep(variants: 6, seconds: 1.5)
         defer { try? FileManager.default.removeItem(at: sweep.root) }
         let serve = try sweep.serve()
@@ -160,8 +154,7 @@ import Testing
         }
     }
 
-    @Test func aCoordinatorKilledAndRestartedLosesAndRepeatsNothing() throws {
-        guard Self.available else { return }
+    @Test(.needsSweepBinaries) func aCoordinatorKilledAndRestartedLosesAndRepeatsNothing() throws {
         let sweep = try Sweep(variants: 6, seconds: 1.0)
         defer { try? FileManager.default.removeItem(at: sweep.root) }
         var serve = try sweep.serve()
@@ -188,8 +181,7 @@ import Testing
         }
     }
 
-    @Test func aBadGridIsANamedErrorAndStartsNothing() throws {
-        guard Self.available else { return }
+    @Test(.needsSweepBinaries) func aBadGridIsANamedErrorAndStartsNothing() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("frontier-badgrid-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
@@ -204,8 +196,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("s/frontier.sqlite").path))
     }
 
-    @Test func aPlainBindOffLoopbackIsRefused() throws {
-        guard Self.available else { return }
+    @Test(.needsSweepBinaries) func aPlainBindOffLoopbackIsRefused() throws {
         let sweep = try Sweep(variants: 1)
         defer { try? FileManager.default.removeItem(at: sweep.root) }
         let serve = try Child(Self.frontier!, ["serve", sweep.grid.path, "--bind", "tcp://0.0.0.0:\(sweep.port)",

@@ -29,9 +29,7 @@ import Testing
         #expect(SHA256.hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 
-    @Test func sst2AndMRPCMatchBertTokenizerFast() throws {
-        guard SharedData.available(Self.vocab, for: "tokenization golden (GLUE)"),
-              SharedData.available("data/glue/MRPC/dev.tsv", for: "tokenization golden (GLUE)") else { return }
+    @Test(.needsShared(Self.vocab, "data/glue/MRPC/dev.tsv")) func sst2AndMRPCMatchBertTokenizerFast() throws {
         let golden = try Golden.load("tokenization.json")
         let tokenizer = try BertTokenizer.load(directory: SharedData.path("models/minilm-l6-sst2"))
 
@@ -50,9 +48,7 @@ import Testing
         #expect(Self.hash(mrpcEncodings.map { $0.typeIds.map(String.init) }) == mrpcGolden["type_ids_sha256"] as? String)
     }
 
-    @Test func squadQuestionsAndContextsMatchBertTokenizerFast() throws {
-        guard SharedData.available(Self.vocab, for: "tokenization golden (SQuAD)"),
-              SharedData.available("data/squad/v1.1/dev-v1.1.json", for: "tokenization golden (SQuAD)") else { return }
+    @Test(.needsShared(Self.vocab, "data/squad/v1.1/dev-v1.1.json")) func squadQuestionsAndContextsMatchBertTokenizerFast() throws {
         let golden = try Golden.load("tokenization.json")
         let tokenizer = try BertTokenizer.load(directory: SharedData.path("models/minilm-l6-sst2"))
         let data = try Data(contentsOf: SharedData.path("data/squad/v1.1/dev-v1.1.json"))

@@ -272,10 +272,9 @@ struct TokenizerFileTests {
 /// The MiniLM SST-2 model folder from the shared data (`SharedData` finds `../shared` or
 /// `FRONTIER_SHARED`).
 private enum SharedTokenizerModel {
-    static let directory: URL? = SharedData.available("models/minilm-l6-sst2/vocab.txt", for: "TokenizerHFParityTests")
+    static let directory: URL? = SharedData.exists("models/minilm-l6-sst2/vocab.txt")
         ? SharedData.path("models/minilm-l6-sst2") : nil
 
-    static var available: Bool { directory != nil }
 
     /// Loaded once for the whole suite.
     private static let tokenizer: Result<BertTokenizer, any Error>? = directory.map { dir in
@@ -291,7 +290,7 @@ private enum SharedTokenizerModel {
 /// minilm-l6-sst2's vocab.txt / tokenizer_config.json: `tok(text, return_offsets_mapping=True)`.
 @Suite(
     "Hugging Face parity (minilm-l6-sst2 vocabulary)",
-    .enabled(if: SharedTokenizerModel.available, "needs ../shared/models/minilm-l6-sst2 or FRONTIER_SHARED"))
+    .needsShared("models/minilm-l6-sst2/vocab.txt"))
 struct TokenizerHFParityTests {
     private func check(
         _ text: String, _ ids: [Int32], _ offsets: [Range<Int>], sourceLocation: SourceLocation = #_sourceLocation

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Locates `../shared` (the read-only models and GLUE/SQuAD files beside the checkout), or the
-/// folder named by `FRONTIER_SHARED`. Tests that need it skip with a printed reason when absent.
+/// folder named by `FRONTIER_SHARED`. Tests that need it carry `.needsShared(…)` and are
+/// reported skipped, with the missing paths, when it is absent.
 enum SharedData {
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -14,6 +15,9 @@ enum SharedData {
     }()
 
     static func path(_ relative: String) -> URL { root.appendingPathComponent(relative) }
+
+    /// The base MiniLM-L6 model as `scripts/fetch-base-model.sh` leaves it (git-ignored cache).
+    static let baseModel = packageRoot.appendingPathComponent("cache/models/all-minilm-l6-v2")
 
     static func exists(_ relative: String) -> Bool {
         FileManager.default.fileExists(atPath: path(relative).path)
