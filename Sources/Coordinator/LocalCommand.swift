@@ -68,6 +68,7 @@ struct LocalCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
 
         let bound = DispatchSemaphore(value: 0)
+        let loopEnded = DispatchSemaphore(value: 0)
         let started = LockedValue<(endpoint: String, error: String?)>(("", nil))
         let loop = Thread {
             do {
@@ -80,6 +81,7 @@ struct LocalCommand: ParsableCommand {
                 bound.signal()
             }
             stop.raise("coordinator ended")
+            loopEnded.signal()
         }
         loop.stackSize = 8 << 20
         loop.start()
@@ -89,6 +91,9 @@ struct LocalCommand: ParsableCommand {
             note("Error: \(error)")
             throw ExitCode(1)
         }
+        // Wakes the progress loop early: a stop (a signal, the coordinator ending) or an agent exiting.
+        let wake = DispatchSemaphore(value: 0)
+        stop.onRaise { wake.signal() }
         var children: [LocalAgentProcess] = []
         for i in 0..<agents {
             var args = ["connect", endpoint, "--agent-id", "local-\(i + 1)",
@@ -97,7 +102,8 @@ struct LocalCommand: ParsableCommand {
             if let deviceClass { args += ["--device-class", deviceClass] }
             let log = logs.appendingPathComponent("agent-\(i + 1).log")
             do {
-                children.append(try LocalAgentProcess(executable: agentBinary, arguments: args, log: log))
+                children.append(try LocalAgentProcess(executable: agentBinary, arguments: args, log: log,
+                                                      onExit: { wake.signal() }))
             } catch {
                 note("Error: cannot start agent \(i + 1): \(error)")
                 stop.raise("agent start failed")
@@ -107,7 +113,8 @@ struct LocalCommand: ParsableCommand {
         let bar = SweepProgressBar()
         var finishedLoop = false
         while !finishedLoop {
-            Thread.sleep(forTimeInterval: 0.25)
+            // The timeout is the bar's redraw interval.
+            _ = wake.wait(timeout: .now() + 0.25)
             bar.draw(coordinator.snapshot)
             finishedLoop = stop.isRaised
             if !finishedLoop, !children.isEmpty, children.allSatisfy({ !$0.isRunning }) {
@@ -115,7 +122,7 @@ struct LocalCommand: ParsableCommand {
                 stop.raise("agents exited")
             }
         }
-        while loop.isExecuting { Thread.sleep(forTimeInterval: 0.05) }
+        loopEnded.wait()
         bar.finish(coordinator.snapshot)
         // The coordinator told the agents the sweep is finished; give them a moment, then stop them.
         for child in children { child.stop(after: stop.reason == "coordinator ended" ? 10 : 0) }
@@ -146,8 +153,11 @@ struct LocalCommand: ParsableCommand {
 /// A `frontier-agent connect` child with its output in a log file.
 final class LocalAgentProcess {
     let process = Process()
+    /// Signalled when the child exits, and again by every wait that saw it.
+    private let exited = DispatchSemaphore(value: 0)
 
-    init(executable: String, arguments: [String], log: URL) throws {
+    /// `onExit` runs on a Foundation queue when the child exits.
+    init(executable: String, arguments: [String], log: URL, onExit: @escaping @Sendable () -> Void = {}) throws {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
@@ -155,18 +165,28 @@ final class LocalAgentProcess {
         process.arguments = arguments
         process.standardOutput = handle
         process.standardError = handle
+        let exited = self.exited
+        process.terminationHandler = { _ in
+            exited.signal()
+            onExit()
+        }
         try process.run()
     }
 
     var isRunning: Bool { process.isRunning }
 
+    /// Waits up to `seconds` for the child to exit; true when it has.
+    func waitForExit(_ seconds: Double) -> Bool {
+        guard exited.wait(timeout: .now() + seconds) == .success else { return !process.isRunning }
+        exited.signal()
+        return true
+    }
+
+    /// Lets the child end by itself for `seconds`, then asks with SIGTERM (it finishes and
+    /// spools its trial), and after 30 s more kills it.
     func stop(after seconds: Double) {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        let hard = Date().addingTimeInterval(30)
-        while process.isRunning, Date() < hard { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if !waitForExit(seconds) { kill(process.processIdentifier, SIGTERM) }
+        if !waitForExit(30) { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }

@@ -4,14 +4,20 @@ import FrontierSweep
 import FrontierTransport
 import FrontierWire
 
-/// The agent's side of the wire: connect, say Hello, pull trials when idle, heartbeat while a
-/// trial runs, spool each result and send it until acknowledged. The coordinator going away
-/// (silence for `liveness` heartbeats, a Shutdown, a restart that forgot us) is never fatal:
-/// the agent closes its socket, waits with exponential backoff and starts again with a new
-/// connection, carrying the trial it is running and its spool along.
+/// The agent's shell around `SweepAgentMachine`, as `SweepCoordinator` is the scheduler's: it
+/// owns the socket, the spool on disk, the runner thread and the stop signal, and moves events
+/// and directives between them and the machine on one thread (a ZeroMQ socket belongs to one
+/// thread). What the agent does — Hello, heartbeats, work requests, spool replay, reconnecting
+/// with backoff, refusing another protocol version — is the machine's, and tested there.
 ///
-/// One thread owns the socket (this loop); the trial runs on a second thread, and the two meet
-/// only in `RunningTrial`, a locked box.
+/// One turn: wait in `zmq_poll` on the socket and on a wake-up pipe that the runner thread and
+/// the stop signal write to, until a message, a wake-up or the machine's next deadline; then
+/// hand the machine what happened, with the time, and carry out its directives. Nothing waits
+/// a fixed time: a trial still running while the coordinator is away is waited for by the same
+/// poll as the end of the backoff, whichever comes first.
+///
+/// `@unchecked Sendable`: the machine, the socket and the spool are touched only by the thread
+/// inside `run`; `completedCount` is read and written only under `lock`; the rest is immutable.
 public final class SweepAgent: @unchecked Sendable {
     public struct Options: Sendable {
         public var endpoint: String
@@ -47,8 +53,9 @@ public final class SweepAgent: @unchecked Sendable {
     }
 
     /// The trial being run, shared between the loop and the runner thread.
+    /// `@unchecked Sendable`: `finished` is written once by the runner thread and read by the
+    /// loop, both only under `lock`; `assignment` is immutable.
     final class RunningTrial: @unchecked Sendable {
-        // Guarded by `lock`: `result` is written once by the runner thread, read by the loop.
         let assignment: WireAssignment
         private let lock = NSLock()
         private var finished: WireResult?
@@ -57,12 +64,20 @@ public final class SweepAgent: @unchecked Sendable {
         var result: WireResult? { lock.withLock { finished } }
     }
 
+    /// Messages taken from the socket in one turn at most, so that a flood cannot starve the
+    /// machine's timers or a trial's end.
+    static let receiveBatch = 64
+
     public let options: Options
     let runner: any SweepTrialRunner
     let log: @Sendable (String) -> Void
     let spool: ResultSpool
-    var running: RunningTrial?
-    public private(set) var completed = 0
+    // Guarded by `lock`: written by the loop, read by anyone (a test, the command at the end).
+    private let lock = NSLock()
+    private var completedCount = 0
+
+    /// Trials run to the end here (failed ones included).
+    public var completed: Int { lock.withLock { completedCount } }
 
     public init(options: Options, runner: any SweepTrialRunner, log: @escaping @Sendable (String) -> Void = { _ in })
         throws {
@@ -72,6 +87,15 @@ public final class SweepAgent: @unchecked Sendable {
         spool = try ResultSpool(folder: options.spool)
     }
 
+    var machineSettings: SweepAgentMachine.Settings {
+        SweepAgentMachine.Settings(agentId: options.agentId, deviceClass: options.deviceClass,
+                                   fingerprintJSON: options.fingerprintJSON, threads: options.threads,
+                                   capabilities: options.capabilities, engineVersion: FrontierVersion.string,
+                                   endpoint: options.endpoint, exitWhenFinished: options.exitWhenFinished,
+                                   liveness: options.liveness, backoffInitialS: options.backoffInitialS,
+                                   backoffMaxS: options.backoffMaxS)
+    }
+
     /// Runs until the sweep is finished (with `exitWhenFinished`) or `stop` is raised. A trial
     /// still running at a stop is waited for and spooled, so a SIGTERM never throws away a
     /// measurement that is nearly done. Throws only for what no retry can fix: a version
@@ -79,211 +103,133 @@ public final class SweepAgent: @unchecked Sendable {
     public func run(stop: StopSignal) throws -> Exit {
         let context = try ZmqContext()
         defer { context.shutdown() }
-        var backoff = options.backoffInitialS
-        while true {
-            if stop.isRaised { return finishStop(stop) }
-            let outcome = try session(context: context, stop: stop)
-            switch outcome {
-            case .finished:
-                if let running {
-                    // Every trial has ended, so this one was a redundant second attempt.
-                    log("the sweep is finished; waiting for the redundant \(running.assignment.trialID) to end")
-                    while running.result == nil { Thread.sleep(forTimeInterval: 0.05) }
-                    collectFinishedTrial()
-                }
-                return .finished
-            case .stopped:
-                return finishStop(stop)
-            case .lost(let why, let heardAnything):
-                if heardAnything { backoff = options.backoffInitialS }
-                log("\(why); reconnecting in \(String(format: "%.1f", backoff)) s")
-                let until = MonotonicClock.now() + backoff
-                while MonotonicClock.now() < until, !stop.isRaised {
-                    collectFinishedTrial()
-                    Thread.sleep(forTimeInterval: 0.05)
-                }
-                backoff = min(options.backoffMaxS, backoff * 2)
-            }
-        }
-    }
+        let wakeUp = try PollWakeUp()
+        stop.onRaise { [weak wakeUp] in wakeUp?.signal() }
+        var machine = SweepAgentMachine(settings: machineSettings)
+        var socket: ZmqSocket?
+        defer { socket?.close() }
+        var running: RunningTrial?
+        var stopHandled = false
 
-    private func finishStop(_ stop: StopSignal) -> Exit {
-        if let running {
-            log("stopping: waiting for \(running.assignment.trialID) to finish so its result is spooled")
-            while running.result == nil { Thread.sleep(forTimeInterval: 0.05) }
-            collectFinishedTrial()
-        }
-        return .stopped(stop.reason ?? "asked")
-    }
-
-    enum SessionOutcome {
-        case finished
-        case stopped
-        case lost(String, heardAnything: Bool)
-    }
-
-    /// One connection, from Hello to the coordinator going silent.
-    private func session(context: ZmqContext, stop: StopSignal) throws -> SessionOutcome {
-        let socket = try context.socket(.dealer)
-        defer { socket.close() }
-        try socket.setLinger(ms: 0)
-        try socket.setMaxMessageSize(bytes: WireProtocol.maxMessageBytes)
-        try socket.setRoutingId(Data("\(options.agentId)/\(UUID().uuidString.prefix(8))".utf8))
-        if let keys = options.keys {
-            try socket.setCurveClient(serverPublicKey: keys.coordinatorPublicKey, keyPair: keys.keyPair)
-        }
-        try socket.connect(options.endpoint)
-
-        var heartbeat = 2.0
-        var welcomed = false
-        var heardAnything = false
-        var lastHeard = MonotonicClock.now()
-        var lastBeat = 0.0
-        var nextRequest = 0.0
-        var awaitingWork = false
-        var lastSpoolSend = 0.0
-        var finishedSweep = false
-
-        func send(_ body: WireEnvelope.OneOf_Body) {
-            do {
-                try socket.send([WireEnvelope(body).encoded()], dontWait: true)
-            } catch {
-                // A full queue while disconnected: the message is re-sent by the logic below.
-            }
-        }
-        func hello() {
-            var h = WireHello()
-            h.agentID = options.agentId
-            h.deviceClass = options.deviceClass
-            h.fingerprintJson = options.fingerprintJSON
-            h.capabilities = options.capabilities
-            h.threads = UInt32(options.threads)
-            h.engineVersion = FrontierVersion.string
-            if let running, running.result == nil { h.runningTrialIds = [running.assignment.trialID] }
-            send(.hello(h))
-        }
-        func sendSpool() {
-            for result in spool.all(report: log) { send(.result(result)) }
-            lastSpoolSend = MonotonicClock.now()
-        }
-        hello()
-
-        while true {
-            if stop.isRaised { return .stopped }
-            let now = MonotonicClock.now()
-            // Coordinator silence: by heartbeats once welcomed, by a generous bound before.
-            let silence = now - lastHeard
-            let limit = welcomed ? Double(options.liveness) * heartbeat : max(10, Double(options.liveness) * heartbeat)
-            if silence > limit {
-                return .lost(String(format: "coordinator at %@ silent for %.0f s", options.endpoint, silence),
-                             heardAnything: heardAnything)
-            }
-            if let result = collectFinishedTrial(), welcomed { send(.result(result)) }
-            if welcomed {
-                if now - lastBeat >= heartbeat {
-                    var beat = WireHeartbeat()
-                    if let running, running.result == nil {
-                        beat.trialID = running.assignment.trialID
-                        beat.attempt = running.assignment.attempt
+        /// Carries out the machine's answer to one event; returns its exit once there is one.
+        func feed(_ event: SweepAgentMachine.Event) throws -> SweepAgentMachine.Exit? {
+            for directive in machine.handle(event) {
+                switch directive {
+                case .connect:
+                    socket = try connect(context)
+                case .disconnect:
+                    socket?.close()
+                    socket = nil
+                case let .send(body):
+                    // A full queue while the coordinator is away: nothing the machine needs is
+                    // lost (results are re-sent from the spool, a work request is asked again).
+                    _ = try? socket?.send([WireEnvelope(body).encoded()], dontWait: true)
+                case let .startTrial(assignment):
+                    running = start(assignment, wakeUp: wakeUp)
+                case let .spool(result):
+                    do {
+                        try spool.put(result)
+                    } catch {
+                        log("\(error); sending the result without a spool copy")
                     }
-                    send(.heartbeat(beat))
-                    lastBeat = now
+                case let .unspool(trialId, attempt):
+                    spool.remove(trialId: trialId, attempt: attempt)
+                case let .log(line):
+                    log(line)
+                case .exit:
+                    break
                 }
-                if running == nil, !awaitingWork, !finishedSweep, now >= nextRequest {
-                    send(.workRequest(.init()))
-                    awaitingWork = true
-                    nextRequest = now + heartbeat * 2  // re-ask if the reply is lost
-                }
-                if awaitingWork, now >= nextRequest { awaitingWork = false }
-                if now - lastSpoolSend > max(10, heartbeat * 5) { sendSpool() }
-                if finishedSweep, options.exitWhenFinished, running == nil, spool.all().isEmpty { return .finished }
             }
-            guard let frames = try socket.receive(timeoutMs: 50) else { continue }
-            guard frames.count == 1 else { continue }
-            let envelope: WireEnvelope
-            do {
-                envelope = try WireEnvelope.decode(frames[0])
-            } catch let error as WireError {
-                if case .versionMismatch = error { throw SweepAgentError.refused(error.description) }
-                log("ignored a frame from the coordinator: \(error)")
-                continue
+            let completed = machine.completed
+            lock.withLock { completedCount = completed }
+            return machine.exit
+        }
+
+        /// What happened since the last turn: a stop first (a trial ending at the same moment is
+        /// then spooled, not sent, as a stopping agent's always was), a trial's end, the messages
+        /// waiting, and last the clock.
+        func turn(socketReady: Bool) throws -> SweepAgentMachine.Exit? {
+            if stop.isRaised, !stopHandled {
+                stopHandled = true
+                if let exit = try feed(.stop(reason: stop.reason ?? "asked", now: MonotonicClock.now())) { return exit }
             }
-            lastHeard = MonotonicClock.now()
-            heardAnything = true
-            switch envelope.body {
-            case let .welcome(w):
-                welcomed = true
-                heartbeat = max(0.05, Double(w.heartbeatIntervalMs) / 1000)
-                log("connected to \(options.endpoint) (grid \(w.gridName), heartbeat \(heartbeat) s, lease \(Double(w.leaseMs) / 1000) s)")
-                sendSpool()
-            case let .assignment(a):
-                awaitingWork = false
-                nextRequest = 0  // ask again as soon as this trial is done
-                guard running == nil else {
-                    log("ignored assignment \(a.trialID): already running \(running!.assignment.trialID)")
-                    continue
-                }
-                start(a)
-            case let .noWork(n):
-                awaitingWork = false
-                nextRequest = MonotonicClock.now() + max(0.05, Double(n.retryAfterMs) / 1000)
-                if n.sweepFinished, !finishedSweep {
-                    finishedSweep = true
-                    log("the coordinator has no more trials for device class \(options.deviceClass)")
-                }
-            case .heartbeat:
-                break
-            case let .ack(ack):
-                spool.remove(trialId: ack.trialID, attempt: ack.attempt)
-                if !ack.accepted, !ack.note.isEmpty { log("result \(ack.trialID) not stored: \(ack.note)") }
-            case let .reject(r):
-                switch r.reason {
-                case .versionMismatch, .badHello:
-                    throw SweepAgentError.refused(r.detail)
-                case .notWelcomed:
-                    welcomed = false
-                    hello()
-                default:
-                    log("coordinator rejected a message: \(r.detail)")
-                }
-            case let .shutdown(s):
-                if s.sweepFinished {
-                    finishedSweep = true
-                    // The coordinator is going away with nothing left to run: whatever is still
-                    // here (a redundant attempt, its spooled result) has no one to go to.
-                    if options.exitWhenFinished { return .finished }
-                }
-                return .lost("coordinator: \(s.reason)", heardAnything: true)
-            default:
-                break
+            if let trial = running, let result = trial.result {
+                running = nil
+                if let exit = try feed(.trialFinished(result, now: MonotonicClock.now())) { return exit }
             }
+            if socketReady {
+                for _ in 0..<Self.receiveBatch {
+                    guard let current = socket, let frames = try current.receive(timeoutMs: 0) else { break }
+                    guard frames.count == 1 else { continue }
+                    let now = MonotonicClock.now()
+                    let event: SweepAgentMachine.Event
+                    do {
+                        event = .received(try WireEnvelope.decode(frames[0]), now: now)
+                    } catch let error as WireError {
+                        event = .undecodableFrame(error, now: now)
+                    } catch {
+                        event = .undecodableFrame(.malformed("\(error)"), now: now)
+                    }
+                    if let exit = try feed(event) { return exit }
+                }
+            }
+            return try feed(.tick(now: MonotonicClock.now()))
+        }
+
+        stopHandled = stop.isRaised
+        var exit = try feed(stopHandled ? .stop(reason: stop.reason ?? "asked", now: MonotonicClock.now())
+                                        : .start(spooled: spool.all(report: log), now: MonotonicClock.now()))
+        while exit == nil {
+            let ready = try ZmqSocket.poll(socket.map { [$0] } ?? [], fileDescriptors: [wakeUp.fileDescriptor],
+                                           timeoutMs: Self.timeoutMs(until: machine.nextDeadline))
+            if ready.fileDescriptors.first == true { wakeUp.drain() }
+            exit = try turn(socketReady: ready.sockets.first == true)
+        }
+        switch exit {
+        case .finished?: return .finished
+        case let .stopped(reason)?: return .stopped(reason)
+        case let .refused(detail)?: throw SweepAgentError.refused(detail)
+        case nil: preconditionFailure("the loop ends only with an exit")
         }
     }
 
-    private func start(_ assignment: WireAssignment) {
+    /// The `zmq_poll` timeout for a deadline on `MonotonicClock`: rounded up, so that the tick
+    /// after the wait is never early; -1 (until an event) without one.
+    static func timeoutMs(until deadline: Double?) -> Int {
+        guard let deadline else { return -1 }
+        let ms = (deadline - MonotonicClock.now()) * 1000
+        guard ms > 0 else { return 0 }
+        return Int(min(ms.rounded(.up), 3_600_000))
+    }
+
+    /// A fresh DEALER with a routing id of its own, so that the coordinator never mistakes a new
+    /// connection for the one it may still hold for us.
+    private func connect(_ context: ZmqContext) throws -> ZmqSocket {
+        let socket = try context.socket(.dealer)
+        do {
+            try socket.setLinger(ms: 0)
+            try socket.setMaxMessageSize(bytes: WireProtocol.maxMessageBytes)
+            try socket.setRoutingId(Data("\(options.agentId)/\(UUID().uuidString.prefix(8))".utf8))
+            if let keys = options.keys {
+                try socket.setCurveClient(serverPublicKey: keys.coordinatorPublicKey, keyPair: keys.keyPair)
+            }
+            try socket.connect(options.endpoint)
+        } catch {
+            socket.close()
+            throw error
+        }
+        return socket
+    }
+
+    private func start(_ assignment: WireAssignment, wakeUp: PollWakeUp) -> RunningTrial {
         let trial = RunningTrial(assignment)
-        running = trial
-        log("running \(assignment.trialID) (attempt \(assignment.attempt)): \(assignment.label)")
         let runner = self.runner
         let thread = Thread {
             trial.finish(runner.run(assignment))
+            wakeUp.signal()
         }
         thread.stackSize = 8 << 20
         thread.start()
-    }
-
-    /// Moves a finished trial's result into the spool; returns it for sending.
-    @discardableResult
-    private func collectFinishedTrial() -> WireResult? {
-        guard let trial = running, let result = trial.result else { return nil }
-        running = nil
-        completed += 1
-        do {
-            try spool.put(result)
-        } catch {
-            log("\(error); sending the result without a spool copy")
-        }
-        log("finished \(result.trialID)\(result.failed ? ": failed: \(result.failureReason)" : "")")
-        return result
+        return trial
     }
 }

@@ -224,9 +224,39 @@ public final class ZmqSocket: @unchecked Sendable {
         return try pollLocked(handles, timeoutMs: timeoutMs, operation: "poll")
     }
 
+    /// `poll`, plus plain file descriptors waited on for readability in the same `zmq_poll`
+    /// (a pipe that another thread writes to): a loop can then sleep until a message, a
+    /// wake-up or its deadline, whichever comes first, instead of checking flags on a timer.
+    /// `sockets` may be empty; reading what made a descriptor readable is the caller's job.
+    public static func poll(_ sockets: [ZmqSocket], fileDescriptors: [Int32], timeoutMs: Int) throws
+        -> (sockets: [Bool], fileDescriptors: [Bool]) {
+        var seen = Set<ObjectIdentifier>()
+        let distinct = sockets.filter { seen.insert(ObjectIdentifier($0)).inserted }
+            .sorted { ObjectIdentifier($0) < ObjectIdentifier($1) }
+        for socket in distinct { socket.lock.lock() }
+        defer { for socket in distinct.reversed() { socket.lock.unlock() } }
+        var items: [zmq_pollitem_t] = []
+        for socket in sockets {
+            guard let h = socket.handle else {
+                throw ZmqError(code: ENOTSOCK, operation: "poll", message: "a socket is closed")
+            }
+            items.append(zmq_pollitem_t(socket: h, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0))
+        }
+        for fd in fileDescriptors {
+            items.append(zmq_pollitem_t(socket: nil, fd: fd, events: Int16(ZMQ_POLLIN), revents: 0))
+        }
+        let ready = try pollLocked(&items, timeoutMs: timeoutMs, operation: "poll")
+        return (Array(ready.prefix(sockets.count)), Array(ready.dropFirst(sockets.count)))
+    }
+
     /// `zmq_poll` for readability; the caller holds the sockets' locks.
     private static func pollLocked(_ handles: [UnsafeMutableRawPointer], timeoutMs: Int, operation: String) throws -> [Bool] {
         var items = handles.map { zmq_pollitem_t(socket: $0, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
+        return try pollLocked(&items, timeoutMs: timeoutMs, operation: operation)
+    }
+
+    private static func pollLocked(_ items: inout [zmq_pollitem_t], timeoutMs: Int, operation: String) throws -> [Bool] {
+        guard !items.isEmpty else { return [] }
         let deadline = timeoutMs > 0 ? DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMs) * 1_000_000 : 0
         var wait = timeoutMs
         while true {
