@@ -149,7 +149,7 @@ struct BenchCommand: ParsableCommand {
         let size = (try? FileManager.default.attributesOfItem(atPath: store.databasePath)[.size] as? Int) ?? 0
         return Round(trials: trials, seconds: seconds, trialsPerS: Double(trials) / seconds, rssBeforeKb: rssBefore,
                      rssLoadedKb: rssLoaded, bytesPerPendingTrial: Double(rssLoaded - rssBefore) * 1024 / Double(trials),
-                     storeBytes: size ?? 0)
+                     storeBytes: size)
     }
 
     /// Agents that do nothing but the protocol: each assignment is answered at once.
