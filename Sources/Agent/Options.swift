@@ -165,14 +165,15 @@ struct TechniqueOptions: ParsableArguments {
 
 extension TechniqueOptions {
     /// Applies the techniques to a loaded checkpoint for eval and bench; train data, where a
-    /// technique needs it, comes from the task's train split under `data`.
-    func apply(to checkpoint: Checkpoint, task: String, data: String, maxSeqLen: Int?, base: ForwardOptions,
-               workspace: Workspace) throws -> (options: ForwardOptions, applied: AppliedTechniques?) {
-        guard !isEmpty else { return (base, nil) }
+    /// technique needs it, comes from the task's train split under `data`. Returns the
+    /// checkpoint with the model they made (consumed, so the model is never held twice).
+    func apply(to checkpoint: consuming Checkpoint, task: String, data: String, maxSeqLen: Int?, base: ForwardOptions,
+               workspace: Workspace) throws -> (checkpoint: Checkpoint, options: ForwardOptions, applied: AppliedTechniques?) {
+        guard !isEmpty else { return (checkpoint, base, nil) }
         let spec = TrialSpec(model: checkpoint.directory.path, task: task, data: data, maxSeqLen: maxSeqLen)
         let trainData = TrialWorkload.techniqueData(spec: spec, tokenizer: checkpoint.tokenizer, maxPositions: checkpoint.model.config.maxPositions)
-        let result = try TechniquePipeline.apply(techniques, to: checkpoint, data: trainData, base: base, workspace: workspace,
+        let result = try TechniquePipeline.apply(techniques, to: consume checkpoint, data: trainData, base: base, workspace: workspace,
                                                  progress: { note("techniques: " + $0) })
-        return (result.options, result.applied)
+        return (result.checkpoint, result.options, result.applied)
     }
 }

@@ -98,11 +98,8 @@ public struct EngineBenchmark: Sendable {
     /// Best-of-N rate of the packed GEMM on the same square problem, with the workspace's threads.
     public static func packedGemmPeak(workspace: Workspace, n: Int = 1536, trials: Int = 7) -> Double {
         let a = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
-        let weight = Tensor(zeros: [n, n])
-        for i in 0..<(n * n) {
-            a[i] = Float(i % 13) * 0.01
-            weight.pointer[i] = Float(i % 7) * 0.01
-        }
+        for i in 0..<(n * n) { a[i] = Float(i % 13) * 0.01 }
+        let weight = Tensor(shape: [n, n], values: (0..<(n * n)).map { Float($0 % 7) * 0.01 })
         let layer = Linear(weight: weight, bias: Tensor(zeros: [n]))
         var best = Double.infinity
         for _ in 0..<trials {

@@ -7,26 +7,26 @@ import FrontierEngine
 /// times how much it can put out, so a neuron with tiny output weights goes even if its input
 /// weights are large.
 public enum FeedForwardPruning {
-    /// Removes the fraction `fraction` of neurons with the smallest magnitude in every layer
-    /// (at least one neuron stays).
-    public static func prune(_ model: EncoderModel, fraction: Double) throws -> [Int: [Int]] {
+    /// The model without the fraction `fraction` of neurons with the smallest magnitude in every
+    /// layer (at least one neuron stays), and the neurons removed per layer.
+    public static func prune(_ model: consuming EncoderModel, fraction: Double) throws -> (model: EncoderModel, removed: [Int: [Int]]) {
         guard fraction >= 0, fraction < 1 else { throw TechniqueError.invalid("FFN pruning fraction must be in [0, 1); got \(fraction)") }
         var removed: [Int: [Int]] = [:]
-        for index in model.layers.indices {
-            let layer = model.layers[index], n = layer.intermediateSize
+        let pruned = try (consume model).mappingLayers { index, layer in
+            let n = layer.intermediateSize
             let scores = magnitudes(layer)
             let drop = min(n - 1, Int((fraction * Double(n)).rounded()))
             let order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] < scores[$1] : $0 < $1 }
             let remove = Array(order.prefix(drop)).sorted()
-            try prune(model, layer: index, neurons: Set(remove))
             removed[index] = remove
+            return try removing(Set(remove), from: layer, index: index)
         }
-        return removed
+        return (pruned, removed)
     }
 
     public static func magnitudes(_ layer: EncoderLayer) -> [Double] {
         let n = layer.intermediateSize, h = layer.intermediate.inFeatures
-        let w1 = layer.intermediate.weight.pointer, w2 = layer.output.weight.pointer
+        let w1 = layer.intermediate.weight.values, w2 = layer.output.weight.values
         return (0..<n).map { j in
             var inNorm = 0.0, outNorm = 0.0
             for i in 0..<h { inNorm += Double(w1[j * h + i] * w1[j * h + i]) }
@@ -35,20 +35,28 @@ public enum FeedForwardPruning {
         }
     }
 
-    /// Removes the given neurons (current indices) of one layer.
-    public static func prune(_ model: EncoderModel, layer index: Int, neurons remove: Set<Int>) throws {
-        var layer = model.layers[index]
+    /// The model without the given neurons (current indices) of one layer.
+    public static func prune(_ model: consuming EncoderModel, layer index: Int, neurons remove: Set<Int>) throws -> EncoderModel {
+        precondition(model.layers.indices.contains(index), "FeedForwardPruning: no layer \(index)")
+        return try (consume model).mappingLayers { i, layer in i == index ? try removing(remove, from: layer, index: i) : layer }
+    }
+
+    /// `layer` without the given neurons: rows of the intermediate weight and bias, columns of the output weight.
+    static func removing(_ remove: Set<Int>, from layer: EncoderLayer, index: Int) throws -> EncoderLayer {
         let n = layer.intermediateSize, h = layer.intermediate.inFeatures, out = layer.output.outFeatures
         let keep = (0..<n).filter { !remove.contains($0) }
         guard !keep.isEmpty else { throw TechniqueError.invalid("FFN pruning would remove every neuron of layer \(index)") }
-        let w1 = Tensor(zeros: [keep.count, h]), b1 = Tensor(zeros: [keep.count]), w2 = Tensor(zeros: [out, keep.count])
-        for (newIndex, j) in keep.enumerated() {
-            (w1.pointer + newIndex * h).update(from: layer.intermediate.weight.pointer + j * h, count: h)
-            b1.pointer[newIndex] = layer.intermediate.bias.pointer[j]
-            for r in 0..<out { w2.pointer[r * keep.count + newIndex] = layer.output.weight.pointer[r * n + j] }
+        let oldW1 = layer.intermediate.weight.values, oldB1 = layer.intermediate.bias.values, oldW2 = layer.output.weight.values
+        var w1: [Float] = [], w2: [Float] = []
+        w1.reserveCapacity(keep.count * h)
+        w2.reserveCapacity(out * keep.count)
+        for j in keep { w1 += oldW1[(j * h)..<((j + 1) * h)] }
+        for r in 0..<out {
+            for j in keep { w2.append(oldW2[r * n + j]) }
         }
-        layer.intermediate = Linear(weight: w1, bias: b1)
-        layer.output = Linear(weight: w2, bias: layer.output.bias)
-        model.layers[index] = layer
+        return layer.replacing(
+            intermediate: layer.intermediate.replacing(weight: Tensor(shape: [keep.count, h], values: w1),
+                                                       bias: Tensor(shape: [keep.count], values: keep.map { oldB1[$0] })),
+            output: layer.output.replacing(weight: Tensor(shape: [out, keep.count], values: w2)))
     }
 }

@@ -5,13 +5,16 @@ import FrontierEngine
 /// head's query, key and value rows and its attention-output columns are cut out, so the
 /// smaller matrices really cost less.
 public enum HeadPruning {
+    /// The model without the given heads.
     /// - Parameter heads: layer → original head indices to remove.
-    public static func prune(_ model: EncoderModel, heads: [Int: Set<Int>]) throws {
+    public static func prune(_ model: consuming EncoderModel, heads: [Int: Set<Int>]) throws -> EncoderModel {
+        // Every request checked before any layer is rebuilt: positions of the heads each layer keeps.
+        var kept: [Int: [(position: Int, original: Int)]] = [:]
         for (layerIndex, remove) in heads.sorted(by: { $0.key < $1.key }) where !remove.isEmpty {
             guard model.layers.indices.contains(layerIndex) else {
                 throw TechniqueError.invalid("head pruning names layer \(layerIndex); the model has layers 0..<\(model.layers.count)")
             }
-            var layer = model.layers[layerIndex]
+            let layer = model.layers[layerIndex]
             let original = layer.originalHeads ?? Array(0..<layer.numHeads)
             let unknown = remove.subtracting(original)
             guard unknown.isEmpty else {
@@ -21,27 +24,41 @@ public enum HeadPruning {
             guard !keep.isEmpty else {
                 throw TechniqueError.invalid("head pruning would remove every head of layer \(layerIndex); drop the layer instead")
             }
-            let d = layer.headDim, h = model.config.hiddenSize, a = layer.attentionWidth, a2 = keep.count * d
-            let oldQKV = layer.queryKeyValue, qkv = Tensor(zeros: [3 * a2, h]), qkvBias = Tensor(zeros: [3 * a2])
-            for segment in 0..<3 {
-                for (newIndex, (position, _)) in keep.enumerated() {
-                    let from = segment * a + position * d, to = segment * a2 + newIndex * d
-                    (qkv.pointer + to * h).update(from: oldQKV.weight.pointer + from * h, count: d * h)
-                    (qkvBias.pointer + to).update(from: oldQKV.bias.pointer + from, count: d)
-                }
-            }
-            let oldOut = layer.attentionOutput, out = Tensor(zeros: [h, a2])
-            for row in 0..<h {
-                for (newIndex, (position, _)) in keep.enumerated() {
-                    (out.pointer + row * a2 + newIndex * d).update(from: oldOut.weight.pointer + row * a + position * d, count: d)
-                }
-            }
-            layer.queryKeyValue = Linear(weight: qkv, bias: qkvBias)
-            layer.attentionOutput = Linear(weight: out, bias: oldOut.bias)
-            layer.numHeads = keep.count
-            layer.originalHeads = keep.map(\.element)
-            model.layers[layerIndex] = layer
+            kept[layerIndex] = keep.map { ($0.offset, $0.element) }
         }
+        return (consume model).mappingLayers { index, layer in
+            guard let keep = kept[index] else { return layer }
+            return keeping(keep, of: layer)
+        }
+    }
+
+    /// `layer` with only the heads at `keep` (positions, with their original indices): their
+    /// Q, K and V rows, in order, and their columns of the output projection.
+    static func keeping(_ keep: [(position: Int, original: Int)], of layer: EncoderLayer) -> EncoderLayer {
+        let d = layer.headDim, h = layer.queryKeyValue.inFeatures, a = layer.attentionWidth, a2 = keep.count * d
+        let oldQKV = layer.queryKeyValue.weight.values, oldQKVBias = layer.queryKeyValue.bias.values
+        var qkv: [Float] = [], qkvBias: [Float] = []
+        qkv.reserveCapacity(3 * a2 * h)
+        qkvBias.reserveCapacity(3 * a2)
+        for segment in 0..<3 {
+            for (position, _) in keep {
+                let from = segment * a + position * d
+                qkv += oldQKV[(from * h)..<((from + d) * h)]
+                qkvBias += oldQKVBias[from..<(from + d)]
+            }
+        }
+        let oldOut = layer.attentionOutput.weight.values
+        var out: [Float] = []
+        out.reserveCapacity(h * a2)
+        for row in 0..<h {
+            for (position, _) in keep { out += oldOut[(row * a + position * d)..<(row * a + position * d + d)] }
+        }
+        return EncoderLayer(
+            queryKeyValue: layer.queryKeyValue.replacing(weight: Tensor(shape: [3 * a2, h], values: qkv),
+                                                         bias: Tensor(shape: [3 * a2], values: qkvBias)),
+            attentionOutput: layer.attentionOutput.replacing(weight: Tensor(shape: [h, a2], values: out)),
+            attentionNorm: layer.attentionNorm, intermediate: layer.intermediate, output: layer.output,
+            outputNorm: layer.outputNorm, numHeads: keep.count, headDim: d, originalHeads: keep.map(\.original))
     }
 
     /// A head mask that switches off the same heads in the unpruned model: pruning must give

@@ -14,13 +14,12 @@ public enum LayerDropping {
         }
     }
 
-    @discardableResult
-    public static func apply(_ model: EncoderModel, keep: Int, strategy: Strategy) throws -> [Int] {
+    /// The model with `keep` of its layers, and their indices in the model given.
+    public static func apply(_ model: consuming EncoderModel, keep: Int, strategy: Strategy) throws -> (model: EncoderModel, kept: [Int]) {
         guard keep >= 1, keep <= model.layers.count else {
             throw TechniqueError.invalid("keep-layers must be in 1...\(model.layers.count); got \(keep)")
         }
         let indices = kept(layers: model.layers.count, keep: keep, strategy: strategy)
-        model.layers = indices.map { model.layers[$0] }
-        return indices
+        return (model.replacing(layers: indices.map { model.layers[$0] }), indices)
     }
 }

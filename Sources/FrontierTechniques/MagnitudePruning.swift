@@ -17,10 +17,7 @@ public enum MagnitudePruning {
             throw TechniqueError.invalid("magnitude pruning sparsity must be in [0, 0.99]; got \(sparsity)")
         }
         let weights = model.prunableWeights
-        func values(_ weight: PrunableWeight) -> UnsafeBufferPointer<Float> {
-            let (linear, offset) = model.location(of: weight)
-            return UnsafeBufferPointer(start: linear.weight.pointer + offset, count: weight.count)
-        }
+        func values(_ weight: PrunableWeight) -> ArraySlice<Float> { model.values(of: weight) }
         switch scope {
         case .layer:
             return weights.map { ($0, keepMask(values($0), prune: Int(sparsity * Double($0.count)))) }
@@ -47,7 +44,7 @@ public enum MagnitudePruning {
         }
     }
 
-    static func keepMask(_ values: UnsafeBufferPointer<Float>, prune: Int) -> [Bool] {
+    static func keepMask(_ values: ArraySlice<Float>, prune: Int) -> [Bool] {
         guard prune > 0 else { return [Bool](repeating: true, count: values.count) }
         var magnitudes = values.map(abs)
         let threshold = select(&magnitudes, rank: prune - 1)
@@ -79,14 +76,14 @@ public enum MagnitudePruning {
         return values[rank]
     }
 
-    /// Zeroes the masked weights and re-packs the layers.
-    public static func apply(_ masks: Masks, to model: EncoderModel) {
-        for (weight, keep) in masks {
-            let (linear, offset) = model.location(of: weight)
-            let p = linear.weight.pointer + offset
-            for (i, k) in keep.enumerated() where !k { p[i] = 0 }
+    /// The model with the masked weights zeroed (a weight without a mask stays as it is).
+    public static func apply(_ masks: Masks, to model: consuming EncoderModel) -> EncoderModel {
+        let keepByName = Dictionary(masks.map { ($0.weight.name, $0.keep) }, uniquingKeysWith: { $1 })
+        return model.editingPrunableWeights { weight, values in
+            guard let keep = keepByName[weight.name] else { return }
+            precondition(keep.count == values.count, "MagnitudePruning: the mask of \(weight.name) has \(keep.count) entries for \(values.count) weights")
+            for (i, k) in keep.enumerated() where !k { values[i] = 0 }
         }
-        model.weightsChangedInPlace()
     }
 
     // MARK: - Mask files

@@ -43,63 +43,77 @@ extension EncoderModel {
                 PrunableWeight(name: n.output, layer: index, part: .output, shape: [h, layer.intermediateSize]),
             ]
         }
-        if let pooler = poolerLinear { result.append(PrunableWeight(name: names.pooler, layer: nil, part: .pooler, shape: pooler.weight.shape)) }
+        if let pooler = head.pooler { result.append(PrunableWeight(name: names.pooler, layer: nil, part: .pooler, shape: pooler.weight.shape)) }
         return result
-    }
-
-    var poolerLinear: Linear? {
-        switch head {
-        case let .encoderOnly(pooler): return pooler
-        case let .sequenceClassification(pooler, _, _): return pooler
-        case .questionAnswering: return nil
-        }
     }
 
     /// Where a prunable weight's values sit: the `Linear` holding it and the first element.
     func location(of weight: PrunableWeight) -> (linear: Linear, offset: Int) {
-        guard let index = weight.layer else { return (poolerLinear!, 0) }
-        let layer = layers[index], a = layer.attentionWidth, h = config.hiddenSize
-        switch weight.part {
-        case .query: return (layer.queryKeyValue, 0)
-        case .key: return (layer.queryKeyValue, a * h)
-        case .value: return (layer.queryKeyValue, 2 * a * h)
-        case .attentionOutput: return (layer.attentionOutput, 0)
-        case .intermediate: return (layer.intermediate, 0)
-        case .output: return (layer.output, 0)
-        case .pooler: return (poolerLinear!, 0)
-        }
+        guard let index = weight.layer else { return (head.pooler!, 0) }
+        let (linear, offset) = layers[index].location(of: weight.part)
+        return (layers[index][keyPath: linear], offset)
     }
 
-    /// Re-packs every prunable `Linear` after its weights were changed in place (the setter
-    /// re-packs and drops any other kernel built from the old values).
-    func weightsChangedInPlace() {
-        for index in layers.indices {
-            layers[index].queryKeyValue.weightsChangedInPlace()
-            layers[index].attentionOutput.weightsChangedInPlace()
-            layers[index].intermediate.weightsChangedInPlace()
-            layers[index].output.weightsChangedInPlace()
+    /// The values of a prunable weight, a slice of its `Linear`'s weight.
+    func values(of weight: PrunableWeight) -> ArraySlice<Float> {
+        let (linear, offset) = location(of: weight)
+        return linear.weight.values[offset..<(offset + weight.count)]
+    }
+
+    /// The model with every prunable weight's values rewritten by `edit`, on a copy. Each
+    /// `Linear` holding prunable weights is built anew once, after all of its parts (Q, K and V
+    /// share one) were edited, so its kernel form is derived from the final values; layer by
+    /// layer (`mappingLayers`), so a consumed model is never held twice.
+    consuming func editingPrunableWeights(_ edit: (PrunableWeight, UnsafeMutableBufferPointer<Float>) -> Void) -> EncoderModel {
+        let weights = prunableWeights
+        func edited(_ linear: Linear, _ parts: [(weight: PrunableWeight, offset: Int)]) -> Linear {
+            guard !parts.isEmpty else { return linear }
+            var values = linear.weight.values
+            values.withUnsafeMutableBufferPointer { buffer in
+                for (weight, offset) in parts {
+                    edit(weight, UnsafeMutableBufferPointer(rebasing: buffer[offset..<(offset + weight.count)]))
+                }
+            }
+            return linear.replacing(weight: Tensor(shape: linear.weight.shape, values: values))
         }
-        switch head {
-        case let .encoderOnly(pooler?):
-            var p = pooler
-            p.weightsChangedInPlace()
-            head = .encoderOnly(pooler: p)
-        case let .sequenceClassification(pooler?, pre, classifier):
-            var p = pooler
-            p.weightsChangedInPlace()
-            head = .sequenceClassification(pooler: p, preClassifier: pre, classifier: classifier)
-        default: break
+        let pooler = head.pooler.map { edited($0, weights.filter { $0.part == .pooler }.map { ($0, 0) }) }
+        let model = (consume self).mappingLayers { index, layer in
+            let located = weights.filter { $0.layer == index }.map { (weight: $0, at: layer.location(of: $0.part)) }
+            func parts(_ linear: KeyPath<EncoderLayer, Linear>) -> [(weight: PrunableWeight, offset: Int)] {
+                located.filter { $0.at.linear == linear }.map { ($0.weight, $0.at.offset) }
+            }
+            return layer.replacing(queryKeyValue: edited(layer.queryKeyValue, parts(\.queryKeyValue)),
+                                   attentionOutput: edited(layer.attentionOutput, parts(\.attentionOutput)),
+                                   intermediate: edited(layer.intermediate, parts(\.intermediate)),
+                                   output: edited(layer.output, parts(\.output)))
         }
+        guard let pooler else { return model }
+        return model.replacing(head: model.head.replacing(pooler: pooler))
     }
 
     /// Non-zero parameters: what pruning leaves to store and compute.
     public var nonZeroParameterCount: Int {
         var zeros = 0
         for weight in prunableWeights {
-            let (linear, offset) = location(of: weight)
-            let p = linear.weight.pointer + offset
-            for i in 0..<weight.count where p[i] == 0 { zeros += 1 }
+            for value in values(of: weight) where value == 0 { zeros += 1 }
         }
         return parameterCount - zeros
+    }
+}
+
+extension EncoderLayer {
+    /// Where a prunable part of this block sits: the `Linear` holding it and its first element
+    /// (query, key and value are row blocks of the fused projection).
+    func location(of part: PrunableWeight.Part) -> (linear: KeyPath<EncoderLayer, Linear>, offset: Int) {
+        let block = attentionWidth * queryKeyValue.inFeatures
+        switch part {
+        case .query: return (\.queryKeyValue, 0)
+        case .key: return (\.queryKeyValue, block)
+        case .value: return (\.queryKeyValue, 2 * block)
+        case .attentionOutput: return (\.attentionOutput, 0)
+        case .intermediate: return (\.intermediate, 0)
+        case .output: return (\.output, 0)
+        case .pooler: preconditionFailure("the pooler is not part of an encoder layer")
+        }
     }
 }

@@ -11,35 +11,22 @@ public enum SparseExecution {
     /// batch's tokens at once, so m = 1 only occurs for one-sequence batches of one token.
     public static let maxDensity = 0.40
 
-    /// Installs the sparse kernel on the encoder's linear layers as `mode` says; returns how
+    /// The model with the sparse kernel on the encoder's linear layers as `mode` says, and how
     /// many layers now run sparse.
-    @discardableResult
-    public static func install(on model: EncoderModel, mode: TechniqueSpec.SparseKernel) -> Int {
-        guard mode != .never else { return 0 }
+    public static func install(on model: consuming EncoderModel, mode: TechniqueSpec.SparseKernel) -> (model: EncoderModel, installed: Int) {
+        guard mode != .never else { return (model, 0) }
         var installed = 0
-        func place(_ linear: inout Linear) {
-            // A quantised layer keeps its kernel: there is no sparse int8 kernel.
-            guard linear.executor == nil else { return }
-            let total = linear.weight.count
-            var nonZero = 0
-            for i in 0..<total where linear.weight.pointer[i] != 0 { nonZero += 1 }
-            let density = Double(nonZero) / Double(max(1, total))
-            guard mode == .always || density <= maxDensity else { return }
-            linear.executor = SparseWeight(weight: linear.weight)
-            installed += 1
+        let sparse = (consume model).mappingLayers { _, layer in
+            layer.mapLinears { linear in
+                // A quantised layer keeps its kernel: there is no sparse int8 kernel.
+                guard linear.form == .dense else { return linear }
+                let nonZero = linear.weight.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+                let density = Double(nonZero) / Double(max(1, linear.weight.count))
+                guard mode == .always || density <= maxDensity else { return linear }
+                installed += 1
+                return linear.executing(as: .sparse)
+            }
         }
-        for index in model.layers.indices {
-            place(&model.layers[index].queryKeyValue)
-            place(&model.layers[index].attentionOutput)
-            place(&model.layers[index].intermediate)
-            place(&model.layers[index].output)
-        }
-        return installed
+        return (sparse, installed)
     }
-}
-
-extension SparseWeight: LinearExecutor {
-    public var kind: String { "sparse" }
-    public var multiplyAddsPerRow: Int { nonZeros }
-    public var weightBytes: Int { bytes }
 }

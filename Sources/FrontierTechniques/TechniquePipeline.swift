@@ -7,7 +7,7 @@ public struct AppliedTechniques: Codable, Sendable, Equatable {
     public var parameterCount: Int
     /// Parameters left non-zero (magnitude pruning zeroes without shrinking).
     public var nonZeroParameterCount: Int
-    /// Layers by the kernel that runs them (`dense`, `sparse-csr`, `int8`, …).
+    /// Encoder linear layers by the form that runs them (`LinearForm`: `dense`, `sparse`, `int8`, …).
     public var kernels: [String: Int]
     public var layers: Int
     public var keptLayers: [Int]?
@@ -64,12 +64,18 @@ public enum TechniquePipeline {
         }
     }
 
-    /// Applies the techniques in order. Returns the forward options they need at run time
-    /// (merged into `base`) and what was done.
-    public static func apply(_ techniques: [TechniqueSpec], to checkpoint: Checkpoint, data: TechniqueData, base: ForwardOptions,
-                             workspace: Workspace, progress: (String) -> Void = { _ in }) throws -> (options: ForwardOptions, applied: AppliedTechniques) {
+    /// Applies the techniques in order. Returns the checkpoint with the model they made, the
+    /// forward options they need at run time (merged into `base`) and what was done.
+    ///
+    /// Consumes the checkpoint and hands each technique the only copy of the model, so that a
+    /// caller passing `consume checkpoint` never holds the model twice: each technique frees an
+    /// old layer as it builds the new one, as editing in place did.
+    public static func apply(_ techniques: [TechniqueSpec], to checkpoint: consuming Checkpoint, data: TechniqueData, base: ForwardOptions,
+                             workspace: Workspace, progress: (String) -> Void = { _ in })
+        throws -> (checkpoint: Checkpoint, options: ForwardOptions, applied: AppliedTechniques) {
         try validate(techniques)
-        let model = checkpoint.model
+        let directory = checkpoint.directory, tokenizer = checkpoint.tokenizer
+        var model = (consume checkpoint).model
         var options = base
         var applied = AppliedTechniques(techniques: techniques.map(\.label), parameterCount: 0, nonZeroParameterCount: 0,
                                         kernels: [:], layers: 0, keptLayers: nil, removedHeads: nil, maxSeqLen: nil, notes: [])
@@ -83,7 +89,7 @@ public enum TechniquePipeline {
                 } else {
                     masks = try MagnitudePruning.masks(for: model, sparsity: technique.sparsity!, scope: technique.scope ?? .global)
                 }
-                MagnitudePruning.apply(masks, to: model)
+                model = MagnitudePruning.apply(masks, to: consume model)
                 if let path = technique.saveMask { try MagnitudePruning.save(masks, to: URL(fileURLWithPath: path)) }
                 let pruned = masks.reduce(0) { $0 + $1.keep.filter { !$0 }.count }, total = masks.reduce(0) { $0 + $1.keep.count }
                 progress(String(format: "magnitude pruning: %d of %d prunable weights zeroed (%.1f%%)", pruned, total, 100 * Double(pruned) / Double(max(1, total))))
@@ -107,13 +113,16 @@ public enum TechniquePipeline {
                         return (layer, Set(chosen.map { original[$0] }))
                     })
                 }
-                try HeadPruning.prune(model, heads: heads)
+                model = try HeadPruning.prune(consume model, heads: heads)
                 applied.removedHeads = Dictionary(uniqueKeysWithValues: heads.filter { !$0.value.isEmpty }.map { ("\($0.key)", $0.value.sorted()) })
             case .ffnPruning:
-                let removed = try FeedForwardPruning.prune(model, fraction: technique.fraction!)
+                let removed: [Int: [Int]]
+                (model, removed) = try FeedForwardPruning.prune(consume model, fraction: technique.fraction!)
                 progress("FFN pruning: \(removed.values.reduce(0) { $0 + $1.count }) neurons removed")
             case .layerDropping:
-                applied.keptLayers = try LayerDropping.apply(model, keep: technique.keep!, strategy: technique.strategy ?? .bottom)
+                let kept: [Int]
+                (model, kept) = try LayerDropping.apply(consume model, keep: technique.keep!, strategy: technique.strategy ?? .bottom)
+                applied.keptLayers = kept
             case .earlyExit:
                 let examples = try data.train(technique.trainExamples ?? defaultExitTrainExamples)
                 progress("early exit: training exit heads on \(examples.count) train examples")
@@ -123,16 +132,17 @@ public enum TechniquePipeline {
                 guard technique.fromLayer! < model.layers.count else {
                     throw TechniqueError.incompatible("token pruning from layer \(technique.fromLayer!) but the model has \(model.layers.count) layers (after layer dropping, if any)")
                 }
-                let specials = Set([checkpoint.tokenizer.sepId])
+                let specials = Set([tokenizer.sepId])
                 options.tokenPruning = TokenPruning(fromLayer: technique.fromLayer!, keep: technique.keepFraction!, alwaysKeep: specials)
             case .quantization:
-                try Quantization.apply(technique.mode!, to: model, notes: &applied.notes)
+                model = Quantization.apply(technique.mode!, to: consume model, notes: &applied.notes)
             case .maxSeqLen:
                 applied.maxSeqLen = technique.tokens
             }
         }
         if let sparseKernel {
-            let installed = SparseExecution.install(on: model, mode: sparseKernel)
+            let installed: Int
+            (model, installed) = SparseExecution.install(on: consume model, mode: sparseKernel)
             if installed > 0 { progress("sparse kernel on \(installed) layers") }
         }
         try model.validate(options)
@@ -140,7 +150,7 @@ public enum TechniquePipeline {
         applied.nonZeroParameterCount = model.nonZeroParameterCount
         applied.layers = model.layers.count
         applied.kernels = model.kernelCounts
-        return (options, applied)
+        return (Checkpoint(directory: directory, model: model, tokenizer: tokenizer), options, applied)
     }
 }
 
@@ -149,9 +159,7 @@ extension EncoderModel {
     public var kernelCounts: [String: Int] {
         var counts: [String: Int] = [:]
         for layer in layers {
-            for linear in [layer.queryKeyValue, layer.attentionOutput, layer.intermediate, layer.output] {
-                counts[linear.executor?.kind ?? "dense", default: 0] += 1
-            }
+            for linear in layer.linears { counts[linear.form.rawValue, default: 0] += 1 }
         }
         return counts
     }

@@ -28,6 +28,20 @@ import Testing
         }
     }
 
+    /// The model is a checked `Sendable` value: one instance serves passes on several threads at
+    /// once, each with its own workspace, and they all agree.
+    @Test func oneModelServesConcurrentPassesWithTheirOwnWorkspaces() async throws {
+        let config = TinyCheckpoint.config(.bert, labels: 3)
+        let model = try EncoderModel(config: config, weights: TinyCheckpoint.tensors(config, head: .classifier(labels: 3)))
+        let batch = TinyCheckpoint.batch(lengths: Self.lengths, vocab: config.vocabSize)
+        let expected = try model.forward(batch, workspace: Workspace()).logits
+        let results = try await withThrowingTaskGroup(of: [[Float]].self) { group in
+            for _ in 0..<4 { group.addTask { try model.forward(batch, workspace: Workspace()).logits } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 4 && results.allSatisfy { $0 == expected })
+    }
+
     @Test func clsOnlyLastLayerGivesTheSamePooledOutput() throws {
         let config = TinyCheckpoint.config(.bert, hidden: 32, heads: 2)
         let model = try EncoderModel(config: config, weights: TinyCheckpoint.tensors(config, head: .none))

@@ -94,7 +94,7 @@ import Testing
             let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
             let w = (0..<(n * k)).map { _ in rng.uniform(-1, 1) }
             let bias = (0..<n).map { _ in rng.uniform(-1, 1) }
-            let weight = HalfPrecisionWeight(weight: Tensor(shape: [n, k], storage: FloatBuffer(w)), format: format)
+            let weight = HalfPrecisionWeight(weight: Tensor(shape: [n, k], values: w), format: format)
             let stored = Self.widened(weight)
             for epilogue in [Int32(0), 1, 2] {
                 let expected = Self.reference(a, stored, bias, m: m, n: n, k: k, epilogue: epilogue)
@@ -117,7 +117,7 @@ import Testing
         let m = 20, n = 64, k = 384
         let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
         let w = (0..<(n * k)).map { _ in rng.uniform(-0.1, 0.1) }
-        let weight = HalfPrecisionWeight(weight: Tensor(shape: [n, k], storage: FloatBuffer(w)), format: format)
+        let weight = HalfPrecisionWeight(weight: Tensor(shape: [n, k], values: w), format: format)
         let exact = Self.reference(a, w, [], m: m, n: n, k: k, epilogue: 0)
         var c = [Float](repeating: .nan, count: m * n)
         weight.apply(a, rows: m, lda: k, bias: nil, into: &c, ldc: n, epilogue: 0, workspace: Workspace(threads: 2))
@@ -134,7 +134,7 @@ import Testing
         let a = (0..<(m * lda)).map { _ in rng.uniform(-1, 1) }
         let w = (0..<(n * k)).map { _ in rng.uniform(-1, 1) }
         for format in HalfPrecisionWeight.Format.allCases {
-            let weight = HalfPrecisionWeight(weight: Tensor(shape: [n, k], storage: FloatBuffer(w)), format: format)
+            let weight = HalfPrecisionWeight(weight: Tensor(shape: [n, k], values: w), format: format)
             var c = [Float](repeating: -7, count: m * ldc)
             weight.apply(a, rows: m, lda: lda, bias: nil, into: &c, ldc: ldc, epilogue: 0, workspace: Workspace(threads: 1))
             let dense = (0..<m).flatMap { r in a[(r * lda)..<(r * lda + k)] }

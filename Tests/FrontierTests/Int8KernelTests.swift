@@ -112,7 +112,7 @@ import Testing
         let n = 37, k = 53
         var w = (0..<(n * k)).map { _ in rng.uniform(-0.2, 0.2) }
         for kk in 0..<k { w[5 * k + kk] = 0; w[6 * k + kk] = 1e-41 }  // a zero and a denormal row
-        let weight = QuantizedWeight(weight: Tensor(shape: [n, k], storage: FloatBuffer(w)))
+        let weight = QuantizedWeight(weight: Tensor(shape: [n, k], values: w))
         let expected = Self.quantizeRows(w, rows: n, cols: k)
         #expect(weight.scales == expected.scales)
         #expect(weight.scales[5] == 0 && weight.scales[6] == 0)
@@ -150,7 +150,7 @@ import Testing
         for (n, k) in Self.widths {
             let w = (0..<(n * k)).map { _ in rng.uniform(-0.1, 0.1) }
             let bias = (0..<n).map { _ in rng.uniform(-1, 1) }
-            let weight = QuantizedWeight(weight: Tensor(shape: [n, k], storage: FloatBuffer(w)))
+            let weight = QuantizedWeight(weight: Tensor(shape: [n, k], values: w))
             for m in Self.rowCounts {
                 let a = Self.activations(m: m, k: k, rng: &rng)
                 let expected = Self.integerReference(a, w, bias, m: m, n: n, k: k, epilogue: epilogue)
@@ -174,7 +174,7 @@ import Testing
         for (n, k) in Self.widths {
             let w = (0..<(n * k)).map { _ in rng.uniform(-0.1, 0.1) }
             let bias = (0..<n).map { _ in rng.uniform(-1, 1) }
-            let weight = QuantizedWeight(weight: Tensor(shape: [n, k], storage: FloatBuffer(w)))
+            let weight = QuantizedWeight(weight: Tensor(shape: [n, k], values: w))
             for m in [5, 33] {
                 let a = Self.activations(m: m, k: k, rng: &rng)
                 let exact = Self.floatReference(a, w, bias, m: m, n: n, k: k, epilogue: epilogue)
@@ -207,7 +207,7 @@ import Testing
         var w = (0..<(n * k)).map { _ in rng.uniform(-0.1, 0.1) }
         for kk in 0..<k { w[3 * k + kk] = 0 }
         let bias = (0..<n).map { _ in rng.uniform(-1, 1) }
-        let weight = QuantizedWeight(weight: Tensor(shape: [n, k], storage: FloatBuffer(w)))
+        let weight = QuantizedWeight(weight: Tensor(shape: [n, k], values: w))
         let workspace = Workspace(threads: 2)
         for epilogue in [Int32(0), 1, 2] {
             let c = Self.run(weight, a, bias, m: m, epilogue: epilogue, workspace: workspace)
@@ -228,7 +228,7 @@ import Testing
         let a = (0..<(m * lda)).map { _ in rng.uniform(-1, 1) }
         let w = (0..<(n * k)).map { _ in rng.uniform(-0.1, 0.1) }
         let bias = (0..<n).map { _ in rng.uniform(-1, 1) }
-        let weight = QuantizedWeight(weight: Tensor(shape: [n, k], storage: FloatBuffer(w)))
+        let weight = QuantizedWeight(weight: Tensor(shape: [n, k], values: w))
         var c = [Float](repeating: -7, count: m * ldc)
         a.withUnsafeBufferPointer { a in
             bias.withUnsafeBufferPointer { bias in

@@ -24,7 +24,7 @@ import Testing
     }
 
     static func tensor(_ values: [Float], _ shape: [Int]) -> Tensor {
-        Tensor(shape: shape, storage: FloatBuffer(values))
+        Tensor(shape: shape, values: values)
     }
 
     /// Triple loop in Double, then bias and exact-erf GELU: c is m × n, dense.
@@ -74,8 +74,11 @@ import Testing
     /// The dense packed kernel of `Linear` on the same weights.
     static func dense(_ layer: Linear, _ a: [Float], lda: Int, m: Int, epilogue: Int32, workspace: Workspace) -> [Float] {
         var c = [Float](repeating: 0, count: m * layer.outFeatures)
-        fk_linear_packed(workspace.pool, a, lda, layer.packed.pointer, layer.bias.pointer, &c, layer.outFeatures,
-                         m, layer.outFeatures, layer.inFeatures, epilogue)
+        let packed = layer.packed!
+        layer.bias.withUnsafeBufferPointer { bias in
+            fk_linear_packed(workspace.pool, a, lda, packed.pointer, bias.baseAddress, &c, layer.outFeatures,
+                             m, layer.outFeatures, layer.inFeatures, epilogue)
+        }
         return c
     }
 

@@ -40,10 +40,10 @@ import Testing
     }
 
     @Test func sparseKernelComputesWhatTheDenseKernelComputesOnThePrunedWeights() throws {
-        let dense = try checkpoint(), sparse = try checkpoint()
         let prune = { (kernel: TechniqueSpec.SparseKernel) in self.spec(.magnitudePruning) { $0.sparsity = 0.9; $0.kernel = kernel } }
-        let a = try TechniquePipeline.apply([prune(.never)], to: dense, data: .none, base: ForwardOptions(), workspace: Workspace())
-        let b = try TechniquePipeline.apply([prune(.always)], to: sparse, data: .none, base: ForwardOptions(), workspace: Workspace())
+        let a = try TechniquePipeline.apply([prune(.never)], to: checkpoint(), data: .none, base: ForwardOptions(), workspace: Workspace())
+        let b = try TechniquePipeline.apply([prune(.always)], to: checkpoint(), data: .none, base: ForwardOptions(), workspace: Workspace())
+        let (dense, sparse) = (a.checkpoint, b.checkpoint)
         #expect(a.applied.kernels == ["dense": 12])
         #expect(b.applied.kernels == ["sparse": 12])
         #expect(a.applied.nonZeroParameterCount == b.applied.nonZeroParameterCount)
@@ -54,9 +54,10 @@ import Testing
     }
 
     @Test func int8QuantizationStaysCloseToFp32() throws {
-        let base = try checkpoint(), quantized = try checkpoint()
-        let result = try TechniquePipeline.apply([spec(.quantization) { $0.mode = .int8 }], to: quantized, data: .none,
+        let base = try checkpoint()
+        let result = try TechniquePipeline.apply([spec(.quantization) { $0.mode = .int8 }], to: base, data: .none,
                                                  base: ForwardOptions(), workspace: Workspace())
+        let quantized = result.checkpoint
         #expect(result.applied.kernels == ["int8": 12])
         let error = relativeError(try logits(base).logits, try logits(quantized).logits)
         #expect(error < 0.05, "relative error \(error)")
@@ -64,15 +65,15 @@ import Testing
     }
 
     @Test func structuralTechniquesComposeAndReportWhatTheyDid() throws {
-        let checkpoint = try checkpoint(layers: 4)
+        let original = try checkpoint(layers: 4)
         let techniques = [
             spec(.headPruning) { $0.heads = ["0": [1, 2], "3": [0]] },
             spec(.ffnPruning) { $0.fraction = 0.25 },
             spec(.layerDropping) { $0.keep = 3; $0.strategy = .bottom },
             spec(.tokenPruning) { $0.keepFraction = 0.5; $0.fromLayer = 2 },
         ]
-        let before = try logits(checkpoint).flops
-        let (options, applied) = try TechniquePipeline.apply(techniques, to: checkpoint, data: .none, base: ForwardOptions(), workspace: Workspace())
+        let before = try logits(original).flops
+        let (checkpoint, options, applied) = try TechniquePipeline.apply(techniques, to: original, data: .none, base: ForwardOptions(), workspace: Workspace())
         #expect(applied.layers == 3 && applied.keptLayers == [0, 1, 2])
         #expect(applied.removedHeads == ["0": [1, 2], "3": [0]])
         #expect(checkpoint.model.layers.map(\.numHeads) == [2, 4, 4])
@@ -80,6 +81,7 @@ import Testing
         #expect(options.tokenPruning?.alwaysKeep == [3])
         #expect(applied.parameterCount < checkpoint.model.parameterCount + 1)
         #expect(try logits(checkpoint, options: options).flops < before)
+        #expect(original.model.layers.count == 4 && original.model.layers.allSatisfy { $0.numHeads == 4 }, "the checkpoint given is left as it was")
 
         let tooLate = try self.checkpoint(layers: 4)
         #expect {
@@ -89,9 +91,9 @@ import Testing
     }
 
     @Test func headImportanceAndExitHeadsNeedTrainData() throws {
-        let checkpoint = try checkpoint()
+        let original = try checkpoint()
         #expect {
-            try TechniquePipeline.apply([self.spec(.headPruning) { $0.perLayer = 1 }], to: checkpoint, data: .none,
+            try TechniquePipeline.apply([self.spec(.headPruning) { $0.perLayer = 1 }], to: original, data: .none,
                                         base: ForwardOptions(), workspace: Workspace())
         } throws: { "\($0)".contains("train split") }
         // With data: heads ranked on it and removed, exit heads fitted on it.
@@ -101,9 +103,9 @@ import Testing
                                    typeIds: Array(batch.typeIds[batch.offsets[i]..<batch.offsets[i + 1]]), label: i % 2, target: nil)
         }
         let data = TechniqueData { limit in Array(examples.prefix(limit)) }
-        let (options, applied) = try TechniquePipeline.apply(
+        let (checkpoint, options, applied) = try TechniquePipeline.apply(
             [spec(.headPruning) { $0.perLayer = 1; $0.calibrationExamples = 16 }, spec(.earlyExit) { $0.entropy = 0; $0.trainExamples = 24 }],
-            to: checkpoint, data: data, base: ForwardOptions(), workspace: Workspace())
+            to: original, data: data, base: ForwardOptions(), workspace: Workspace())
         #expect(checkpoint.model.layers.allSatisfy { $0.numHeads == 3 })
         #expect(applied.removedHeads?.count == 3)
         let exit = try #require(options.earlyExit)

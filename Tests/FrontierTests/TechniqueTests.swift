@@ -35,14 +35,14 @@ import Testing
 
     @Test(arguments: [MagnitudePruning.Scope.global, .layer])
     func magnitudePruningZeroesExactlyTheSmallestWeights(scope: MagnitudePruning.Scope) throws {
-        let model = try model()
-        let weights = model.prunableWeights
+        let dense = try self.model()
+        let weights = dense.prunableWeights
         #expect(weights.count == 6 * 3 + 1, "6 matrices per layer and the pooler")
         let classifierBefore: [Float]
-        guard case let .sequenceClassification(_, _, classifier) = model.head else { Issue.record("no classifier"); return }
-        classifierBefore = classifier.weight.storage.array
-        let masks = try MagnitudePruning.masks(for: model, sparsity: 0.6, scope: scope)
-        MagnitudePruning.apply(masks, to: model)
+        guard case let .sequenceClassification(_, _, classifier) = dense.head else { Issue.record("no classifier"); return }
+        classifierBefore = classifier.weight.values
+        let masks = try MagnitudePruning.masks(for: dense, sparsity: 0.6, scope: scope)
+        let model = MagnitudePruning.apply(masks, to: dense)
         let total = weights.reduce(0) { $0 + $1.count }
         let pruned = masks.reduce(0) { $0 + $1.keep.filter { !$0 }.count }
         switch scope {
@@ -58,15 +58,16 @@ import Testing
                 // Weights are now zeroed: compare against the original values.
                 let original = DeterministicWeights.values(name: weight.name + ".weight", count: weight.count)
                 for (i, k) in keep.enumerated() {
-                    if k { keptMin = min(keptMin, abs(original[i])); #expect(linear.weight.pointer[offset + i] == original[i]) }
-                    else { prunedMax = max(prunedMax, abs(original[i])); #expect(linear.weight.pointer[offset + i] == 0) }
+                    if k { keptMin = min(keptMin, abs(original[i])); #expect(linear.weight.values[offset + i] == original[i]) }
+                    else { prunedMax = max(prunedMax, abs(original[i])); #expect(linear.weight.values[offset + i] == 0) }
                 }
             }
             #expect(prunedMax <= keptMin)
         }
         guard case let .sequenceClassification(_, _, classifierAfter) = model.head else { return }
-        #expect(classifierAfter.weight.storage.array == classifierBefore, "the classifier stays dense")
+        #expect(classifierAfter.weight.values == classifierBefore, "the classifier stays dense")
         #expect(model.nonZeroParameterCount == model.parameterCount - pruned)
+        #expect(dense.nonZeroParameterCount == dense.parameterCount, "the model pruned is left as it was")
     }
 
     @Test func masksRoundTripUnderTheLotteryTicketNames() throws {
@@ -101,8 +102,7 @@ import Testing
         let mask = HeadPruning.mask(for: dense, removing: heads)
         let batch = batch(dense)
         let masked = try dense.forward(batch, workspace: Workspace(), options: ForwardOptions(headMask: mask))
-        let pruned = try model()
-        try HeadPruning.prune(pruned, heads: heads)
+        var pruned = try HeadPruning.prune(try model(), heads: heads)
         #expect(pruned.layers.map(\.numHeads) == [3, 2, 3])
         #expect(pruned.layers[1].originalHeads == [1, 2])
         let output = try pruned.forward(batch, workspace: Workspace())
@@ -110,14 +110,14 @@ import Testing
         #expect(output.flops < masked.flops)
 
         // Original indices: removing head 1 of layer 1 now (left: original 2) matches masking 0, 1, 3.
-        try HeadPruning.prune(pruned, heads: [1: [1]])
+        pruned = try HeadPruning.prune(pruned, heads: [1: [1]])
         #expect(pruned.layers[1].originalHeads == [2])
         let twice = try pruned.forward(batch, workspace: Workspace())
         let mask2 = HeadPruning.mask(for: dense, removing: [0: [1], 1: [0, 1, 3], 2: [2]])
         let masked2 = try dense.forward(batch, workspace: Workspace(), options: ForwardOptions(headMask: mask2))
         #expect(maxDifference(masked2.logits, twice.logits) < 1e-5)
-        #expect(throws: TechniqueError.self) { try HeadPruning.prune(pruned, heads: [1: [2]]) }  // the last head
-        #expect(throws: TechniqueError.self) { try HeadPruning.prune(pruned, heads: [1: [0]]) }  // already gone
+        #expect(throws: TechniqueError.self) { _ = try HeadPruning.prune(pruned, heads: [1: [2]]) }  // the last head
+        #expect(throws: TechniqueError.self) { _ = try HeadPruning.prune(pruned, heads: [1: [0]]) }  // already gone
     }
 
     @Test func headImportanceRanksByLossIncrease() throws {
@@ -135,16 +135,17 @@ import Testing
     }
 
     @Test func removedFeedForwardNeuronsEqualZeroedOnes() throws {
-        let dense = try model()
-        let pruned = try model()
-        let removed = try FeedForwardPruning.prune(pruned, fraction: 0.5)
+        let (pruned, removed) = try FeedForwardPruning.prune(try model(), fraction: 0.5)
         #expect(pruned.layers.allSatisfy { $0.intermediateSize == 12 })
         // Zeroing a neuron's output column in the dense model removes its contribution.
+        var layers = try model().layers
         for (layer, neurons) in removed {
-            let out = dense.layers[layer].output
-            for row in 0..<out.outFeatures { for j in neurons { out.weight.pointer[row * out.inFeatures + j] = 0 } }
-            dense.layers[layer].output.weightsChangedInPlace()
+            let out = layers[layer].output
+            var weight = out.weight.values
+            for row in 0..<out.outFeatures { for j in neurons { weight[row * out.inFeatures + j] = 0 } }
+            layers[layer] = layers[layer].replacing(output: out.replacing(weight: Tensor(shape: out.weight.shape, values: weight)))
         }
+        let dense = try model().replacing(layers: layers)
         let batch = batch(dense)
         let a = try dense.forward(batch, workspace: Workspace()), b = try pruned.forward(batch, workspace: Workspace())
         #expect(maxDifference(a.logits, b.logits) < 1e-5)
@@ -156,10 +157,11 @@ import Testing
         #expect(LayerDropping.kept(layers: 6, keep: 4, strategy: .top) == [2, 3, 4, 5])
         #expect(LayerDropping.kept(layers: 6, keep: 3, strategy: .alternate) == [0, 2, 4])
         let model = try model()
-        let third = model.layers[2].queryKeyValue.weight.storage.array
-        try LayerDropping.apply(model, keep: 1, strategy: .top)
-        #expect(model.layers.count == 1 && model.layers[0].queryKeyValue.weight.storage.array == third)
-        #expect(throws: TechniqueError.self) { try LayerDropping.apply(model, keep: 2, strategy: .bottom) }
+        let third = model.layers[2].queryKeyValue.weight.values
+        let (dropped, kept) = try LayerDropping.apply(model, keep: 1, strategy: .top)
+        #expect(kept == [2] && dropped.layers.count == 1 && dropped.layers[0].queryKeyValue.weight.values == third)
+        #expect(model.layers.count == 3, "the model given keeps its layers")
+        #expect(throws: TechniqueError.self) { _ = try LayerDropping.apply(dropped, keep: 2, strategy: .bottom) }
     }
 
     @Test func tokenPruningWithKeepOneChangesNothingAndLessDoesLessWork() throws {

@@ -33,10 +33,10 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let checkpoint = try modelOptions.loadCheckpoint()
-        let (options, applied) = try techniqueOptions.apply(to: checkpoint, task: taskData.task, data: taskData.data,
-                                                            maxSeqLen: modelOptions.maxSeqLen, base: compute.forwardOptions,
-                                                            workspace: Workspace(threads: compute.threads))
+        let loaded = try modelOptions.loadCheckpoint()
+        let (checkpoint, options, applied) = try techniqueOptions.apply(to: consume loaded, task: taskData.task, data: taskData.data,
+                                                                        maxSeqLen: modelOptions.maxSeqLen, base: compute.forwardOptions,
+                                                                        workspace: Workspace(threads: compute.threads))
         var examples = try TaskRegistry.readDev(task: taskData.task, data: taskData.data)
         if let limit = taskData.limit { examples = Array(examples.prefix(limit)) }
         let maxLength = min(applied?.maxSeqLen ?? modelOptions.maxSeqLen ?? 128, checkpoint.model.config.maxPositions)

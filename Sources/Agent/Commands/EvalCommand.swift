@@ -36,12 +36,12 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let started = MonotonicClock.now()
-        let checkpoint = try modelOptions.loadCheckpoint()
+        let loaded = try modelOptions.loadCheckpoint()
         Blas.setThreads(compute.threads)
         let workspace = Workspace(threads: compute.threads)
-        let (options, applied) = try techniqueOptions.apply(to: checkpoint, task: taskData.task, data: taskData.data,
-                                                            maxSeqLen: modelOptions.maxSeqLen, base: compute.forwardOptions,
-                                                            workspace: workspace)
+        let (checkpoint, options, applied) = try techniqueOptions.apply(to: consume loaded, task: taskData.task, data: taskData.data,
+                                                                        maxSeqLen: modelOptions.maxSeqLen, base: compute.forwardOptions,
+                                                                        workspace: workspace)
         let report: EvalReport
         let lines: [String]
         if taskData.isSquad {

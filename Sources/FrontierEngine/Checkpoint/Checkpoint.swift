@@ -12,6 +12,11 @@ public struct Checkpoint: Sendable {
         self.tokenizer = tokenizer
     }
 
+    /// The same checkpoint with the model a technique made from it.
+    public func replacing(model: EncoderModel) -> Checkpoint {
+        Checkpoint(directory: directory, model: model, tokenizer: tokenizer)
+    }
+
     /// Opens `config.json`, `model.safetensors`, `vocab.txt` (+ `tokenizer_config.json`).
     public static func load(directory: URL) throws -> Checkpoint {
         var isDirectory: ObjCBool = false

@@ -15,7 +15,9 @@ import Darwin
 /// weight group in registers, so speed is about that of the fp32 packed GEMM at large batch
 /// and better at batch 1 (bench/kernels/INT8.md).
 ///
-/// Immutable after init; one instance can serve concurrent forward passes.
+/// `@unchecked Sendable` because it is immutable after init: the packed 16-bit panels are
+/// written once, in `init`, only read after (by `apply` and `weight(row:column:)`), and freed in
+/// `deinit`; so one instance can serve concurrent forward passes.
 public final class HalfPrecisionWeight: @unchecked Sendable {
     /// The 16-bit storage format.
     public enum Format: String, Sendable, CaseIterable {
@@ -45,9 +47,12 @@ public final class HalfPrecisionWeight: @unchecked Sendable {
             fatalError("HalfPrecisionWeight: out of memory allocating \(bytes) bytes")
         }
         packed = raw.bindMemory(to: UInt16.self, capacity: count)
-        switch format {
-        case .fp16: fk_pack_weights_f16(weight.pointer, outFeatures, inFeatures, packed)
-        case .bf16: fk_pack_weights_bf16(weight.pointer, outFeatures, inFeatures, packed)
+        let (n, k, packed) = (outFeatures, inFeatures, packed)
+        weight.withUnsafeBufferPointer { w in
+            switch format {
+            case .fp16: fk_pack_weights_f16(w.baseAddress, n, k, packed)
+            case .bf16: fk_pack_weights_bf16(w.baseAddress, n, k, packed)
+            }
         }
     }
 

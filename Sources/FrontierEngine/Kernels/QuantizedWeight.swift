@@ -9,8 +9,10 @@ import CKernels
 /// quarter of the fp32 weight's size, and on CPUs with AVX-512 VNNI the multiply is several
 /// times faster than the fp32 packed GEMM (bench/kernels/INT8.md).
 ///
-/// Immutable after init, so one instance can serve concurrent forward passes: the activation
-/// scratch belongs to each calling thread, not to the weight.
+/// `@unchecked Sendable` because it is immutable after init: the C object behind `handle` is
+/// built once, in `init` (`fk_qweight_create`), only read after (`fk_linear_int8` and the
+/// accessors take it `const`), and destroyed in `deinit`; the activation scratch belongs to each
+/// calling thread, not to the weight. So one instance can serve concurrent forward passes.
 public final class QuantizedWeight: @unchecked Sendable {
     public let outFeatures: Int
     public let inFeatures: Int
@@ -22,7 +24,8 @@ public final class QuantizedWeight: @unchecked Sendable {
                      "QuantizedWeight: weight must be a non-empty matrix, got shape \(weight.shape)")
         outFeatures = weight.shape[0]
         inFeatures = weight.shape[1]
-        guard let handle = fk_qweight_create(weight.pointer, outFeatures, inFeatures) else {
+        let (n, k) = (outFeatures, inFeatures)
+        guard let handle = weight.withUnsafeBufferPointer({ fk_qweight_create($0.baseAddress, n, k) }) else {
             fatalError("QuantizedWeight: out of memory packing a \(outFeatures)×\(inFeatures) weight")
         }
         self.handle = handle

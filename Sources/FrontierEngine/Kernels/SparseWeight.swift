@@ -9,8 +9,10 @@ import CKernels
 /// It beats `fk_linear_packed` from roughly half the weights pruned at batch sizes of thousands
 /// of tokens (see `bench/kernels/README.md` for the measured crossover and speedups).
 ///
-/// Immutable after init; the kernel keeps its scratch per thread, so one `SparseWeight` may
-/// serve several workspaces at once.
+/// `@unchecked Sendable` because it is immutable after init: the compressed rows behind `handle`
+/// are built once, in `init` (`fk_sparse_create`), only read after (`fk_linear_sparse` and the
+/// accessors take them `const`), and destroyed in `deinit`; the kernel keeps its scratch per
+/// thread. So one `SparseWeight` may serve several workspaces at once.
 public final class SparseWeight: @unchecked Sendable {
     private let handle: OpaquePointer
     public let outFeatures: Int
@@ -21,7 +23,7 @@ public final class SparseWeight: @unchecked Sendable {
         precondition(weight.shape.count == 2, "SparseWeight: weight must be [out, in], got \(weight.shape)")
         let n = weight.shape[0], k = weight.shape[1]
         precondition(k <= 65536, "SparseWeight: in-features \(k) exceed the 16-bit column index")
-        guard let handle = fk_sparse_create(weight.pointer, n, k) else {
+        guard let handle = weight.withUnsafeBufferPointer({ fk_sparse_create($0.baseAddress, n, k) }) else {
             fatalError("SparseWeight: out of memory compressing a \(n)×\(k) weight")
         }
         self.handle = handle

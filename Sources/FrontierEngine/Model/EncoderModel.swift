@@ -11,11 +11,15 @@ enum FrontierPanel { static let width = 16 }
 /// softmax attention, the output projection with bias + residual + LayerNorm fused, and the
 /// feed-forward pair with bias + exact-erf GELU fused. GEMMs go to OpenBLAS; the rest are the
 /// vectorised kernels in `CKernels`.
-public final class EncoderModel: @unchecked Sendable {
+///
+/// A value: its parameters are immutable `Tensor`s and each layer's kernel form is derived from
+/// them, so a model can be shared across threads as it is, and a technique that changes it
+/// returns a new model (`replacing(layers:)`, `replacing(head:)`) built from new layers.
+public struct EncoderModel: Sendable {
     public let config: ModelConfig
-    public var embeddings: Embeddings
-    public var layers: [EncoderLayer]
-    public var head: TaskHead
+    public let embeddings: Embeddings
+    public let layers: [EncoderLayer]
+    public let head: TaskHead
     /// Tensors in the checkpoint that this architecture does not use but that are known to be
     /// harmless (buffers, pre-training heads). Reported, never silently dropped.
     public let ignoredTensors: [String]
@@ -43,7 +47,7 @@ public final class EncoderModel: @unchecked Sendable {
     /// Builds the model from named tensors, strictly: every expected tensor must be present
     /// with its exact shape, and every tensor present must be used (or be a known buffer or
     /// pre-training head, which is reported in `ignoredTensors`).
-    public convenience init(config: ModelConfig, weights source: any TensorSource) throws {
+    public init(config: ModelConfig, weights source: any TensorSource) throws {
         let names = CheckpointNames(family: config.family, tensorNames: source.tensorNames)
         var loader = WeightLoader(source: source)
         let h = config.hiddenSize, eps = config.layerNormEps
@@ -97,6 +101,29 @@ public final class EncoderModel: @unchecked Sendable {
         self.init(config: config, embeddings: embeddings, layers: layers, head: head, ignoredTensors: leftover)
     }
 
+    /// The same model with other encoder layers (fewer, or pruned, or in another form).
+    public func replacing(layers: [EncoderLayer]) -> EncoderModel {
+        EncoderModel(config: config, embeddings: embeddings, layers: layers, head: head, ignoredTensors: ignoredTensors)
+    }
+
+    /// The model with each encoder layer replaced by `transform(index, layer)`, in order.
+    ///
+    /// Consuming, so that a caller handing over its only copy (`consume model`) has each old
+    /// layer freed as soon as its replacement exists: a technique then holds one layer twice,
+    /// never the whole encoder, and a trial's peak RSS does not count a second model.
+    public consuming func mappingLayers(_ transform: (Int, EncoderLayer) throws -> EncoderLayer) rethrows -> EncoderModel {
+        let config = self.config, embeddings = self.embeddings, head = self.head, ignoredTensors = self.ignoredTensors
+        var layers = self.layers
+        _ = consume self
+        for index in layers.indices { layers[index] = try transform(index, layers[index]) }
+        return EncoderModel(config: config, embeddings: embeddings, layers: layers, head: head, ignoredTensors: ignoredTensors)
+    }
+
+    /// The same model with another task head.
+    public func replacing(head: TaskHead) -> EncoderModel {
+        EncoderModel(config: config, embeddings: embeddings, layers: layers, head: head, ignoredTensors: ignoredTensors)
+    }
+
     public var parameterCount: Int {
         embeddings.parameterCount + layers.reduce(0) { $0 + $1.parameterCount } + head.parameterCount
     }
@@ -114,7 +141,7 @@ public final class EncoderModel: @unchecked Sendable {
         for (index, layer) in layers.enumerated() {
             let a = Double(layer.attentionWidth), i = Double(layer.intermediateSize)
             if clsOnly && index == layers.count - 1 {
-                if layer.attentionWidth % FrontierPanel.width == 0 && layer.queryKeyValue.executor == nil {
+                if layer.attentionWidth % FrontierPanel.width == 0 && layer.queryKeyValue.form == .dense {
                     total += 2 * tokens * h * 2 * a + 2 * b * h * a  // K, V for all tokens; Q for [CLS]
                 } else {
                     total += 2 * tokens * Double(layer.queryKeyValue.multiplyAddsPerRow)  // Q, K, V for all tokens
@@ -215,13 +242,7 @@ public final class EncoderModel: @unchecked Sendable {
         var spare = ws.scratch.pointer
 
         // Embeddings: word + position (+ segment), LayerNorm.
-        let e = embeddings
-        batch.ids.withUnsafeBufferPointer { ids in
-            batch.typeIds.withUnsafeBufferPointer { types in
-                fk_embed_layernorm(x, ids.baseAddress, ws.positions, types.baseAddress, e.word.pointer, e.position.pointer,
-                                   e.tokenType?.pointer, e.norm.gamma.pointer, e.norm.beta.pointer, batch.tokenCount, h, e.norm.eps)
-            }
-        }
+        embed(batch, into: x, workspace: ws)
         if options.collectHiddenStates { output.hiddenStates.append(Array(UnsafeBufferPointer(start: x, count: state.tokens * h))) }
         if options.earlyExit != nil {
             output.logits = Array(repeating: [], count: b)
@@ -259,14 +280,12 @@ public final class EncoderModel: @unchecked Sendable {
             }
 
             flops += linear(layer.attentionOutput, context, rows: tokens, lda: a, into: spare, ldc: h, epilogue: .bias, ws, options.gemm)
-            fk_parallel_bias_residual_layernorm(ws.pool, spare, nil, x, layer.attentionNorm.gamma.pointer,
-                                                layer.attentionNorm.beta.pointer, tokens, h, layer.attentionNorm.eps)
+            residualLayerNorm(spare, residual: x, layer.attentionNorm, rows: tokens, width: h, ws)
             swap(&x, &spare)
 
             flops += linear(layer.intermediate, x, rows: tokens, lda: h, into: ffn, ldc: inter, epilogue: .biasGelu, ws, options.gemm)
             flops += linear(layer.output, ffn, rows: tokens, lda: inter, into: spare, ldc: h, epilogue: .bias, ws, options.gemm)
-            fk_parallel_bias_residual_layernorm(ws.pool, spare, nil, x, layer.outputNorm.gamma.pointer,
-                                                layer.outputNorm.beta.pointer, tokens, h, layer.outputNorm.eps)
+            residualLayerNorm(spare, residual: x, layer.outputNorm, rows: tokens, width: h, ws)
             swap(&x, &spare)
 
             if options.collectHiddenStates { output.hiddenStates.append(Array(UnsafeBufferPointer(start: x, count: tokens * h))) }
@@ -336,34 +355,44 @@ public final class EncoderModel: @unchecked Sendable {
         }
     }
 
-    enum Epilogue { case none, bias, biasGelu }
-
     /// `y = x Wᵀ (+ b) (→ GELU)` on the layer's own kernel or the selected GEMM; returns FLOPs.
     @discardableResult
     private func linear(_ layer: Linear, _ input: UnsafePointer<Float>, rows: Int, lda: Int,
-                        into output: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
+                        into output: UnsafeMutablePointer<Float>, ldc: Int, epilogue: LinearEpilogue,
                         _ ws: Workspace, _ gemm: GemmBackend) -> Double {
-        let n = layer.outFeatures, k = layer.inFeatures
-        let code: Int32 = epilogue == .none ? 0 : (epilogue == .bias ? 1 : 2)
-        if let executor = layer.executor {
-            executor.apply(input, rows: rows, lda: lda, bias: layer.bias.pointer, into: output, ldc: ldc, epilogue: code, workspace: ws)
-            return 2 * Double(rows) * Double(executor.multiplyAddsPerRow)
-        }
-        switch gemm {
-        case .packed:
-            fk_linear_packed(ws.pool, input, lda, layer.packed.pointer, layer.bias.pointer, output, ldc, rows, n, k, code)
-        case .openblas:
-            Blas.linear(input, rows: rows, inFeatures: k, lda: lda, weight: layer.weight.pointer, outFeatures: n, ldw: k,
-                        into: output, ldc: ldc)
-            for row in 0..<rows {
-                switch epilogue {
-                case .none: break
-                case .bias: fk_add_bias(output + row * ldc, layer.bias.pointer, 1, n)
-                case .biasGelu: fk_bias_gelu(output + row * ldc, layer.bias.pointer, 1, n)
+        layer.apply(input, rows: rows, lda: lda, into: output, ldc: ldc, epilogue: epilogue, workspace: ws, gemm: gemm)
+    }
+
+    /// Word + position (+ segment) embeddings of every token, then LayerNorm, into `x`.
+    private func embed(_ batch: EncoderBatch, into x: UnsafeMutablePointer<Float>, workspace ws: Workspace) {
+        let e = embeddings, h = config.hiddenSize
+        func run(_ tokenTypes: UnsafePointer<Float>?) {
+            batch.ids.withUnsafeBufferPointer { ids in
+                batch.typeIds.withUnsafeBufferPointer { types in
+                    e.word.withUnsafeBufferPointer { word in
+                        e.position.withUnsafeBufferPointer { position in
+                            e.norm.withUnsafePointers { gamma, beta in
+                                fk_embed_layernorm(x, ids.baseAddress, ws.positions, types.baseAddress, word.baseAddress, position.baseAddress,
+                                                   tokenTypes, gamma, beta, batch.tokenCount, h, e.norm.eps)
+                            }
+                        }
+                    }
                 }
             }
         }
-        return 2 * Double(rows) * Double(n) * Double(k)
+        if let tokenType = e.tokenType {
+            tokenType.withUnsafeBufferPointer { run($0.baseAddress) }
+        } else {
+            run(nil)
+        }
+    }
+
+    /// `y ← LayerNorm(y + residual)` over `rows` rows (`y` already holds the projection and its bias).
+    private func residualLayerNorm(_ y: UnsafeMutablePointer<Float>, residual x: UnsafePointer<Float>,
+                                   _ norm: LayerNormParameters, rows: Int, width: Int, _ ws: Workspace) {
+        norm.withUnsafePointers { gamma, beta in
+            fk_parallel_bias_residual_layernorm(ws.pool, y, nil, x, gamma, beta, rows, width, norm.eps)
+        }
     }
 
     /// The last layer when only [CLS] rows matter: keys and values for every token (attention
@@ -382,26 +411,31 @@ public final class EncoderModel: @unchecked Sendable {
         for index in 0..<b { (clsX + index * h).update(from: x + offsets[index] * h, count: h) }
         // K | V over all tokens: rows a..<3a of the fused projection (panel-aligned since a % 16 == 0).
         let qkvLayer = layer.queryKeyValue
-        if qkvLayer.executor != nil || a % FrontierPanel.width != 0 {
-            // A sparse or quantised QKV, or one whose K block does not start on a panel (pruned
-            // heads), has no slice to take: compute all three for every row.
-            flops += linear(qkvLayer, x, rows: tokens, lda: h, into: qkv, ldc: 3 * a, epilogue: .bias, ws, gemm)
-        } else {
-            switch gemm {
-            case .packed:
-                fk_linear_packed(ws.pool, x, h, qkvLayer.packed.pointer + a * h, qkvLayer.bias.pointer + a,
-                                 qkv + a, 3 * a, tokens, 2 * a, h, 1)
-                fk_linear_packed(ws.pool, clsX, h, qkvLayer.packed.pointer, qkvLayer.bias.pointer, clsQ, a, b, a, h, 1)
-            case .openblas:
-                Blas.linear(x, rows: tokens, inFeatures: h, lda: h, weight: qkvLayer.weight.pointer + a * h, outFeatures: 2 * a,
-                            ldw: h, into: qkv + a, ldc: 3 * a)
-                for row in 0..<tokens { fk_add_bias(qkv + row * 3 * a + a, qkvLayer.bias.pointer + a, 1, 2 * a) }
-                Blas.linear(clsX, rows: b, inFeatures: h, lda: h, weight: qkvLayer.weight.pointer, outFeatures: a, ldw: h,
-                            into: clsQ, ldc: a)
-                fk_add_bias(clsQ, qkvLayer.bias.pointer, b, a)
+        if let packed = qkvLayer.packed, a % FrontierPanel.width == 0 {
+            qkvLayer.bias.withUnsafeBufferPointer { biasValues in
+                let bias = biasValues.baseAddress!
+                switch gemm {
+                case .packed:
+                    fk_linear_packed(ws.pool, x, h, packed.pointer + a * h, bias + a, qkv + a, 3 * a, tokens, 2 * a, h, 1)
+                    fk_linear_packed(ws.pool, clsX, h, packed.pointer, bias, clsQ, a, b, a, h, 1)
+                case .openblas:
+                    qkvLayer.weight.withUnsafeBufferPointer { weight in
+                        let w = weight.baseAddress!
+                        Blas.linear(x, rows: tokens, inFeatures: h, lda: h, weight: w + a * h, outFeatures: 2 * a,
+                                    ldw: h, into: qkv + a, ldc: 3 * a)
+                        for row in 0..<tokens { fk_add_bias(qkv + row * 3 * a + a, bias + a, 1, 2 * a) }
+                        Blas.linear(clsX, rows: b, inFeatures: h, lda: h, weight: w, outFeatures: a, ldw: h,
+                                    into: clsQ, ldc: a)
+                        fk_add_bias(clsQ, bias, b, a)
+                    }
+                }
             }
             for index in 0..<b { (qkv + offsets[index] * 3 * a).update(from: clsQ + index * a, count: a) }
             flops += 2 * Double(tokens) * Double(h) * Double(2 * a) + 2 * Double(b) * Double(h) * Double(a)
+        } else {
+            // A sparse or quantised QKV, or one whose K block does not start on a panel (pruned
+            // heads), has no slice to take: compute all three for every row.
+            flops += linear(qkvLayer, x, rows: tokens, lda: h, into: qkv, ldc: 3 * a, epilogue: .bias, ws, gemm)
         }
         fk_attention_packed(ws.pool, qkv, context, ws.offsets, b, layer.numHeads, layer.headDim,
                             1 / Float(layer.headDim).squareRoot(), ws.attentionScratch.pointer, ws.lengthCapacity, 1)
@@ -410,12 +444,10 @@ public final class EncoderModel: @unchecked Sendable {
         if let mask = options.headMask?[layerIndex] { Self.maskHeads(mask, context: clsContext, rows: 0..<b, width: a, headDim: layer.headDim) }
 
         flops += linear(layer.attentionOutput, clsContext, rows: b, lda: a, into: clsOut, ldc: h, epilogue: .bias, ws, gemm)
-        fk_parallel_bias_residual_layernorm(ws.pool, clsOut, nil, clsX, layer.attentionNorm.gamma.pointer,
-                                            layer.attentionNorm.beta.pointer, b, h, layer.attentionNorm.eps)
+        residualLayerNorm(clsOut, residual: clsX, layer.attentionNorm, rows: b, width: h, ws)
         flops += linear(layer.intermediate, clsOut, rows: b, lda: h, into: clsFFN, ldc: layer.intermediateSize, epilogue: .biasGelu, ws, gemm)
         flops += linear(layer.output, clsFFN, rows: b, lda: layer.intermediateSize, into: clsX, ldc: h, epilogue: .bias, ws, gemm)
-        fk_parallel_bias_residual_layernorm(ws.pool, clsX, nil, clsOut, layer.outputNorm.gamma.pointer,
-                                            layer.outputNorm.beta.pointer, b, h, layer.outputNorm.eps)
+        residualLayerNorm(clsX, residual: clsOut, layer.outputNorm, rows: b, width: h, ws)
         return flops
     }
 

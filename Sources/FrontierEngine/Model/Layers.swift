@@ -1,82 +1,21 @@
-import CKernels
-
-/// A dense layer `y = x Wᵀ + b` with W stored as Hugging Face stores it, `[out, in]`.
-///
-/// Keeping PyTorch's layout means masks, pruning and (later) gradients index weights exactly as
-/// the papers' code does. The GEMM reads `packed`, the same weights laid out once in 16-row
-/// panels for the microkernels; anything that changes `weight` gets a fresh packing through
-/// the property observer, so the two can never disagree.
-public struct Linear: Sendable {
-    public var weight: Tensor {  // (out, in)
-        didSet {
-            packed = Self.pack(weight)
-            // A sparse or quantised form was built from the old weights; it would now disagree.
-            executor = nil
-        }
-    }
-    /// Another kernel for this layer (sparse, int8, fp16), chosen by an efficiency technique at
-    /// load; nil runs the dense packed GEMM. While one is set the fp32 packed copy is released
-    /// (that memory is what sparse and 16-bit storage save); the PyTorch-layout `weight` stays,
-    /// for masks, pruning and a later backward pass.
-    public var executor: (any LinearExecutor)? {
-        didSet {
-            if executor != nil {
-                packed = FloatBuffer(count: 0)
-            } else if packed.count == 0 {
-                packed = Self.pack(weight)
-            }
-        }
-    }
-    public var bias: Tensor      // (out)
-    /// `weight` in `fk_pack_weights` layout; (ceil(out / 16) · 16 · in) floats.
-    public private(set) var packed: FloatBuffer
-
-    public init(weight: Tensor, bias: Tensor) {
-        precondition(weight.shape.count == 2 && bias.shape == [weight.shape[0]], "Linear: weight \(weight.shape) and bias \(bias.shape) disagree")
-        self.weight = weight
-        self.bias = bias
-        packed = Self.pack(weight)
-    }
-
-    static func pack(_ weight: Tensor) -> FloatBuffer {
-        let n = weight.shape[0], k = weight.shape[1]
-        let buffer = FloatBuffer(count: fk_packed_size(n, k))
-        fk_pack_weights(weight.pointer, n, k, buffer.pointer)
-        return buffer
-    }
-
-    /// Re-packs after `weight`'s values were changed in place (its storage is a shared buffer,
-    /// so the setter does not run) and drops any other kernel built from the old values.
-    public mutating func weightsChangedInPlace() {
-        packed = Self.pack(weight)
-        executor = nil
-    }
-
-    /// Multiply-adds per input row as this layer executes (fewer for a sparse kernel).
-    public var multiplyAddsPerRow: Int { executor?.multiplyAddsPerRow ?? outFeatures * inFeatures }
-
-    public var outFeatures: Int { weight.shape[0] }
-    public var inFeatures: Int { weight.shape[1] }
-    public var parameterCount: Int { weight.count + bias.count }
-}
-
-/// A kernel that computes a `Linear` from its own form of the weights (sparse, int8, …):
-/// `c[rows, out] = a[rows, in] · Wᵀ (+ bias) (→ GELU)` with the epilogue codes of
-/// `fk_linear_packed` (0 none, 1 bias, 2 bias + GELU).
-public protocol LinearExecutor: Sendable {
-    /// For results and reports: `sparse-csr`, `int8`, …
-    var kind: String { get }
-    var multiplyAddsPerRow: Int { get }
-    /// Bytes of weights this form holds.
-    var weightBytes: Int { get }
-    func apply(_ a: UnsafePointer<Float>, rows: Int, lda: Int, bias: UnsafePointer<Float>?,
-               into c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Int32, workspace: Workspace)
-}
-
 public struct LayerNormParameters: Sendable {
-    public var gamma: Tensor  // (features)
-    public var beta: Tensor   // (features)
-    public var eps: Float
+    public let gamma: Tensor  // (features)
+    public let beta: Tensor   // (features)
+    public let eps: Float
+
+    public init(gamma: Tensor, beta: Tensor, eps: Float) {
+        precondition(gamma.shape.count == 1 && beta.shape == gamma.shape, "LayerNorm: gamma \(gamma.shape) and beta \(beta.shape) disagree")
+        self.gamma = gamma
+        self.beta = beta
+        self.eps = eps
+    }
+
+    /// `gamma` and `beta` for one kernel call.
+    func withUnsafePointers<R>(_ body: (UnsafePointer<Float>, UnsafePointer<Float>) throws -> R) rethrows -> R {
+        try gamma.withUnsafeBufferPointer { g in
+            try beta.withUnsafeBufferPointer { b in try body(g.baseAddress!, b.baseAddress!) }
+        }
+    }
 }
 
 /// One post-LayerNorm transformer block (BERT and DistilBERT share this shape).
@@ -86,18 +25,53 @@ public struct LayerNormParameters: Sendable {
 /// removing a head removes three contiguous row ranges. `numHeads` is per layer because head
 /// pruning leaves layers with different head counts.
 public struct EncoderLayer: Sendable {
-    public var queryKeyValue: Linear        // (3·numHeads·headDim, hidden)
-    public var attentionOutput: Linear      // (hidden, numHeads·headDim)
-    public var attentionNorm: LayerNormParameters
-    public var intermediate: Linear         // (intermediate, hidden)
-    public var output: Linear               // (hidden, intermediate)
-    public var outputNorm: LayerNormParameters
-    public var numHeads: Int
-    public var headDim: Int
+    public let queryKeyValue: Linear        // (3·numHeads·headDim, hidden)
+    public let attentionOutput: Linear      // (hidden, numHeads·headDim)
+    public let attentionNorm: LayerNormParameters
+    public let intermediate: Linear         // (intermediate, hidden)
+    public let output: Linear               // (hidden, intermediate)
+    public let outputNorm: LayerNormParameters
+    public let numHeads: Int
+    public let headDim: Int
     /// The checkpoint's index of each remaining head, in order (`prune_heads` takes original
     /// indices, and pruning twice must not renumber); nil while no head was removed.
-    public var originalHeads: [Int]? = nil
+    public let originalHeads: [Int]?
 
+    public init(queryKeyValue: Linear, attentionOutput: Linear, attentionNorm: LayerNormParameters,
+                intermediate: Linear, output: Linear, outputNorm: LayerNormParameters,
+                numHeads: Int, headDim: Int, originalHeads: [Int]? = nil) {
+        let a = numHeads * headDim
+        precondition(queryKeyValue.outFeatures == 3 * a && attentionOutput.inFeatures == a,
+                     "EncoderLayer: \(numHeads) heads of \(headDim) need a (\(3 * a), hidden) QKV and a (hidden, \(a)) output projection; got \(queryKeyValue.weight.shape) and \(attentionOutput.weight.shape)")
+        precondition(output.inFeatures == intermediate.outFeatures,
+                     "EncoderLayer: intermediate \(intermediate.weight.shape) and output \(output.weight.shape) disagree")
+        precondition(originalHeads == nil || originalHeads?.count == numHeads, "EncoderLayer: \(numHeads) heads but original indices \(originalHeads ?? [])")
+        self.queryKeyValue = queryKeyValue
+        self.attentionOutput = attentionOutput
+        self.attentionNorm = attentionNorm
+        self.intermediate = intermediate
+        self.output = output
+        self.outputNorm = outputNorm
+        self.numHeads = numHeads
+        self.headDim = headDim
+        self.originalHeads = originalHeads
+    }
+
+    /// The same block with some of its linear layers replaced (same shapes).
+    public func replacing(queryKeyValue: Linear? = nil, attentionOutput: Linear? = nil,
+                          intermediate: Linear? = nil, output: Linear? = nil) -> EncoderLayer {
+        EncoderLayer(queryKeyValue: queryKeyValue ?? self.queryKeyValue, attentionOutput: attentionOutput ?? self.attentionOutput,
+                     attentionNorm: attentionNorm, intermediate: intermediate ?? self.intermediate, output: output ?? self.output,
+                     outputNorm: outputNorm, numHeads: numHeads, headDim: headDim, originalHeads: originalHeads)
+    }
+
+    /// The same block with `transform` applied to each of its four linear layers.
+    public func mapLinears(_ transform: (Linear) throws -> Linear) rethrows -> EncoderLayer {
+        try replacing(queryKeyValue: transform(queryKeyValue), attentionOutput: transform(attentionOutput),
+                      intermediate: transform(intermediate), output: transform(output))
+    }
+
+    public var linears: [Linear] { [queryKeyValue, attentionOutput, intermediate, output] }
     public var attentionWidth: Int { numHeads * headDim }
     public var intermediateSize: Int { intermediate.outFeatures }
     public var parameterCount: Int {
@@ -107,10 +81,17 @@ public struct EncoderLayer: Sendable {
 }
 
 public struct Embeddings: Sendable {
-    public var word: Tensor                 // (vocab, hidden)
-    public var position: Tensor             // (maxPositions, hidden)
-    public var tokenType: Tensor?           // (typeVocab, hidden); nil for DistilBERT
-    public var norm: LayerNormParameters
+    public let word: Tensor                 // (vocab, hidden)
+    public let position: Tensor             // (maxPositions, hidden)
+    public let tokenType: Tensor?           // (typeVocab, hidden); nil for DistilBERT
+    public let norm: LayerNormParameters
+
+    public init(word: Tensor, position: Tensor, tokenType: Tensor?, norm: LayerNormParameters) {
+        self.word = word
+        self.position = position
+        self.tokenType = tokenType
+        self.norm = norm
+    }
 
     public var parameterCount: Int {
         word.count + position.count + (tokenType?.count ?? 0) + 2 * norm.gamma.count
@@ -131,6 +112,25 @@ public enum TaskHead: Sendable {
         case .encoderOnly: return "encoder"
         case .sequenceClassification: return "sequence-classification"
         case .questionAnswering: return "question-answering"
+        }
+    }
+
+    /// BERT's tanh pooler, where the head has one.
+    public var pooler: Linear? {
+        switch self {
+        case let .encoderOnly(pooler): return pooler
+        case let .sequenceClassification(pooler, _, _): return pooler
+        case .questionAnswering: return nil
+        }
+    }
+
+    /// The same head with its pooler replaced; a head without one is returned unchanged.
+    public func replacing(pooler: Linear) -> TaskHead {
+        switch self {
+        case .encoderOnly(.some): return .encoderOnly(pooler: pooler)
+        case let .sequenceClassification(.some, pre, classifier):
+            return .sequenceClassification(pooler: pooler, preClassifier: pre, classifier: classifier)
+        case .encoderOnly(.none), .sequenceClassification(.none, _, _), .questionAnswering: return self
         }
     }
 

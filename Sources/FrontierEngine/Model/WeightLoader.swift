@@ -20,8 +20,7 @@ struct WeightLoader {
         guard actual == shape else {
             throw ModelError.wrongShape(file: source.sourceName, tensor: name, expected: shape, actual: actual)
         }
-        let tensor = Tensor(zeros: shape)
-        try source.copyFloats(name, into: tensor.storage.buffer)
+        let tensor = try Tensor(shape: shape) { try source.copyFloats(name, into: $0) }
         used.insert(name)
         return tensor
     }
@@ -38,14 +37,14 @@ struct WeightLoader {
 
     /// Q, K and V read separately (as the checkpoint stores them) into one fused projection.
     mutating func fusedQKV(_ names: LayerNames, hidden: Int) throws -> Linear {
-        let parts = try [names.query, names.key, names.value].map { try linear($0, out: hidden, in: hidden) }
-        let weight = Tensor(zeros: [3 * hidden, hidden])
-        let bias = Tensor(zeros: [3 * hidden])
-        for (index, part) in parts.enumerated() {
-            (weight.pointer + index * hidden * hidden).update(from: part.weight.pointer, count: hidden * hidden)
-            (bias.pointer + index * hidden).update(from: part.bias.pointer, count: hidden)
+        var weight: [Float] = [], bias: [Float] = []
+        weight.reserveCapacity(3 * hidden * hidden)
+        bias.reserveCapacity(3 * hidden)
+        for part in [names.query, names.key, names.value] {
+            weight += try tensor(part + ".weight", shape: [hidden, hidden]).values
+            bias += try tensor(part + ".bias", shape: [hidden]).values
         }
-        return Linear(weight: weight, bias: bias)
+        return Linear(weight: Tensor(shape: [3 * hidden, hidden], values: weight), bias: Tensor(shape: [3 * hidden], values: bias))
     }
 
     var unused: [String] { available.subtracting(used).sorted() }

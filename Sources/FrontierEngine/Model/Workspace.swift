@@ -3,10 +3,11 @@ import CKernels
 /// The activation buffers of forward passes, allocated once and reused across batches.
 ///
 /// Sized by the largest batch seen so far (tokens) and the widest layer, so a sweep over a
-/// dev set allocates during its first batch and never again. One workspace serves one forward
-/// pass at a time; concurrent callers each own one. A backward pass will add per-layer saved
-/// activations here rather than changing the layers.
-public final class Workspace: @unchecked Sendable {
+/// dev set allocates during its first batch and never again. Not `Sendable`: one workspace
+/// serves one forward pass at a time, and the compiler keeps it on the task that made it;
+/// concurrent callers each own one. A backward pass will add per-layer saved activations here
+/// rather than changing the layers.
+public final class Workspace {
     /// Threads for the engine's kernels (GEMM, attention, element-wise); OpenBLAS threads, for
     /// the OpenBLAS GEMM path, are set separately with `Blas.setThreads`.
     public let threads: Int

@@ -29,8 +29,9 @@ public struct SafetensorsTensorInfo: Sendable, Equatable {
 /// model construction. Tensor bytes are only touched when asked for, so opening a large
 /// model costs the header parse, not a read of the weights.
 ///
-/// Immutable after `init`, hence `@unchecked Sendable`: the mapping is `PROT_READ` and never
-/// changes. As with any `mmap`, truncating the file on disk while it is open makes later
+/// Immutable after `init`, hence `@unchecked Sendable`: every stored property is a `let` set in
+/// `init`, the mapping is `PROT_READ` (only read after, never written) and is unmapped in
+/// `deinit`. As with any `mmap`, truncating the file on disk while it is open makes later
 /// accesses fault (SIGBUS); model files are expected to be replaced by rename, not rewritten.
 public final class SafetensorsFile: @unchecked Sendable {
     /// Headers beyond this are treated as corruption rather than allocated and parsed

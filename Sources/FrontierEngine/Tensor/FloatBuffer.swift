@@ -4,13 +4,15 @@ import Glibc
 import Darwin
 #endif
 
-/// Owned fp32 storage, 64-byte aligned so that AVX-512 loads of a row start on a cache line.
+/// Scratch fp32 storage for activations, 64-byte aligned so that AVX-512 loads of a row start
+/// on a cache line.
 ///
-/// A class rather than `[Float]` because the engine hands raw pointers to BLAS and to the C
-/// kernels on every call: an array would need `withUnsafe…` closures around each call and could
-/// copy on write behind our back. Parameters are immutable after load; activation buffers are
-/// owned by one `Workspace` and used by one forward pass at a time.
-public final class FloatBuffer: @unchecked Sendable {
+/// A class rather than `[Float]` because every kernel call of a forward pass hands raw pointers
+/// into these buffers to BLAS and the C kernels, and writes through them: an array would need
+/// `withUnsafe…` closures around each call and could copy on write behind our back. Not
+/// `Sendable`: a buffer belongs to one `Workspace`, which one forward pass uses at a time.
+/// Parameters are `Tensor`s, never these.
+public final class FloatBuffer {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
 

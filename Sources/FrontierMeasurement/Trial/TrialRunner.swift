@@ -37,7 +37,7 @@ public struct TrialRunner {
 
         var started = clock.now()
         let directory = URL(fileURLWithPath: spec.model)
-        let checkpoint = try Checkpoint.load(directory: directory)
+        var checkpoint = try Checkpoint.load(directory: directory)
         timings.loadS = clock.now() - started
         progress("loaded \(spec.model) (\(checkpoint.model.parameterCount) parameters) in \(String(format: "%.2f", timings.loadS)) s")
 
@@ -48,7 +48,8 @@ public struct TrialRunner {
         if !spec.techniques.isEmpty {
             started = clock.now()
             let data = TrialWorkload.techniqueData(spec: spec, tokenizer: checkpoint.tokenizer, maxPositions: checkpoint.model.config.maxPositions)
-            let result = try TechniquePipeline.apply(spec.techniques, to: checkpoint, data: data, base: options, workspace: workspace, progress: progress)
+            let result = try TechniquePipeline.apply(spec.techniques, to: consume checkpoint, data: data, base: options, workspace: workspace, progress: progress)
+            checkpoint = result.checkpoint
             options = result.options
             applied = result.applied
             timings.techniquesS = clock.now() - started

@@ -19,8 +19,8 @@ enum ReferenceEncoder {
                 let id = t < length ? Int(batch.ids[start + t]) : 0
                 let type = t < length ? Int(batch.typeIds[start + t]) : 0
                 return (0..<h).map { k in
-                    var v = Double(model.embeddings.word.pointer[id * h + k]) + Double(model.embeddings.position.pointer[t * h + k])
-                    if let types = model.embeddings.tokenType { v += Double(types.pointer[type * h + k]) }
+                    var v = Double(model.embeddings.word.values[id * h + k]) + Double(model.embeddings.position.values[t * h + k])
+                    if let types = model.embeddings.tokenType { v += Double(types.values[type * h + k]) }
                     return v
                 }
             }
@@ -67,13 +67,13 @@ enum ReferenceEncoder {
 
     static func linear(_ x: [Double], _ layer: Linear) -> [Double] {
         (0..<layer.outFeatures).map { o in
-            (0..<layer.inFeatures).reduce(Double(layer.bias.pointer[o])) { $0 + x[$1] * Double(layer.weight.pointer[o * layer.inFeatures + $1]) }
+            (0..<layer.inFeatures).reduce(Double(layer.bias.values[o])) { $0 + x[$1] * Double(layer.weight.values[o * layer.inFeatures + $1]) }
         }
     }
 
     static func layerNorm(_ x: [Double], _ p: LayerNormParameters) -> [Double] {
         let mean = x.reduce(0, +) / Double(x.count)
         let variance = x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(x.count)
-        return x.indices.map { (x[$0] - mean) / (variance + Double(p.eps)).squareRoot() * Double(p.gamma.pointer[$0]) + Double(p.beta.pointer[$0]) }
+        return x.indices.map { (x[$0] - mean) / (variance + Double(p.eps)).squareRoot() * Double(p.gamma.values[$0]) + Double(p.beta.values[$0]) }
     }
 }

@@ -1,0 +1,44 @@
+/// Which kernel executes a `Linear`, reading which form of its weights.
+///
+/// An efficiency technique chooses the form; the `Linear` derives the form's weights from its
+/// own when it is built, so the two cannot disagree. The raw value is the name results and
+/// reports use.
+public enum LinearForm: String, Sendable, Codable, CaseIterable {
+    /// fp32 in 16-row panels for `fk_linear_packed` (or the `[out, in]` weight for OpenBLAS,
+    /// when a pass asks for it).
+    case dense
+    /// Compressed rows for `fk_linear_sparse`: cost follows the non-zeros.
+    case sparse
+    /// Per-channel symmetric int8 for `fk_linear_int8`.
+    case int8
+    /// IEEE half precision for `fk_linear_packed_f16`.
+    case fp16
+    /// bfloat16 for `fk_linear_packed_bf16`.
+    case bf16
+}
+
+/// The weights a form's kernel reads, derived from a `Linear`'s weight in its `init`; each case
+/// holds an immutable object, so a `Linear` copies by reference count and never rebuilds one.
+enum LinearKernel: Sendable {
+    case dense(PackedWeights)
+    case sparse(SparseWeight)
+    case int8(QuantizedWeight)
+    case half(HalfPrecisionWeight)
+
+    init(_ form: LinearForm, weight: Tensor) {
+        switch form {
+        case .dense: self = .dense(PackedWeights(weight: weight))
+        case .sparse: self = .sparse(SparseWeight(weight: weight))
+        case .int8: self = .int8(QuantizedWeight(weight: weight))
+        case .fp16: self = .half(HalfPrecisionWeight(weight: weight, format: .fp16))
+        case .bf16: self = .half(HalfPrecisionWeight(weight: weight, format: .bf16))
+        }
+    }
+}
+
+/// What a `Linear` adds after the product: the epilogue codes of `fk_linear_packed`.
+enum LinearEpilogue: Int32 {
+    case none = 0
+    case bias = 1
+    case biasGelu = 2
+}
