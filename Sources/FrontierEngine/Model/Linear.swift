@@ -7,7 +7,10 @@ import CKernels
 /// the papers' code does. The kernel reads its own form of the same weights (panels, compressed
 /// rows, int8, 16-bit), derived here in `init` from `weight`; both are immutable, and changing
 /// either means building a new `Linear` (`replacing(weight:bias:)`, `executing(as:)`), so a
-/// kernel can never run on stale weights and there is nothing to rebuild by hand.
+/// kernel can never run on stale weights and there is nothing to rebuild by hand. Only the
+/// form's weights are derived: a sparse, int8 or 16-bit layer holds no fp32 panels (that memory
+/// is what those forms save), while the `[out, in]` weight stays for masks, pruning and a later
+/// backward pass.
 public struct Linear: Sendable {
     public let weight: Tensor  // (out, in)
     public let bias: Tensor    // (out)
