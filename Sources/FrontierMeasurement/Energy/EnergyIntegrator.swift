@@ -12,7 +12,7 @@ public struct EnergyIntegrator: Sendable {
     public let maxPlausibleWatts: Double
     private var last: (time: Double, sample: EnergySample)?
 
-    public init(maxPlausibleWatts: Double = 2000) {
+    public init(maxPlausibleWatts: Double = EnergyMeter.maxPlausibleWatts) {
         self.maxPlausibleWatts = maxPlausibleWatts
     }
 

@@ -22,13 +22,6 @@ enum SharedData {
     static func exists(_ relative: String) -> Bool {
         FileManager.default.fileExists(atPath: path(relative).path)
     }
-
-    /// True when present; otherwise prints why the calling test is skipped.
-    static func available(_ relative: String, for test: String) -> Bool {
-        if exists(relative) { return true }
-        print("SKIP \(test): \(path(relative).path) is absent (set FRONTIER_SHARED to the shared folder to run it)")
-        return false
-    }
 }
 
 enum Golden {

@@ -7,7 +7,9 @@ import Testing
 /// CI greps for: with `../shared` present, nothing may skip for `needs shared data`.
 extension Trait where Self == ConditionTrait {
     /// Every path must exist under the shared folder (`../shared` or `FRONTIER_SHARED`).
-    static func needsShared(_ relatives: String...) -> Self {
+    static func needsShared(_ relatives: String...) -> Self { needsShared(relatives) }
+
+    static func needsShared(_ relatives: [String]) -> Self {
         let missing = relatives.filter { !SharedData.exists($0) }.map { SharedData.path($0).path }
         return .enabled(if: missing.isEmpty,
                         Comment(rawValue: "needs shared data: \(missing.joined(separator: ", ")) absent (set FRONTIER_SHARED)"))
