@@ -55,18 +55,22 @@ let package = Package(
                 dependencies: ["FrontierMeasurement", "FrontierTechniques", "FrontierTasks", "FrontierEngine", "FrontierSupport",
                                .product(name: "Yams", package: "Yams")]),
         // The pure protocol logic of a sweep: the coordinator's scheduler, the agent's state
-        // machine, the rows they ask to be stored, the spool.
+        // machine, the rows they ask to be stored, the spool, and the typed results' mapping and
+        // validation (which need the tasks' metric names and the techniques' vocabulary).
         .target(name: "FrontierSweep",
                 dependencies: ["FrontierGrid", "FrontierWire", "FrontierAnalysis", "FrontierReport", "FrontierMeasurement",
-                               "FrontierSupport"]),
+                               "FrontierTasks", "FrontierTechniques", "FrontierEngine", "FrontierSupport",
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The SQLite result store: the only target that links GRDB.
         .target(name: "FrontierStore",
                 dependencies: ["FrontierSweep", "FrontierGrid", "FrontierAnalysis", "FrontierMeasurement", "FrontierTasks",
-                               "FrontierSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+                               "FrontierSupport", "FrontierWire", .product(name: "GRDB", package: "GRDB.swift"),
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The I/O shells around the sweep logic: coordinator and agent over ZeroMQ.
         .target(name: "FrontierFleet",
                 dependencies: ["FrontierSweep", "FrontierStore", "FrontierTransport", "FrontierWire", "FrontierMeasurement",
-                               "FrontierGrid", "FrontierReport", "FrontierAnalysis", "FrontierSupport"]),
+                               "FrontierGrid", "FrontierReport", "FrontierAnalysis", "FrontierSupport", "FrontierEngine",
+                               "FrontierTasks", "FrontierTechniques"]),
 
         .executableTarget(
             name: "Coordinator",
@@ -78,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "Agent",
             dependencies: ["FrontierFleet", "FrontierSweep", "FrontierMeasurement", "FrontierTechniques", "FrontierTasks",
-                           "FrontierEngine", "FrontierTransport", "FrontierSupport", argumentParser]),
+                           "FrontierEngine", "FrontierTransport", "FrontierSupport", "FrontierWire", argumentParser]),
         .testTarget(
             name: "FrontierTests",
             dependencies: ["CKernels", "FrontierSupport", "FrontierAnalysis", "FrontierEngine", "FrontierTasks", "FrontierTechniques",

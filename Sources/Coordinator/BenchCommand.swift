@@ -152,6 +152,112 @@ struct BenchCommand: ParsableCommand {
                      storeBytes: size)
     }
 
+    /// A full result as a real agent sends it (every section filled), so that the benchmark
+    /// pays for validating and storing what the coordinator really receives.
+    static let template: WireTrialResult = {
+        var r = WireTrialResult()
+        r.status = .ok
+        var spec = TrialSpec(model: "/shared/models/minilm-l6-sst2", task: "SST-2", data: "/shared/data/glue", batch: 32, threads: 2)
+        var pruning = TechniqueSpec(name: .magnitudePruning)
+        pruning.sparsity = 0.5
+        spec.techniques = [pruning]
+        r.configuration = WireTrialConfiguration(spec)
+        r.task = "SST-2"
+        r.model = spec.model
+        r.examples = 872
+        r.metrics = ["accuracy": 0.9048]
+        var energy = WireEnergyReport()
+        energy.source = "rapl"
+        energy.seconds = 2.5
+        energy.grossJ = 61.2
+        energy.netJ = 40.1
+        energy.packageJ = 61.2
+        var domain = WireEnergyReport.Domain()
+        domain.name = "package-0"
+        domain.source = .rapl
+        domain.kind = .package
+        domain.countsTowardTotal = true
+        domain.grossJ = 61.2
+        domain.netJ = 40.1
+        domain.idleW = 8.4
+        energy.domains = [domain]
+        energy.pollIntervalS = 0.05
+        energy.samples = 50
+        r.energy = energy
+        r.energySource = "rapl"
+        r.energyJPerExample = 0.046
+        r.latencyP50Ms = 4.61
+        r.latencyP90Ms = 4.9
+        r.latencyP99Ms = 5.8
+        r.throughputExamplesPerS = 492
+        r.throughputTokensPerS = 12_400
+        r.peakRssMb = 212
+        r.parameterCount = 22_713_216
+        r.nonZeroParameterCount = 13_000_000
+        r.flopsPerExample = 1.9e9
+        var offline = WireOfflineResult()
+        offline.batch = 32
+        offline.passes = 2
+        offline.queries = 1744
+        offline.examples = 1744
+        offline.tokens = 43_900
+        offline.seconds = 3.54
+        offline.examplesPerS = 492
+        offline.tokensPerS = 12_400
+        offline.energy = energy
+        r.offline = offline
+        var device = WireDeviceFingerprint()
+        device.hostname = "bench-host"
+        device.cpuVendor = "GenuineIntel"
+        device.cpuModel = "Intel(R) Xeon(R) Platinum"
+        device.cpuFlags = ["avx2", "avx512f", "avx512_vnni", "fma"]
+        device.logicalCpus = 2
+        device.threadsUsed = 2
+        device.kernel = "6.1.0"
+        device.openblasConfig = "OpenBLAS 0.3.21 SKYLAKEX"
+        device.openblasThreads = 2
+        device.engineVersion = FrontierVersion.string
+        device.deviceClass = "sim"
+        device.deviceClassSource = "override"
+        r.device = device
+        r.startedAt = "2026-12-06T08:00:00.000Z"
+        r.finishedAt = "2026-12-06T08:00:09.000Z"
+        r.engineVersion = FrontierVersion.string
+        return r
+    }()
+
+    /// `template`, encoded once: the simulated agents share two cores with the coordinator, and
+    /// encoding a full result per trial would measure them, not it.
+    static let templateBytes: [UInt8] = Array((try? template.serializedData()) ?? Data())
+
+    /// An Envelope holding a Result for `trialId`, built by concatenation: protobuf merges
+    /// concatenated encodings, so the Result is the small per-trial part followed by field 13
+    /// (the template's bytes), and the Envelope is its version followed by field 8 (the Result).
+    static func resultFrame(trialId: String, attempt: UInt32) -> Data {
+        func varint(_ value: Int, into bytes: inout [UInt8]) {
+            var v = UInt64(value)
+            while v >= 0x80 {
+                bytes.append(UInt8(v & 0x7f) | 0x80)
+                v >>= 7
+            }
+            bytes.append(UInt8(v))
+        }
+        var head = WireResult()
+        head.trialID = trialId
+        head.attempt = attempt
+        var result = Array((try? head.serializedData()) ?? Data())
+        result.append(13 << 3 | 2)
+        varint(templateBytes.count, into: &result)
+        result += templateBytes
+        var envelope = WireEnvelope()
+        envelope.protocolVersion = WireProtocol.version
+        var frame = Array(envelope.encoded())
+        frame.append(8 << 3 | 2)
+        varint(result.count, into: &frame)
+        frame += result
+        return Data(frame)
+    }
+
     /// Agents that do nothing but the protocol: each assignment is answered at once.
     static func simulate(ids: [Int], endpoint: String, context: ZmqContext, started: LockedValue<Double?>) throws {
         var sockets: [ZmqSocket] = []
@@ -163,6 +269,10 @@ struct BenchCommand: ParsableCommand {
             hello.agentID = "sim-\(id)"
             hello.deviceClass = "sim"
             hello.threads = 1
+            hello.capabilities.tasks = ["sst-2"]
+            hello.capabilities.techniques = ["magnitude-pruning"]
+            hello.capabilities.kernels = ["dense", "sparse"]
+            hello.fingerprint = template.device
             try s.send([WireEnvelope(.hello(hello)).encoded()])
             sockets.append(s)
         }
@@ -178,11 +288,7 @@ struct BenchCommand: ParsableCommand {
                         try socket.send([request])
                     case let .assignment(a):
                         if started.value == nil { started.set(Date().timeIntervalSince1970) }
-                        var r = WireResult()
-                        r.trialID = a.trialID
-                        r.attempt = a.attempt
-                        r.resultJson = #"{"status":"ok"}"#
-                        try socket.send([WireEnvelope(.result(r)).encoded()])
+                        try socket.send([Self.resultFrame(trialId: a.trialID, attempt: a.attempt)])
                         try socket.send([request])
                     case let .noWork(n):
                         if n.sweepFinished { active[i] = false } else { try socket.send([request]) }

@@ -1,4 +1,5 @@
 import Foundation
+import FrontierMeasurement
 import FrontierSupport
 import FrontierSweep
 import FrontierTransport
@@ -23,7 +24,7 @@ public final class SweepAgent: @unchecked Sendable {
         public var endpoint: String
         public var agentId: String
         public var deviceClass: String
-        public var fingerprintJSON: String
+        public var fingerprint: WireDeviceFingerprint?
         public var threads: Int
         public var keys: AgentKeys?
         public var spool: URL
@@ -33,14 +34,16 @@ public final class SweepAgent: @unchecked Sendable {
         public var liveness = 5
         public var backoffInitialS = 0.5
         public var backoffMaxS = 30.0
-        public var capabilities: [String] = ["sparse", "int8", "fp16", "bf16", "squad", "early-exit", "token-pruning"]
+        /// What this agent can run (`AgentCapabilities.current` for the real engine).
+        public var capabilities: WireCapabilities
 
-        public init(endpoint: String, agentId: String, deviceClass: String, fingerprintJSON: String, threads: Int,
-                    keys: AgentKeys?, spool: URL) {
+        public init(endpoint: String, agentId: String, deviceClass: String, fingerprint: WireDeviceFingerprint?, threads: Int,
+                    keys: AgentKeys?, spool: URL, capabilities: WireCapabilities) {
             self.endpoint = endpoint
             self.agentId = agentId
             self.deviceClass = deviceClass
-            self.fingerprintJSON = fingerprintJSON
+            self.fingerprint = fingerprint
+            self.capabilities = capabilities
             self.threads = threads
             self.keys = keys
             self.spool = spool
@@ -57,6 +60,7 @@ public final class SweepAgent: @unchecked Sendable {
     /// loop, both only under `lock`; `assignment` is immutable.
     final class RunningTrial: @unchecked Sendable {
         let assignment: WireAssignment
+        let cancellation = TrialCancellation()
         private let lock = NSLock()
         private var finished: WireResult?
         init(_ assignment: WireAssignment) { self.assignment = assignment }
@@ -89,7 +93,7 @@ public final class SweepAgent: @unchecked Sendable {
 
     var machineSettings: SweepAgentMachine.Settings {
         SweepAgentMachine.Settings(agentId: options.agentId, deviceClass: options.deviceClass,
-                                   fingerprintJSON: options.fingerprintJSON, threads: options.threads,
+                                   fingerprint: options.fingerprint, threads: options.threads,
                                    capabilities: options.capabilities, engineVersion: FrontierVersion.string,
                                    endpoint: options.endpoint, exitWhenFinished: options.exitWhenFinished,
                                    liveness: options.liveness, backoffInitialS: options.backoffInitialS,
@@ -109,6 +113,10 @@ public final class SweepAgent: @unchecked Sendable {
         var socket: ZmqSocket?
         defer { socket?.close() }
         var running: RunningTrial?
+        // Cancelled trials still winding down (their worker being killed), and a trial that
+        // must wait for them: two workers at once would spoil both measurements.
+        var windingDown: [RunningTrial] = []
+        var deferredStart: WireAssignment?
         var stopHandled = false
 
         /// Carries out the machine's answer to one event; returns its exit once there is one.
@@ -125,7 +133,19 @@ public final class SweepAgent: @unchecked Sendable {
                     // lost (results are re-sent from the spool, a work request is asked again).
                     _ = try? socket?.send([WireEnvelope(body).encoded()], dontWait: true)
                 case let .startTrial(assignment):
-                    running = start(assignment, wakeUp: wakeUp)
+                    if windingDown.isEmpty {
+                        running = start(assignment, wakeUp: wakeUp)
+                    } else {
+                        deferredStart = assignment
+                    }
+                case let .cancelTrial(trialId, attempt):
+                    if let trial = running, trial.assignment.trialID == trialId, trial.assignment.attempt == attempt {
+                        trial.cancellation.cancel("the coordinator says the lease on \(trialId) is gone")
+                        windingDown.append(trial)
+                        running = nil
+                    } else if deferredStart?.trialID == trialId {
+                        deferredStart = nil
+                    }
                 case let .spool(result):
                     do {
                         try spool.put(result)
@@ -156,6 +176,11 @@ public final class SweepAgent: @unchecked Sendable {
             if let trial = running, let result = trial.result {
                 running = nil
                 if let exit = try feed(.trialFinished(result, now: MonotonicClock.now())) { return exit }
+            }
+            windingDown.removeAll { $0.result != nil }
+            if windingDown.isEmpty, let next = deferredStart {
+                deferredStart = nil
+                running = start(next, wakeUp: wakeUp)
             }
             if socketReady {
                 for _ in 0..<Self.receiveBatch {
@@ -225,7 +250,7 @@ public final class SweepAgent: @unchecked Sendable {
         let trial = RunningTrial(assignment)
         let runner = self.runner
         let thread = Thread {
-            trial.finish(runner.run(assignment))
+            trial.finish(runner.run(assignment, cancellation: trial.cancellation))
             wakeUp.signal()
         }
         thread.stackSize = 8 << 20

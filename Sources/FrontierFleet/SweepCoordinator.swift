@@ -48,6 +48,8 @@ public final class SweepCoordinator: @unchecked Sendable {
         public var malformedFrames = 0
         public var rejectedKeys = 0
         public var counters: [String: Int] = [:]
+        /// Trials no connected agent can run, and why.
+        public var waiting: [SweepWaitingRow] = []
         public var startedAt = 0.0
         public var now = 0.0
         public var boundEndpoint = ""
@@ -104,7 +106,9 @@ public final class SweepCoordinator: @unchecked Sendable {
         let router = try context.socket(.router)
         defer { router.close() }
         try router.setLinger(ms: 2000)
-        try router.setMaxMessageSize(bytes: WireProtocol.maxMessageBytes)
+        // ZeroMQ's own limit sits above the protocol's, so that a frame between the two is read
+        // and refused with a Reject the sender can understand, instead of a silent disconnect.
+        try router.setMaxMessageSize(bytes: WireProtocol.transportMessageBytes)
         try router.setRouterMandatory(false)
         // A ZAP domain even without CURVE: with none, libzmq accepts the old ZMTP 1.0 framing
         // from any peer whose first byte isn't 0xFF, and random bytes become "messages".
@@ -116,7 +120,21 @@ public final class SweepCoordinator: @unchecked Sendable {
         log("serving \(scheduler.progress.total) trials on \(endpoint)\(options.keys == nil ? " (no CURVE: loopback only)" : " (CURVE)")")
         onBound(endpoint)
 
+        // The shell's own copy of the authorised keys, to name the key behind each Hello (ZAP
+        // hands over only the Z85 key); re-read, like ZAP's, on every Hello.
+        var authorized = options.keys?.authorizedKeys()
+        func agentKey(_ publicKey: String?) -> AgentKey? {
+            guard let publicKey else { return nil }
+            authorized?.refresh()
+            guard let identity = authorized?.identity(for: publicKey) else {
+                // Authorised at the handshake, removed since: it admits no name now.
+                return AgentKey(publicKey: publicKey, name: "(revoked)", agentIds: [])
+            }
+            return AgentKey(publicKey: publicKey, name: identity.name, agentIds: identity.agentIds)
+        }
         var lastTick = 0.0
+        var lastWaiting = -Double.infinity
+        var waiting: [SweepWaitingRow] = []
         var directives: [SweepScheduler.Directive] = []
         var failures: [(trialId: String, reason: String, at: Double)] = []
         while !stop.isRaised {
@@ -133,9 +151,16 @@ public final class SweepCoordinator: @unchecked Sendable {
                                                     at: now), into: &directives)
                         continue
                     }
+                    if frames[1].count > WireProtocol.maxMessageBytes {
+                        log("refused a frame of \(frames[1].count) bytes from peer \(frames[0].hexPrefix) (limit \(WireProtocol.maxMessageBytes))")
+                        scheduler.handle(.oversized(peer: frames[0], bytes: frames[1].count, at: now), into: &directives)
+                        continue
+                    }
                     do {
                         let envelope = try WireEnvelope.decode(frames[1])
-                        scheduler.handle(.received(peer: frames[0], envelope: envelope, publicKey: message.userId, at: now),
+                        var key: AgentKey?
+                        if case .hello = envelope.body { key = agentKey(message.userId) }
+                        scheduler.handle(.received(peer: frames[0], envelope: envelope, key: key, at: now),
                                          into: &directives)
                     } catch let error as WireError {
                         if scheduler.malformedFrames < 20 || scheduler.malformedFrames % 1000 == 0 {
@@ -148,6 +173,17 @@ public final class SweepCoordinator: @unchecked Sendable {
             if now - lastTick >= 0.2 {
                 scheduler.handle(.tick(at: now), into: &directives)
                 lastTick = now
+            }
+            if now - lastWaiting >= 1 {
+                lastWaiting = now
+                let current = scheduler.waiting
+                if current != waiting {
+                    for row in current where !waiting.contains(row) {
+                        log("\(row.trials) trial(s) of device class \(row.deviceClass) are waiting: \(row.reason)")
+                    }
+                    waiting = current
+                    directives.append(.store(.waiting(current)))
+                }
             }
             // Durable first, then answer.
             var changes: [SweepStoreChange] = []
@@ -190,7 +226,9 @@ public final class SweepCoordinator: @unchecked Sendable {
             let counters = scheduler.counters
             let rejected = authenticator?.rejectedCount ?? 0
             let failuresNow = failures
+            let waitingNow = waiting
             lock.withLock {
+                current.waiting = waitingNow
                 current.progress = progress
                 current.agents = agents
                 current.recentFailures = failuresNow

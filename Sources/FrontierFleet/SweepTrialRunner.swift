@@ -8,7 +8,9 @@ import FrontierWire
 /// worker process (the measurement layer); the coordinator benchmark and the protocol tests
 /// hand in runners that answer at once or fail on purpose.
 public protocol SweepTrialRunner: Sendable {
-    func run(_ assignment: WireAssignment) -> WireResult
+    /// `cancellation` is raised when the coordinator says the lease is gone: stop soon (the
+    /// result is then discarded).
+    func run(_ assignment: WireAssignment, cancellation: TrialCancellation) -> WireResult
 }
 
 /// Runs each trial with `TrialExecutor`: a worker process per trial, so one trial's memory,
@@ -34,7 +36,7 @@ public struct MeasuredTrialRunner: SweepTrialRunner {
         self.progress = progress
     }
 
-    public func run(_ assignment: WireAssignment) -> WireResult {
+    public func run(_ assignment: WireAssignment, cancellation: TrialCancellation) -> WireResult {
         let startedAt = Date()
         var spec: TrialSpec
         do {
@@ -51,14 +53,14 @@ public struct MeasuredTrialRunner: SweepTrialRunner {
                                                                                environment: environment)
             try spec.validate()
         } catch {
-            return Self.failure(assignment, reason: "bad assignment: \(error)")
+            return Self.failure(assignment, reason: "bad assignment: \(error)", device: device)
         }
         let result: TrialResult
         let idleStart = MonotonicClock.now()
         do {
             let idle = try TrialExecutor.measureIdle(settings: spec.measurement)
             var executor = TrialExecutor(executable: executable, device: device, progress: progress)
-            executor.progress = progress
+            executor.cancellation = cancellation
             result = executor.run(spec: spec, idle: idle, idleSeconds: MonotonicClock.now() - idleStart)
         } catch {
             var timings = TrialResult.Timings()
@@ -72,27 +74,18 @@ public struct MeasuredTrialRunner: SweepTrialRunner {
         var w = WireResult()
         w.trialID = assignment.trialID
         w.attempt = assignment.attempt
-        w.resultJson = (try? String(decoding: JSONCoding.encoder.encode(result), as: UTF8.self)) ?? "{}"
-        w.failed = result.status == .failed
-        w.failureReason = result.failureReason ?? ""
-        if let name = HeadlineMetric.name(task: result.task, metrics: result.metrics) {
-            w.metricName = name
-            w.metric = result.metrics[name] ?? 0
-        }
-        w.joulesPerExample = result.energyJPerExample ?? 0
-        w.energySource = result.energySource ?? ""
-        w.latencyP50Ms = result.latencyP50Ms ?? 0
-        w.latencyP99Ms = result.latencyP99Ms ?? 0
-        w.peakRssMb = result.peakRssMb ?? 0
+        w.result = WireTrialResult(result)
         return w
     }
 
-    static func failure(_ assignment: WireAssignment, reason: String) -> WireResult {
+    /// A trial that could not even be set up: a failure with its reason and the machine.
+    public static func failure(_ assignment: WireAssignment, reason: String, device: DeviceFingerprint?) -> WireResult {
         var w = WireResult()
         w.trialID = assignment.trialID
         w.attempt = assignment.attempt
-        w.failed = true
-        w.failureReason = reason
+        w.result.status = .failed
+        w.result.failureReason = reason
+        if let device { w.result.device = WireDeviceFingerprint(device) }
         return w
     }
 }

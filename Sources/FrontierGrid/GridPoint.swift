@@ -104,6 +104,7 @@ public struct GridPoint: Sendable, Equatable {
 
     public func sweepPoint() throws -> SweepPoint {
         SweepPoint(key: key, configKey: configKey, label: label, variant: variant, task: task, model: model.label,
-                   isBaseline: isBaseline, repeatIndex: repeatIndex, parameters: parameters, specJSON: try specJSON())
+                   isBaseline: isBaseline, repeatIndex: repeatIndex, parameters: parameters, specJSON: try specJSON(),
+                   requirements: TrialRequirements(spec: spec))
     }
 }

@@ -15,9 +15,13 @@ public struct SweepPoint: Sendable, Equatable {
     public var repeatIndex: Int
     public var parameters: [String: String]
     public var specJSON: Data
+    /// What an agent needs to run it (kept beside the point, so the coordinator never parses
+    /// 10⁵ specs to schedule them).
+    public var requirements: TrialRequirements
 
     public init(key: String, configKey: String, label: String, variant: String, task: String, model: String,
-                isBaseline: Bool, repeatIndex: Int = 0, parameters: [String: String] = [:], specJSON: Data) {
+                isBaseline: Bool, repeatIndex: Int = 0, parameters: [String: String] = [:], specJSON: Data,
+                requirements: TrialRequirements? = nil) {
         self.key = key
         self.configKey = configKey
         self.label = label
@@ -28,6 +32,7 @@ public struct SweepPoint: Sendable, Equatable {
         self.repeatIndex = repeatIndex
         self.parameters = parameters
         self.specJSON = specJSON
+        self.requirements = requirements ?? TrialRequirements(task: task)
     }
 
     /// The trial id of this point on one device class. Stable, readable, and unique because

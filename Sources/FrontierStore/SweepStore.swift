@@ -1,7 +1,9 @@
 import Foundation
 import FrontierGrid
 import FrontierSupport
+import FrontierMeasurement
 import FrontierSweep
+import FrontierWire
 internal import GRDB
 
 /// Everything a sweep knows, in one SQLite file (`DIR/frontier.sqlite`, WAL): the grid, its
@@ -77,6 +79,30 @@ public final class SweepStore: Sendable {
                     result_json TEXT NOT NULL);
                 """)
         }
+        // Protocol 2: who sent what, under which key; what each agent can run; what was refused.
+        m.registerMigration("v2-trust") { db in
+            try db.execute(sql: """
+                ALTER TABLE points ADD COLUMN requirements TEXT NOT NULL DEFAULT '';
+                ALTER TABLE agents ADD COLUMN key_name TEXT;
+                ALTER TABLE agents ADD COLUMN key_fingerprint TEXT;
+                ALTER TABLE agents ADD COLUMN capabilities_json TEXT NOT NULL DEFAULT '{}';
+                ALTER TABLE attempts ADD COLUMN key_fingerprint TEXT;
+                ALTER TABLE results ADD COLUMN key_name TEXT;
+                ALTER TABLE results ADD COLUMN key_fingerprint TEXT;
+                ALTER TABLE results ADD COLUMN result_pb BLOB;
+                CREATE TABLE refusals (
+                    id INTEGER PRIMARY KEY, trial_id TEXT, attempt INTEGER, agent_id TEXT, key_fingerprint TEXT,
+                    reason TEXT NOT NULL, detail TEXT NOT NULL, at REAL NOT NULL);
+                CREATE INDEX refusals_reason ON refusals(reason);
+                """)
+            // A store made before requirements existed: derive them from the stored specs once.
+            let rows = try Row.fetchAll(db, sql: "SELECT key, task, spec_json FROM points")
+            let update = try db.makeStatement(sql: "UPDATE points SET requirements = ? WHERE key = ?")
+            for row in rows {
+                let requirements = TrialRequirements(specJSON: Data((row["spec_json"] as String).utf8), task: row["task"])
+                try update.execute(arguments: [requirements.signature, row["key"] as String])
+            }
+        }
         return m
     }
 
@@ -107,12 +133,12 @@ public final class SweepStore: Sendable {
             }
             let insert = try db.makeStatement(sql: """
                 INSERT INTO points (key, position, config_key, label, variant, task, model, is_baseline, repeat_index,
-                                    parameters_json, spec_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    parameters_json, spec_json, requirements) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for (position, p) in points.enumerated() {
                 try insert.execute(arguments: [p.key, position, p.configKey, p.label, p.variant, p.task, p.model,
                                                p.isBaseline, p.repeatIndex, Self.json(p.parameters),
-                                               String(decoding: p.specJSON, as: UTF8.self)])
+                                               String(decoding: p.specJSON, as: UTF8.self), p.requirements.signature])
             }
         }
     }
@@ -134,7 +160,8 @@ public final class SweepStore: Sendable {
     public func points(includingSpecs: Bool = true) throws -> [SweepPoint] {
         try pool.read { db in
             var out: [SweepPoint] = []
-            let columns = includingSpecs ? "*" : "key, config_key, label, variant, task, model, is_baseline, repeat_index, parameters_json"
+            let columns = includingSpecs ? "*"
+                : "key, config_key, label, variant, task, model, is_baseline, repeat_index, parameters_json, requirements"
             let rows = try Row.fetchCursor(db, sql: "SELECT \(columns) FROM points ORDER BY position")
             while let row = try rows.next() {
                 let parameters: String = row["parameters_json"]
@@ -142,7 +169,8 @@ public final class SweepStore: Sendable {
                                       variant: row["variant"], task: row["task"], model: row["model"],
                                       isBaseline: row["is_baseline"], repeatIndex: row["repeat_index"],
                                       parameters: parameters == "{}" ? [:] : Self.decode([String: String].self, parameters) ?? [:],
-                                      specJSON: includingSpecs ? Data((row["spec_json"] as String).utf8) : Data()))
+                                      specJSON: includingSpecs ? Data((row["spec_json"] as String).utf8) : Data(),
+                                      requirements: TrialRequirements(signature: row["requirements"] ?? "")))
             }
             return out
         }
@@ -186,12 +214,15 @@ public final class SweepStore: Sendable {
         case let .agentSeen(a):
             try db.execute(sql: """
                 INSERT INTO agents (agent_id, device_class, fingerprint_json, public_key, threads, engine_version,
-                                    first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                    first_seen, last_seen, key_name, key_fingerprint, capabilities_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(agent_id) DO UPDATE SET device_class = excluded.device_class,
                     fingerprint_json = excluded.fingerprint_json, public_key = excluded.public_key,
-                    threads = excluded.threads, engine_version = excluded.engine_version, last_seen = excluded.last_seen
+                    threads = excluded.threads, engine_version = excluded.engine_version, last_seen = excluded.last_seen,
+                    key_name = excluded.key_name, key_fingerprint = excluded.key_fingerprint,
+                    capabilities_json = excluded.capabilities_json
                 """, arguments: [a.agentId, a.deviceClass, a.fingerprintJSON, a.publicKey, a.threads, a.engineVersion,
-                                 a.at, a.at])
+                                 a.at, a.at, a.keyName, a.keyFingerprint, a.capabilitiesJSON])
         case let .trialsAdded(rows):
             let insert = try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO trials (trial_id, point_key, device_class, state, attempt, agent_id, reasons_json,
@@ -202,11 +233,11 @@ public final class SweepStore: Sendable {
                 try insert.execute(arguments: [r.trialId, r.pointKey, r.deviceClass, r.state.rawValue, r.attempt,
                                                r.agentId, json(r.reasons), now])
             }
-        case let .trialLeased(trialId, attempt, agentId, at):
+        case let .trialLeased(trialId, attempt, agentId, keyFingerprint, at):
             try db.cachedStatement(sql: "UPDATE trials SET state = 'leased', attempt = ?, agent_id = ?, updated_at = ? WHERE trial_id = ?")
                 .execute(arguments: [attempt, agentId, at, trialId])
-            try db.cachedStatement(sql: "INSERT INTO attempts (trial_id, attempt, agent_id, started_at) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [trialId, attempt, agentId, at])
+            try db.cachedStatement(sql: "INSERT INTO attempts (trial_id, attempt, agent_id, started_at, key_fingerprint) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [trialId, attempt, agentId, at, keyFingerprint])
         case let .attemptEnded(trialId, attempt, agentId, reason, nextAttempt, failed, at):
             let reasons = try String.fetchOne(db, sql: "SELECT reasons_json FROM trials WHERE trial_id = ?",
                                               arguments: [trialId])
@@ -223,8 +254,12 @@ public final class SweepStore: Sendable {
                     .execute(arguments: [trialId, attempt, agentId, at, reason])
             }
         case let .resultAccepted(r):
-            try db.cachedStatement(sql: "INSERT INTO results (trial_id, attempt, agent_id, device_class, received_at, result_json) VALUES (?, ?, ?, ?, ?, ?)")
-                .execute(arguments: [r.trialId, r.attempt, r.agentId, r.deviceClass, r.at, r.resultJSON])
+            try db.cachedStatement(sql: """
+                INSERT INTO results (trial_id, attempt, agent_id, device_class, received_at, result_json, key_name,
+                                     key_fingerprint, result_pb)
+                VALUES (?, ?, ?, ?, ?, '', ?, ?, ?)
+                """).execute(arguments: [r.trialId, r.attempt, r.agentId, r.deviceClass, r.at, r.keyName, r.keyFingerprint,
+                                         try r.result.serializedData()])
             try db.cachedStatement(sql: "UPDATE trials SET state = 'done', agent_id = ?, updated_at = ? WHERE trial_id = ?")
                 .execute(arguments: [r.agentId, r.at, r.trialId])
             // The attempt that delivered is 'ok'; any other still running is now redundant.
@@ -234,7 +269,24 @@ public final class SweepStore: Sendable {
                 """).execute(arguments: [r.at, r.attempt, r.trialId])
             try db.cachedStatement(sql: "UPDATE agents SET last_seen = ? WHERE agent_id = ?")
                 .execute(arguments: [r.at, r.agentId])
+        case let .refused(r):
+            try db.cachedStatement(sql: """
+                INSERT INTO refusals (trial_id, attempt, agent_id, key_fingerprint, reason, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [r.trialId, r.attempt, r.agentId, r.keyFingerprint, r.reason, r.detail, r.at])
+        case let .waiting(rows):
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('waiting_json', ?)", arguments: [json(rows)])
         }
+    }
+
+    /// A stored result as JSON: `result_json` for rows from before protocol 2, else the JSON
+    /// export generated from the stored message (`results.result_pb`, a `frontier.v1.TrialResult`)
+    /// — the measurement layer's record, with the keys every reader of results has always seen.
+    /// Generated on reading, not on storing: the coordinator's loop stores thousands a second.
+    static func resultJSON(json: String?, message: Data?) -> String? {
+        if let json, !json.isEmpty { return json }
+        guard let message, let wire = try? WireTrialResult(serializedBytes: message),
+              let result = try? TrialResult(wire: wire), let data = try? JSONCoding.encoder.encode(result) else { return nil }
+        return String(decoding: data, as: UTF8.self)
     }
 
     // MARK: - Reading for status and reports
@@ -247,6 +299,10 @@ public final class SweepStore: Sendable {
         public var failed = 0
         public var results = 0
         public var deviceClasses: [String: Int] = [:]
+        /// Refused messages by reason (`NOT_LEASE_HOLDER`, `INVALID_RESULT`, …).
+        public var refused: [String: Int] = [:]
+        /// Trials no connected agent can run, as the coordinator last saw it.
+        public var waiting: [SweepWaitingRow] = []
     }
 
     public func counts() throws -> Counts {
@@ -265,6 +321,14 @@ public final class SweepStore: Sendable {
                 }
             }
             c.results = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM results") ?? 0
+            // A store from before protocol 2, read without migrating (`frontier status` is read-only).
+            if try db.tableExists("refusals") {
+                for row in try Row.fetchAll(db, sql: "SELECT reason, COUNT(*) AS n FROM refusals GROUP BY reason") {
+                    c.refused[row["reason"]] = row["n"]
+                }
+            }
+            let waiting = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'waiting_json'")
+            c.waiting = Self.decode([SweepWaitingRow].self, waiting) ?? []
             return c
         }
     }
@@ -304,7 +368,7 @@ public final class SweepStore: Sendable {
         let points = Dictionary(uniqueKeysWithValues: try self.points().map { ($0.key, $0) })
         return try pool.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT t.*, r.result_json, r.agent_id AS result_agent, r.received_at FROM trials t
+                SELECT t.*, r.result_json, r.result_pb, r.agent_id AS result_agent, r.received_at FROM trials t
                 LEFT JOIN results r ON r.trial_id = t.trial_id ORDER BY t.rowid
                 """).compactMap { row in
                 guard let point = points[row["point_key"]] else { return nil }
@@ -313,7 +377,8 @@ public final class SweepStore: Sendable {
                                           state: SweepTrialRow.State(rawValue: row["state"]) ?? .pending,
                                           attempt: row["attempt"], agentId: row["agent_id"],
                                           reasons: Self.decode([String].self, row["reasons_json"]) ?? [])
-                return StoredTrial(trial: trial, point: point, resultJSON: row["result_json"],
+                return StoredTrial(trial: trial, point: point,
+                                   resultJSON: Self.resultJSON(json: row["result_json"], message: row["result_pb"]),
                                    resultAgentId: row["result_agent"], receivedAt: row["received_at"])
             }
         }
@@ -327,6 +392,27 @@ public final class SweepStore: Sendable {
                 out[row["trial_id"]] = row["n"]
             }
             return out
+        }
+    }
+
+    public struct StoredRefusal: Sendable, Equatable, Codable {
+        public var trialId: String?
+        public var attempt: Int?
+        public var agentId: String?
+        public var keyFingerprint: String?
+        public var reason: String
+        public var detail: String
+        public var at: Double
+    }
+
+    /// The most recent refusals, newest first.
+    public func refusals(limit: Int = 100) throws -> [StoredRefusal] {
+        try pool.read { db in
+            guard try db.tableExists("refusals") else { return [] }
+            return try Row.fetchAll(db, sql: "SELECT * FROM refusals ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
+                StoredRefusal(trialId: $0["trial_id"], attempt: $0["attempt"], agentId: $0["agent_id"],
+                              keyFingerprint: $0["key_fingerprint"], reason: $0["reason"], detail: $0["detail"], at: $0["at"])
+            }
         }
     }
 

@@ -16,9 +16,10 @@ public struct SweepAgentMachine: Sendable {
     public struct Settings: Sendable, Equatable {
         public var agentId: String
         public var deviceClass: String
-        public var fingerprintJSON: String
+        public var fingerprint: WireDeviceFingerprint?
         public var threads: Int
-        public var capabilities: [String]
+        /// What this agent can run; the coordinator hands it nothing else.
+        public var capabilities: WireCapabilities
         public var engineVersion: String
         /// Named in log lines only; the shell is what connects.
         public var endpoint: String
@@ -29,12 +30,13 @@ public struct SweepAgentMachine: Sendable {
         public var backoffInitialS: Double
         public var backoffMaxS: Double
 
-        public init(agentId: String, deviceClass: String, fingerprintJSON: String = "{}", threads: Int = 1,
-                    capabilities: [String] = [], engineVersion: String, endpoint: String, exitWhenFinished: Bool = true,
+        public init(agentId: String, deviceClass: String, fingerprint: WireDeviceFingerprint? = nil, threads: Int = 1,
+                    capabilities: WireCapabilities = WireCapabilities(), engineVersion: String, endpoint: String,
+                    exitWhenFinished: Bool = true,
                     liveness: Int = 5, backoffInitialS: Double = 0.5, backoffMaxS: Double = 30) {
             self.agentId = agentId
             self.deviceClass = deviceClass
-            self.fingerprintJSON = fingerprintJSON
+            self.fingerprint = fingerprint
             self.threads = threads
             self.capabilities = capabilities
             self.engineVersion = engineVersion
@@ -78,6 +80,9 @@ public struct SweepAgentMachine: Sendable {
         case disconnect
         case send(WireEnvelope.OneOf_Body)
         case startTrial(WireAssignment)
+        /// Stop the running trial and forget it: the coordinator says its lease is gone, so
+        /// its result could no longer count.
+        case cancelTrial(trialId: String, attempt: UInt32)
         /// Make the result durable; always directed before the result is first sent.
         case spool(WireResult)
         case unspool(trialId: String, attempt: UInt32)
@@ -283,11 +288,25 @@ public struct SweepAgentMachine: Sendable {
         case let .ack(ack):
             unacknowledged.removeAll { $0.trialID == ack.trialID && $0.attempt == ack.attempt }
             out.append(.unspool(trialId: ack.trialID, attempt: ack.attempt))
-            if !ack.accepted, !ack.note.isEmpty { out.append(.log("result \(ack.trialID) not stored: \(ack.note)")) }
+            if !ack.accepted {
+                let reason = SweepScheduler.reasonName(ack.reason)
+                out.append(.log("result \(ack.trialID) (attempt \(ack.attempt)) refused, \(reason): \(ack.note)"))
+            }
         case let .reject(reject):
             switch reject.reason {
-            case .versionMismatch, .badHello:
+            case .versionMismatch, .badHello, .identityRefused:
                 end = .refused(reject.detail)
+            case .leaseExpired, .notLeaseHolder, .unknownTrial:
+                // The answer to a heartbeat (or a Hello) naming a lease that is gone: whatever
+                // the running trial measures now could not count, so stop it.
+                if let running, reject.trialID == running.trialID {
+                    self.running = nil
+                    out.append(.cancelTrial(trialId: running.trialID, attempt: running.attempt))
+                    out.append(.log("stopping \(running.trialID): \(reject.detail)"))
+                    session.nextRequest = -.infinity
+                } else {
+                    out.append(.log("coordinator: \(reject.detail)"))
+                }
             case .notWelcomed:
                 // The coordinator restarted and forgot us: join it again, naming the running trial.
                 session.welcomed = false
@@ -382,8 +401,10 @@ public struct SweepAgentMachine: Sendable {
     /// Spooled first, then sent if there is a coordinator to hear it; otherwise the next Welcome
     /// sends it with the rest of the spool.
     mutating func finishTrial(_ result: WireResult, into out: inout [Directive]) {
-        guard running != nil else { return }
-        running = nil
+        // A trial that was cancelled (its lease gone) may still report as it winds down; only
+        // the running one's result counts.
+        guard let running, running.trialID == result.trialID, running.attempt == result.attempt else { return }
+        self.running = nil
         completed += 1
         if let i = unacknowledged.firstIndex(where: { $0.trialID == result.trialID && $0.attempt == result.attempt }) {
             unacknowledged[i] = result  // the spool keeps one file per trial and attempt
@@ -391,7 +412,8 @@ public struct SweepAgentMachine: Sendable {
             unacknowledged.append(result)
         }
         out.append(.spool(result))
-        out.append(.log("finished \(result.trialID)\(result.failed ? ": failed: \(result.failureReason)" : "")"))
+        let failed = result.result.status == .failed
+        out.append(.log("finished \(result.trialID)\(failed ? ": failed: \(result.result.failureReason)" : "")"))
         switch phase {
         case let .connected(session) where session.welcomed:
             out.append(.send(.result(result)))
@@ -411,7 +433,7 @@ public struct SweepAgentMachine: Sendable {
         var hello = WireHello()
         hello.agentID = settings.agentId
         hello.deviceClass = settings.deviceClass
-        hello.fingerprintJson = settings.fingerprintJSON
+        if let fingerprint = settings.fingerprint { hello.fingerprint = fingerprint }
         hello.capabilities = settings.capabilities
         hello.threads = UInt32(settings.threads)
         hello.engineVersion = settings.engineVersion

@@ -1,17 +1,28 @@
 import Foundation
 import FrontierGrid
+import FrontierMeasurement
+import FrontierSupport
 import FrontierWire
+import SwiftProtobuf
 
 /// The coordinator's logic as a pure state machine: events in (a decoded message from a peer,
 /// a malformed frame, the clock), directives out (messages to send, changes to make durable).
 /// No sockets, no database, no clock of its own — so every failure story (an agent that dies
 /// mid-trial, a result that arrives twice, a restart on an old store) is a unit test.
 ///
-/// Exactly once: a trial moves to `done` on its first successful result and never leaves it;
+/// Exactly once: a trial moves to `done` on its first accepted result and never leaves it;
 /// every later result for it is acknowledged (so the agent drops it from its spool) and
-/// ignored. Leases follow zguide's Paranoid Pirate: an agent heartbeats while it works; a
+/// refused. Leases follow zguide's Paranoid Pirate: an agent heartbeats while it works; a
 /// lease not extended for `leaseSeconds` puts the trial back with attempt + 1, and after
 /// `maxAttempts` ended attempts the trial is `failed` with every attempt's reason.
+///
+/// Trusts nothing an agent says. A result or failure counts only from the agent holding the
+/// live lease on that trial and attempt (or, while the trial waits unleased, from the holder
+/// of the attempt that just expired: its measurement is real, only late); everything else is
+/// refused with its reason and recorded. A result is validated (`TrialResultValidator`)
+/// before it is stored, and an invalid one ends the attempt instead of counting as done.
+/// Under CURVE an agent id is bound to the key it authenticated with (`AgentKey`), and an
+/// agent is handed only trials its `Capabilities` cover.
 public struct SweepScheduler: Sendable {
     public struct Settings: Sendable, Equatable {
         public var leaseSeconds: Double = 30
@@ -30,9 +41,12 @@ public struct SweepScheduler: Sendable {
     }
 
     public enum Event: Sendable {
-        /// `publicKey`: the CURVE key the peer authenticated with, when there is one.
-        case received(peer: Data, envelope: WireEnvelope, publicKey: String?, at: Double)
+        /// `key`: the CURVE key the peer authenticated with, when there is one. The shell must
+        /// pass it with every Hello; later messages of that connection inherit the Hello's.
+        case received(peer: Data, envelope: WireEnvelope, key: AgentKey?, at: Double)
         case malformed(peer: Data, error: WireError, at: Double)
+        /// A frame over `WireProtocol.maxMessageBytes` (read, not parsed).
+        case oversized(peer: Data, bytes: Int, at: Double)
         case tick(at: Double)
     }
 
@@ -63,6 +77,10 @@ public struct SweepScheduler: Sendable {
         public var state: State
         public var completed = 0
         public var failedAttempts = 0
+        public var key: AgentKey?
+        public var capabilities = WireCapabilities()
+        /// Requirement groups (indices into `requirementGroups`) this agent can run.
+        var runnable: [Int32] = []
     }
 
     struct Trial: Sendable {
@@ -70,9 +88,15 @@ public struct SweepScheduler: Sendable {
         var deviceClass: Int32
         var state: SweepTrialRow.State
         var attempt: Int32
+        /// The lease holder while leased; the agent whose result counted once done.
         var agent: String?
         var leaseExpiry: Double
         var reasons: [String]
+        /// Requirement group (index into `requirementGroups`).
+        var group: Int32 = 0
+        /// Who held the attempt that ended last (attempt − 1), so that its late result can
+        /// still count while nobody else holds the trial.
+        var lastHolder: String?
     }
 
     public private(set) var settings: Settings
@@ -83,12 +107,17 @@ public struct SweepScheduler: Sendable {
     var classIndex: [String: Int32] = [:]
     var trials: [Trial] = []
     var trialIndex: [String: Int32] = [:]
-    /// Per device class, pending trials in grid order (a cursor over an append-only queue).
-    var queues: [[Int32]] = []
-    var queueHeads: [Int] = []
+    /// Distinct requirements of the grid's points: a handful, whatever the grid's size.
+    public private(set) var requirementGroups: [TrialRequirements] = []
+    var groupOfPoint: [Int32] = []
+    /// Per device class and requirement group, pending trials in grid order (a cursor over an
+    /// append-only queue).
+    var queues: [[[Int32]]] = []
+    var queueHeads: [[Int]] = []
     var leased: Set<Int32> = []
-    /// Per device class, trials still pending or leased: "is this class finished" in O(1).
-    var openCount: [Int] = []
+    /// Per device class and group, trials still pending or leased: "is there anything left
+    /// this agent could run" in O(groups).
+    var openCount: [[Int]] = []
     /// Trials per state (pending, leased, done, failed), kept by `append` and `setState`.
     var stateCounts = [0, 0, 0, 0]
     var startupChanges: [SweepStoreChange] = []
@@ -102,7 +131,19 @@ public struct SweepScheduler: Sendable {
         self.points = points
         self.placement = placement
         self.settings = settings
-        for (i, point) in points.enumerated() { pointIndex[point.key] = Int32(i) }
+        var groupIndex: [TrialRequirements: Int32] = [:]
+        groupOfPoint.reserveCapacity(points.count)
+        for (i, point) in points.enumerated() {
+            pointIndex[point.key] = Int32(i)
+            if let g = groupIndex[point.requirements] {
+                groupOfPoint.append(g)
+            } else {
+                let g = Int32(requirementGroups.count)
+                requirementGroups.append(point.requirements)
+                groupIndex[point.requirements] = g
+                groupOfPoint.append(g)
+            }
+        }
         if placement == .any { _ = classId(SweepPlacement.anyClass) }
         var restoredTrials: [(Int32, SweepTrialRow)] = []
         for row in restored {
@@ -112,11 +153,15 @@ public struct SweepScheduler: Sendable {
         for (p, row) in restoredTrials {
             let c = classId(row.deviceClass)
             var trial = Trial(point: p, deviceClass: c, state: row.state, attempt: Int32(max(1, row.attempt)),
-                              agent: row.agentId, leaseExpiry: 0, reasons: row.reasons)
+                              agent: row.agentId, leaseExpiry: 0, reasons: row.reasons, group: groupOfPoint[Int(p)])
             if trial.state == .leased {
                 // Running when the coordinator stopped: its agent may still finish it and say
                 // so after reconnecting; if it does not within one lease, it runs again.
                 trial.leaseExpiry = now + settings.leaseSeconds
+            } else if trial.state == .pending, trial.attempt > 1 {
+                // The store keeps the last holder in agent_id: its late result may still count.
+                trial.lastHolder = row.agentId
+                trial.agent = nil
             }
             append(trial)
         }
@@ -171,6 +216,39 @@ public struct SweepScheduler: Sendable {
                              state: t.state, attempt: Int(t.attempt), agentId: t.agent, reasons: t.reasons)
     }
 
+    /// Trials that wait for an agent that can run them: per device class and requirement
+    /// group with open trials, when no live agent of that class covers the group, with what
+    /// the closest agent lacks. O(classes × groups × agents): the shell asks once a second.
+    public var waiting: [SweepWaitingRow] {
+        var out: [SweepWaitingRow] = []
+        let live = agents.values.filter { $0.state != .lost }.sorted { $0.id < $1.id }
+        for c in classes.indices {
+            for g in requirementGroups.indices {
+                let open = openCount[c][g] - leasedCount(class: c, group: g)
+                guard open > 0 else { continue }
+                let cls = classes[c]
+                let candidates = live.filter { placement == .any || $0.deviceClass == cls }
+                if candidates.contains(where: { $0.runnable.contains(Int32(g)) }) { continue }
+                let reason: String
+                if candidates.isEmpty {
+                    reason = placement == .any ? "no agent connected" : "no agent of device class \(cls) connected"
+                } else {
+                    let gaps = candidates.map { ($0.id, requirementGroups[g].missing(in: $0.capabilities)) }
+                        .min { $0.1.count < $1.1.count }!
+                    reason = "no connected agent can run them: \(gaps.0) lacks \(gaps.1.joined(separator: ", "))"
+                }
+                out.append(SweepWaitingRow(deviceClass: cls, trials: open, reason: reason))
+            }
+        }
+        return out
+    }
+
+    func leasedCount(class c: Int, group g: Int) -> Int {
+        var n = 0
+        for i in leased where trials[Int(i)].deviceClass == Int32(c) && trials[Int(i)].group == Int32(g) { n += 1 }
+        return n
+    }
+
     // MARK: - Events
 
     public mutating func handle(_ event: Event) -> [Directive] {
@@ -183,21 +261,34 @@ public struct SweepScheduler: Sendable {
         switch event {
         case let .tick(now):
             expireLeases(now: now, into: &out)
-        case let .malformed(peer, error, _):
+        case let .malformed(peer, error, now):
             malformedFrames += 1
             count("malformed")
-            if case let .versionMismatch(theirs, ours) = error {
+            switch error {
+            case let .versionMismatch(theirs, ours):
                 out.append(.send(peer: peer, reject(.versionMismatch, WireError.versionMismatch(peer: theirs, ours: ours)
                                                                             .description)))
+            case .empty:
+                out.append(.send(peer: peer, reject(.emptyFrame, error.description)))
+                refused(nil, attempt: nil, agentId: agentByPeer[peer], reason: .emptyFrame, detail: error.description,
+                        now: now, into: &out, store: false)
+            case .malformed:
+                // Dropped: answering garbage only feeds whoever sent it (the shell logs it).
+                break
             }
-            // Anything else is dropped: answering garbage only feeds whoever sent it.
+        case let .oversized(peer, bytes, now):
+            malformedFrames += 1
+            count("oversized")
+            let detail = "a frame of \(bytes) bytes exceeds the protocol's limit of \(WireProtocol.maxMessageBytes) bytes (4 MiB)"
+            out.append(.send(peer: peer, reject(.frameTooLarge, detail)))
+            refused(nil, attempt: nil, agentId: agentByPeer[peer], reason: .frameTooLarge, detail: detail, now: now, into: &out)
         case let .received(peer, envelope, key, now):
             count(envelope.kind)
             receive(peer: peer, envelope: envelope, key: key, now: now, into: &out)
         }
     }
 
-    mutating func receive(peer: Data, envelope: WireEnvelope, key: String?, now: Double, into out: inout [Directive]) {
+    mutating func receive(peer: Data, envelope: WireEnvelope, key: AgentKey?, now: Double, into out: inout [Directive]) {
         if case let .hello(hello) = envelope.body {
             welcome(peer: peer, hello: hello, key: key, now: now, into: &out)
             return
@@ -221,14 +312,7 @@ public struct SweepScheduler: Sendable {
         case .workRequest:
             assign(agentId: agentId, now: now, into: &out)
         case let .heartbeat(beat):
-            if !beat.trialID.isEmpty, let i = trialIndex[beat.trialID], trials[Int(i)].state == .leased,
-               trials[Int(i)].agent == agentId, trials[Int(i)].attempt == Int32(beat.attempt) {
-                trials[Int(i)].leaseExpiry = now + settings.leaseSeconds
-            }
-            var echo = WireHeartbeat()
-            echo.trialID = beat.trialID
-            echo.attempt = beat.attempt
-            out.append(.send(peer: peer, WireEnvelope(.heartbeat(echo))))
+            heartbeat(beat, agentId: agentId, peer: peer, now: now, into: &out)
         case let .result(result):
             accept(result: result, agentId: agentId, now: now, into: &out)
         default:
@@ -236,14 +320,46 @@ public struct SweepScheduler: Sendable {
         }
     }
 
-    mutating func welcome(peer: Data, hello: WireHello, key: String?, now: Double, into out: inout [Directive]) {
-        let agentId = hello.agentID.trimmingCharacters(in: .whitespaces)
+    /// Agent ids: what `frontier.proto` promises under Limits.
+    static func validAgentId(_ id: String) -> Bool {
+        guard !id.isEmpty, id.utf8.count <= 200 else { return false }
+        return id.unicodeScalars.allSatisfy { c in
+            (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "." || c == "_" || c == ":" || c == "-"
+        }
+    }
+
+    static func validDeviceClass(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 200, !name.contains("@") else { return false }
+        return !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
+    mutating func welcome(peer: Data, hello: WireHello, key: AgentKey?, now: Double, into out: inout [Directive]) {
+        let agentId = hello.agentID
         let deviceClass = hello.deviceClass.trimmingCharacters(in: .whitespaces)
-        guard !agentId.isEmpty, !deviceClass.isEmpty, !deviceClass.contains("@"), agentId.count <= 200,
-              deviceClass.count <= 200
-        else {
-            out.append(.send(peer: peer, reject(.badHello, "Hello needs a non-empty agent_id and a device_class without '@'")))
+        guard Self.validAgentId(agentId), Self.validDeviceClass(deviceClass) else {
+            let detail = "Hello needs an agent_id of 1–200 characters from [A-Za-z0-9._:-] (got \"\(agentId.prefix(220))\") "
+                + "and a device_class of 1–200 characters without '@' (got \"\(deviceClass.prefix(220))\")"
+            out.append(.send(peer: peer, reject(.badHello, detail)))
+            refused(nil, attempt: nil, agentId: nil, key: key, reason: .badHello, detail: detail, now: now, into: &out)
             return
+        }
+        // Identity: a key admits only the ids it names, and a live agent keeps its key.
+        if let key {
+            if !key.admits(agentId) {
+                let detail = "key \(key.name).pub (\(key.fingerprint)) admits agent ids \(key.agentIds.joined(separator: ", ")), "
+                    + "not \(agentId): run the agent with --agent-id matching one of them, or list it on a "
+                    + "'# agent-ids:' line in the coordinator's authorized/\(key.name).pub"
+                out.append(.send(peer: peer, reject(.identityRefused, detail)))
+                refused(nil, attempt: nil, agentId: agentId, key: key, reason: .identityRefused, detail: detail, now: now, into: &out)
+                return
+            }
+            if let existing = agents[agentId], existing.state != .lost, let held = existing.key, held.publicKey != key.publicKey {
+                let detail = "agent id \(agentId) is connected with key \(held.name).pub (\(held.fingerprint)); "
+                    + "key \(key.name).pub may not take it over while that agent is alive"
+                out.append(.send(peer: peer, reject(.identityRefused, detail)))
+                refused(nil, attempt: nil, agentId: agentId, key: key, reason: .identityRefused, detail: detail, now: now, into: &out)
+                return
+            }
         }
         if let old = agents[agentId], old.peer != peer { agentByPeer[old.peer] = nil }
         agentByPeer[peer] = agentId
@@ -254,39 +370,112 @@ public struct SweepScheduler: Sendable {
         agent.lastSeen = now
         agent.trialId = nil
         agent.state = .idle
+        agent.key = key
+        agent.capabilities = hello.capabilities
+        agent.runnable = requirementGroups.indices.compactMap {
+            requirementGroups[$0].missing(in: hello.capabilities).isEmpty ? Int32($0) : nil
+        }
         // Trials it is still running (a reconnect, or a coordinator restart): keep their leases.
         // Only its own: a lease belongs to the agent that holds it until it expires or is given
-        // back, so a Hello naming another agent's trial (a copied agent folder, a stale spool)
-        // must not take it over — the owner's heartbeats would then match nobody.
+        // back, so a Hello naming another agent's trial (a copied agent folder, a stale spool,
+        // a forgery) does not move it.
+        var refusedClaims: [(String, WireReject.Reason, String)] = []
         for id in hello.runningTrialIds {
-            guard let i = trialIndex[id], trials[Int(i)].state == .leased || trials[Int(i)].state == .pending,
-                  trials[Int(i)].agent == agentId
-            else {
+            guard let i = trialIndex[id] else {
+                refusedClaims.append((id, .unknownTrial, "\(id) is not a trial of this coordinator's grid"))
                 continue
             }
-            if trials[Int(i)].state == .pending { leased.insert(i) }
-            setState(Int(i), .leased)
-            trials[Int(i)].agent = agentId
-            trials[Int(i)].leaseExpiry = now + settings.leaseSeconds
-            agent.trialId = id
-            agent.state = .running
+            let t = trials[Int(i)]
+            if t.state == .leased, t.agent == agentId {
+                trials[Int(i)].leaseExpiry = now + settings.leaseSeconds
+                agent.trialId = id
+                agent.state = .running
+            } else if t.state == .pending, t.lastHolder == agentId {
+                // Its lease expired while it was away, and nobody took the trial yet: its
+                // result may still count (see `accept`), so it is not told to stop.
+                continue
+            } else {
+                let mine = t.lastHolder == agentId
+                refusedClaims.append((id, mine ? .leaseExpired : .notLeaseHolder,
+                                      mine ? "your lease on \(id) expired; it was handed on"
+                                           : "\(id) is not leased to \(agentId)"))
+            }
         }
         agents[agentId] = agent
         out.append(.store(.agentSeen(SweepAgentRow(agentId: agentId, deviceClass: deviceClass,
-                                                   fingerprintJSON: hello.fingerprintJson, publicKey: key,
+                                                   fingerprintJSON: Self.fingerprintJSON(hello), publicKey: key?.publicKey,
                                                    threads: Int(hello.threads), engineVersion: hello.engineVersion,
+                                                   keyName: key?.name, keyFingerprint: key?.fingerprint,
+                                                   capabilitiesJSON: (try? hello.capabilities.jsonString()) ?? "{}",
                                                    at: now))))
         if placement == .everyDeviceClass, classIndex[deviceClass] == nil
             || !hasTrials(forClass: classIndex[deviceClass]!) {
             addTrials(forClass: deviceClass, emitInto: &out)
             out.append(.log("device class \(deviceClass) joined with agent \(agentId): \(points.count) trials added"))
         }
+        if agent.runnable.count < requirementGroups.count {
+            let cannot = requirementGroups.indices.filter { !agent.runnable.contains(Int32($0)) }
+            let example = requirementGroups[cannot[0]].missing(in: hello.capabilities).joined(separator: ", ")
+            out.append(.log("agent \(agentId) cannot run \(cannot.count) of \(requirementGroups.count) kinds of trial "
+                + "(e.g. it lacks \(example)); it gets only the others"))
+        }
         var w = WireWelcome()
         w.coordinatorID = settings.coordinatorId
         w.gridName = settings.gridName
         w.heartbeatIntervalMs = UInt32(settings.heartbeatSeconds * 1000)
         w.leaseMs = UInt32(settings.leaseSeconds * 1000)
+        w.keyName = key?.name ?? ""
+        w.keyFingerprint = key?.fingerprint ?? ""
         out.append(.send(peer: peer, WireEnvelope(.welcome(w))))
+        for (id, reason, detail) in refusedClaims {
+            out.append(.send(peer: peer, reject(reason, detail, trialId: id)))
+            refused(id, attempt: nil, agentId: agentId, reason: reason, detail: "Hello claimed a running trial: \(detail)",
+                    now: now, into: &out)
+        }
+    }
+
+    /// The Hello's fingerprint as the store's agents row keeps it: the measurement layer's JSON,
+    /// as reports read it.
+    static func fingerprintJSON(_ hello: WireHello) -> String {
+        guard hello.hasFingerprint,
+              let data = try? JSONCoding.encoder.encode(DeviceFingerprint(wire: hello.fingerprint)) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    mutating func heartbeat(_ beat: WireHeartbeat, agentId: String, peer: Data, now: Double, into out: inout [Directive]) {
+        if !beat.trialID.isEmpty {
+            guard let i = trialIndex[beat.trialID] else {
+                out.append(.send(peer: peer, reject(.unknownTrial, "\(beat.trialID) is not a trial of this grid",
+                                                    trialId: beat.trialID)))
+                count("heartbeat_unknown_trial")
+                return
+            }
+            let t = trials[Int(i)]
+            if t.state == .leased, t.agent == agentId, t.attempt == Int32(beat.attempt) {
+                trials[Int(i)].leaseExpiry = now + settings.leaseSeconds
+            } else if !(t.state == .pending && t.lastHolder == agentId && t.attempt == Int32(beat.attempt) + 1) {
+                // The lease is gone (expired and handed on, ended, or never this agent's): say
+                // so, so the agent stops working for nothing. An expired attempt that nobody
+                // took over yet may still finish and count, so it is left alone.
+                let mine = Self.held(t, attempt: beat.attempt, by: agentId)
+                let reason: WireReject.Reason = mine ? .leaseExpired : .notLeaseHolder
+                let detail = mine ? "your lease on \(beat.trialID) attempt \(beat.attempt) is gone (the trial is "
+                    + "\(t.state.rawValue), attempt \(t.attempt)): stop it"
+                    : "\(beat.trialID) attempt \(beat.attempt) is not leased to \(agentId)"
+                if var agent = agents[agentId], agent.trialId == beat.trialID {
+                    agent.trialId = nil
+                    agent.state = .idle
+                    agents[agentId] = agent
+                }
+                out.append(.send(peer: peer, reject(reason, detail, trialId: beat.trialID)))
+                count("heartbeat_lease_gone")
+                return
+            }
+        }
+        var echo = WireHeartbeat()
+        echo.trialID = beat.trialID
+        echo.attempt = beat.attempt
+        out.append(.send(peer: peer, WireEnvelope(.heartbeat(echo))))
     }
 
     mutating func assign(agentId: String, now: Double, into out: inout [Directive]) {
@@ -299,10 +488,10 @@ public struct SweepScheduler: Sendable {
             out.append(.send(peer: agent.peer, WireEnvelope(.assignment(assignment(Int(i), trialId: current)))))
             return
         }
-        guard let c = classIndex[cls], let i = popPending(Int(c)) else {
+        guard let c = classIndex[cls], let i = popPending(Int(c), groups: agent.runnable) else {
             var none = WireNoWork()
             none.retryAfterMs = UInt32(min(5.0, settings.heartbeatSeconds) * 1000)
-            none.sweepFinished = classFinished(cls)
+            none.sweepFinished = finished(forClass: cls, groups: agent.runnable)
             out.append(.send(peer: agent.peer, WireEnvelope(.noWork(none))))
             return
         }
@@ -315,7 +504,8 @@ public struct SweepScheduler: Sendable {
         agent.trialId = trialId
         agent.state = .running
         agents[agentId] = agent
-        out.append(.store(.trialLeased(trialId: trialId, attempt: Int(trials[Int(i)].attempt), agentId: agentId, at: now)))
+        out.append(.store(.trialLeased(trialId: trialId, attempt: Int(trials[Int(i)].attempt), agentId: agentId,
+                                       keyFingerprint: agent.key?.fingerprint, at: now)))
         out.append(.send(peer: agent.peer, WireEnvelope(.assignment(assignment(Int(i), trialId: trialId)))))
     }
 
@@ -331,6 +521,36 @@ public struct SweepScheduler: Sendable {
         return a
     }
 
+    /// Whose result this is allowed to be: the live lease holder's, or the late one of the
+    /// holder of the attempt that just expired while nobody else holds the trial.
+    enum Standing { case holder, lateHolder, refused(WireReject.Reason, String) }
+
+    func standing(_ i: Int, agentId: String, attempt: UInt32, failed: Bool) -> Standing {
+        let t = trials[i]
+        let id = points[Int(t.point)].trialId(deviceClass: classes[Int(t.deviceClass)])
+        switch t.state {
+        case .done:
+            return .refused(.duplicate, "duplicate: \(id) already has an accepted result")
+        case .leased where t.agent == agentId && t.attempt == Int32(attempt):
+            return .holder
+        case .pending where !failed && t.lastHolder == agentId && t.attempt == Int32(attempt) + 1:
+            return .lateHolder
+        default:
+            if Self.held(t, attempt: attempt, by: agentId) {
+                return .refused(.leaseExpired, "your lease on \(id) attempt \(attempt) expired; the trial is \(t.state.rawValue) "
+                    + "at attempt \(t.attempt)")
+            }
+            return .refused(.notLeaseHolder, "\(id) attempt \(attempt) was not leased to \(agentId)")
+        }
+    }
+
+    /// Whether `agentId` held `attempt` of the trial at some point: its lease on it expired
+    /// (LEASE_EXPIRED), as against never having been its (NOT_LEASE_HOLDER).
+    static func held(_ t: Trial, attempt: UInt32, by agentId: String) -> Bool {
+        (t.agent == agentId && t.attempt == Int32(attempt)) || (t.lastHolder == agentId && t.attempt == Int32(attempt) + 1)
+            || (t.state == .done && t.agent == agentId)
+    }
+
     mutating func accept(result: WireResult, agentId: String, now: Double, into out: inout [Directive]) {
         guard var agent = agents[agentId] else { return }
         var ack = WireAck()
@@ -344,51 +564,99 @@ public struct SweepScheduler: Sendable {
             agents[agentId] = agent
             out.append(.send(peer: agent.peer, WireEnvelope(.ack(ack))))
         }
+        func refuse(_ reason: WireReject.Reason, _ note: String) {
+            ack.accepted = false
+            ack.reason = reason
+            ack.note = note
+            refused(result.trialID, attempt: Int(result.attempt), agentId: agentId, key: agent.key, reason: reason,
+                    detail: note, now: now, into: &out)
+        }
         guard let i = trialIndex[result.trialID] else {
-            ack.accepted = false
-            ack.note = "unknown trial \(result.trialID): not in this coordinator's grid"
-            count("result_unknown")
-            return
+            return refuse(.unknownTrial, "unknown trial \(result.trialID): not in this coordinator's grid")
         }
+        let failed = result.result.status == .failed
+        let standing = standing(Int(i), agentId: agentId, attempt: result.attempt, failed: failed)
+        if case let .refused(reason, note) = standing { return refuse(reason, note) }
         let t = trials[Int(i)]
-        if t.state == .done {
-            ack.accepted = false
-            ack.note = "duplicate: \(result.trialID) already has an accepted result"
-            count("result_duplicate")
-            return
-        }
         let cls = classes[Int(t.deviceClass)]
         // A result counts only for the hardware it was measured on.
         if placement == .everyDeviceClass, cls != agent.deviceClass {
-            ack.accepted = false
-            ack.note = "\(result.trialID) belongs to device class \(cls), not this agent's \(agent.deviceClass)"
-            count("result_wrong_class")
-            return
+            return refuse(.wrongDeviceClass, "\(result.trialID) belongs to device class \(cls), not this agent's \(agent.deviceClass)")
         }
-        if result.failed {
-            // A failure only ends the attempt it belongs to; a stale one changes nothing.
-            guard t.state != .failed, Int32(result.attempt) == t.attempt else {
-                ack.accepted = false
-                ack.note = "late failure of attempt \(result.attempt); trial is at attempt \(t.attempt)"
-                count("result_late")
+        let point = points[Int(t.point)]
+        // Validation only: the rules guarantee the message converts, and converting (or
+        // encoding JSON) here would cost the loop more than everything else a result needs.
+        let problem = result.hasResult ? TrialResultValidator.validate(result.result, task: point.task)
+            : TrialResultProblem(field: "", problem: "is missing (Result.result is required)")
+        if case .holder = standing {
+            if let problem {
+                agent.failedAttempts += 1
+                endAttempt(Int(i), reason: "attempt \(t.attempt) on \(agentId): invalid result: \(problem)", now: now, into: &out)
+                return refuse(.invalidResult, "invalid result, the trial runs again: \(problem)")
+            }
+            if failed {
+                agent.failedAttempts += 1
+                endAttempt(Int(i), reason: "attempt \(t.attempt) on \(agentId): \(result.result.failureReason)", now: now, into: &out)
+                ack.accepted = true
+                ack.note = "failure recorded"
+                count("result_failure")
                 return
             }
-            agent.failedAttempts += 1
-            endAttempt(Int(i), reason: "attempt \(t.attempt) on \(agentId): \(result.failureReason)", now: now, into: &out)
-            ack.accepted = true
-            ack.note = "failure recorded"
-            return
+        } else if let problem {
+            return refuse(.invalidResult, "invalid result: \(problem)")
         }
-        // A success from any attempt that is still wanted counts: the measurement is valid.
         setState(Int(i), .done)
         trials[Int(i)].agent = agentId
         leased.remove(i)
         agent.completed += 1
         out.append(.store(.resultAccepted(SweepResultRow(trialId: result.trialID, attempt: Int(result.attempt),
-                                                         agentId: agentId, deviceClass: cls,
-                                                         resultJSON: result.resultJson, at: now))))
+                                                         agentId: agentId, deviceClass: cls, result: result.result,
+                                                         keyName: agent.key?.name, keyFingerprint: agent.key?.fingerprint,
+                                                         at: now))))
         ack.accepted = true
+        if case .lateHolder = standing { ack.note = "accepted late: the lease had expired but nobody else took the trial" }
         count("result_accepted")
+    }
+
+    /// Records a refusal: counted, logged (the first few of each kind, then every 1000th),
+    /// and stored for `frontier status`.
+    mutating func refused(_ trialId: String?, attempt: Int?, agentId: String?, key: AgentKey? = nil,
+                          reason: WireReject.Reason, detail: String, now: Double, into out: inout [Directive],
+                          store: Bool = true) {
+        let name = Self.reasonName(reason)
+        count("refused_\(name.lowercased())")
+        let n = counters["refused_\(name.lowercased())", default: 0]
+        if n <= 20 || n % 1000 == 0 {
+            let who = agentId.map { "agent \($0)" } ?? "a peer"
+            let keyText = key.map { " (key \($0.name).pub \($0.fingerprint))" } ?? ""
+            out.append(.log("refused \(name) from \(who)\(keyText)\(trialId.map { " for \($0)" } ?? ""): \(detail)"
+                + (n == 20 ? " (further \(name) refusals are logged every 1000th)" : "")))
+        }
+        guard store else { return }
+        let fingerprint = key?.fingerprint ?? agentId.flatMap { agents[$0]?.key?.fingerprint }
+        out.append(.store(.refused(SweepRefusalRow(trialId: trialId, attempt: attempt, agentId: agentId,
+                                                   keyFingerprint: fingerprint, reason: name, detail: detail, at: now))))
+    }
+
+    /// The `Reject.Reason` as `frontier.proto` spells it.
+    public static func reasonName(_ reason: WireReject.Reason) -> String {
+        switch reason {
+        case .unspecified: return "REASON_UNSPECIFIED"
+        case .versionMismatch: return "VERSION_MISMATCH"
+        case .malformed: return "MALFORMED"
+        case .notWelcomed: return "NOT_WELCOMED"
+        case .unknownTrial: return "UNKNOWN_TRIAL"
+        case .badHello: return "BAD_HELLO"
+        case .notLeaseHolder: return "NOT_LEASE_HOLDER"
+        case .leaseExpired: return "LEASE_EXPIRED"
+        case .invalidResult: return "INVALID_RESULT"
+        case .identityRefused: return "IDENTITY_REFUSED"
+        case .frameTooLarge: return "FRAME_TOO_LARGE"
+        case .emptyFrame: return "EMPTY_FRAME"
+        case .duplicate: return "DUPLICATE"
+        case .wrongDeviceClass: return "WRONG_DEVICE_CLASS"
+        case let .UNRECOGNIZED(n): return "REASON_\(n)"
+        }
     }
 
     mutating func expireLeases(now: Double, into out: inout [Directive]) {
@@ -415,6 +683,8 @@ public struct SweepScheduler: Sendable {
     mutating func endAttempt(_ i: Int, reason: String, now: Double, into out: inout [Directive]) {
         let t = trials[i]
         trials[i].reasons.append(reason)
+        trials[i].lastHolder = t.agent
+        trials[i].agent = nil
         leased.remove(Int32(i))
         let failed = Int(t.attempt) >= settings.maxAttempts
         let point = points[Int(t.point)]
@@ -427,12 +697,12 @@ public struct SweepScheduler: Sendable {
             trials[i].attempt += 1
             // To the front: a trial that was already started should not wait behind the
             // whole untouched rest of the grid (and its first agent may still be finishing it).
-            let c = Int(t.deviceClass)
-            if queueHeads[c] > 0 {
-                queueHeads[c] -= 1
-                queues[c][queueHeads[c]] = Int32(i)
+            let c = Int(t.deviceClass), g = Int(t.group)
+            if queueHeads[c][g] > 0 {
+                queueHeads[c][g] -= 1
+                queues[c][g][queueHeads[c][g]] = Int32(i)
             } else {
-                queues[c].insert(Int32(i), at: 0)
+                queues[c][g].insert(Int32(i), at: 0)
             }
         }
         trials[i].leaseExpiry = 0
@@ -447,9 +717,9 @@ public struct SweepScheduler: Sendable {
         let c = Int32(classes.count)
         classes.append(name)
         classIndex[name] = c
-        queues.append([])
-        queueHeads.append(0)
-        openCount.append(0)
+        queues.append(Array(repeating: [], count: requirementGroups.count))
+        queueHeads.append(Array(repeating: 0, count: requirementGroups.count))
+        openCount.append(Array(repeating: 0, count: requirementGroups.count))
         return c
     }
 
@@ -460,13 +730,14 @@ public struct SweepScheduler: Sendable {
         trials.append(trial)
         trialIndex[id] = i
         stateCounts[Self.slot(trial.state)] += 1
+        let c = Int(trial.deviceClass), g = Int(trial.group)
         switch trial.state {
         case .pending:
-            queues[Int(trial.deviceClass)].append(i)
-            openCount[Int(trial.deviceClass)] += 1
+            queues[c][g].append(i)
+            openCount[c][g] += 1
         case .leased:
             leased.insert(i)
-            openCount[Int(trial.deviceClass)] += 1
+            openCount[c][g] += 1
         case .done, .failed: break
         }
     }
@@ -490,27 +761,38 @@ public struct SweepScheduler: Sendable {
             let id = points[p].trialId(deviceClass: cls)
             guard trialIndex[id] == nil else { continue }
             append(Trial(point: Int32(p), deviceClass: c, state: .pending, attempt: 1, agent: nil, leaseExpiry: 0,
-                         reasons: []))
+                         reasons: [], group: groupOfPoint[p]))
             rows.append(SweepTrialRow(trialId: id, pointKey: points[p].key, deviceClass: cls, state: .pending, attempt: 1))
         }
     }
 
-    mutating func popPending(_ c: Int) -> Int32? {
-        while queueHeads[c] < queues[c].count {
-            let i = queues[c][queueHeads[c]]
-            queueHeads[c] += 1
-            if queueHeads[c] > 4096, queueHeads[c] * 2 > queues[c].count {
-                queues[c].removeFirst(queueHeads[c])
-                queueHeads[c] = 0
+    /// The next pending trial of class `c` among the groups an agent can run: of the groups'
+    /// queue heads (a re-queued trial heads its group's queue), the one earliest in the grid.
+    mutating func popPending(_ c: Int, groups: [Int32]) -> Int32? {
+        var best: (group: Int, trial: Int32)?
+        for g32 in groups {
+            let g = Int(g32)
+            // Skip entries that are no longer pending (taken, done) at the head.
+            while queueHeads[c][g] < queues[c][g].count, trials[Int(queues[c][g][queueHeads[c][g]])].state != .pending {
+                queueHeads[c][g] += 1
             }
-            if trials[Int(i)].state == .pending { return i }
+            guard queueHeads[c][g] < queues[c][g].count else { continue }
+            let i = queues[c][g][queueHeads[c][g]]
+            if best == nil || i < best!.trial { best = (g, i) }
         }
-        return nil
+        guard let (g, i) = best else { return nil }
+        queueHeads[c][g] += 1
+        if queueHeads[c][g] > 4096, queueHeads[c][g] * 2 > queues[c][g].count {
+            queues[c][g].removeFirst(queueHeads[c][g])
+            queueHeads[c][g] = 0
+        }
+        return i
     }
 
-    func classFinished(_ cls: String) -> Bool {
+    /// Every trial of `cls` that an agent able to run `groups` could run has ended.
+    func finished(forClass cls: String, groups: [Int32]) -> Bool {
         guard let c = classIndex[cls] else { return false }
-        return openCount[Int(c)] == 0
+        return groups.allSatisfy { openCount[Int(c)][Int($0)] == 0 }
     }
 
     /// Every state change goes through here so that the open counts stay right.
@@ -518,16 +800,17 @@ public struct SweepScheduler: Sendable {
         let old = trials[i].state
         let wasOpen = old == .pending || old == .leased
         let isOpen = state == .pending || state == .leased
-        if wasOpen != isOpen { openCount[Int(trials[i].deviceClass)] += isOpen ? 1 : -1 }
+        if wasOpen != isOpen { openCount[Int(trials[i].deviceClass)][Int(trials[i].group)] += isOpen ? 1 : -1 }
         stateCounts[Self.slot(old)] -= 1
         stateCounts[Self.slot(state)] += 1
         trials[i].state = state
     }
 
-    func reject(_ reason: WireReject.Reason, _ detail: String) -> WireEnvelope {
+    func reject(_ reason: WireReject.Reason, _ detail: String, trialId: String = "") -> WireEnvelope {
         var r = WireReject()
         r.reason = reason
         r.detail = detail
+        r.trialID = trialId
         return WireEnvelope(.reject(r))
     }
 

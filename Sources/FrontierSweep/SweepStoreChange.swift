@@ -1,4 +1,5 @@
 import Foundation
+import FrontierWire
 
 /// What the scheduler wants made durable. The coordinator's shell writes a batch of these in
 /// one transaction *before* it sends the messages of the same batch, so an agent is never told
@@ -6,12 +7,53 @@ import Foundation
 public enum SweepStoreChange: Sendable, Equatable {
     case agentSeen(SweepAgentRow)
     case trialsAdded([SweepTrialRow])
-    case trialLeased(trialId: String, attempt: Int, agentId: String, at: Double)
+    /// `keyFingerprint`: the CURVE key the holder authenticated with (nil without CURVE).
+    case trialLeased(trialId: String, attempt: Int, agentId: String, keyFingerprint: String?, at: Double)
     /// An attempt ended without a result (lease expired, worker failed): the trial goes back
     /// to pending as `attempt`, or to failed when `failed`.
     case attemptEnded(trialId: String, attempt: Int, agentId: String?, reason: String, nextAttempt: Int, failed: Bool,
                       at: Double)
     case resultAccepted(SweepResultRow)
+    /// A message the coordinator refused (a result or failure from an agent without the live
+    /// lease, an invalid result, a Hello claiming another key's name): kept so that `frontier
+    /// status` can count them and an operator can see who sent what.
+    case refused(SweepRefusalRow)
+    /// Trials that no connected agent can run, and why; replaces the previous list.
+    case waiting([SweepWaitingRow])
+}
+
+public struct SweepRefusalRow: Sendable, Equatable {
+    public var trialId: String?
+    public var attempt: Int?
+    public var agentId: String?
+    public var keyFingerprint: String?
+    /// The `Reject.Reason` name, e.g. `NOT_LEASE_HOLDER`.
+    public var reason: String
+    public var detail: String
+    public var at: Double
+
+    public init(trialId: String?, attempt: Int?, agentId: String?, keyFingerprint: String?, reason: String, detail: String,
+                at: Double) {
+        self.trialId = trialId
+        self.attempt = attempt
+        self.agentId = agentId
+        self.keyFingerprint = keyFingerprint
+        self.reason = reason
+        self.detail = detail
+        self.at = at
+    }
+}
+
+public struct SweepWaitingRow: Sendable, Equatable, Codable {
+    public var deviceClass: String
+    public var trials: Int
+    public var reason: String
+
+    public init(deviceClass: String, trials: Int, reason: String) {
+        self.deviceClass = deviceClass
+        self.trials = trials
+        self.reason = reason
+    }
 }
 
 public struct SweepAgentRow: Sendable, Equatable {
@@ -21,10 +63,18 @@ public struct SweepAgentRow: Sendable, Equatable {
     public var publicKey: String?
     public var threads: Int
     public var engineVersion: String
+    public var keyName: String?
+    public var keyFingerprint: String?
+    /// The Hello's `Capabilities` as JSON, for `frontier status`.
+    public var capabilitiesJSON: String
     public var at: Double
 
     public init(agentId: String, deviceClass: String, fingerprintJSON: String, publicKey: String?, threads: Int,
-                engineVersion: String, at: Double) {
+                engineVersion: String, keyName: String? = nil, keyFingerprint: String? = nil, capabilitiesJSON: String = "{}",
+                at: Double) {
+        self.keyName = keyName
+        self.keyFingerprint = keyFingerprint
+        self.capabilitiesJSON = capabilitiesJSON
         self.agentId = agentId
         self.deviceClass = deviceClass
         self.fingerprintJSON = fingerprintJSON
@@ -63,15 +113,21 @@ public struct SweepResultRow: Sendable, Equatable {
     public var attempt: Int
     public var agentId: String
     public var deviceClass: String
-    public var resultJSON: String
+    /// Validated before it got here (`TrialResultValidator`); the store keeps the message.
+    public var result: WireTrialResult
+    public var keyName: String?
+    public var keyFingerprint: String?
     public var at: Double
 
-    public init(trialId: String, attempt: Int, agentId: String, deviceClass: String, resultJSON: String, at: Double) {
+    public init(trialId: String, attempt: Int, agentId: String, deviceClass: String, result: WireTrialResult,
+                keyName: String? = nil, keyFingerprint: String? = nil, at: Double) {
         self.trialId = trialId
         self.attempt = attempt
         self.agentId = agentId
         self.deviceClass = deviceClass
-        self.resultJSON = resultJSON
+        self.result = result
+        self.keyName = keyName
+        self.keyFingerprint = keyFingerprint
         self.at = at
     }
 }

@@ -15,6 +15,19 @@ public struct AppliedTechniques: Codable, Sendable, Equatable {
     public var removedHeads: [String: [Int]]?
     public var maxSeqLen: Int?
     public var notes: [String]
+
+    package init(techniques: [String], parameterCount: Int, nonZeroParameterCount: Int, kernels: [String: Int], layers: Int,
+                 keptLayers: [Int]?, removedHeads: [String: [Int]]?, maxSeqLen: Int?, notes: [String]) {
+        self.techniques = techniques
+        self.parameterCount = parameterCount
+        self.nonZeroParameterCount = nonZeroParameterCount
+        self.kernels = kernels
+        self.layers = layers
+        self.keptLayers = keptLayers
+        self.removedHeads = removedHeads
+        self.maxSeqLen = maxSeqLen
+        self.notes = notes
+    }
 }
 
 /// Labelled train examples for techniques that calibrate or train (head importance, exit

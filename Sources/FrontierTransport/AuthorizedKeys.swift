@@ -13,6 +13,11 @@ import Darwin
 /// modification time changed are read again. So an operator authorises an agent by copying its
 /// `agent.pub` in (as `NAME.pub`), and revokes it by removing the file, without a restart.
 ///
+/// A key file names who may use it: `NAME.pub` admits the agent ids `NAME` and `NAME-*`, or
+/// the globs of a `# agent-ids: GLOB, GLOB` comment line in the file (`*` for a key that a whole
+/// fleet shares). The coordinator binds every agent id to the key it authenticated with, so a
+/// stolen per-machine key admits only that machine's names.
+///
 /// Never fatal: a malformed file, or a missing folder, is skipped with its reason logged (once,
 /// until it changes) and in `skipped`. Hidden files (`.x.pub`, editors' temporaries) and files
 /// not ending in `.pub` are ignored.
@@ -26,7 +31,7 @@ public struct AuthorizedKeys: Sendable {
     private struct Stamp: Equatable, Sendable {
         var device: UInt64, inode: UInt64, size: Int64, mtimeSec: Int, mtimeNsec: Int, ctimeSec: Int, ctimeNsec: Int
     }
-    private enum Outcome: Equatable, Sendable { case key(String), skipped(String) }
+    private enum Outcome: Equatable, Sendable { case key(String, agentIds: [String]), skipped(String) }
     private struct Entry: Equatable, Sendable { var stamp: Stamp; var outcome: Outcome }
     private var entries: [String: Entry] = [:]
     private var folderProblem: String?
@@ -41,6 +46,27 @@ public struct AuthorizedKeys: Sendable {
     public func contains(_ publicKey: String) -> Bool { keys[publicKey] != nil }
     /// The file that authorises `publicKey`, e.g. `"lab-gpu-2.pub"`.
     public func file(for publicKey: String) -> String? { keys[publicKey] }
+
+    /// The name a key stands for (its file name without `.pub`) and the agent-id globs it
+    /// admits; nil for a key that is not authorised.
+    public func identity(for publicKey: String) -> (name: String, agentIds: [String])? {
+        guard let file = keys[publicKey], case let .key(_, ids)? = entries[file]?.outcome else { return nil }
+        return (String(file.dropLast(4)), ids)
+    }
+
+    /// The globs of a `# agent-ids:` line, or `NAME` and `NAME-*`.
+    static func agentIds(text: String, name: String) -> [String] {
+        for line in text.split(whereSeparator: \.isNewline) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard trimmed.hasPrefix("#") else { continue }
+            let body = trimmed.dropFirst().trimmingCharacters(in: .whitespaces)
+            guard body.lowercased().hasPrefix("agent-ids:") else { continue }
+            let globs = body.dropFirst("agent-ids:".count).split(whereSeparator: { $0 == "," || $0 == " " })
+                .map(String.init).filter { !$0.isEmpty }
+            if !globs.isEmpty { return globs }
+        }
+        return [name, "\(name)-*"]
+    }
 
     /// Re-reads what changed in the folder. Returns whether the set of keys changed.
     @discardableResult
@@ -85,7 +111,9 @@ public struct AuthorizedKeys: Sendable {
             }
             let outcome: Outcome
             do {
-                outcome = .key(try KeyFiles.readKey(file))
+                let text = try KeyFiles.readText(file)
+                outcome = .key(try KeyFiles.parseKey(text, path: file.path),
+                               agentIds: Self.agentIds(text: text, name: String(name.dropLast(4))))
             } catch let error as KeyFileError {
                 outcome = .skipped(error.description.replacingOccurrences(of: "\(file.path): ", with: ""))
             } catch {
@@ -98,7 +126,7 @@ public struct AuthorizedKeys: Sendable {
         var newSkipped: [String: String] = [:]
         for name in next.keys.sorted() {
             switch next[name]!.outcome {
-            case .key(let key): if newKeys[key] == nil { newKeys[key] = name }
+            case .key(let key, _): if newKeys[key] == nil { newKeys[key] = name }
             case .skipped(let reason):
                 newSkipped[name] = reason
                 if entries[name]?.outcome != .skipped(reason) {

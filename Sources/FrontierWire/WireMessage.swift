@@ -14,16 +14,44 @@ public typealias WireResult = Frontier_V1_Result
 public typealias WireAck = Frontier_V1_Ack
 public typealias WireReject = Frontier_V1_Reject
 public typealias WireShutdown = Frontier_V1_Shutdown
+public typealias WireCapabilities = Frontier_V1_Capabilities
+public typealias WireTrialResult = Frontier_V1_TrialResult
+public typealias WireTrialConfiguration = Frontier_V1_TrialConfiguration
+public typealias WireTechniqueConfiguration = Frontier_V1_TechniqueConfiguration
+public typealias WireHeadList = Frontier_V1_HeadList
+public typealias WireMeasurementConfiguration = Frontier_V1_MeasurementConfiguration
+public typealias WireEnergyConfiguration = Frontier_V1_EnergyConfiguration
+public typealias WireEnergyEstimateParameters = Frontier_V1_EnergyEstimateParameters
+public typealias WireEnergySource = Frontier_V1_EnergySource
+public typealias WireEnergyDomainKind = Frontier_V1_EnergyDomainKind
+public typealias WireEnergyReport = Frontier_V1_EnergyReport
+public typealias WireInterval = Frontier_V1_Interval
+public typealias WireAppliedTechniques = Frontier_V1_AppliedTechniques
+public typealias WireOfflineResult = Frontier_V1_OfflineResult
+public typealias WireSingleStreamResult = Frontier_V1_SingleStreamResult
+public typealias WireIdleBaseline = Frontier_V1_IdleBaseline
+public typealias WireTrialTimings = Frontier_V1_TrialTimings
+public typealias WireWorkerTimings = Frontier_V1_WorkerTimings
+public typealias WireWorkerExit = Frontier_V1_WorkerExit
+public typealias WireGpuDescription = Frontier_V1_GpuDescription
+public typealias WireDeviceFingerprint = Frontier_V1_DeviceFingerprint
 
 public enum WireProtocol {
     /// Bumped on any change to proto/frontier.proto that an older peer would misread. Peers
-    /// with different versions refuse each other with a message naming both.
-    public static let version: UInt32 = 1
+    /// with different versions refuse each other with a message naming both. 2: typed
+    /// results (`TrialResult` replaces `result_json`), typed capabilities and fingerprint in
+    /// Hello, refusal reasons in Ack, lease-bound results.
+    public static let version: UInt32 = 2
 
     /// Largest frame either side accepts (ZMQ_MAXMSGSIZE): a TrialResult with a full device
     /// fingerprint is ~10 KB; 4 MiB leaves room for big per-layer reports without letting a
     /// bad peer make the coordinator allocate gigabytes.
     public static let maxMessageBytes = 4 << 20
+
+    /// What ZeroMQ itself lets through (ZMQ_MAXMSGSIZE on the coordinator's socket): frames
+    /// between the two limits are read and answered with a `FRAME_TOO_LARGE` Reject, so a
+    /// peer learns why; beyond this one ZeroMQ drops the connection before anyone reads it.
+    public static let transportMessageBytes = 64 << 20
 }
 
 public enum WireError: Error, CustomStringConvertible, Equatable {
@@ -34,7 +62,7 @@ public enum WireError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .malformed(detail): return "malformed frame: \(detail)"
-        case .empty: return "malformed frame: an Envelope with no message in it"
+        case .empty: return "empty frame: an Envelope with no message in it (or zero bytes)"
         case let .versionMismatch(peer, ours):
             return "protocol version mismatch: the peer speaks frontier.v1 protocol \(peer), this side \(ours); "
                 + "run the same Frontier release on the coordinator and the agents"
@@ -57,6 +85,9 @@ extension WireEnvelope {
         } catch {
             throw WireError.malformed("\(frame.count) bytes that are not a frontier.v1.Envelope (\(error))")
         }
+        // A zero-length frame parses as an Envelope with every field unset: that is an empty
+        // frame, not a peer speaking protocol 0.
+        if envelope.protocolVersion == 0, envelope.body == nil { throw WireError.empty }
         if envelope.protocolVersion != WireProtocol.version {
             throw WireError.versionMismatch(peer: envelope.protocolVersion, ours: WireProtocol.version)
         }

@@ -10,14 +10,51 @@
 
 /// The wire between the coordinator (`frontier`) and its agents (`frontier-agent connect`).
 ///
-/// Every ZeroMQ message is one frame holding one Envelope (the ROUTER adds and strips the
-/// agent's routing id). Agents pull: they say Hello, then ask for work when idle; the
+/// This file is the whole contract: an agent written from it alone (any language with
+/// protobuf and ZeroMQ) can join a sweep. Read "Limits", "Identity" and "Leases" first.
+///
+/// Transport. The agent connects a ZeroMQ DEALER socket to the coordinator's ROUTER
+/// (`tcp://HOST:5555` by default). Every ZeroMQ message is exactly one frame holding one
+/// serialised Envelope (the ROUTER adds and strips the agent's routing id; an agent sends no
+/// empty delimiter frame). Agents pull: they say Hello, then send WorkRequest when idle; the
 /// coordinator never pushes a trial to an agent that did not ask. The coordinator answers
 /// every Heartbeat, so both sides can tell when the other is gone (zguide "Paranoid Pirate").
 ///
+/// Security. A coordinator bound to a non-loopback address requires CURVE: the agent sets
+/// ZMQ_CURVE_SERVERKEY (the coordinator's public key, Z85, 40 characters) and its own key pair;
+/// the coordinator admits only public keys filed as `authorized/NAME.pub`. A wrong server key,
+/// or a client without CURVE, fails the ZeroMQ handshake (the coordinator logs it; the agent
+/// sees only silence). On loopback without keys, every local process is trusted.
+///
+/// Limits (the coordinator enforces each and answers a breach with a Reject naming it):
+/// - protocol_version: 2 (this file). Both sides refuse a peer whose version differs.
+/// - A frame is at most 4 MiB (4,194,304 bytes). A bigger frame up to 64 MiB is read and
+///   refused with Reject FRAME_TOO_LARGE; beyond 64 MiB ZeroMQ drops the connection before
+///   the coordinator sees the frame (the coordinator logs the dropped connection).
+/// - agent_id: 1 to 200 characters from [A-Za-z0-9._:-] (no spaces, no '@', no '/').
+/// - device_class: 1 to 200 characters, no '@' and no control characters.
+/// - trial_id: `POINT_KEY@DEVICE_CLASS` (the point key never contains '@'); treat it as
+///   opaque and send it back byte for byte.
+///
+/// Identity. Under CURVE an agent id is bound to the key it authenticated with: the key file
+/// `authorized/NAME.pub` admits the ids `NAME` and `NAME-*`, or the globs on a comment line
+/// `# agent-ids: GLOB, GLOB` in that file (`*` for a key the whole fleet shares). A Hello
+/// claiming an id its key does not admit, or an id that a live agent holds with another key,
+/// is refused (Reject IDENTITY_REFUSED, which ends the agent). Without CURVE the agent id is
+/// whatever the Hello says: agents on loopback are trusted.
+///
+/// Leases. An Assignment is a lease on (trial_id, attempt) for lease_ms, extended by every
+/// Heartbeat that names it. A Result or a failure counts only from the agent that holds the
+/// live lease for that trial and attempt (or, while the trial waits unleased for its next
+/// attempt, from the agent whose attempt it was: its result was finished, only late).
+/// Anything else is acknowledged with accepted=false and a reason, and changes nothing.
+/// A Heartbeat naming a lease that is gone is answered with Reject LEASE_EXPIRED or
+/// NOT_LEASE_HOLDER carrying the trial_id: the agent must stop that trial and ask for work.
+///
 /// Regenerate Sources/FrontierWire/frontier.pb.swift with scripts/generate-proto.sh after any
-/// change here, and bump `protocol_version` (FrontierWire.protocolVersion) on any change that
-/// an older peer would misread.
+/// change here, and bump `protocol_version` (FrontierWire's WireProtocol.version) on any change
+/// that an older peer would misread. The package stays `frontier.v1` (package names never
+/// reach the wire); the version number is what peers compare.
 
 import SwiftProtobuf
 
@@ -31,12 +68,124 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated enum Frontier_V1_EnergySource: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Intel/AMD RAPL counters (powercap sysfs)
+  case rapl // = 1
+
+  /// NVIDIA driver energy counter
+  case nvml // = 2
+
+  /// hwmon energy or power sensors
+  case hwmon // = 3
+
+  /// a model, not a measurement: see EnergyReport.estimate
+  case estimated // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .rapl
+    case 2: self = .nvml
+    case 3: self = .hwmon
+    case 4: self = .estimated
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .rapl: return 1
+    case .nvml: return 2
+    case .hwmon: return 3
+    case .estimated: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Frontier_V1_EnergySource] = [
+    .unspecified,
+    .rapl,
+    .nvml,
+    .hwmon,
+    .estimated,
+  ]
+
+}
+
+public nonisolated enum Frontier_V1_EnergyDomainKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case package // = 1
+  case dram // = 2
+  case gpu // = 3
+  case board // = 4
+
+  /// psys: reported, never added to the total (it contains the others)
+  case platform // = 5
+  case estimate // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .package
+    case 2: self = .dram
+    case 3: self = .gpu
+    case 4: self = .board
+    case 5: self = .platform
+    case 6: self = .estimate
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .package: return 1
+    case .dram: return 2
+    case .gpu: return 3
+    case .board: return 4
+    case .platform: return 5
+    case .estimate: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Frontier_V1_EnergyDomainKind] = [
+    .unspecified,
+    .package,
+    .dram,
+    .gpu,
+    .board,
+    .platform,
+    .estimate,
+  ]
+
+}
+
 public nonisolated struct Frontier_V1_Envelope: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Both sides refuse a peer whose version differs, with a Reject naming both versions.
+  /// 2. Both sides refuse a peer whose version differs, with a Reject naming both versions.
+  /// An envelope with no body is refused as EMPTY_FRAME, a frame that does not parse as
+  /// MALFORMED.
   public var protocolVersion: UInt32 = 0
 
   public var body: Frontier_V1_Envelope.OneOf_Body? = nil
@@ -140,28 +289,86 @@ public nonisolated struct Frontier_V1_Envelope: Sendable {
   public init() {}
 }
 
-/// Agent → coordinator, first message on every (re)connection.
+/// Agent → coordinator, first message on every (re)connection. Answered with Welcome or a
+/// Reject (BAD_HELLO, IDENTITY_REFUSED: do not retry).
 public nonisolated struct Frontier_V1_Hello: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Stable across restarts, so that a result spooled before a crash is recognised as this
+  /// agent's (see Limits for the format; see Identity for what CURVE binds it to).
   public var agentID: String = String()
 
+  /// Groups machines whose numbers are comparable. With placement `every-device-class` every
+  /// grid point runs once per class; the agent receives only its own class's trials.
   public var deviceClass: String = String()
-
-  /// DeviceFingerprint as JSON (the measurement layer's record of CPU, memory, GPUs, kernel).
-  public var fingerprintJson: String = String()
-
-  /// Feature flags the agent's engine supports, e.g. "sparse", "int8", "squad".
-  public var capabilities: [String] = []
 
   public var threads: UInt32 = 0
 
   public var engineVersion: String = String()
 
-  /// Trials this agent is still running from before a reconnect (their leases stay valid).
+  /// Trials this agent is still running from before a reconnect. Only leases the agent itself
+  /// holds are kept; any other id is ignored (and counted).
   public var runningTrialIds: [String] = []
+
+  /// What this agent can run: the coordinator assigns only trials it can.
+  public var capabilities: Frontier_V1_Capabilities {
+    get {_capabilities ?? Frontier_V1_Capabilities()}
+    set {_capabilities = newValue}
+  }
+  /// Returns true if `capabilities` has been explicitly set.
+  public var hasCapabilities: Bool {self._capabilities != nil}
+  /// Clears the value of `capabilities`. Subsequent reads from it will return its default value.
+  public mutating func clearCapabilities() {self._capabilities = nil}
+
+  /// The machine, recorded in the store's agents table.
+  public var fingerprint: Frontier_V1_DeviceFingerprint {
+    get {_fingerprint ?? Frontier_V1_DeviceFingerprint()}
+    set {_fingerprint = newValue}
+  }
+  /// Returns true if `fingerprint` has been explicitly set.
+  public var hasFingerprint: Bool {self._fingerprint != nil}
+  /// Clears the value of `fingerprint`. Subsequent reads from it will return its default value.
+  public mutating func clearFingerprint() {self._fingerprint = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _capabilities: Frontier_V1_Capabilities? = nil
+  fileprivate var _fingerprint: Frontier_V1_DeviceFingerprint? = nil
+}
+
+/// What an agent can run. A trial whose techniques, kernels or task are not all listed here,
+/// or whose memory limit exceeds memory_bytes, is never assigned to it; a trial that no
+/// connected agent can run is reported by `frontier status` as waiting, with what is missing.
+public nonisolated struct Frontier_V1_Capabilities: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Technique names as grid files spell them: "magnitude-pruning", "head-pruning",
+  /// "ffn-pruning", "layer-dropping", "early-exit", "token-pruning", "quantization",
+  /// "max-seq-len".
+  public var techniques: [String] = []
+
+  /// Execution forms of linear layers: "dense", "sparse", "int8", "fp16", "bf16".
+  public var kernels: [String] = []
+
+  /// Tasks by name as grid files spell them, lower case: "sst-2", "mrpc", "cola", "sts-b",
+  /// "qqp", "mnli", "qnli", "rte", "wnli", "squad".
+  public var tasks: [String] = []
+
+  /// CPU feature flags as /proc/cpuinfo spells them ("avx2", "avx512f", "avx512_vnni", …):
+  /// informational today (kernels pick their path at run time).
+  public var isaFeatures: [String] = []
+
+  /// Memory the agent's trials may use, bytes (MemTotal, or the cgroup limit when lower).
+  public var memoryBytes: UInt64 = 0
+
+  /// Whether the agent can run training trials (fine-tuning); false until the engine trains.
+  public var trains: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -178,16 +385,24 @@ public nonisolated struct Frontier_V1_Welcome: Sendable {
 
   public var gridName: String = String()
 
+  /// Send a Heartbeat at least this often, while idle and while running.
   public var heartbeatIntervalMs: UInt32 = 0
 
+  /// A lease not extended by a Heartbeat for this long expires.
   public var leaseMs: UInt32 = 0
+
+  /// The name under which this agent's results are stored: its agent_id, and under CURVE the
+  /// authorised key file's name and fingerprint.
+  public var keyName: String = String()
+
+  public var keyFingerprint: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-/// Agent → coordinator: "I am idle, give me a trial".
+/// Agent → coordinator: "I am idle, give me a trial". Answered with Assignment or NoWork.
 public nonisolated struct Frontier_V1_WorkRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -206,15 +421,18 @@ public nonisolated struct Frontier_V1_Assignment: Sendable {
 
   public var trialID: String = String()
 
+  /// From 1; a trial whose attempt ended without a result runs again as attempt + 1.
   public var attempt: UInt32 = 0
 
-  /// TrialSpec as JSON (snake_case keys, as `frontier-agent run --spec` reads it).
+  /// The configuration to run, as JSON with snake_case keys: exactly what
+  /// `frontier-agent run --spec FILE` reads (documented in docs/techniques.md and the README).
   public var specJson: String = String()
 
   public var leaseMs: UInt32 = 0
 
   public var pointKey: String = String()
 
+  /// A human-readable name of the configuration, for logs.
   public var label: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -228,6 +446,7 @@ public nonisolated struct Frontier_V1_NoWork: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Ask again (WorkRequest) after this long.
   public var retryAfterMs: UInt32 = 0
 
   /// Every trial this agent could run has ended: the agent may exit if asked to.
@@ -239,7 +458,8 @@ public nonisolated struct Frontier_V1_NoWork: Sendable {
 }
 
 /// Agent → coordinator while idle or running (trial_id empty when idle); the coordinator
-/// answers each with a Heartbeat of its own.
+/// answers each with a Heartbeat of its own, or, when the named lease is gone, with a Reject
+/// (LEASE_EXPIRED, NOT_LEASE_HOLDER or UNKNOWN_TRIAL) carrying the trial_id.
 public nonisolated struct Frontier_V1_Heartbeat: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -254,7 +474,8 @@ public nonisolated struct Frontier_V1_Heartbeat: Sendable {
   public init() {}
 }
 
-/// Agent → coordinator: a finished trial. Kept in the agent's spool until acknowledged.
+/// Agent → coordinator: a finished trial. Keep it (on disk) until an Ack for this trial_id
+/// and attempt arrives; send it again after a reconnect.
 public nonisolated struct Frontier_V1_Result: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -264,34 +485,26 @@ public nonisolated struct Frontier_V1_Result: Sendable {
 
   public var attempt: UInt32 = 0
 
-  /// TrialResult as JSON: the measurement layer's full record.
-  public var resultJson: String = String()
-
-  /// Headline fields, readable without the JSON.
-  public var failed: Bool = false
-
-  public var failureReason: String = String()
-
-  public var metricName: String = String()
-
-  public var metric: Double = 0
-
-  public var joulesPerExample: Double = 0
-
-  public var energySource: String = String()
-
-  public var latencyP50Ms: Double = 0
-
-  public var latencyP99Ms: Double = 0
-
-  public var peakRssMb: Double = 0
+  /// Required. A failed trial is a result too (status FAILED with its reason): the attempt
+  /// ends and the trial runs again, up to the coordinator's --max-attempts.
+  public var result: Frontier_V1_TrialResult {
+    get {_result ?? Frontier_V1_TrialResult()}
+    set {_result = newValue}
+  }
+  /// Returns true if `result` has been explicitly set.
+  public var hasResult: Bool {self._result != nil}
+  /// Clears the value of `result`. Subsequent reads from it will return its default value.
+  public mutating func clearResult() {self._result = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _result: Frontier_V1_TrialResult? = nil
 }
 
-/// Coordinator → agent: the result is durable in the store (or was ignored, with why).
+/// Coordinator → agent: the result is durable in the store, or was refused (with why). Either
+/// way the agent drops it from its spool: resending cannot change the answer.
 public nonisolated struct Frontier_V1_Ack: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -301,10 +514,14 @@ public nonisolated struct Frontier_V1_Ack: Sendable {
 
   public var attempt: UInt32 = 0
 
-  /// False for a duplicate or late result: acknowledged so the agent drops it, but not stored.
+  /// True: stored (a success) or counted (a failure). False: refused, see reason and note.
   public var accepted: Bool = false
 
   public var note: String = String()
+
+  /// Why a result was refused: UNKNOWN_TRIAL, NOT_LEASE_HOLDER, LEASE_EXPIRED, DUPLICATE,
+  /// WRONG_DEVICE_CLASS or INVALID_RESULT (the note names the field; the trial runs again).
+  public var reason: Frontier_V1_Reject.Reason = .unspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -320,6 +537,7 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
 
   public var detail: String = String()
 
+  /// The trial concerned, when there is one (a Heartbeat for a lost lease).
   public var trialID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -327,13 +545,45 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
   public nonisolated enum Reason: SwiftProtobuf.Enum, Swift.CaseIterable {
     public typealias RawValue = Int
     case unspecified // = 0
+
+    /// fatal: run the same Frontier release on both sides
     case versionMismatch // = 1
+
+    /// the frame did not parse as an Envelope, or a message only the coordinator sends
     case malformed // = 2
 
     /// a message before Hello (e.g. after a coordinator restart): say Hello again
     case notWelcomed // = 3
+
+    /// no such trial in this coordinator's grid
     case unknownTrial // = 4
+
+    /// fatal: agent_id or device_class breaks the Limits
     case badHello // = 5
+
+    /// another agent holds the lease, or the trial was never leased to you
+    case notLeaseHolder // = 6
+
+    /// your lease on this attempt expired; the trial was handed on
+    case leaseExpired // = 7
+
+    /// the TrialResult breaks a rule (detail names the field); the trial runs again
+    case invalidResult // = 8
+
+    /// fatal: the key does not admit this agent_id, or another key holds it
+    case identityRefused // = 9
+
+    /// the frame exceeded 4 MiB
+    case frameTooLarge // = 10
+
+    /// an Envelope with no body (or a zero-length frame)
+    case emptyFrame // = 11
+
+    /// the trial already has an accepted result
+    case duplicate // = 12
+
+    /// the trial belongs to another device class
+    case wrongDeviceClass // = 13
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -348,6 +598,14 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
       case 3: self = .notWelcomed
       case 4: self = .unknownTrial
       case 5: self = .badHello
+      case 6: self = .notLeaseHolder
+      case 7: self = .leaseExpired
+      case 8: self = .invalidResult
+      case 9: self = .identityRefused
+      case 10: self = .frameTooLarge
+      case 11: self = .emptyFrame
+      case 12: self = .duplicate
+      case 13: self = .wrongDeviceClass
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -360,6 +618,14 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
       case .notWelcomed: return 3
       case .unknownTrial: return 4
       case .badHello: return 5
+      case .notLeaseHolder: return 6
+      case .leaseExpired: return 7
+      case .invalidResult: return 8
+      case .identityRefused: return 9
+      case .frameTooLarge: return 10
+      case .emptyFrame: return 11
+      case .duplicate: return 12
+      case .wrongDeviceClass: return 13
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -372,6 +638,14 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
       .notWelcomed,
       .unknownTrial,
       .badHello,
+      .notLeaseHolder,
+      .leaseExpired,
+      .invalidResult,
+      .identityRefused,
+      .frameTooLarge,
+      .emptyFrame,
+      .duplicate,
+      .wrongDeviceClass,
     ]
 
   }
@@ -395,9 +669,1422 @@ public nonisolated struct Frontier_V1_Shutdown: Sendable {
   public init() {}
 }
 
+/// A two-sided interval around a point estimate (e.g. a bootstrap 95 % interval).
+public nonisolated struct Frontier_V1_Interval: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var low: Double = 0
+
+  public var high: Double = 0
+
+  /// Coverage, e.g. 0.95.
+  public var level: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Frontier_V1_TrialResult: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Required.
+  public var status: Frontier_V1_TrialResult.Status {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  /// Required when FAILED: what went wrong, a sentence for the operator.
+  public var failureReason: String {
+    get {_storage._failureReason}
+    set {_uniqueStorage()._failureReason = newValue}
+  }
+
+  /// Required. The configuration as run; its task must be the trial's task.
+  public var configuration: Frontier_V1_TrialConfiguration {
+    get {_storage._configuration ?? Frontier_V1_TrialConfiguration()}
+    set {_uniqueStorage()._configuration = newValue}
+  }
+  /// Returns true if `configuration` has been explicitly set.
+  public var hasConfiguration: Bool {_storage._configuration != nil}
+  /// Clears the value of `configuration`. Subsequent reads from it will return its default value.
+  public mutating func clearConfiguration() {_uniqueStorage()._configuration = nil}
+
+  /// Required (checked against the trial's task): a GLUE folder name ("SST-2", "MRPC", …) or "squad".
+  public var task: String {
+    get {_storage._task}
+    set {_uniqueStorage()._task = newValue}
+  }
+
+  /// The checkpoint folder that was run.
+  public var model: String {
+    get {_storage._model}
+    set {_uniqueStorage()._model = newValue}
+  }
+
+  /// OK: dataset examples scored for the metrics (≥ 1).
+  public var examples: UInt64 {
+    get {_storage._examples ?? 0}
+    set {_uniqueStorage()._examples = newValue}
+  }
+  /// Returns true if `examples` has been explicitly set.
+  public var hasExamples: Bool {_storage._examples != nil}
+  /// Clears the value of `examples`. Subsequent reads from it will return its default value.
+  public mutating func clearExamples() {_uniqueStorage()._examples = nil}
+
+  /// OK: required: exactly the task's metric keys, each finite. GLUE (fractions): "accuracy"
+  /// and "f1" in [0, 1]; "matthews_correlation", "pearson", "spearmanr" in [-1, 1]. MRPC and
+  /// QQP report "accuracy" and "f1", CoLA "matthews_correlation", STS-B "pearson" and
+  /// "spearmanr", MNLI "accuracy_matched" and "accuracy_mismatched", the others "accuracy".
+  /// SQuAD (percent, as the official script): "exact_match" and "f1" in [0, 100].
+  public var metrics: Dictionary<String,Double> {
+    get {_storage._metrics}
+    set {_uniqueStorage()._metrics = newValue}
+  }
+
+  /// The offline scenario's energy (single-stream's when only that ran).
+  public var energy: Frontier_V1_EnergyReport {
+    get {_storage._energy ?? Frontier_V1_EnergyReport()}
+    set {_uniqueStorage()._energy = newValue}
+  }
+  /// Returns true if `energy` has been explicitly set.
+  public var hasEnergy: Bool {_storage._energy != nil}
+  /// Clears the value of `energy`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergy() {_uniqueStorage()._energy = nil}
+
+  /// "estimated", "rapl", "rapl+nvml", …: repeated here so no reader can miss a guess.
+  public var energySource: String {
+    get {_storage._energySource ?? String()}
+    set {_uniqueStorage()._energySource = newValue}
+  }
+  /// Returns true if `energySource` has been explicitly set.
+  public var hasEnergySource: Bool {_storage._energySource != nil}
+  /// Clears the value of `energySource`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergySource() {_uniqueStorage()._energySource = nil}
+
+  /// Joules per dataset example: net of idle when there is an idle baseline, else gross. ≥ 0.
+  public var energyJPerExample: Double {
+    get {_storage._energyJPerExample ?? 0}
+    set {_uniqueStorage()._energyJPerExample = newValue}
+  }
+  /// Returns true if `energyJPerExample` has been explicitly set.
+  public var hasEnergyJPerExample: Bool {_storage._energyJPerExample != nil}
+  /// Clears the value of `energyJPerExample`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergyJPerExample() {_uniqueStorage()._energyJPerExample = nil}
+
+  public var energyJPerCorrect: Double {
+    get {_storage._energyJPerCorrect ?? 0}
+    set {_uniqueStorage()._energyJPerCorrect = newValue}
+  }
+  /// Returns true if `energyJPerCorrect` has been explicitly set.
+  public var hasEnergyJPerCorrect: Bool {_storage._energyJPerCorrect != nil}
+  /// Clears the value of `energyJPerCorrect`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergyJPerCorrect() {_uniqueStorage()._energyJPerCorrect = nil}
+
+  /// Single-stream per-query wall time, milliseconds: > 0 and p50 ≤ p90 ≤ p99.
+  public var latencyP50Ms: Double {
+    get {_storage._latencyP50Ms ?? 0}
+    set {_uniqueStorage()._latencyP50Ms = newValue}
+  }
+  /// Returns true if `latencyP50Ms` has been explicitly set.
+  public var hasLatencyP50Ms: Bool {_storage._latencyP50Ms != nil}
+  /// Clears the value of `latencyP50Ms`. Subsequent reads from it will return its default value.
+  public mutating func clearLatencyP50Ms() {_uniqueStorage()._latencyP50Ms = nil}
+
+  public var latencyP90Ms: Double {
+    get {_storage._latencyP90Ms ?? 0}
+    set {_uniqueStorage()._latencyP90Ms = newValue}
+  }
+  /// Returns true if `latencyP90Ms` has been explicitly set.
+  public var hasLatencyP90Ms: Bool {_storage._latencyP90Ms != nil}
+  /// Clears the value of `latencyP90Ms`. Subsequent reads from it will return its default value.
+  public mutating func clearLatencyP90Ms() {_uniqueStorage()._latencyP90Ms = nil}
+
+  public var latencyP99Ms: Double {
+    get {_storage._latencyP99Ms ?? 0}
+    set {_uniqueStorage()._latencyP99Ms = newValue}
+  }
+  /// Returns true if `latencyP99Ms` has been explicitly set.
+  public var hasLatencyP99Ms: Bool {_storage._latencyP99Ms != nil}
+  /// Clears the value of `latencyP99Ms`. Subsequent reads from it will return its default value.
+  public mutating func clearLatencyP99Ms() {_uniqueStorage()._latencyP99Ms = nil}
+
+  /// Confidence interval of latency_p50_ms, when the agent computed one.
+  public var latencyP50MsInterval: Frontier_V1_Interval {
+    get {_storage._latencyP50MsInterval ?? Frontier_V1_Interval()}
+    set {_uniqueStorage()._latencyP50MsInterval = newValue}
+  }
+  /// Returns true if `latencyP50MsInterval` has been explicitly set.
+  public var hasLatencyP50MsInterval: Bool {_storage._latencyP50MsInterval != nil}
+  /// Clears the value of `latencyP50MsInterval`. Subsequent reads from it will return its default value.
+  public mutating func clearLatencyP50MsInterval() {_uniqueStorage()._latencyP50MsInterval = nil}
+
+  /// Offline throughput: dataset examples and tokens per second, > 0.
+  public var throughputExamplesPerS: Double {
+    get {_storage._throughputExamplesPerS ?? 0}
+    set {_uniqueStorage()._throughputExamplesPerS = newValue}
+  }
+  /// Returns true if `throughputExamplesPerS` has been explicitly set.
+  public var hasThroughputExamplesPerS: Bool {_storage._throughputExamplesPerS != nil}
+  /// Clears the value of `throughputExamplesPerS`. Subsequent reads from it will return its default value.
+  public mutating func clearThroughputExamplesPerS() {_uniqueStorage()._throughputExamplesPerS = nil}
+
+  public var throughputTokensPerS: Double {
+    get {_storage._throughputTokensPerS ?? 0}
+    set {_uniqueStorage()._throughputTokensPerS = newValue}
+  }
+  /// Returns true if `throughputTokensPerS` has been explicitly set.
+  public var hasThroughputTokensPerS: Bool {_storage._throughputTokensPerS != nil}
+  /// Clears the value of `throughputTokensPerS`. Subsequent reads from it will return its default value.
+  public mutating func clearThroughputTokensPerS() {_uniqueStorage()._throughputTokensPerS = nil}
+
+  public var throughputExamplesPerSInterval: Frontier_V1_Interval {
+    get {_storage._throughputExamplesPerSInterval ?? Frontier_V1_Interval()}
+    set {_uniqueStorage()._throughputExamplesPerSInterval = newValue}
+  }
+  /// Returns true if `throughputExamplesPerSInterval` has been explicitly set.
+  public var hasThroughputExamplesPerSInterval: Bool {_storage._throughputExamplesPerSInterval != nil}
+  /// Clears the value of `throughputExamplesPerSInterval`. Subsequent reads from it will return its default value.
+  public mutating func clearThroughputExamplesPerSInterval() {_uniqueStorage()._throughputExamplesPerSInterval = nil}
+
+  /// The worker process's peak resident set (ru_maxrss of that process alone), MiB, > 0.
+  public var peakRssMb: Double {
+    get {_storage._peakRssMb ?? 0}
+    set {_uniqueStorage()._peakRssMb = newValue}
+  }
+  /// Returns true if `peakRssMb` has been explicitly set.
+  public var hasPeakRssMb: Bool {_storage._peakRssMb != nil}
+  /// Clears the value of `peakRssMb`. Subsequent reads from it will return its default value.
+  public mutating func clearPeakRssMb() {_uniqueStorage()._peakRssMb = nil}
+
+  public var modelFileBytes: UInt64 {
+    get {_storage._modelFileBytes ?? 0}
+    set {_uniqueStorage()._modelFileBytes = newValue}
+  }
+  /// Returns true if `modelFileBytes` has been explicitly set.
+  public var hasModelFileBytes: Bool {_storage._modelFileBytes != nil}
+  /// Clears the value of `modelFileBytes`. Subsequent reads from it will return its default value.
+  public mutating func clearModelFileBytes() {_uniqueStorage()._modelFileBytes = nil}
+
+  public var parameterCount: UInt64 {
+    get {_storage._parameterCount ?? 0}
+    set {_uniqueStorage()._parameterCount = newValue}
+  }
+  /// Returns true if `parameterCount` has been explicitly set.
+  public var hasParameterCount: Bool {_storage._parameterCount != nil}
+  /// Clears the value of `parameterCount`. Subsequent reads from it will return its default value.
+  public mutating func clearParameterCount() {_uniqueStorage()._parameterCount = nil}
+
+  /// Parameters left non-zero after the techniques (≤ parameter_count).
+  public var nonZeroParameterCount: UInt64 {
+    get {_storage._nonZeroParameterCount ?? 0}
+    set {_uniqueStorage()._nonZeroParameterCount = newValue}
+  }
+  /// Returns true if `nonZeroParameterCount` has been explicitly set.
+  public var hasNonZeroParameterCount: Bool {_storage._nonZeroParameterCount != nil}
+  /// Clears the value of `nonZeroParameterCount`. Subsequent reads from it will return its default value.
+  public mutating func clearNonZeroParameterCount() {_uniqueStorage()._nonZeroParameterCount = nil}
+
+  /// parameter_count × 4.
+  public var weightBytesFp32: UInt64 {
+    get {_storage._weightBytesFp32 ?? 0}
+    set {_uniqueStorage()._weightBytesFp32 = newValue}
+  }
+  /// Returns true if `weightBytesFp32` has been explicitly set.
+  public var hasWeightBytesFp32: Bool {_storage._weightBytesFp32 != nil}
+  /// Clears the value of `weightBytesFp32`. Subsequent reads from it will return its default value.
+  public mutating func clearWeightBytesFp32() {_uniqueStorage()._weightBytesFp32 = nil}
+
+  /// Floating-point operations per dataset example, counted over the actual inputs.
+  public var flopsPerExample: Double {
+    get {_storage._flopsPerExample ?? 0}
+    set {_uniqueStorage()._flopsPerExample = newValue}
+  }
+  /// Returns true if `flopsPerExample` has been explicitly set.
+  public var hasFlopsPerExample: Bool {_storage._flopsPerExample != nil}
+  /// Clears the value of `flopsPerExample`. Subsequent reads from it will return its default value.
+  public mutating func clearFlopsPerExample() {_uniqueStorage()._flopsPerExample = nil}
+
+  /// Early exit: mean number of layers an example went through.
+  public var meanExitLayer: Double {
+    get {_storage._meanExitLayer ?? 0}
+    set {_uniqueStorage()._meanExitLayer = newValue}
+  }
+  /// Returns true if `meanExitLayer` has been explicitly set.
+  public var hasMeanExitLayer: Bool {_storage._meanExitLayer != nil}
+  /// Clears the value of `meanExitLayer`. Subsequent reads from it will return its default value.
+  public mutating func clearMeanExitLayer() {_uniqueStorage()._meanExitLayer = nil}
+
+  public var techniques: Frontier_V1_AppliedTechniques {
+    get {_storage._techniques ?? Frontier_V1_AppliedTechniques()}
+    set {_uniqueStorage()._techniques = newValue}
+  }
+  /// Returns true if `techniques` has been explicitly set.
+  public var hasTechniques: Bool {_storage._techniques != nil}
+  /// Clears the value of `techniques`. Subsequent reads from it will return its default value.
+  public mutating func clearTechniques() {_uniqueStorage()._techniques = nil}
+
+  public var offline: Frontier_V1_OfflineResult {
+    get {_storage._offline ?? Frontier_V1_OfflineResult()}
+    set {_uniqueStorage()._offline = newValue}
+  }
+  /// Returns true if `offline` has been explicitly set.
+  public var hasOffline: Bool {_storage._offline != nil}
+  /// Clears the value of `offline`. Subsequent reads from it will return its default value.
+  public mutating func clearOffline() {_uniqueStorage()._offline = nil}
+
+  public var singleStream: Frontier_V1_SingleStreamResult {
+    get {_storage._singleStream ?? Frontier_V1_SingleStreamResult()}
+    set {_uniqueStorage()._singleStream = newValue}
+  }
+  /// Returns true if `singleStream` has been explicitly set.
+  public var hasSingleStream: Bool {_storage._singleStream != nil}
+  /// Clears the value of `singleStream`. Subsequent reads from it will return its default value.
+  public mutating func clearSingleStream() {_uniqueStorage()._singleStream = nil}
+
+  public var idleBaseline: Frontier_V1_IdleBaseline {
+    get {_storage._idleBaseline ?? Frontier_V1_IdleBaseline()}
+    set {_uniqueStorage()._idleBaseline = newValue}
+  }
+  /// Returns true if `idleBaseline` has been explicitly set.
+  public var hasIdleBaseline: Bool {_storage._idleBaseline != nil}
+  /// Clears the value of `idleBaseline`. Subsequent reads from it will return its default value.
+  public mutating func clearIdleBaseline() {_uniqueStorage()._idleBaseline = nil}
+
+  /// Required: the machine that measured.
+  public var device: Frontier_V1_DeviceFingerprint {
+    get {_storage._device ?? Frontier_V1_DeviceFingerprint()}
+    set {_uniqueStorage()._device = newValue}
+  }
+  /// Returns true if `device` has been explicitly set.
+  public var hasDevice: Bool {_storage._device != nil}
+  /// Clears the value of `device`. Subsequent reads from it will return its default value.
+  public mutating func clearDevice() {_uniqueStorage()._device = nil}
+
+  public var timings: Frontier_V1_TrialTimings {
+    get {_storage._timings ?? Frontier_V1_TrialTimings()}
+    set {_uniqueStorage()._timings = newValue}
+  }
+  /// Returns true if `timings` has been explicitly set.
+  public var hasTimings: Bool {_storage._timings != nil}
+  /// Clears the value of `timings`. Subsequent reads from it will return its default value.
+  public mutating func clearTimings() {_uniqueStorage()._timings = nil}
+
+  /// RFC 3339 timestamps with fractional seconds, UTC.
+  public var startedAt: String {
+    get {_storage._startedAt}
+    set {_uniqueStorage()._startedAt = newValue}
+  }
+
+  public var finishedAt: String {
+    get {_storage._finishedAt}
+    set {_uniqueStorage()._finishedAt = newValue}
+  }
+
+  public var engineVersion: String {
+    get {_storage._engineVersion}
+    set {_uniqueStorage()._engineVersion = newValue}
+  }
+
+  public var worker: Frontier_V1_WorkerExit {
+    get {_storage._worker ?? Frontier_V1_WorkerExit()}
+    set {_uniqueStorage()._worker = newValue}
+  }
+  /// Returns true if `worker` has been explicitly set.
+  public var hasWorker: Bool {_storage._worker != nil}
+  /// Clears the value of `worker`. Subsequent reads from it will return its default value.
+  public mutating func clearWorker() {_uniqueStorage()._worker = nil}
+
+  /// The coordinator's trial id, echoed (optional; the Result's trial_id is what counts).
+  public var trialID: String {
+    get {_storage._trialID ?? String()}
+    set {_uniqueStorage()._trialID = newValue}
+  }
+  /// Returns true if `trialID` has been explicitly set.
+  public var hasTrialID: Bool {_storage._trialID != nil}
+  /// Clears the value of `trialID`. Subsequent reads from it will return its default value.
+  public mutating func clearTrialID() {_uniqueStorage()._trialID = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Status: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// refused
+    case unspecified // = 0
+    case ok // = 1
+    case failed // = 2
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .ok
+      case 2: self = .failed
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .ok: return 1
+      case .failed: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Frontier_V1_TrialResult.Status] = [
+      .unspecified,
+      .ok,
+      .failed,
+    ]
+
+  }
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// The configuration as run: what `frontier-agent run --spec` reads, typed.
+public nonisolated struct Frontier_V1_TrialConfiguration: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var trialID: String {
+    get {_storage._trialID ?? String()}
+    set {_uniqueStorage()._trialID = newValue}
+  }
+  /// Returns true if `trialID` has been explicitly set.
+  public var hasTrialID: Bool {_storage._trialID != nil}
+  /// Clears the value of `trialID`. Subsequent reads from it will return its default value.
+  public mutating func clearTrialID() {_uniqueStorage()._trialID = nil}
+
+  /// A Hugging Face checkpoint folder (config.json, vocab.txt, model.safetensors).
+  public var model: String {
+    get {_storage._model}
+    set {_uniqueStorage()._model = newValue}
+  }
+
+  public var task: String {
+    get {_storage._task}
+    set {_uniqueStorage()._task = newValue}
+  }
+
+  /// GLUE: the folder holding the task folders; squad: the folder holding dev-v1.1.json.
+  public var data: String {
+    get {_storage._data}
+    set {_uniqueStorage()._data = newValue}
+  }
+
+  /// First N examples per split (questions for squad).
+  public var limit: UInt64 {
+    get {_storage._limit ?? 0}
+    set {_uniqueStorage()._limit = newValue}
+  }
+  /// Returns true if `limit` has been explicitly set.
+  public var hasLimit: Bool {_storage._limit != nil}
+  /// Clears the value of `limit`. Subsequent reads from it will return its default value.
+  public mutating func clearLimit() {_uniqueStorage()._limit = nil}
+
+  public var batch: UInt32 {
+    get {_storage._batch}
+    set {_uniqueStorage()._batch = newValue}
+  }
+
+  public var threads: UInt32 {
+    get {_storage._threads}
+    set {_uniqueStorage()._threads = newValue}
+  }
+
+  /// Tokens per input, specials included.
+  public var maxSeqLen: UInt32 {
+    get {_storage._maxSeqLen ?? 0}
+    set {_uniqueStorage()._maxSeqLen = newValue}
+  }
+  /// Returns true if `maxSeqLen` has been explicitly set.
+  public var hasMaxSeqLen: Bool {_storage._maxSeqLen != nil}
+  /// Clears the value of `maxSeqLen`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxSeqLen() {_uniqueStorage()._maxSeqLen = nil}
+
+  /// "packed" (Frontier's GEMM) or "openblas".
+  public var gemm: String {
+    get {_storage._gemm}
+    set {_uniqueStorage()._gemm = newValue}
+  }
+
+  public var deviceClass: String {
+    get {_storage._deviceClass ?? String()}
+    set {_uniqueStorage()._deviceClass = newValue}
+  }
+  /// Returns true if `deviceClass` has been explicitly set.
+  public var hasDeviceClass: Bool {_storage._deviceClass != nil}
+  /// Clears the value of `deviceClass`. Subsequent reads from it will return its default value.
+  public mutating func clearDeviceClass() {_uniqueStorage()._deviceClass = nil}
+
+  /// Applied in order after the model is loaded.
+  public var techniques: [Frontier_V1_TechniqueConfiguration] {
+    get {_storage._techniques}
+    set {_uniqueStorage()._techniques = newValue}
+  }
+
+  public var measurement: Frontier_V1_MeasurementConfiguration {
+    get {_storage._measurement ?? Frontier_V1_MeasurementConfiguration()}
+    set {_uniqueStorage()._measurement = newValue}
+  }
+  /// Returns true if `measurement` has been explicitly set.
+  public var hasMeasurement: Bool {_storage._measurement != nil}
+  /// Clears the value of `measurement`. Subsequent reads from it will return its default value.
+  public mutating func clearMeasurement() {_uniqueStorage()._measurement = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// One technique and its parameters; only those the technique takes are set.
+public nonisolated struct Frontier_V1_TechniqueConfiguration: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// See Capabilities.techniques.
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  /// magnitude-pruning: fraction of weights zeroed, [0, 1)
+  public var sparsity: Double {
+    get {_storage._sparsity ?? 0}
+    set {_uniqueStorage()._sparsity = newValue}
+  }
+  /// Returns true if `sparsity` has been explicitly set.
+  public var hasSparsity: Bool {_storage._sparsity != nil}
+  /// Clears the value of `sparsity`. Subsequent reads from it will return its default value.
+  public mutating func clearSparsity() {_uniqueStorage()._sparsity = nil}
+
+  /// magnitude-pruning: "global" or "layer"
+  public var scope: String {
+    get {_storage._scope ?? String()}
+    set {_uniqueStorage()._scope = newValue}
+  }
+  /// Returns true if `scope` has been explicitly set.
+  public var hasScope: Bool {_storage._scope != nil}
+  /// Clears the value of `scope`. Subsequent reads from it will return its default value.
+  public mutating func clearScope() {_uniqueStorage()._scope = nil}
+
+  /// magnitude-pruning: a mask file to apply instead
+  public var mask: String {
+    get {_storage._mask ?? String()}
+    set {_uniqueStorage()._mask = newValue}
+  }
+  /// Returns true if `mask` has been explicitly set.
+  public var hasMask: Bool {_storage._mask != nil}
+  /// Clears the value of `mask`. Subsequent reads from it will return its default value.
+  public mutating func clearMask() {_uniqueStorage()._mask = nil}
+
+  public var saveMask: String {
+    get {_storage._saveMask ?? String()}
+    set {_uniqueStorage()._saveMask = newValue}
+  }
+  /// Returns true if `saveMask` has been explicitly set.
+  public var hasSaveMask: Bool {_storage._saveMask != nil}
+  /// Clears the value of `saveMask`. Subsequent reads from it will return its default value.
+  public mutating func clearSaveMask() {_uniqueStorage()._saveMask = nil}
+
+  /// sparse execution: "auto", "always", "never"
+  public var kernel: String {
+    get {_storage._kernel ?? String()}
+    set {_uniqueStorage()._kernel = newValue}
+  }
+  /// Returns true if `kernel` has been explicitly set.
+  public var hasKernel: Bool {_storage._kernel != nil}
+  /// Clears the value of `kernel`. Subsequent reads from it will return its default value.
+  public mutating func clearKernel() {_uniqueStorage()._kernel = nil}
+
+  /// head-pruning: heads removed per layer
+  public var perLayer: UInt32 {
+    get {_storage._perLayer ?? 0}
+    set {_uniqueStorage()._perLayer = newValue}
+  }
+  /// Returns true if `perLayer` has been explicitly set.
+  public var hasPerLayer: Bool {_storage._perLayer != nil}
+  /// Clears the value of `perLayer`. Subsequent reads from it will return its default value.
+  public mutating func clearPerLayer() {_uniqueStorage()._perLayer = nil}
+
+  /// head-pruning: layer → heads to remove
+  public var heads: Dictionary<String,Frontier_V1_HeadList> {
+    get {_storage._heads}
+    set {_uniqueStorage()._heads = newValue}
+  }
+
+  public var calibrationExamples: UInt32 {
+    get {_storage._calibrationExamples ?? 0}
+    set {_uniqueStorage()._calibrationExamples = newValue}
+  }
+  /// Returns true if `calibrationExamples` has been explicitly set.
+  public var hasCalibrationExamples: Bool {_storage._calibrationExamples != nil}
+  /// Clears the value of `calibrationExamples`. Subsequent reads from it will return its default value.
+  public mutating func clearCalibrationExamples() {_uniqueStorage()._calibrationExamples = nil}
+
+  /// ffn-pruning: fraction of FFN neurons removed
+  public var fraction: Double {
+    get {_storage._fraction ?? 0}
+    set {_uniqueStorage()._fraction = newValue}
+  }
+  /// Returns true if `fraction` has been explicitly set.
+  public var hasFraction: Bool {_storage._fraction != nil}
+  /// Clears the value of `fraction`. Subsequent reads from it will return its default value.
+  public mutating func clearFraction() {_uniqueStorage()._fraction = nil}
+
+  /// layer-dropping: layers kept
+  public var keep: UInt32 {
+    get {_storage._keep ?? 0}
+    set {_uniqueStorage()._keep = newValue}
+  }
+  /// Returns true if `keep` has been explicitly set.
+  public var hasKeep: Bool {_storage._keep != nil}
+  /// Clears the value of `keep`. Subsequent reads from it will return its default value.
+  public mutating func clearKeep() {_uniqueStorage()._keep = nil}
+
+  /// layer-dropping: "bottom", "top", "alternate"
+  public var strategy: String {
+    get {_storage._strategy ?? String()}
+    set {_uniqueStorage()._strategy = newValue}
+  }
+  /// Returns true if `strategy` has been explicitly set.
+  public var hasStrategy: Bool {_storage._strategy != nil}
+  /// Clears the value of `strategy`. Subsequent reads from it will return its default value.
+  public mutating func clearStrategy() {_uniqueStorage()._strategy = nil}
+
+  /// early-exit: exit threshold
+  public var entropy: Double {
+    get {_storage._entropy ?? 0}
+    set {_uniqueStorage()._entropy = newValue}
+  }
+  /// Returns true if `entropy` has been explicitly set.
+  public var hasEntropy: Bool {_storage._entropy != nil}
+  /// Clears the value of `entropy`. Subsequent reads from it will return its default value.
+  public mutating func clearEntropy() {_uniqueStorage()._entropy = nil}
+
+  /// early-exit: examples to train exit heads on
+  public var trainExamples: UInt32 {
+    get {_storage._trainExamples ?? 0}
+    set {_uniqueStorage()._trainExamples = newValue}
+  }
+  /// Returns true if `trainExamples` has been explicitly set.
+  public var hasTrainExamples: Bool {_storage._trainExamples != nil}
+  /// Clears the value of `trainExamples`. Subsequent reads from it will return its default value.
+  public mutating func clearTrainExamples() {_uniqueStorage()._trainExamples = nil}
+
+  /// token-pruning
+  public var keepFraction: Double {
+    get {_storage._keepFraction ?? 0}
+    set {_uniqueStorage()._keepFraction = newValue}
+  }
+  /// Returns true if `keepFraction` has been explicitly set.
+  public var hasKeepFraction: Bool {_storage._keepFraction != nil}
+  /// Clears the value of `keepFraction`. Subsequent reads from it will return its default value.
+  public mutating func clearKeepFraction() {_uniqueStorage()._keepFraction = nil}
+
+  /// token-pruning
+  public var fromLayer: UInt32 {
+    get {_storage._fromLayer ?? 0}
+    set {_uniqueStorage()._fromLayer = newValue}
+  }
+  /// Returns true if `fromLayer` has been explicitly set.
+  public var hasFromLayer: Bool {_storage._fromLayer != nil}
+  /// Clears the value of `fromLayer`. Subsequent reads from it will return its default value.
+  public mutating func clearFromLayer() {_uniqueStorage()._fromLayer = nil}
+
+  /// quantization: "int8", "fp16", "bf16"
+  public var mode: String {
+    get {_storage._mode ?? String()}
+    set {_uniqueStorage()._mode = newValue}
+  }
+  /// Returns true if `mode` has been explicitly set.
+  public var hasMode: Bool {_storage._mode != nil}
+  /// Clears the value of `mode`. Subsequent reads from it will return its default value.
+  public mutating func clearMode() {_uniqueStorage()._mode = nil}
+
+  /// max-seq-len
+  public var tokens: UInt32 {
+    get {_storage._tokens ?? 0}
+    set {_uniqueStorage()._tokens = newValue}
+  }
+  /// Returns true if `tokens` has been explicitly set.
+  public var hasTokens: Bool {_storage._tokens != nil}
+  /// Clears the value of `tokens`. Subsequent reads from it will return its default value.
+  public mutating func clearTokens() {_uniqueStorage()._tokens = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Frontier_V1_HeadList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var heads: [UInt32] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Frontier_V1_MeasurementConfiguration: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "offline", "single-stream".
+  public var scenarios: [String] = []
+
+  public var minDurationS: Double = 0
+
+  public var minQueries: UInt64 = 0
+
+  public var singleStreamMinQueries: UInt64 = 0
+
+  public var warmupQueries: UInt64 = 0
+
+  public var maxDurationS: Double = 0
+
+  public var idleBaselineS: Double = 0
+
+  public var timeoutS: Double = 0
+
+  public var memoryLimitMb: Double {
+    get {_memoryLimitMb ?? 0}
+    set {_memoryLimitMb = newValue}
+  }
+  /// Returns true if `memoryLimitMb` has been explicitly set.
+  public var hasMemoryLimitMb: Bool {self._memoryLimitMb != nil}
+  /// Clears the value of `memoryLimitMb`. Subsequent reads from it will return its default value.
+  public mutating func clearMemoryLimitMb() {self._memoryLimitMb = nil}
+
+  public var energy: Frontier_V1_EnergyConfiguration {
+    get {_energy ?? Frontier_V1_EnergyConfiguration()}
+    set {_energy = newValue}
+  }
+  /// Returns true if `energy` has been explicitly set.
+  public var hasEnergy: Bool {self._energy != nil}
+  /// Clears the value of `energy`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergy() {self._energy = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _memoryLimitMb: Double? = nil
+  fileprivate var _energy: Frontier_V1_EnergyConfiguration? = nil
+}
+
+public nonisolated struct Frontier_V1_EnergyConfiguration: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "auto", "rapl", "nvml", "hwmon", "estimated".
+  public var meter: String = String()
+
+  public var sysfsRoot: String = String()
+
+  public var nvmlLibrary: String = String()
+
+  public var pollIntervalS: Double = 0
+
+  public var estimate: Frontier_V1_EnergyEstimateParameters {
+    get {_estimate ?? Frontier_V1_EnergyEstimateParameters()}
+    set {_estimate = newValue}
+  }
+  /// Returns true if `estimate` has been explicitly set.
+  public var hasEstimate: Bool {self._estimate != nil}
+  /// Clears the value of `estimate`. Subsequent reads from it will return its default value.
+  public mutating func clearEstimate() {self._estimate = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _estimate: Frontier_V1_EnergyEstimateParameters? = nil
+}
+
+/// The labelled estimate's model: CPU seconds × watts_per_core + idle_watts × wall seconds.
+public nonisolated struct Frontier_V1_EnergyEstimateParameters: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var wattsPerCore: Double = 0
+
+  public var idleWatts: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The energy of one measured window, per domain, gross and net of idle.
+public nonisolated struct Frontier_V1_EnergyReport: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "rapl", "nvml", "hwmon", "estimated", or several joined with '+'.
+  public var source: String = String()
+
+  /// Length of the window, seconds (> 0).
+  public var seconds: Double = 0
+
+  /// Sum over the domains that count toward the total, joules (≥ 0).
+  public var grossJ: Double = 0
+
+  public var netJ: Double {
+    get {_netJ ?? 0}
+    set {_netJ = newValue}
+  }
+  /// Returns true if `netJ` has been explicitly set.
+  public var hasNetJ: Bool {self._netJ != nil}
+  /// Clears the value of `netJ`. Subsequent reads from it will return its default value.
+  public mutating func clearNetJ() {self._netJ = nil}
+
+  public var packageJ: Double {
+    get {_packageJ ?? 0}
+    set {_packageJ = newValue}
+  }
+  /// Returns true if `packageJ` has been explicitly set.
+  public var hasPackageJ: Bool {self._packageJ != nil}
+  /// Clears the value of `packageJ`. Subsequent reads from it will return its default value.
+  public mutating func clearPackageJ() {self._packageJ = nil}
+
+  public var dramJ: Double {
+    get {_dramJ ?? 0}
+    set {_dramJ = newValue}
+  }
+  /// Returns true if `dramJ` has been explicitly set.
+  public var hasDramJ: Bool {self._dramJ != nil}
+  /// Clears the value of `dramJ`. Subsequent reads from it will return its default value.
+  public mutating func clearDramJ() {self._dramJ = nil}
+
+  public var gpuJ: Double {
+    get {_gpuJ ?? 0}
+    set {_gpuJ = newValue}
+  }
+  /// Returns true if `gpuJ` has been explicitly set.
+  public var hasGpuJ: Bool {self._gpuJ != nil}
+  /// Clears the value of `gpuJ`. Subsequent reads from it will return its default value.
+  public mutating func clearGpuJ() {self._gpuJ = nil}
+
+  public var domains: [Frontier_V1_EnergyReport.Domain] = []
+
+  public var idleBaselineS: Double {
+    get {_idleBaselineS ?? 0}
+    set {_idleBaselineS = newValue}
+  }
+  /// Returns true if `idleBaselineS` has been explicitly set.
+  public var hasIdleBaselineS: Bool {self._idleBaselineS != nil}
+  /// Clears the value of `idleBaselineS`. Subsequent reads from it will return its default value.
+  public mutating func clearIdleBaselineS() {self._idleBaselineS = nil}
+
+  public var estimate: Frontier_V1_EnergyEstimateParameters {
+    get {_estimate ?? Frontier_V1_EnergyEstimateParameters()}
+    set {_estimate = newValue}
+  }
+  /// Returns true if `estimate` has been explicitly set.
+  public var hasEstimate: Bool {self._estimate != nil}
+  /// Clears the value of `estimate`. Subsequent reads from it will return its default value.
+  public mutating func clearEstimate() {self._estimate = nil}
+
+  public var pollIntervalS: Double = 0
+
+  public var samples: UInt32 = 0
+
+  /// What was tried and not used, and anything that makes the figure less certain.
+  public var notes: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated struct Domain: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var name: String = String()
+
+    public var source: Frontier_V1_EnergySource = .unspecified
+
+    public var kind: Frontier_V1_EnergyDomainKind = .unspecified
+
+    public var countsTowardTotal: Bool = false
+
+    /// Joules the meter saw, ≥ 0.
+    public var grossJ: Double = 0
+
+    /// gross_j − idle_w × seconds; may be slightly negative when the draw is within noise of idle.
+    public var netJ: Double {
+      get {_netJ ?? 0}
+      set {_netJ = newValue}
+    }
+    /// Returns true if `netJ` has been explicitly set.
+    public var hasNetJ: Bool {self._netJ != nil}
+    /// Clears the value of `netJ`. Subsequent reads from it will return its default value.
+    public mutating func clearNetJ() {self._netJ = nil}
+
+    public var idleW: Double {
+      get {_idleW ?? 0}
+      set {_idleW = newValue}
+    }
+    /// Returns true if `idleW` has been explicitly set.
+    public var hasIdleW: Bool {self._idleW != nil}
+    /// Clears the value of `idleW`. Subsequent reads from it will return its default value.
+    public mutating func clearIdleW() {self._idleW = nil}
+
+    public var wraps: UInt32 = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _netJ: Double? = nil
+    fileprivate var _idleW: Double? = nil
+  }
+
+  public init() {}
+
+  fileprivate var _netJ: Double? = nil
+  fileprivate var _packageJ: Double? = nil
+  fileprivate var _dramJ: Double? = nil
+  fileprivate var _gpuJ: Double? = nil
+  fileprivate var _idleBaselineS: Double? = nil
+  fileprivate var _estimate: Frontier_V1_EnergyEstimateParameters? = nil
+}
+
+/// What the techniques did to the model.
+public nonisolated struct Frontier_V1_AppliedTechniques: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var techniques: [String] = []
+
+  public var parameterCount: UInt64 = 0
+
+  public var nonZeroParameterCount: UInt64 = 0
+
+  /// Encoder linear layers by the form that runs them ("dense", "sparse", "int8", …) → count.
+  public var kernels: Dictionary<String,UInt32> = [:]
+
+  public var layers: UInt32 = 0
+
+  public var keptLayers: [UInt32] = []
+
+  /// Whether kept_layers is given (layer dropping ran); an empty list is then meaningful.
+  public var keptLayersSet: Bool = false
+
+  /// Layer → original indices of the heads removed.
+  public var removedHeads: Dictionary<String,Frontier_V1_HeadList> = [:]
+
+  public var removedHeadsSet: Bool = false
+
+  public var maxSeqLen: UInt32 {
+    get {_maxSeqLen ?? 0}
+    set {_maxSeqLen = newValue}
+  }
+  /// Returns true if `maxSeqLen` has been explicitly set.
+  public var hasMaxSeqLen: Bool {self._maxSeqLen != nil}
+  /// Clears the value of `maxSeqLen`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxSeqLen() {self._maxSeqLen = nil}
+
+  public var notes: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _maxSeqLen: UInt32? = nil
+}
+
+/// The offline scenario: whole passes over the dev inputs at the trial's batch size.
+public nonisolated struct Frontier_V1_OfflineResult: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var batch: UInt32 {
+    get {_storage._batch}
+    set {_uniqueStorage()._batch = newValue}
+  }
+
+  public var passes: UInt64 {
+    get {_storage._passes}
+    set {_uniqueStorage()._passes = newValue}
+  }
+
+  /// Model inputs run (SQuAD windows; GLUE examples).
+  public var queries: UInt64 {
+    get {_storage._queries}
+    set {_uniqueStorage()._queries = newValue}
+  }
+
+  /// Dataset examples run (passes × examples).
+  public var examples: UInt64 {
+    get {_storage._examples}
+    set {_uniqueStorage()._examples = newValue}
+  }
+
+  public var tokens: UInt64 {
+    get {_storage._tokens}
+    set {_uniqueStorage()._tokens = newValue}
+  }
+
+  public var seconds: Double {
+    get {_storage._seconds}
+    set {_uniqueStorage()._seconds = newValue}
+  }
+
+  public var examplesPerS: Double {
+    get {_storage._examplesPerS}
+    set {_uniqueStorage()._examplesPerS = newValue}
+  }
+
+  public var tokensPerS: Double {
+    get {_storage._tokensPerS}
+    set {_uniqueStorage()._tokensPerS = newValue}
+  }
+
+  public var energy: Frontier_V1_EnergyReport {
+    get {_storage._energy ?? Frontier_V1_EnergyReport()}
+    set {_uniqueStorage()._energy = newValue}
+  }
+  /// Returns true if `energy` has been explicitly set.
+  public var hasEnergy: Bool {_storage._energy != nil}
+  /// Clears the value of `energy`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergy() {_uniqueStorage()._energy = nil}
+
+  public var energyJPerExample: Double {
+    get {_storage._energyJPerExample ?? 0}
+    set {_uniqueStorage()._energyJPerExample = newValue}
+  }
+  /// Returns true if `energyJPerExample` has been explicitly set.
+  public var hasEnergyJPerExample: Bool {_storage._energyJPerExample != nil}
+  /// Clears the value of `energyJPerExample`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergyJPerExample() {_uniqueStorage()._energyJPerExample = nil}
+
+  public var energyJPerCorrect: Double {
+    get {_storage._energyJPerCorrect ?? 0}
+    set {_uniqueStorage()._energyJPerCorrect = newValue}
+  }
+  /// Returns true if `energyJPerCorrect` has been explicitly set.
+  public var hasEnergyJPerCorrect: Bool {_storage._energyJPerCorrect != nil}
+  /// Clears the value of `energyJPerCorrect`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergyJPerCorrect() {_uniqueStorage()._energyJPerCorrect = nil}
+
+  /// The window ran longer than asked because a meter had not yet moved.
+  public var extendedForResolution: Bool {
+    get {_storage._extendedForResolution}
+    set {_uniqueStorage()._extendedForResolution = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// The single-stream scenario: one query at a time, after warm-up.
+public nonisolated struct Frontier_V1_SingleStreamResult: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var queries: UInt64 {
+    get {_storage._queries}
+    set {_uniqueStorage()._queries = newValue}
+  }
+
+  public var warmupQueries: UInt64 {
+    get {_storage._warmupQueries}
+    set {_uniqueStorage()._warmupQueries = newValue}
+  }
+
+  public var seconds: Double {
+    get {_storage._seconds}
+    set {_uniqueStorage()._seconds = newValue}
+  }
+
+  /// Nearest-rank percentiles of per-query wall time, milliseconds.
+  public var latencyP50Ms: Double {
+    get {_storage._latencyP50Ms}
+    set {_uniqueStorage()._latencyP50Ms = newValue}
+  }
+
+  public var latencyP90Ms: Double {
+    get {_storage._latencyP90Ms}
+    set {_uniqueStorage()._latencyP90Ms = newValue}
+  }
+
+  public var latencyP99Ms: Double {
+    get {_storage._latencyP99Ms}
+    set {_uniqueStorage()._latencyP99Ms = newValue}
+  }
+
+  public var latencyMeanMs: Double {
+    get {_storage._latencyMeanMs}
+    set {_uniqueStorage()._latencyMeanMs = newValue}
+  }
+
+  public var latencyMinMs: Double {
+    get {_storage._latencyMinMs}
+    set {_uniqueStorage()._latencyMinMs = newValue}
+  }
+
+  public var latencyMaxMs: Double {
+    get {_storage._latencyMaxMs}
+    set {_uniqueStorage()._latencyMaxMs = newValue}
+  }
+
+  public var queriesPerS: Double {
+    get {_storage._queriesPerS}
+    set {_uniqueStorage()._queriesPerS = newValue}
+  }
+
+  public var energy: Frontier_V1_EnergyReport {
+    get {_storage._energy ?? Frontier_V1_EnergyReport()}
+    set {_uniqueStorage()._energy = newValue}
+  }
+  /// Returns true if `energy` has been explicitly set.
+  public var hasEnergy: Bool {_storage._energy != nil}
+  /// Clears the value of `energy`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergy() {_uniqueStorage()._energy = nil}
+
+  public var energyJPerQuery: Double {
+    get {_storage._energyJPerQuery ?? 0}
+    set {_uniqueStorage()._energyJPerQuery = newValue}
+  }
+  /// Returns true if `energyJPerQuery` has been explicitly set.
+  public var hasEnergyJPerQuery: Bool {_storage._energyJPerQuery != nil}
+  /// Clears the value of `energyJPerQuery`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergyJPerQuery() {_uniqueStorage()._energyJPerQuery = nil}
+
+  public var extendedForResolution: Bool {
+    get {_storage._extendedForResolution}
+    set {_uniqueStorage()._extendedForResolution = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Idle power per domain, measured before a series of trials.
+public nonisolated struct Frontier_V1_IdleBaseline: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var seconds: Double = 0
+
+  /// Domain name → mean watts over the idle window.
+  public var watts: Dictionary<String,Double> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Where the trial's time went, seconds.
+public nonisolated struct Frontier_V1_TrialTimings: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idleBaselineS: Double = 0
+
+  public var workerS: Double = 0
+
+  public var totalS: Double = 0
+
+  /// Inside the worker; absent when the worker produced no measurement.
+  public var inWorker: Frontier_V1_WorkerTimings {
+    get {_inWorker ?? Frontier_V1_WorkerTimings()}
+    set {_inWorker = newValue}
+  }
+  /// Returns true if `inWorker` has been explicitly set.
+  public var hasInWorker: Bool {self._inWorker != nil}
+  /// Clears the value of `inWorker`. Subsequent reads from it will return its default value.
+  public mutating func clearInWorker() {self._inWorker = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _inWorker: Frontier_V1_WorkerTimings? = nil
+}
+
+public nonisolated struct Frontier_V1_WorkerTimings: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var loadS: Double = 0
+
+  public var prepareS: Double = 0
+
+  public var techniquesS: Double = 0
+
+  public var accuracyS: Double = 0
+
+  public var offlineS: Double = 0
+
+  public var singleStreamS: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// How the worker process ended.
+public nonisolated struct Frontier_V1_WorkerExit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pid: Int32 = 0
+
+  public var exitCode: Int32 {
+    get {_exitCode ?? 0}
+    set {_exitCode = newValue}
+  }
+  /// Returns true if `exitCode` has been explicitly set.
+  public var hasExitCode: Bool {self._exitCode != nil}
+  /// Clears the value of `exitCode`. Subsequent reads from it will return its default value.
+  public mutating func clearExitCode() {self._exitCode = nil}
+
+  public var signal: Int32 {
+    get {_signal ?? 0}
+    set {_signal = newValue}
+  }
+  /// Returns true if `signal` has been explicitly set.
+  public var hasSignal: Bool {self._signal != nil}
+  /// Clears the value of `signal`. Subsequent reads from it will return its default value.
+  public mutating func clearSignal() {self._signal = nil}
+
+  /// ru_maxrss from wait4: the kernel's account of the worker's peak resident set, KiB.
+  public var maxRssKb: UInt64 = 0
+
+  public var wallS: Double = 0
+
+  public var killedBecause: String {
+    get {_killedBecause ?? String()}
+    set {_killedBecause = newValue}
+  }
+  /// Returns true if `killedBecause` has been explicitly set.
+  public var hasKilledBecause: Bool {self._killedBecause != nil}
+  /// Clears the value of `killedBecause`. Subsequent reads from it will return its default value.
+  public mutating func clearKilledBecause() {self._killedBecause = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _exitCode: Int32? = nil
+  fileprivate var _signal: Int32? = nil
+  fileprivate var _killedBecause: String? = nil
+}
+
+public nonisolated struct Frontier_V1_GpuDescription: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var index: UInt32 = 0
+
+  public var name: String = String()
+
+  public var memoryTotalBytes: UInt64 {
+    get {_memoryTotalBytes ?? 0}
+    set {_memoryTotalBytes = newValue}
+  }
+  /// Returns true if `memoryTotalBytes` has been explicitly set.
+  public var hasMemoryTotalBytes: Bool {self._memoryTotalBytes != nil}
+  /// Clears the value of `memoryTotalBytes`. Subsequent reads from it will return its default value.
+  public mutating func clearMemoryTotalBytes() {self._memoryTotalBytes = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _memoryTotalBytes: UInt64? = nil
+}
+
+/// Which machine produced a result. Fields the host could not tell are absent, never guessed.
+public nonisolated struct Frontier_V1_DeviceFingerprint: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var hostname: String {
+    get {_storage._hostname}
+    set {_uniqueStorage()._hostname = newValue}
+  }
+
+  public var cpuVendor: String {
+    get {_storage._cpuVendor}
+    set {_uniqueStorage()._cpuVendor = newValue}
+  }
+
+  public var cpuModel: String {
+    get {_storage._cpuModel}
+    set {_uniqueStorage()._cpuModel = newValue}
+  }
+
+  /// ISA extensions the kernels dispatch on, as /proc/cpuinfo spells them, sorted.
+  public var cpuFlags: [String] {
+    get {_storage._cpuFlags}
+    set {_uniqueStorage()._cpuFlags = newValue}
+  }
+
+  public var logicalCpus: UInt32 {
+    get {_storage._logicalCpus}
+    set {_uniqueStorage()._logicalCpus = newValue}
+  }
+
+  public var physicalCores: UInt32 {
+    get {_storage._physicalCores ?? 0}
+    set {_uniqueStorage()._physicalCores = newValue}
+  }
+  /// Returns true if `physicalCores` has been explicitly set.
+  public var hasPhysicalCores: Bool {_storage._physicalCores != nil}
+  /// Clears the value of `physicalCores`. Subsequent reads from it will return its default value.
+  public mutating func clearPhysicalCores() {_uniqueStorage()._physicalCores = nil}
+
+  public var sockets: UInt32 {
+    get {_storage._sockets ?? 0}
+    set {_uniqueStorage()._sockets = newValue}
+  }
+  /// Returns true if `sockets` has been explicitly set.
+  public var hasSockets: Bool {_storage._sockets != nil}
+  /// Clears the value of `sockets`. Subsequent reads from it will return its default value.
+  public mutating func clearSockets() {_uniqueStorage()._sockets = nil}
+
+  public var threadsUsed: UInt32 {
+    get {_storage._threadsUsed}
+    set {_uniqueStorage()._threadsUsed = newValue}
+  }
+
+  public var frequencyGovernor: String {
+    get {_storage._frequencyGovernor ?? String()}
+    set {_uniqueStorage()._frequencyGovernor = newValue}
+  }
+  /// Returns true if `frequencyGovernor` has been explicitly set.
+  public var hasFrequencyGovernor: Bool {_storage._frequencyGovernor != nil}
+  /// Clears the value of `frequencyGovernor`. Subsequent reads from it will return its default value.
+  public mutating func clearFrequencyGovernor() {_uniqueStorage()._frequencyGovernor = nil}
+
+  public var memoryTotalBytes: UInt64 {
+    get {_storage._memoryTotalBytes ?? 0}
+    set {_uniqueStorage()._memoryTotalBytes = newValue}
+  }
+  /// Returns true if `memoryTotalBytes` has been explicitly set.
+  public var hasMemoryTotalBytes: Bool {_storage._memoryTotalBytes != nil}
+  /// Clears the value of `memoryTotalBytes`. Subsequent reads from it will return its default value.
+  public mutating func clearMemoryTotalBytes() {_uniqueStorage()._memoryTotalBytes = nil}
+
+  public var kernel: String {
+    get {_storage._kernel}
+    set {_uniqueStorage()._kernel = newValue}
+  }
+
+  public var os: String {
+    get {_storage._os ?? String()}
+    set {_uniqueStorage()._os = newValue}
+  }
+  /// Returns true if `os` has been explicitly set.
+  public var hasOs: Bool {_storage._os != nil}
+  /// Clears the value of `os`. Subsequent reads from it will return its default value.
+  public mutating func clearOs() {_uniqueStorage()._os = nil}
+
+  public var gpus: [Frontier_V1_GpuDescription] {
+    get {_storage._gpus}
+    set {_uniqueStorage()._gpus = newValue}
+  }
+
+  public var openblasConfig: String {
+    get {_storage._openblasConfig}
+    set {_uniqueStorage()._openblasConfig = newValue}
+  }
+
+  public var openblasThreads: UInt32 {
+    get {_storage._openblasThreads}
+    set {_uniqueStorage()._openblasThreads = newValue}
+  }
+
+  public var engineVersion: String {
+    get {_storage._engineVersion}
+    set {_uniqueStorage()._engineVersion = newValue}
+  }
+
+  public var gitCommit: String {
+    get {_storage._gitCommit ?? String()}
+    set {_uniqueStorage()._gitCommit = newValue}
+  }
+  /// Returns true if `gitCommit` has been explicitly set.
+  public var hasGitCommit: Bool {_storage._gitCommit != nil}
+  /// Clears the value of `gitCommit`. Subsequent reads from it will return its default value.
+  public mutating func clearGitCommit() {_uniqueStorage()._gitCommit = nil}
+
+  /// Required (non-empty).
+  public var deviceClass: String {
+    get {_storage._deviceClass}
+    set {_uniqueStorage()._deviceClass = newValue}
+  }
+
+  /// "automatic" or "override".
+  public var deviceClassSource: String {
+    get {_storage._deviceClassSource}
+    set {_uniqueStorage()._deviceClassSource = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "frontier.v1"
+
+nonisolated extension Frontier_V1_EnergySource: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ENERGY_SOURCE_UNSPECIFIED\0\u{1}RAPL\0\u{1}NVML\0\u{1}HWMON\0\u{1}ESTIMATED\0")
+}
+
+nonisolated extension Frontier_V1_EnergyDomainKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ENERGY_DOMAIN_KIND_UNSPECIFIED\0\u{1}PACKAGE\0\u{1}DRAM\0\u{1}GPU\0\u{1}BOARD\0\u{1}PLATFORM\0\u{1}ESTIMATE\0")
+}
 
 nonisolated extension Frontier_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
@@ -609,7 +2296,7 @@ nonisolated extension Frontier_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Frontier_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Hello"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{3}device_class\0\u{3}fingerprint_json\0\u{1}capabilities\0\u{1}threads\0\u{3}engine_version\0\u{3}running_trial_ids\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{3}device_class\0\u{2}\u{3}threads\0\u{3}engine_version\0\u{3}running_trial_ids\0\u{1}capabilities\0\u{1}fingerprint\0\u{b}fingerprint_json\0\u{c}\u{3}\u{1}\u{c}\u{4}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -619,28 +2306,26 @@ nonisolated extension Frontier_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._M
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.agentID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.deviceClass) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.fingerprintJson) }()
-      case 4: try { try decoder.decodeRepeatedStringField(value: &self.capabilities) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.threads) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.engineVersion) }()
       case 7: try { try decoder.decodeRepeatedStringField(value: &self.runningTrialIds) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._capabilities) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._fingerprint) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.agentID.isEmpty {
       try visitor.visitSingularStringField(value: self.agentID, fieldNumber: 1)
     }
     if !self.deviceClass.isEmpty {
       try visitor.visitSingularStringField(value: self.deviceClass, fieldNumber: 2)
-    }
-    if !self.fingerprintJson.isEmpty {
-      try visitor.visitSingularStringField(value: self.fingerprintJson, fieldNumber: 3)
-    }
-    if !self.capabilities.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.capabilities, fieldNumber: 4)
     }
     if self.threads != 0 {
       try visitor.visitSingularUInt32Field(value: self.threads, fieldNumber: 5)
@@ -651,17 +2336,78 @@ nonisolated extension Frontier_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.runningTrialIds.isEmpty {
       try visitor.visitRepeatedStringField(value: self.runningTrialIds, fieldNumber: 7)
     }
+    try { if let v = self._capabilities {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._fingerprint {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Frontier_V1_Hello, rhs: Frontier_V1_Hello) -> Bool {
     if lhs.agentID != rhs.agentID {return false}
     if lhs.deviceClass != rhs.deviceClass {return false}
-    if lhs.fingerprintJson != rhs.fingerprintJson {return false}
-    if lhs.capabilities != rhs.capabilities {return false}
     if lhs.threads != rhs.threads {return false}
     if lhs.engineVersion != rhs.engineVersion {return false}
     if lhs.runningTrialIds != rhs.runningTrialIds {return false}
+    if lhs._capabilities != rhs._capabilities {return false}
+    if lhs._fingerprint != rhs._fingerprint {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_Capabilities: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Capabilities"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}techniques\0\u{1}kernels\0\u{1}tasks\0\u{3}isa_features\0\u{3}memory_bytes\0\u{1}trains\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.techniques) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.kernels) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.tasks) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.isaFeatures) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.memoryBytes) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.trains) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.techniques.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.techniques, fieldNumber: 1)
+    }
+    if !self.kernels.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.kernels, fieldNumber: 2)
+    }
+    if !self.tasks.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tasks, fieldNumber: 3)
+    }
+    if !self.isaFeatures.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.isaFeatures, fieldNumber: 4)
+    }
+    if self.memoryBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.memoryBytes, fieldNumber: 5)
+    }
+    if self.trains != false {
+      try visitor.visitSingularBoolField(value: self.trains, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_Capabilities, rhs: Frontier_V1_Capabilities) -> Bool {
+    if lhs.techniques != rhs.techniques {return false}
+    if lhs.kernels != rhs.kernels {return false}
+    if lhs.tasks != rhs.tasks {return false}
+    if lhs.isaFeatures != rhs.isaFeatures {return false}
+    if lhs.memoryBytes != rhs.memoryBytes {return false}
+    if lhs.trains != rhs.trains {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -669,7 +2415,7 @@ nonisolated extension Frontier_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Frontier_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Welcome"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}coordinator_id\0\u{3}grid_name\0\u{3}heartbeat_interval_ms\0\u{3}lease_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}coordinator_id\0\u{3}grid_name\0\u{3}heartbeat_interval_ms\0\u{3}lease_ms\0\u{3}key_name\0\u{3}key_fingerprint\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -681,6 +2427,8 @@ nonisolated extension Frontier_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf.
       case 2: try { try decoder.decodeSingularStringField(value: &self.gridName) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.heartbeatIntervalMs) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.leaseMs) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.keyName) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.keyFingerprint) }()
       default: break
       }
     }
@@ -699,6 +2447,12 @@ nonisolated extension Frontier_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf.
     if self.leaseMs != 0 {
       try visitor.visitSingularUInt32Field(value: self.leaseMs, fieldNumber: 4)
     }
+    if !self.keyName.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyName, fieldNumber: 5)
+    }
+    if !self.keyFingerprint.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyFingerprint, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -707,6 +2461,8 @@ nonisolated extension Frontier_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.gridName != rhs.gridName {return false}
     if lhs.heartbeatIntervalMs != rhs.heartbeatIntervalMs {return false}
     if lhs.leaseMs != rhs.leaseMs {return false}
+    if lhs.keyName != rhs.keyName {return false}
+    if lhs.keyFingerprint != rhs.keyFingerprint {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -858,7 +2614,7 @@ nonisolated extension Frontier_V1_Heartbeat: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Frontier_V1_Result: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Result"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}attempt\0\u{3}result_json\0\u{1}failed\0\u{3}failure_reason\0\u{3}metric_name\0\u{1}metric\0\u{3}joules_per_example\0\u{3}energy_source\0\u{3}latency_p50_ms\0\u{3}latency_p99_ms\0\u{3}peak_rss_mb\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}attempt\0\u{2}\u{b}result\0\u{b}result_json\0\u{b}failed\0\u{b}failure_reason\0\u{b}metric_name\0\u{b}metric\0\u{b}joules_per_example\0\u{b}energy_source\0\u{b}latency_p50_ms\0\u{b}latency_p99_ms\0\u{b}peak_rss_mb\0\u{c}\u{3}\u{1}\u{c}\u{4}\u{1}\u{c}\u{5}\u{1}\u{c}\u{6}\u{1}\u{c}\u{7}\u{1}\u{c}\u{8}\u{1}\u{c}\u{9}\u{1}\u{c}\u{a}\u{1}\u{c}\u{b}\u{1}\u{c}\u{c}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -868,74 +2624,33 @@ nonisolated extension Frontier_V1_Result: SwiftProtobuf.Message, SwiftProtobuf._
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.trialID) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.resultJson) }()
-      case 4: try { try decoder.decodeSingularBoolField(value: &self.failed) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.failureReason) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.metricName) }()
-      case 7: try { try decoder.decodeSingularDoubleField(value: &self.metric) }()
-      case 8: try { try decoder.decodeSingularDoubleField(value: &self.joulesPerExample) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.energySource) }()
-      case 10: try { try decoder.decodeSingularDoubleField(value: &self.latencyP50Ms) }()
-      case 11: try { try decoder.decodeSingularDoubleField(value: &self.latencyP99Ms) }()
-      case 12: try { try decoder.decodeSingularDoubleField(value: &self.peakRssMb) }()
+      case 13: try { try decoder.decodeSingularMessageField(value: &self._result) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.trialID.isEmpty {
       try visitor.visitSingularStringField(value: self.trialID, fieldNumber: 1)
     }
     if self.attempt != 0 {
       try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
     }
-    if !self.resultJson.isEmpty {
-      try visitor.visitSingularStringField(value: self.resultJson, fieldNumber: 3)
-    }
-    if self.failed != false {
-      try visitor.visitSingularBoolField(value: self.failed, fieldNumber: 4)
-    }
-    if !self.failureReason.isEmpty {
-      try visitor.visitSingularStringField(value: self.failureReason, fieldNumber: 5)
-    }
-    if !self.metricName.isEmpty {
-      try visitor.visitSingularStringField(value: self.metricName, fieldNumber: 6)
-    }
-    if self.metric.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.metric, fieldNumber: 7)
-    }
-    if self.joulesPerExample.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.joulesPerExample, fieldNumber: 8)
-    }
-    if !self.energySource.isEmpty {
-      try visitor.visitSingularStringField(value: self.energySource, fieldNumber: 9)
-    }
-    if self.latencyP50Ms.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.latencyP50Ms, fieldNumber: 10)
-    }
-    if self.latencyP99Ms.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.latencyP99Ms, fieldNumber: 11)
-    }
-    if self.peakRssMb.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.peakRssMb, fieldNumber: 12)
-    }
+    try { if let v = self._result {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Frontier_V1_Result, rhs: Frontier_V1_Result) -> Bool {
     if lhs.trialID != rhs.trialID {return false}
     if lhs.attempt != rhs.attempt {return false}
-    if lhs.resultJson != rhs.resultJson {return false}
-    if lhs.failed != rhs.failed {return false}
-    if lhs.failureReason != rhs.failureReason {return false}
-    if lhs.metricName != rhs.metricName {return false}
-    if lhs.metric != rhs.metric {return false}
-    if lhs.joulesPerExample != rhs.joulesPerExample {return false}
-    if lhs.energySource != rhs.energySource {return false}
-    if lhs.latencyP50Ms != rhs.latencyP50Ms {return false}
-    if lhs.latencyP99Ms != rhs.latencyP99Ms {return false}
-    if lhs.peakRssMb != rhs.peakRssMb {return false}
+    if lhs._result != rhs._result {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -943,7 +2658,7 @@ nonisolated extension Frontier_V1_Result: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Frontier_V1_Ack: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Ack"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}attempt\0\u{1}accepted\0\u{1}note\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}attempt\0\u{1}accepted\0\u{1}note\0\u{1}reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -955,6 +2670,7 @@ nonisolated extension Frontier_V1_Ack: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.accepted) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.reason) }()
       default: break
       }
     }
@@ -973,6 +2689,9 @@ nonisolated extension Frontier_V1_Ack: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.note.isEmpty {
       try visitor.visitSingularStringField(value: self.note, fieldNumber: 4)
     }
+    if self.reason != .unspecified {
+      try visitor.visitSingularEnumField(value: self.reason, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -981,6 +2700,7 @@ nonisolated extension Frontier_V1_Ack: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.attempt != rhs.attempt {return false}
     if lhs.accepted != rhs.accepted {return false}
     if lhs.note != rhs.note {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1027,7 +2747,7 @@ nonisolated extension Frontier_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._
 }
 
 nonisolated extension Frontier_V1_Reject.Reason: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_UNSPECIFIED\0\u{1}VERSION_MISMATCH\0\u{1}MALFORMED\0\u{1}NOT_WELCOMED\0\u{1}UNKNOWN_TRIAL\0\u{1}BAD_HELLO\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_UNSPECIFIED\0\u{1}VERSION_MISMATCH\0\u{1}MALFORMED\0\u{1}NOT_WELCOMED\0\u{1}UNKNOWN_TRIAL\0\u{1}BAD_HELLO\0\u{1}NOT_LEASE_HOLDER\0\u{1}LEASE_EXPIRED\0\u{1}INVALID_RESULT\0\u{1}IDENTITY_REFUSED\0\u{1}FRAME_TOO_LARGE\0\u{1}EMPTY_FRAME\0\u{1}DUPLICATE\0\u{1}WRONG_DEVICE_CLASS\0")
 }
 
 nonisolated extension Frontier_V1_Shutdown: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1060,6 +2780,1885 @@ nonisolated extension Frontier_V1_Shutdown: SwiftProtobuf.Message, SwiftProtobuf
   public static func ==(lhs: Frontier_V1_Shutdown, rhs: Frontier_V1_Shutdown) -> Bool {
     if lhs.reason != rhs.reason {return false}
     if lhs.sweepFinished != rhs.sweepFinished {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_Interval: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Interval"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}low\0\u{1}high\0\u{1}level\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.low) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.high) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.level) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.low.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.low, fieldNumber: 1)
+    }
+    if self.high.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.high, fieldNumber: 2)
+    }
+    if self.level.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.level, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_Interval, rhs: Frontier_V1_Interval) -> Bool {
+    if lhs.low != rhs.low {return false}
+    if lhs.high != rhs.high {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TrialResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}failure_reason\0\u{1}configuration\0\u{1}task\0\u{1}model\0\u{1}examples\0\u{1}metrics\0\u{1}energy\0\u{3}energy_source\0\u{3}energy_j_per_example\0\u{3}energy_j_per_correct\0\u{3}latency_p50_ms\0\u{3}latency_p90_ms\0\u{3}latency_p99_ms\0\u{3}latency_p50_ms_interval\0\u{3}throughput_examples_per_s\0\u{3}throughput_tokens_per_s\0\u{3}throughput_examples_per_s_interval\0\u{3}peak_rss_mb\0\u{3}model_file_bytes\0\u{3}parameter_count\0\u{3}non_zero_parameter_count\0\u{3}weight_bytes_fp32\0\u{3}flops_per_example\0\u{3}mean_exit_layer\0\u{1}techniques\0\u{1}offline\0\u{3}single_stream\0\u{3}idle_baseline\0\u{1}device\0\u{1}timings\0\u{3}started_at\0\u{3}finished_at\0\u{3}engine_version\0\u{1}worker\0\u{3}trial_id\0")
+
+  fileprivate class _StorageClass {
+    var _status: Frontier_V1_TrialResult.Status = .unspecified
+    var _failureReason: String = String()
+    var _configuration: Frontier_V1_TrialConfiguration? = nil
+    var _task: String = String()
+    var _model: String = String()
+    var _examples: UInt64? = nil
+    var _metrics: Dictionary<String,Double> = [:]
+    var _energy: Frontier_V1_EnergyReport? = nil
+    var _energySource: String? = nil
+    var _energyJPerExample: Double? = nil
+    var _energyJPerCorrect: Double? = nil
+    var _latencyP50Ms: Double? = nil
+    var _latencyP90Ms: Double? = nil
+    var _latencyP99Ms: Double? = nil
+    var _latencyP50MsInterval: Frontier_V1_Interval? = nil
+    var _throughputExamplesPerS: Double? = nil
+    var _throughputTokensPerS: Double? = nil
+    var _throughputExamplesPerSInterval: Frontier_V1_Interval? = nil
+    var _peakRssMb: Double? = nil
+    var _modelFileBytes: UInt64? = nil
+    var _parameterCount: UInt64? = nil
+    var _nonZeroParameterCount: UInt64? = nil
+    var _weightBytesFp32: UInt64? = nil
+    var _flopsPerExample: Double? = nil
+    var _meanExitLayer: Double? = nil
+    var _techniques: Frontier_V1_AppliedTechniques? = nil
+    var _offline: Frontier_V1_OfflineResult? = nil
+    var _singleStream: Frontier_V1_SingleStreamResult? = nil
+    var _idleBaseline: Frontier_V1_IdleBaseline? = nil
+    var _device: Frontier_V1_DeviceFingerprint? = nil
+    var _timings: Frontier_V1_TrialTimings? = nil
+    var _startedAt: String = String()
+    var _finishedAt: String = String()
+    var _engineVersion: String = String()
+    var _worker: Frontier_V1_WorkerExit? = nil
+    var _trialID: String? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _status = source._status
+      _failureReason = source._failureReason
+      _configuration = source._configuration
+      _task = source._task
+      _model = source._model
+      _examples = source._examples
+      _metrics = source._metrics
+      _energy = source._energy
+      _energySource = source._energySource
+      _energyJPerExample = source._energyJPerExample
+      _energyJPerCorrect = source._energyJPerCorrect
+      _latencyP50Ms = source._latencyP50Ms
+      _latencyP90Ms = source._latencyP90Ms
+      _latencyP99Ms = source._latencyP99Ms
+      _latencyP50MsInterval = source._latencyP50MsInterval
+      _throughputExamplesPerS = source._throughputExamplesPerS
+      _throughputTokensPerS = source._throughputTokensPerS
+      _throughputExamplesPerSInterval = source._throughputExamplesPerSInterval
+      _peakRssMb = source._peakRssMb
+      _modelFileBytes = source._modelFileBytes
+      _parameterCount = source._parameterCount
+      _nonZeroParameterCount = source._nonZeroParameterCount
+      _weightBytesFp32 = source._weightBytesFp32
+      _flopsPerExample = source._flopsPerExample
+      _meanExitLayer = source._meanExitLayer
+      _techniques = source._techniques
+      _offline = source._offline
+      _singleStream = source._singleStream
+      _idleBaseline = source._idleBaseline
+      _device = source._device
+      _timings = source._timings
+      _startedAt = source._startedAt
+      _finishedAt = source._finishedAt
+      _engineVersion = source._engineVersion
+      _worker = source._worker
+      _trialID = source._trialID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._failureReason) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._configuration) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._task) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._model) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._examples) }()
+        case 7: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &_storage._metrics) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._energy) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._energySource) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._energyJPerExample) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._energyJPerCorrect) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._latencyP50Ms) }()
+        case 13: try { try decoder.decodeSingularDoubleField(value: &_storage._latencyP90Ms) }()
+        case 14: try { try decoder.decodeSingularDoubleField(value: &_storage._latencyP99Ms) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._latencyP50MsInterval) }()
+        case 16: try { try decoder.decodeSingularDoubleField(value: &_storage._throughputExamplesPerS) }()
+        case 17: try { try decoder.decodeSingularDoubleField(value: &_storage._throughputTokensPerS) }()
+        case 18: try { try decoder.decodeSingularMessageField(value: &_storage._throughputExamplesPerSInterval) }()
+        case 19: try { try decoder.decodeSingularDoubleField(value: &_storage._peakRssMb) }()
+        case 20: try { try decoder.decodeSingularUInt64Field(value: &_storage._modelFileBytes) }()
+        case 21: try { try decoder.decodeSingularUInt64Field(value: &_storage._parameterCount) }()
+        case 22: try { try decoder.decodeSingularUInt64Field(value: &_storage._nonZeroParameterCount) }()
+        case 23: try { try decoder.decodeSingularUInt64Field(value: &_storage._weightBytesFp32) }()
+        case 24: try { try decoder.decodeSingularDoubleField(value: &_storage._flopsPerExample) }()
+        case 25: try { try decoder.decodeSingularDoubleField(value: &_storage._meanExitLayer) }()
+        case 26: try { try decoder.decodeSingularMessageField(value: &_storage._techniques) }()
+        case 27: try { try decoder.decodeSingularMessageField(value: &_storage._offline) }()
+        case 28: try { try decoder.decodeSingularMessageField(value: &_storage._singleStream) }()
+        case 29: try { try decoder.decodeSingularMessageField(value: &_storage._idleBaseline) }()
+        case 30: try { try decoder.decodeSingularMessageField(value: &_storage._device) }()
+        case 31: try { try decoder.decodeSingularMessageField(value: &_storage._timings) }()
+        case 32: try { try decoder.decodeSingularStringField(value: &_storage._startedAt) }()
+        case 33: try { try decoder.decodeSingularStringField(value: &_storage._finishedAt) }()
+        case 34: try { try decoder.decodeSingularStringField(value: &_storage._engineVersion) }()
+        case 35: try { try decoder.decodeSingularMessageField(value: &_storage._worker) }()
+        case 36: try { try decoder.decodeSingularStringField(value: &_storage._trialID) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 1)
+      }
+      if !_storage._failureReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._failureReason, fieldNumber: 2)
+      }
+      try { if let v = _storage._configuration {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._task.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._task, fieldNumber: 4)
+      }
+      if !_storage._model.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._model, fieldNumber: 5)
+      }
+      try { if let v = _storage._examples {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._metrics.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: _storage._metrics, fieldNumber: 7)
+      }
+      try { if let v = _storage._energy {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._energySource {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._energyJPerExample {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._energyJPerCorrect {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._latencyP50Ms {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._latencyP90Ms {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 13)
+      } }()
+      try { if let v = _storage._latencyP99Ms {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 14)
+      } }()
+      try { if let v = _storage._latencyP50MsInterval {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
+      try { if let v = _storage._throughputExamplesPerS {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 16)
+      } }()
+      try { if let v = _storage._throughputTokensPerS {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 17)
+      } }()
+      try { if let v = _storage._throughputExamplesPerSInterval {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+      } }()
+      try { if let v = _storage._peakRssMb {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 19)
+      } }()
+      try { if let v = _storage._modelFileBytes {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 20)
+      } }()
+      try { if let v = _storage._parameterCount {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 21)
+      } }()
+      try { if let v = _storage._nonZeroParameterCount {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 22)
+      } }()
+      try { if let v = _storage._weightBytesFp32 {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 23)
+      } }()
+      try { if let v = _storage._flopsPerExample {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 24)
+      } }()
+      try { if let v = _storage._meanExitLayer {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 25)
+      } }()
+      try { if let v = _storage._techniques {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+      } }()
+      try { if let v = _storage._offline {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+      } }()
+      try { if let v = _storage._singleStream {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
+      } }()
+      try { if let v = _storage._idleBaseline {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 29)
+      } }()
+      try { if let v = _storage._device {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+      } }()
+      try { if let v = _storage._timings {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
+      } }()
+      if !_storage._startedAt.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._startedAt, fieldNumber: 32)
+      }
+      if !_storage._finishedAt.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._finishedAt, fieldNumber: 33)
+      }
+      if !_storage._engineVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._engineVersion, fieldNumber: 34)
+      }
+      try { if let v = _storage._worker {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 35)
+      } }()
+      try { if let v = _storage._trialID {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 36)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_TrialResult, rhs: Frontier_V1_TrialResult) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._failureReason != rhs_storage._failureReason {return false}
+        if _storage._configuration != rhs_storage._configuration {return false}
+        if _storage._task != rhs_storage._task {return false}
+        if _storage._model != rhs_storage._model {return false}
+        if _storage._examples != rhs_storage._examples {return false}
+        if _storage._metrics != rhs_storage._metrics {return false}
+        if _storage._energy != rhs_storage._energy {return false}
+        if _storage._energySource != rhs_storage._energySource {return false}
+        if _storage._energyJPerExample != rhs_storage._energyJPerExample {return false}
+        if _storage._energyJPerCorrect != rhs_storage._energyJPerCorrect {return false}
+        if _storage._latencyP50Ms != rhs_storage._latencyP50Ms {return false}
+        if _storage._latencyP90Ms != rhs_storage._latencyP90Ms {return false}
+        if _storage._latencyP99Ms != rhs_storage._latencyP99Ms {return false}
+        if _storage._latencyP50MsInterval != rhs_storage._latencyP50MsInterval {return false}
+        if _storage._throughputExamplesPerS != rhs_storage._throughputExamplesPerS {return false}
+        if _storage._throughputTokensPerS != rhs_storage._throughputTokensPerS {return false}
+        if _storage._throughputExamplesPerSInterval != rhs_storage._throughputExamplesPerSInterval {return false}
+        if _storage._peakRssMb != rhs_storage._peakRssMb {return false}
+        if _storage._modelFileBytes != rhs_storage._modelFileBytes {return false}
+        if _storage._parameterCount != rhs_storage._parameterCount {return false}
+        if _storage._nonZeroParameterCount != rhs_storage._nonZeroParameterCount {return false}
+        if _storage._weightBytesFp32 != rhs_storage._weightBytesFp32 {return false}
+        if _storage._flopsPerExample != rhs_storage._flopsPerExample {return false}
+        if _storage._meanExitLayer != rhs_storage._meanExitLayer {return false}
+        if _storage._techniques != rhs_storage._techniques {return false}
+        if _storage._offline != rhs_storage._offline {return false}
+        if _storage._singleStream != rhs_storage._singleStream {return false}
+        if _storage._idleBaseline != rhs_storage._idleBaseline {return false}
+        if _storage._device != rhs_storage._device {return false}
+        if _storage._timings != rhs_storage._timings {return false}
+        if _storage._startedAt != rhs_storage._startedAt {return false}
+        if _storage._finishedAt != rhs_storage._finishedAt {return false}
+        if _storage._engineVersion != rhs_storage._engineVersion {return false}
+        if _storage._worker != rhs_storage._worker {return false}
+        if _storage._trialID != rhs_storage._trialID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_TrialResult.Status: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATUS_UNSPECIFIED\0\u{1}OK\0\u{1}FAILED\0")
+}
+
+nonisolated extension Frontier_V1_TrialConfiguration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TrialConfiguration"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}model\0\u{1}task\0\u{1}data\0\u{1}limit\0\u{1}batch\0\u{1}threads\0\u{3}max_seq_len\0\u{1}gemm\0\u{3}device_class\0\u{1}techniques\0\u{1}measurement\0")
+
+  fileprivate class _StorageClass {
+    var _trialID: String? = nil
+    var _model: String = String()
+    var _task: String = String()
+    var _data: String = String()
+    var _limit: UInt64? = nil
+    var _batch: UInt32 = 0
+    var _threads: UInt32 = 0
+    var _maxSeqLen: UInt32? = nil
+    var _gemm: String = String()
+    var _deviceClass: String? = nil
+    var _techniques: [Frontier_V1_TechniqueConfiguration] = []
+    var _measurement: Frontier_V1_MeasurementConfiguration? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _trialID = source._trialID
+      _model = source._model
+      _task = source._task
+      _data = source._data
+      _limit = source._limit
+      _batch = source._batch
+      _threads = source._threads
+      _maxSeqLen = source._maxSeqLen
+      _gemm = source._gemm
+      _deviceClass = source._deviceClass
+      _techniques = source._techniques
+      _measurement = source._measurement
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._trialID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._model) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._task) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._data) }()
+        case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._limit) }()
+        case 6: try { try decoder.decodeSingularUInt32Field(value: &_storage._batch) }()
+        case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._threads) }()
+        case 8: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxSeqLen) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._gemm) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._deviceClass) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._techniques) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._measurement) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._trialID {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._model.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._model, fieldNumber: 2)
+      }
+      if !_storage._task.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._task, fieldNumber: 3)
+      }
+      if !_storage._data.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._data, fieldNumber: 4)
+      }
+      try { if let v = _storage._limit {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 5)
+      } }()
+      if _storage._batch != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._batch, fieldNumber: 6)
+      }
+      if _storage._threads != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._threads, fieldNumber: 7)
+      }
+      try { if let v = _storage._maxSeqLen {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 8)
+      } }()
+      if !_storage._gemm.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._gemm, fieldNumber: 9)
+      }
+      try { if let v = _storage._deviceClass {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 10)
+      } }()
+      if !_storage._techniques.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._techniques, fieldNumber: 11)
+      }
+      try { if let v = _storage._measurement {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_TrialConfiguration, rhs: Frontier_V1_TrialConfiguration) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._trialID != rhs_storage._trialID {return false}
+        if _storage._model != rhs_storage._model {return false}
+        if _storage._task != rhs_storage._task {return false}
+        if _storage._data != rhs_storage._data {return false}
+        if _storage._limit != rhs_storage._limit {return false}
+        if _storage._batch != rhs_storage._batch {return false}
+        if _storage._threads != rhs_storage._threads {return false}
+        if _storage._maxSeqLen != rhs_storage._maxSeqLen {return false}
+        if _storage._gemm != rhs_storage._gemm {return false}
+        if _storage._deviceClass != rhs_storage._deviceClass {return false}
+        if _storage._techniques != rhs_storage._techniques {return false}
+        if _storage._measurement != rhs_storage._measurement {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_TechniqueConfiguration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TechniqueConfiguration"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}sparsity\0\u{1}scope\0\u{1}mask\0\u{3}save_mask\0\u{1}kernel\0\u{3}per_layer\0\u{1}heads\0\u{3}calibration_examples\0\u{1}fraction\0\u{1}keep\0\u{1}strategy\0\u{1}entropy\0\u{3}train_examples\0\u{3}keep_fraction\0\u{3}from_layer\0\u{1}mode\0\u{1}tokens\0")
+
+  fileprivate class _StorageClass {
+    var _name: String = String()
+    var _sparsity: Double? = nil
+    var _scope: String? = nil
+    var _mask: String? = nil
+    var _saveMask: String? = nil
+    var _kernel: String? = nil
+    var _perLayer: UInt32? = nil
+    var _heads: Dictionary<String,Frontier_V1_HeadList> = [:]
+    var _calibrationExamples: UInt32? = nil
+    var _fraction: Double? = nil
+    var _keep: UInt32? = nil
+    var _strategy: String? = nil
+    var _entropy: Double? = nil
+    var _trainExamples: UInt32? = nil
+    var _keepFraction: Double? = nil
+    var _fromLayer: UInt32? = nil
+    var _mode: String? = nil
+    var _tokens: UInt32? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _name = source._name
+      _sparsity = source._sparsity
+      _scope = source._scope
+      _mask = source._mask
+      _saveMask = source._saveMask
+      _kernel = source._kernel
+      _perLayer = source._perLayer
+      _heads = source._heads
+      _calibrationExamples = source._calibrationExamples
+      _fraction = source._fraction
+      _keep = source._keep
+      _strategy = source._strategy
+      _entropy = source._entropy
+      _trainExamples = source._trainExamples
+      _keepFraction = source._keepFraction
+      _fromLayer = source._fromLayer
+      _mode = source._mode
+      _tokens = source._tokens
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 2: try { try decoder.decodeSingularDoubleField(value: &_storage._sparsity) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._scope) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._mask) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._saveMask) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._kernel) }()
+        case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._perLayer) }()
+        case 8: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Frontier_V1_HeadList>.self, value: &_storage._heads) }()
+        case 9: try { try decoder.decodeSingularUInt32Field(value: &_storage._calibrationExamples) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._fraction) }()
+        case 11: try { try decoder.decodeSingularUInt32Field(value: &_storage._keep) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._strategy) }()
+        case 13: try { try decoder.decodeSingularDoubleField(value: &_storage._entropy) }()
+        case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._trainExamples) }()
+        case 15: try { try decoder.decodeSingularDoubleField(value: &_storage._keepFraction) }()
+        case 16: try { try decoder.decodeSingularUInt32Field(value: &_storage._fromLayer) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._mode) }()
+        case 18: try { try decoder.decodeSingularUInt32Field(value: &_storage._tokens) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 1)
+      }
+      try { if let v = _storage._sparsity {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._scope {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._mask {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._saveMask {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._kernel {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._perLayer {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 7)
+      } }()
+      if !_storage._heads.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Frontier_V1_HeadList>.self, value: _storage._heads, fieldNumber: 8)
+      }
+      try { if let v = _storage._calibrationExamples {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._fraction {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._keep {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._strategy {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._entropy {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 13)
+      } }()
+      try { if let v = _storage._trainExamples {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 14)
+      } }()
+      try { if let v = _storage._keepFraction {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 15)
+      } }()
+      try { if let v = _storage._fromLayer {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 16)
+      } }()
+      try { if let v = _storage._mode {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 17)
+      } }()
+      try { if let v = _storage._tokens {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 18)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_TechniqueConfiguration, rhs: Frontier_V1_TechniqueConfiguration) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._sparsity != rhs_storage._sparsity {return false}
+        if _storage._scope != rhs_storage._scope {return false}
+        if _storage._mask != rhs_storage._mask {return false}
+        if _storage._saveMask != rhs_storage._saveMask {return false}
+        if _storage._kernel != rhs_storage._kernel {return false}
+        if _storage._perLayer != rhs_storage._perLayer {return false}
+        if _storage._heads != rhs_storage._heads {return false}
+        if _storage._calibrationExamples != rhs_storage._calibrationExamples {return false}
+        if _storage._fraction != rhs_storage._fraction {return false}
+        if _storage._keep != rhs_storage._keep {return false}
+        if _storage._strategy != rhs_storage._strategy {return false}
+        if _storage._entropy != rhs_storage._entropy {return false}
+        if _storage._trainExamples != rhs_storage._trainExamples {return false}
+        if _storage._keepFraction != rhs_storage._keepFraction {return false}
+        if _storage._fromLayer != rhs_storage._fromLayer {return false}
+        if _storage._mode != rhs_storage._mode {return false}
+        if _storage._tokens != rhs_storage._tokens {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_HeadList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HeadList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}heads\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedUInt32Field(value: &self.heads) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.heads.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.heads, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_HeadList, rhs: Frontier_V1_HeadList) -> Bool {
+    if lhs.heads != rhs.heads {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_MeasurementConfiguration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MeasurementConfiguration"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scenarios\0\u{3}min_duration_s\0\u{3}min_queries\0\u{3}single_stream_min_queries\0\u{3}warmup_queries\0\u{3}max_duration_s\0\u{3}idle_baseline_s\0\u{3}timeout_s\0\u{3}memory_limit_mb\0\u{1}energy\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.scenarios) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.minDurationS) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.minQueries) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.singleStreamMinQueries) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.warmupQueries) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.maxDurationS) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.idleBaselineS) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.timeoutS) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self._memoryLimitMb) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._energy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.scenarios.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.scenarios, fieldNumber: 1)
+    }
+    if self.minDurationS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.minDurationS, fieldNumber: 2)
+    }
+    if self.minQueries != 0 {
+      try visitor.visitSingularUInt64Field(value: self.minQueries, fieldNumber: 3)
+    }
+    if self.singleStreamMinQueries != 0 {
+      try visitor.visitSingularUInt64Field(value: self.singleStreamMinQueries, fieldNumber: 4)
+    }
+    if self.warmupQueries != 0 {
+      try visitor.visitSingularUInt64Field(value: self.warmupQueries, fieldNumber: 5)
+    }
+    if self.maxDurationS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.maxDurationS, fieldNumber: 6)
+    }
+    if self.idleBaselineS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.idleBaselineS, fieldNumber: 7)
+    }
+    if self.timeoutS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.timeoutS, fieldNumber: 8)
+    }
+    try { if let v = self._memoryLimitMb {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._energy {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_MeasurementConfiguration, rhs: Frontier_V1_MeasurementConfiguration) -> Bool {
+    if lhs.scenarios != rhs.scenarios {return false}
+    if lhs.minDurationS != rhs.minDurationS {return false}
+    if lhs.minQueries != rhs.minQueries {return false}
+    if lhs.singleStreamMinQueries != rhs.singleStreamMinQueries {return false}
+    if lhs.warmupQueries != rhs.warmupQueries {return false}
+    if lhs.maxDurationS != rhs.maxDurationS {return false}
+    if lhs.idleBaselineS != rhs.idleBaselineS {return false}
+    if lhs.timeoutS != rhs.timeoutS {return false}
+    if lhs._memoryLimitMb != rhs._memoryLimitMb {return false}
+    if lhs._energy != rhs._energy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_EnergyConfiguration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EnergyConfiguration"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meter\0\u{3}sysfs_root\0\u{3}nvml_library\0\u{3}poll_interval_s\0\u{1}estimate\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.meter) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sysfsRoot) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.nvmlLibrary) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.pollIntervalS) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._estimate) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.meter.isEmpty {
+      try visitor.visitSingularStringField(value: self.meter, fieldNumber: 1)
+    }
+    if !self.sysfsRoot.isEmpty {
+      try visitor.visitSingularStringField(value: self.sysfsRoot, fieldNumber: 2)
+    }
+    if !self.nvmlLibrary.isEmpty {
+      try visitor.visitSingularStringField(value: self.nvmlLibrary, fieldNumber: 3)
+    }
+    if self.pollIntervalS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.pollIntervalS, fieldNumber: 4)
+    }
+    try { if let v = self._estimate {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_EnergyConfiguration, rhs: Frontier_V1_EnergyConfiguration) -> Bool {
+    if lhs.meter != rhs.meter {return false}
+    if lhs.sysfsRoot != rhs.sysfsRoot {return false}
+    if lhs.nvmlLibrary != rhs.nvmlLibrary {return false}
+    if lhs.pollIntervalS != rhs.pollIntervalS {return false}
+    if lhs._estimate != rhs._estimate {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_EnergyEstimateParameters: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EnergyEstimateParameters"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}watts_per_core\0\u{3}idle_watts\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.wattsPerCore) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.idleWatts) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.wattsPerCore.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.wattsPerCore, fieldNumber: 1)
+    }
+    if self.idleWatts.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.idleWatts, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_EnergyEstimateParameters, rhs: Frontier_V1_EnergyEstimateParameters) -> Bool {
+    if lhs.wattsPerCore != rhs.wattsPerCore {return false}
+    if lhs.idleWatts != rhs.idleWatts {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_EnergyReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EnergyReport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}source\0\u{1}seconds\0\u{3}gross_j\0\u{3}net_j\0\u{3}package_j\0\u{3}dram_j\0\u{3}gpu_j\0\u{1}domains\0\u{3}idle_baseline_s\0\u{1}estimate\0\u{3}poll_interval_s\0\u{1}samples\0\u{1}notes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.seconds) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.grossJ) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self._netJ) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self._packageJ) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self._dramJ) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self._gpuJ) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.domains) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self._idleBaselineS) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._estimate) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.pollIntervalS) }()
+      case 12: try { try decoder.decodeSingularUInt32Field(value: &self.samples) }()
+      case 13: try { try decoder.decodeRepeatedStringField(value: &self.notes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 1)
+    }
+    if self.seconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.seconds, fieldNumber: 2)
+    }
+    if self.grossJ.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.grossJ, fieldNumber: 3)
+    }
+    try { if let v = self._netJ {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._packageJ {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._dramJ {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._gpuJ {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 7)
+    } }()
+    if !self.domains.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.domains, fieldNumber: 8)
+    }
+    try { if let v = self._idleBaselineS {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._estimate {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    if self.pollIntervalS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.pollIntervalS, fieldNumber: 11)
+    }
+    if self.samples != 0 {
+      try visitor.visitSingularUInt32Field(value: self.samples, fieldNumber: 12)
+    }
+    if !self.notes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.notes, fieldNumber: 13)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_EnergyReport, rhs: Frontier_V1_EnergyReport) -> Bool {
+    if lhs.source != rhs.source {return false}
+    if lhs.seconds != rhs.seconds {return false}
+    if lhs.grossJ != rhs.grossJ {return false}
+    if lhs._netJ != rhs._netJ {return false}
+    if lhs._packageJ != rhs._packageJ {return false}
+    if lhs._dramJ != rhs._dramJ {return false}
+    if lhs._gpuJ != rhs._gpuJ {return false}
+    if lhs.domains != rhs.domains {return false}
+    if lhs._idleBaselineS != rhs._idleBaselineS {return false}
+    if lhs._estimate != rhs._estimate {return false}
+    if lhs.pollIntervalS != rhs.pollIntervalS {return false}
+    if lhs.samples != rhs.samples {return false}
+    if lhs.notes != rhs.notes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_EnergyReport.Domain: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Frontier_V1_EnergyReport.protoMessageName + ".Domain"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}source\0\u{1}kind\0\u{3}counts_toward_total\0\u{3}gross_j\0\u{3}net_j\0\u{3}idle_w\0\u{1}wraps\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.source) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.countsTowardTotal) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.grossJ) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self._netJ) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self._idleW) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.wraps) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.source != .unspecified {
+      try visitor.visitSingularEnumField(value: self.source, fieldNumber: 2)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
+    if self.countsTowardTotal != false {
+      try visitor.visitSingularBoolField(value: self.countsTowardTotal, fieldNumber: 4)
+    }
+    if self.grossJ.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.grossJ, fieldNumber: 5)
+    }
+    try { if let v = self._netJ {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._idleW {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 7)
+    } }()
+    if self.wraps != 0 {
+      try visitor.visitSingularUInt32Field(value: self.wraps, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_EnergyReport.Domain, rhs: Frontier_V1_EnergyReport.Domain) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.countsTowardTotal != rhs.countsTowardTotal {return false}
+    if lhs.grossJ != rhs.grossJ {return false}
+    if lhs._netJ != rhs._netJ {return false}
+    if lhs._idleW != rhs._idleW {return false}
+    if lhs.wraps != rhs.wraps {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_AppliedTechniques: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AppliedTechniques"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}techniques\0\u{3}parameter_count\0\u{3}non_zero_parameter_count\0\u{1}kernels\0\u{1}layers\0\u{3}kept_layers\0\u{3}kept_layers_set\0\u{3}removed_heads\0\u{3}removed_heads_set\0\u{3}max_seq_len\0\u{1}notes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.techniques) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.parameterCount) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.nonZeroParameterCount) }()
+      case 4: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt32>.self, value: &self.kernels) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.layers) }()
+      case 6: try { try decoder.decodeRepeatedUInt32Field(value: &self.keptLayers) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.keptLayersSet) }()
+      case 8: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Frontier_V1_HeadList>.self, value: &self.removedHeads) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.removedHeadsSet) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self._maxSeqLen) }()
+      case 11: try { try decoder.decodeRepeatedStringField(value: &self.notes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.techniques.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.techniques, fieldNumber: 1)
+    }
+    if self.parameterCount != 0 {
+      try visitor.visitSingularUInt64Field(value: self.parameterCount, fieldNumber: 2)
+    }
+    if self.nonZeroParameterCount != 0 {
+      try visitor.visitSingularUInt64Field(value: self.nonZeroParameterCount, fieldNumber: 3)
+    }
+    if !self.kernels.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt32>.self, value: self.kernels, fieldNumber: 4)
+    }
+    if self.layers != 0 {
+      try visitor.visitSingularUInt32Field(value: self.layers, fieldNumber: 5)
+    }
+    if !self.keptLayers.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.keptLayers, fieldNumber: 6)
+    }
+    if self.keptLayersSet != false {
+      try visitor.visitSingularBoolField(value: self.keptLayersSet, fieldNumber: 7)
+    }
+    if !self.removedHeads.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Frontier_V1_HeadList>.self, value: self.removedHeads, fieldNumber: 8)
+    }
+    if self.removedHeadsSet != false {
+      try visitor.visitSingularBoolField(value: self.removedHeadsSet, fieldNumber: 9)
+    }
+    try { if let v = self._maxSeqLen {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 10)
+    } }()
+    if !self.notes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.notes, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_AppliedTechniques, rhs: Frontier_V1_AppliedTechniques) -> Bool {
+    if lhs.techniques != rhs.techniques {return false}
+    if lhs.parameterCount != rhs.parameterCount {return false}
+    if lhs.nonZeroParameterCount != rhs.nonZeroParameterCount {return false}
+    if lhs.kernels != rhs.kernels {return false}
+    if lhs.layers != rhs.layers {return false}
+    if lhs.keptLayers != rhs.keptLayers {return false}
+    if lhs.keptLayersSet != rhs.keptLayersSet {return false}
+    if lhs.removedHeads != rhs.removedHeads {return false}
+    if lhs.removedHeadsSet != rhs.removedHeadsSet {return false}
+    if lhs._maxSeqLen != rhs._maxSeqLen {return false}
+    if lhs.notes != rhs.notes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_OfflineResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OfflineResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}batch\0\u{1}passes\0\u{1}queries\0\u{1}examples\0\u{1}tokens\0\u{1}seconds\0\u{3}examples_per_s\0\u{3}tokens_per_s\0\u{1}energy\0\u{3}energy_j_per_example\0\u{3}energy_j_per_correct\0\u{3}extended_for_resolution\0")
+
+  fileprivate class _StorageClass {
+    var _batch: UInt32 = 0
+    var _passes: UInt64 = 0
+    var _queries: UInt64 = 0
+    var _examples: UInt64 = 0
+    var _tokens: UInt64 = 0
+    var _seconds: Double = 0
+    var _examplesPerS: Double = 0
+    var _tokensPerS: Double = 0
+    var _energy: Frontier_V1_EnergyReport? = nil
+    var _energyJPerExample: Double? = nil
+    var _energyJPerCorrect: Double? = nil
+    var _extendedForResolution: Bool = false
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _batch = source._batch
+      _passes = source._passes
+      _queries = source._queries
+      _examples = source._examples
+      _tokens = source._tokens
+      _seconds = source._seconds
+      _examplesPerS = source._examplesPerS
+      _tokensPerS = source._tokensPerS
+      _energy = source._energy
+      _energyJPerExample = source._energyJPerExample
+      _energyJPerCorrect = source._energyJPerCorrect
+      _extendedForResolution = source._extendedForResolution
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._batch) }()
+        case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._passes) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._queries) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._examples) }()
+        case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._tokens) }()
+        case 6: try { try decoder.decodeSingularDoubleField(value: &_storage._seconds) }()
+        case 7: try { try decoder.decodeSingularDoubleField(value: &_storage._examplesPerS) }()
+        case 8: try { try decoder.decodeSingularDoubleField(value: &_storage._tokensPerS) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._energy) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._energyJPerExample) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._energyJPerCorrect) }()
+        case 12: try { try decoder.decodeSingularBoolField(value: &_storage._extendedForResolution) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._batch != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._batch, fieldNumber: 1)
+      }
+      if _storage._passes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._passes, fieldNumber: 2)
+      }
+      if _storage._queries != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._queries, fieldNumber: 3)
+      }
+      if _storage._examples != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._examples, fieldNumber: 4)
+      }
+      if _storage._tokens != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._tokens, fieldNumber: 5)
+      }
+      if _storage._seconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._seconds, fieldNumber: 6)
+      }
+      if _storage._examplesPerS.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._examplesPerS, fieldNumber: 7)
+      }
+      if _storage._tokensPerS.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._tokensPerS, fieldNumber: 8)
+      }
+      try { if let v = _storage._energy {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._energyJPerExample {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._energyJPerCorrect {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 11)
+      } }()
+      if _storage._extendedForResolution != false {
+        try visitor.visitSingularBoolField(value: _storage._extendedForResolution, fieldNumber: 12)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_OfflineResult, rhs: Frontier_V1_OfflineResult) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._batch != rhs_storage._batch {return false}
+        if _storage._passes != rhs_storage._passes {return false}
+        if _storage._queries != rhs_storage._queries {return false}
+        if _storage._examples != rhs_storage._examples {return false}
+        if _storage._tokens != rhs_storage._tokens {return false}
+        if _storage._seconds != rhs_storage._seconds {return false}
+        if _storage._examplesPerS != rhs_storage._examplesPerS {return false}
+        if _storage._tokensPerS != rhs_storage._tokensPerS {return false}
+        if _storage._energy != rhs_storage._energy {return false}
+        if _storage._energyJPerExample != rhs_storage._energyJPerExample {return false}
+        if _storage._energyJPerCorrect != rhs_storage._energyJPerCorrect {return false}
+        if _storage._extendedForResolution != rhs_storage._extendedForResolution {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_SingleStreamResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SingleStreamResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}queries\0\u{3}warmup_queries\0\u{1}seconds\0\u{3}latency_p50_ms\0\u{3}latency_p90_ms\0\u{3}latency_p99_ms\0\u{3}latency_mean_ms\0\u{3}latency_min_ms\0\u{3}latency_max_ms\0\u{3}queries_per_s\0\u{1}energy\0\u{3}energy_j_per_query\0\u{3}extended_for_resolution\0")
+
+  fileprivate class _StorageClass {
+    var _queries: UInt64 = 0
+    var _warmupQueries: UInt64 = 0
+    var _seconds: Double = 0
+    var _latencyP50Ms: Double = 0
+    var _latencyP90Ms: Double = 0
+    var _latencyP99Ms: Double = 0
+    var _latencyMeanMs: Double = 0
+    var _latencyMinMs: Double = 0
+    var _latencyMaxMs: Double = 0
+    var _queriesPerS: Double = 0
+    var _energy: Frontier_V1_EnergyReport? = nil
+    var _energyJPerQuery: Double? = nil
+    var _extendedForResolution: Bool = false
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _queries = source._queries
+      _warmupQueries = source._warmupQueries
+      _seconds = source._seconds
+      _latencyP50Ms = source._latencyP50Ms
+      _latencyP90Ms = source._latencyP90Ms
+      _latencyP99Ms = source._latencyP99Ms
+      _latencyMeanMs = source._latencyMeanMs
+      _latencyMinMs = source._latencyMinMs
+      _latencyMaxMs = source._latencyMaxMs
+      _queriesPerS = source._queriesPerS
+      _energy = source._energy
+      _energyJPerQuery = source._energyJPerQuery
+      _extendedForResolution = source._extendedForResolution
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._queries) }()
+        case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._warmupQueries) }()
+        case 3: try { try decoder.decodeSingularDoubleField(value: &_storage._seconds) }()
+        case 4: try { try decoder.decodeSingularDoubleField(value: &_storage._latencyP50Ms) }()
+        case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._latencyP90Ms) }()
+        case 6: try { try decoder.decodeSingularDoubleField(value: &_storage._latencyP99Ms) }()
+        case 7: try { try decoder.decodeSingularDoubleField(value: &_storage._latencyMeanMs) }()
+        case 8: try { try decoder.decodeSingularDoubleField(value: &_storage._latencyMinMs) }()
+        case 9: try { try decoder.decodeSingularDoubleField(value: &_storage._latencyMaxMs) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._queriesPerS) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._energy) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._energyJPerQuery) }()
+        case 13: try { try decoder.decodeSingularBoolField(value: &_storage._extendedForResolution) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._queries != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._queries, fieldNumber: 1)
+      }
+      if _storage._warmupQueries != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._warmupQueries, fieldNumber: 2)
+      }
+      if _storage._seconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._seconds, fieldNumber: 3)
+      }
+      if _storage._latencyP50Ms.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._latencyP50Ms, fieldNumber: 4)
+      }
+      if _storage._latencyP90Ms.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._latencyP90Ms, fieldNumber: 5)
+      }
+      if _storage._latencyP99Ms.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._latencyP99Ms, fieldNumber: 6)
+      }
+      if _storage._latencyMeanMs.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._latencyMeanMs, fieldNumber: 7)
+      }
+      if _storage._latencyMinMs.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._latencyMinMs, fieldNumber: 8)
+      }
+      if _storage._latencyMaxMs.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._latencyMaxMs, fieldNumber: 9)
+      }
+      if _storage._queriesPerS.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._queriesPerS, fieldNumber: 10)
+      }
+      try { if let v = _storage._energy {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._energyJPerQuery {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 12)
+      } }()
+      if _storage._extendedForResolution != false {
+        try visitor.visitSingularBoolField(value: _storage._extendedForResolution, fieldNumber: 13)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_SingleStreamResult, rhs: Frontier_V1_SingleStreamResult) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._queries != rhs_storage._queries {return false}
+        if _storage._warmupQueries != rhs_storage._warmupQueries {return false}
+        if _storage._seconds != rhs_storage._seconds {return false}
+        if _storage._latencyP50Ms != rhs_storage._latencyP50Ms {return false}
+        if _storage._latencyP90Ms != rhs_storage._latencyP90Ms {return false}
+        if _storage._latencyP99Ms != rhs_storage._latencyP99Ms {return false}
+        if _storage._latencyMeanMs != rhs_storage._latencyMeanMs {return false}
+        if _storage._latencyMinMs != rhs_storage._latencyMinMs {return false}
+        if _storage._latencyMaxMs != rhs_storage._latencyMaxMs {return false}
+        if _storage._queriesPerS != rhs_storage._queriesPerS {return false}
+        if _storage._energy != rhs_storage._energy {return false}
+        if _storage._energyJPerQuery != rhs_storage._energyJPerQuery {return false}
+        if _storage._extendedForResolution != rhs_storage._extendedForResolution {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_IdleBaseline: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IdleBaseline"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seconds\0\u{1}watts\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.seconds) }()
+      case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &self.watts) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.seconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.seconds, fieldNumber: 1)
+    }
+    if !self.watts.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: self.watts, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_IdleBaseline, rhs: Frontier_V1_IdleBaseline) -> Bool {
+    if lhs.seconds != rhs.seconds {return false}
+    if lhs.watts != rhs.watts {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_TrialTimings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TrialTimings"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}idle_baseline_s\0\u{3}worker_s\0\u{3}total_s\0\u{3}in_worker\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.idleBaselineS) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.workerS) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.totalS) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._inWorker) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.idleBaselineS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.idleBaselineS, fieldNumber: 1)
+    }
+    if self.workerS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.workerS, fieldNumber: 2)
+    }
+    if self.totalS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.totalS, fieldNumber: 3)
+    }
+    try { if let v = self._inWorker {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_TrialTimings, rhs: Frontier_V1_TrialTimings) -> Bool {
+    if lhs.idleBaselineS != rhs.idleBaselineS {return false}
+    if lhs.workerS != rhs.workerS {return false}
+    if lhs.totalS != rhs.totalS {return false}
+    if lhs._inWorker != rhs._inWorker {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_WorkerTimings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkerTimings"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}load_s\0\u{3}prepare_s\0\u{3}techniques_s\0\u{3}accuracy_s\0\u{3}offline_s\0\u{3}single_stream_s\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.loadS) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.prepareS) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.techniquesS) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.accuracyS) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.offlineS) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.singleStreamS) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.loadS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.loadS, fieldNumber: 1)
+    }
+    if self.prepareS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.prepareS, fieldNumber: 2)
+    }
+    if self.techniquesS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.techniquesS, fieldNumber: 3)
+    }
+    if self.accuracyS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.accuracyS, fieldNumber: 4)
+    }
+    if self.offlineS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.offlineS, fieldNumber: 5)
+    }
+    if self.singleStreamS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.singleStreamS, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_WorkerTimings, rhs: Frontier_V1_WorkerTimings) -> Bool {
+    if lhs.loadS != rhs.loadS {return false}
+    if lhs.prepareS != rhs.prepareS {return false}
+    if lhs.techniquesS != rhs.techniquesS {return false}
+    if lhs.accuracyS != rhs.accuracyS {return false}
+    if lhs.offlineS != rhs.offlineS {return false}
+    if lhs.singleStreamS != rhs.singleStreamS {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_WorkerExit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkerExit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pid\0\u{3}exit_code\0\u{1}signal\0\u{3}max_rss_kb\0\u{3}wall_s\0\u{3}killed_because\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.pid) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self._exitCode) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self._signal) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.maxRssKb) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.wallS) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self._killedBecause) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.pid != 0 {
+      try visitor.visitSingularInt32Field(value: self.pid, fieldNumber: 1)
+    }
+    try { if let v = self._exitCode {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._signal {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
+    } }()
+    if self.maxRssKb != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maxRssKb, fieldNumber: 4)
+    }
+    if self.wallS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.wallS, fieldNumber: 5)
+    }
+    try { if let v = self._killedBecause {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_WorkerExit, rhs: Frontier_V1_WorkerExit) -> Bool {
+    if lhs.pid != rhs.pid {return false}
+    if lhs._exitCode != rhs._exitCode {return false}
+    if lhs._signal != rhs._signal {return false}
+    if lhs.maxRssKb != rhs.maxRssKb {return false}
+    if lhs.wallS != rhs.wallS {return false}
+    if lhs._killedBecause != rhs._killedBecause {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_GpuDescription: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GpuDescription"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}name\0\u{3}memory_total_bytes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.index) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self._memoryTotalBytes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.index != 0 {
+      try visitor.visitSingularUInt32Field(value: self.index, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    try { if let v = self._memoryTotalBytes {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_GpuDescription, rhs: Frontier_V1_GpuDescription) -> Bool {
+    if lhs.index != rhs.index {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs._memoryTotalBytes != rhs._memoryTotalBytes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_DeviceFingerprint: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeviceFingerprint"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hostname\0\u{3}cpu_vendor\0\u{3}cpu_model\0\u{3}cpu_flags\0\u{3}logical_cpus\0\u{3}physical_cores\0\u{1}sockets\0\u{3}threads_used\0\u{3}frequency_governor\0\u{3}memory_total_bytes\0\u{1}kernel\0\u{1}os\0\u{1}gpus\0\u{3}openblas_config\0\u{3}openblas_threads\0\u{3}engine_version\0\u{3}git_commit\0\u{3}device_class\0\u{3}device_class_source\0")
+
+  fileprivate class _StorageClass {
+    var _hostname: String = String()
+    var _cpuVendor: String = String()
+    var _cpuModel: String = String()
+    var _cpuFlags: [String] = []
+    var _logicalCpus: UInt32 = 0
+    var _physicalCores: UInt32? = nil
+    var _sockets: UInt32? = nil
+    var _threadsUsed: UInt32 = 0
+    var _frequencyGovernor: String? = nil
+    var _memoryTotalBytes: UInt64? = nil
+    var _kernel: String = String()
+    var _os: String? = nil
+    var _gpus: [Frontier_V1_GpuDescription] = []
+    var _openblasConfig: String = String()
+    var _openblasThreads: UInt32 = 0
+    var _engineVersion: String = String()
+    var _gitCommit: String? = nil
+    var _deviceClass: String = String()
+    var _deviceClassSource: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _hostname = source._hostname
+      _cpuVendor = source._cpuVendor
+      _cpuModel = source._cpuModel
+      _cpuFlags = source._cpuFlags
+      _logicalCpus = source._logicalCpus
+      _physicalCores = source._physicalCores
+      _sockets = source._sockets
+      _threadsUsed = source._threadsUsed
+      _frequencyGovernor = source._frequencyGovernor
+      _memoryTotalBytes = source._memoryTotalBytes
+      _kernel = source._kernel
+      _os = source._os
+      _gpus = source._gpus
+      _openblasConfig = source._openblasConfig
+      _openblasThreads = source._openblasThreads
+      _engineVersion = source._engineVersion
+      _gitCommit = source._gitCommit
+      _deviceClass = source._deviceClass
+      _deviceClassSource = source._deviceClassSource
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._hostname) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._cpuVendor) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._cpuModel) }()
+        case 4: try { try decoder.decodeRepeatedStringField(value: &_storage._cpuFlags) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._logicalCpus) }()
+        case 6: try { try decoder.decodeSingularUInt32Field(value: &_storage._physicalCores) }()
+        case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._sockets) }()
+        case 8: try { try decoder.decodeSingularUInt32Field(value: &_storage._threadsUsed) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._frequencyGovernor) }()
+        case 10: try { try decoder.decodeSingularUInt64Field(value: &_storage._memoryTotalBytes) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._kernel) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._os) }()
+        case 13: try { try decoder.decodeRepeatedMessageField(value: &_storage._gpus) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._openblasConfig) }()
+        case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._openblasThreads) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._engineVersion) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._gitCommit) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._deviceClass) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._deviceClassSource) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._hostname.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._hostname, fieldNumber: 1)
+      }
+      if !_storage._cpuVendor.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._cpuVendor, fieldNumber: 2)
+      }
+      if !_storage._cpuModel.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._cpuModel, fieldNumber: 3)
+      }
+      if !_storage._cpuFlags.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._cpuFlags, fieldNumber: 4)
+      }
+      if _storage._logicalCpus != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._logicalCpus, fieldNumber: 5)
+      }
+      try { if let v = _storage._physicalCores {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._sockets {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 7)
+      } }()
+      if _storage._threadsUsed != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._threadsUsed, fieldNumber: 8)
+      }
+      try { if let v = _storage._frequencyGovernor {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._memoryTotalBytes {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 10)
+      } }()
+      if !_storage._kernel.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._kernel, fieldNumber: 11)
+      }
+      try { if let v = _storage._os {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 12)
+      } }()
+      if !_storage._gpus.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._gpus, fieldNumber: 13)
+      }
+      if !_storage._openblasConfig.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._openblasConfig, fieldNumber: 14)
+      }
+      if _storage._openblasThreads != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._openblasThreads, fieldNumber: 15)
+      }
+      if !_storage._engineVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._engineVersion, fieldNumber: 16)
+      }
+      try { if let v = _storage._gitCommit {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 17)
+      } }()
+      if !_storage._deviceClass.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._deviceClass, fieldNumber: 18)
+      }
+      if !_storage._deviceClassSource.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._deviceClassSource, fieldNumber: 19)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_DeviceFingerprint, rhs: Frontier_V1_DeviceFingerprint) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._hostname != rhs_storage._hostname {return false}
+        if _storage._cpuVendor != rhs_storage._cpuVendor {return false}
+        if _storage._cpuModel != rhs_storage._cpuModel {return false}
+        if _storage._cpuFlags != rhs_storage._cpuFlags {return false}
+        if _storage._logicalCpus != rhs_storage._logicalCpus {return false}
+        if _storage._physicalCores != rhs_storage._physicalCores {return false}
+        if _storage._sockets != rhs_storage._sockets {return false}
+        if _storage._threadsUsed != rhs_storage._threadsUsed {return false}
+        if _storage._frequencyGovernor != rhs_storage._frequencyGovernor {return false}
+        if _storage._memoryTotalBytes != rhs_storage._memoryTotalBytes {return false}
+        if _storage._kernel != rhs_storage._kernel {return false}
+        if _storage._os != rhs_storage._os {return false}
+        if _storage._gpus != rhs_storage._gpus {return false}
+        if _storage._openblasConfig != rhs_storage._openblasConfig {return false}
+        if _storage._openblasThreads != rhs_storage._openblasThreads {return false}
+        if _storage._engineVersion != rhs_storage._engineVersion {return false}
+        if _storage._gitCommit != rhs_storage._gitCommit {return false}
+        if _storage._deviceClass != rhs_storage._deviceClass {return false}
+        if _storage._deviceClassSource != rhs_storage._deviceClassSource {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import FrontierEngine
 @testable import FrontierTasks
+import FrontierSupport
 
 
 // MARK: - The official metric (hand-written cases, no shared files)

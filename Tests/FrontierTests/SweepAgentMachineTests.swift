@@ -14,8 +14,14 @@ import Testing
     static let endpoint = "tcp://127.0.0.1:5555"
 
     static func settings(exitWhenFinished: Bool = true) -> SweepAgentMachine.Settings {
-        .init(agentId: "a1", deviceClass: "cpu-a", fingerprintJSON: "{\"test\":1}", threads: 2, capabilities: ["int8"],
-              engineVersion: "test-1", endpoint: endpoint, exitWhenFinished: exitWhenFinished)
+        .init(agentId: "a1", deviceClass: "cpu-a", fingerprint: WireResults.device("cpu-a"), threads: 2,
+              capabilities: capabilities, engineVersion: "test-1", endpoint: endpoint, exitWhenFinished: exitWhenFinished)
+    }
+
+    static var capabilities: WireCapabilities {
+        var c = WireCapabilities()
+        c.kernels = ["int8"]
+        return c
     }
 
     static func assignment(_ id: String = "p0@cpu-a", attempt: UInt32 = 1) -> WireAssignment {
@@ -31,9 +37,8 @@ import Testing
         var r = WireResult()
         r.trialID = a.trialID
         r.attempt = a.attempt
-        r.resultJson = "{\"trial\":\"\(a.trialID)\"}"
-        r.failed = failed
-        r.failureReason = failed ? "worker exited with signal 9" : ""
+        r.result = failed ? WireResults.failed("worker exited with signal 9") : WireResults.ok()
+        r.result.trialID = a.trialID
         return r
     }
 
@@ -45,12 +50,14 @@ import Testing
         return .welcome(w)
     }
 
-    static func ack(_ r: WireResult, accepted: Bool = true, note: String = "") -> WireEnvelope.OneOf_Body {
+    static func ack(_ r: WireResult, accepted: Bool = true, note: String = "",
+                    reason: WireReject.Reason = .unspecified) -> WireEnvelope.OneOf_Body {
         var ack = WireAck()
         ack.trialID = r.trialID
         ack.attempt = r.attempt
         ack.accepted = accepted
         ack.note = note
+        ack.reason = reason
         return .ack(ack)
     }
 
@@ -61,10 +68,11 @@ import Testing
         return .noWork(n)
     }
 
-    static func reject(_ reason: WireReject.Reason, _ detail: String = "no") -> WireEnvelope.OneOf_Body {
+    static func reject(_ reason: WireReject.Reason, _ detail: String = "no", trialId: String = "") -> WireEnvelope.OneOf_Body {
         var r = WireReject()
         r.reason = reason
         r.detail = detail
+        r.trialID = trialId
         return .reject(r)
     }
 
@@ -164,7 +172,7 @@ import Testing
         #expect(first.first == .connect(backoff: 0))
         let hello = try #require(Self.hellos(first).first)
         #expect(hello.agentID == "a1" && hello.deviceClass == "cpu-a" && hello.engineVersion == "test-1")
-        #expect(hello.fingerprintJson == "{\"test\":1}" && hello.threads == 2 && hello.capabilities == ["int8"])
+        #expect(hello.fingerprint.deviceClass == "cpu-a" && hello.threads == 2 && hello.capabilities.kernels == ["int8"])
         #expect(hello.runningTrialIds == [])
         #expect(h.machine.isConnected && !h.machine.isWelcomed)
         // Nothing but the silence bound until the Welcome: no heartbeat, no work request.
@@ -341,9 +349,10 @@ import Testing
         let r = Self.result(a, failed: true)
         _ = h.finish(r)
         // The lease expired meanwhile; the trial was moved on to attempt 2 elsewhere.
-        let note = "late failure of attempt 1; trial is at attempt 2"
-        let acked = h.receive(Self.ack(r, accepted: false, note: note))
-        #expect(acked == [.unspool(trialId: "p0@cpu-a", attempt: 1), .log("result p0@cpu-a not stored: \(note)")])
+        let note = "your lease on p0@cpu-a attempt 1 expired; the trial is leased at attempt 2"
+        let acked = h.receive(Self.ack(r, accepted: false, note: note, reason: .leaseExpired))
+        #expect(acked == [.unspool(trialId: "p0@cpu-a", attempt: 1),
+                          .log("result p0@cpu-a (attempt 1) refused, LEASE_EXPIRED: \(note)")])
         #expect(h.machine.unacknowledged.isEmpty && h.machine.exit == nil)
         // A refusal of one message is logged, and changes nothing else.
         let rejected = h.receive(Self.reject(.malformed, "an agent may not send welcome"))
@@ -352,6 +361,27 @@ import Testing
         #expect(h.receive(Self.noWork(retryMs: 200)).isEmpty)
         #expect(h.pass(0.2).map(\.directive).contains(.send(.workRequest(.init()))))
         let next = Self.assignment("p1@cpu-a", attempt: 1)
+        #expect(h.receive(.assignment(next)).last == .startTrial(next))
+    }
+
+    @Test(arguments: [WireReject.Reason.leaseExpired, .notLeaseHolder, .unknownTrial])
+    func aRejectSayingTheLeaseIsGoneStopsTheRunningTrialAndItsLateEndIsIgnored(_ reason: WireReject.Reason) {
+        var h = Harness()
+        let a = Self.assignment()
+        h.running(a)
+        // A Reject about some other trial changes nothing.
+        #expect(!h.receive(Self.reject(reason, "not yours", trialId: "other@cpu-a")).contains {
+            if case .cancelTrial = $0 { true } else { false }
+        })
+        #expect(h.machine.running == a)
+        let out = h.receive(Self.reject(reason, "your lease on p0@cpu-a attempt 1 is gone", trialId: a.trialID))
+        #expect(out.first == .cancelTrial(trialId: a.trialID, attempt: a.attempt))
+        #expect(h.machine.running == nil)
+        // It asks for work at once, and the killed worker's result, when it comes, is dropped.
+        #expect(out.contains(.send(.workRequest(.init()))))
+        let late = h.finish(Self.result(a, failed: true))
+        #expect(late.isEmpty && h.machine.unacknowledged.isEmpty)
+        let next = Self.assignment("p1@cpu-a")
         #expect(h.receive(.assignment(next)).last == .startTrial(next))
     }
 
@@ -368,7 +398,7 @@ import Testing
     // MARK: - Ending
 
     enum Refusal: String, CaseIterable, Sendable {
-        case versionOfTheEnvelope, rejectVersionMismatch, rejectBadHello
+        case versionOfTheEnvelope, rejectVersionMismatch, rejectBadHello, rejectIdentity
     }
 
     @Test(arguments: Refusal.allCases)
@@ -388,6 +418,9 @@ import Testing
         case .rejectBadHello:
             expected = "Hello needs a non-empty agent_id"
             out = h.receive(Self.reject(.badHello, expected))
+        case .rejectIdentity:
+            expected = "key node7.pub admits agent ids node7, node7-*, not victim3"
+            out = h.receive(Self.reject(.identityRefused, expected))
         }
         #expect(out == [.disconnect, .exit(.refused(expected))])
         #expect(h.machine.exit == .refused(expected) && h.machine.nextDeadline == nil)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import FrontierMeasurement
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,21 +66,21 @@ import Glibc
             self.calls = calls
             self.body = body
         }
-        func run(_ assignment: WireAssignment) -> WireResult {
+        func run(_ assignment: WireAssignment, cancellation: TrialCancellation) -> WireResult {
             calls.record(assignment)
             return body(assignment)
         }
     }
 
-    /// A successful result whose JSON names the trial it belongs to (and `tag`).
+    /// A successful result that names the trial it belongs to (`trial_id` in its JSON) and
+    /// `tag` (as its model, `"model":"/m/TAG"`).
     static func success(_ a: WireAssignment, tag: String = "ok") -> WireResult {
         var r = WireResult()
         r.trialID = a.trialID
         r.attempt = a.attempt
-        r.resultJson = "{\"trial\":\"\(a.trialID)\",\"attempt\":\(a.attempt),\"tag\":\"\(tag)\"}"
-        r.metricName = "accuracy"
-        r.metric = 0.9
-        r.latencyP50Ms = 1.5
+        r.result = WireResults.ok(latencyMs: 1.5)
+        r.result.trialID = a.trialID
+        r.result.model = "/m/\(tag)"
         return r
     }
 
@@ -87,8 +88,7 @@ import Glibc
         var r = WireResult()
         r.trialID = a.trialID
         r.attempt = a.attempt
-        r.failed = true
-        r.failureReason = reason
+        r.result = WireResults.failed(reason)
         return r
     }
 
@@ -186,7 +186,8 @@ import Glibc
             let log = LogLines()
             let spool = spool ?? root.appendingPathComponent("spool-\(id)")
             var options = SweepAgent.Options(endpoint: endpoint, agentId: id, deviceClass: deviceClass,
-                                             fingerprintJSON: "{\"test\":\"\(id)\"}", threads: 1, keys: keys, spool: spool)
+                                             fingerprint: WireResults.device(deviceClass), threads: 1, keys: keys, spool: spool,
+                                             capabilities: WireResults.allCapabilities)
             // 50 ms heartbeats on a busy 2-core machine: tolerate 3 s of silence before reconnecting.
             options.liveness = 60
             options.backoffInitialS = 0.1
@@ -269,7 +270,7 @@ import Glibc
         #expect(Set(calls.all.map(\.trialId)) == expected)
         #expect(agents.map(\.agent.completed).reduce(0, +) == calls.count)
         let trials = try c.coordinator.store.storedTrials()
-        #expect(trials.filter { $0.resultJSON?.contains("\"trial\":\"\($0.trial.trialId)\"") != true }.map(\.trial.trialId) == [],
+        #expect(trials.filter { $0.resultJSON?.contains("\"trial_id\" : \"\($0.trial.trialId)\"") != true }.map(\.trial.trialId) == [],
                 "results stored under the wrong trial")
         #expect(trials.filter { $0.trial.state != .done }.map(\.trial.trialId) == [])
         #expect(trials.filter { !["a1", "a2", "a3", "a4"].contains($0.resultAgentId ?? "") }.map(\.trial.trialId) == [])
@@ -302,16 +303,15 @@ import Glibc
             var hello = WireHello()
             hello.agentID = "fuzz-agent"
             hello.deviceClass = "fuzz@class"  // even decoded intact, not a valid device class
-            hello.fingerprintJson = "{\"fuzz\":true}"
-            hello.capabilities = ["sparse", "int8"]
+            hello.fingerprint = WireResults.device("fuzz")
+            hello.capabilities = WireResults.allCapabilities
             hello.threads = 4
             hello.engineVersion = "9.9.9"
             var result = WireResult()
             result.trialID = "zz-bogus@cpu-a"
             result.attempt = 1
-            result.resultJson = "{\"FUZZ\":1}"
-            result.metricName = "accuracy"
-            result.metric = 1
+            result.result = WireResults.ok()
+            result.result.model = "FUZZ"
             var beat = WireHeartbeat()
             beat.trialID = "zz-bogus@cpu-a"
             beat.attempt = 1
@@ -423,7 +423,8 @@ import Glibc
 
         // Thousands of bad frames from one DEALER, while the real agent works.
         let fuzz = Fuzz(count: 4000, seed: 0xF0221, realTrialId: "p\(n - 1)@cpu-a")
-        let expectedMalformed = fuzz.malformed + 1  // and the probe's version-99 Hello
+        // The fuzz's, the probe's version-99 Hello, and one frame over the protocol's 4 MiB.
+        let expectedMalformed = fuzz.malformed + 1 + 1
         let fuzzer = try ctx.socket(.dealer)
         try fuzzer.setRoutingId(S.data("fuzzer"))
         try fuzzer.setSendTimeout(ms: 5000)
@@ -453,11 +454,19 @@ import Glibc
             raw.write(bytes)
             if i % 2 == 0 { raw.close() } else { Thread.sleep(forTimeInterval: 0.01); raw.close() }
         }
-        // A frame over the 4 MiB limit from another DEALER: libzmq drops that connection.
+        // A frame over the protocol's 4 MiB (but under ZeroMQ's 64 MiB) from another DEALER:
+        // read, refused with a Reject that says why, never stored.
         let big = try ctx.socket(.dealer)
         try big.setRoutingId(S.data("big"))
         try big.connect(c.endpoint)
         try big.send(Data(count: WireProtocol.maxMessageBytes + 1))
+        let bigAnswer = try big.receive(timeoutMs: 5000)
+        let bigReject = try bigAnswer.flatMap { try WireEnvelope.decode($0[0]) }
+        if case let .reject(r)? = bigReject?.body {
+            #expect(r.reason == .frameTooLarge && r.detail.contains("4194305 bytes"))
+        } else {
+            Issue.record("an oversized frame got no FRAME_TOO_LARGE Reject: \(String(describing: bigReject))")
+        }
 
         // The real agent's sweep still finishes, and every bad frame was counted once.
         #expect(Self.waitUntil(9) { c.coordinator.snapshot.progress.finished }, "the sweep did not finish under fuzz")
@@ -466,7 +475,8 @@ import Glibc
         let snap = c.coordinator.snapshot
         #expect(snap.malformedFrames == expectedMalformed,
                 "malformed: \(snap.malformedFrames), expected \(expectedMalformed) (\(fuzz.validKept) valid mutants kept, \(fuzz.hellosDropped) Hellos left out)")
-        #expect(snap.counters["malformed"] == expectedMalformed)
+        #expect(snap.counters["malformed"] == expectedMalformed - 1)
+        #expect(snap.counters["oversized"] == 1)
         #expect(c.thread.finished == false, "the coordinator's run ended under fuzz")
         #expect(snap.agents.map(\.id) == ["real"])
 
@@ -498,7 +508,7 @@ import Glibc
         let stored = try store.storedTrials()
         #expect(stored.filter { $0.resultAgentId != "real" }.map(\.trial.trialId) == [], "results not from the real agent")
         #expect(stored.filter { $0.resultJSON?.contains("FUZZ") != false }.map(\.trial.trialId) == [], "fuzzed results stored")
-        #expect(stored.filter { $0.resultJSON?.contains("\"trial\":\"\($0.trial.trialId)\"") != true }.map(\.trial.trialId) == [])
+        #expect(stored.filter { $0.resultJSON?.contains("\"trial_id\" : \"\($0.trial.trialId)\"") != true }.map(\.trial.trialId) == [])
         #expect(Set(calls.all.map(\.trialId)) == Self.trialIds(n) && calls.count >= n)
         c.stop.raise("done")
         let ended = try #require(c.thread.join(5))
@@ -614,7 +624,7 @@ import Glibc
         let counts = try store.resultCounts()
         #expect(counts == Dictionary(uniqueKeysWithValues: Self.trialIds(n).map { ($0, 1) }))
         let p0 = try #require(try store.storedTrials().first { $0.trial.trialId == "p0@cpu-a" })
-        #expect(p0.resultJSON?.contains("\"tag\":\"spooled\"") == true)
+        #expect(p0.resultJSON?.contains("\"model\" : \"/m/spooled\"") == true)
         #expect(p0.trial.state == .done && p0.trial.attempt == 1 && p0.trial.reasons.isEmpty)
         // Run once, stored once: not re-run after the restart.
         #expect(calls.count(of: "p0@cpu-a") == 1)

@@ -18,6 +18,8 @@ import Testing
         var s: SweepScheduler
         var now = 100.0
         var stored: [SweepStoreChange] = []
+        /// The CURVE key each peer authenticated with (none: no CURVE).
+        var keys: [String: AgentKey] = [:]
 
         init(points: Int = 3, placement: SweepPlacement = .everyDeviceClass, lease: Double = 10, attempts: Int = 3,
              restored: [SweepTrialRow] = []) {
@@ -28,7 +30,7 @@ import Testing
         }
 
         mutating func send(_ peer: String, _ body: WireEnvelope.OneOf_Body) -> [WireEnvelope] {
-            let out = s.handle(.received(peer: Data(peer.utf8), envelope: WireEnvelope(body), publicKey: nil, at: now))
+            let out = s.handle(.received(peer: Data(peer.utf8), envelope: WireEnvelope(body), key: keys[peer], at: now))
             return collect(out, peer: peer)
         }
 
@@ -51,13 +53,18 @@ import Testing
             return replies
         }
 
-        mutating func hello(_ peer: String, id: String? = nil, deviceClass: String = "cpu-a", running: [String] = []) {
+        @discardableResult
+        mutating func hello(_ peer: String, id: String? = nil, deviceClass: String = "cpu-a", running: [String] = [],
+                            capabilities: WireCapabilities = WireResults.allCapabilities, expectWelcome: Bool = true)
+            -> [WireEnvelope] {
             var h = WireHello()
             h.agentID = id ?? peer
             h.deviceClass = deviceClass
             h.runningTrialIds = running
+            h.capabilities = capabilities
             let replies = send(peer, .hello(h))
-            #expect(replies.first?.kind == "welcome")
+            if expectWelcome { #expect(replies.first?.kind == "welcome") }
+            return replies
         }
 
         mutating func request(_ peer: String) -> WireAssignment? {
@@ -66,14 +73,27 @@ import Testing
         }
 
         mutating func result(_ peer: String, _ a: WireAssignment, failed: Bool = false) -> WireAck? {
+            result(peer, trialId: a.trialID, attempt: a.attempt, failed ? WireResults.failed() : WireResults.ok())
+        }
+
+        mutating func result(_ peer: String, trialId: String, attempt: UInt32, _ body: WireTrialResult) -> WireAck? {
             var r = WireResult()
-            r.trialID = a.trialID
-            r.attempt = a.attempt
-            r.failed = failed
-            r.failureReason = failed ? "worker crashed" : ""
-            r.resultJson = "{}"
+            r.trialID = trialId
+            r.attempt = attempt
+            r.result = body
             for e in send(peer, .result(r)) { if case let .ack(ack) = e.body { return ack } }
             return nil
+        }
+
+        mutating func heartbeat(_ peer: String, _ trialId: String, attempt: UInt32) -> [WireEnvelope] {
+            var beat = WireHeartbeat()
+            beat.trialID = trialId
+            beat.attempt = attempt
+            return send(peer, .heartbeat(beat))
+        }
+
+        var refusals: [SweepRefusalRow] {
+            stored.compactMap { if case let .refused(r) = $0 { return r } else { return nil } }
         }
 
         var accepted: [String] {
@@ -153,7 +173,7 @@ import Testing
         #expect(second.trialID == first.trialID)
         #expect(second.attempt == 2)
         #expect(h.result("a2", second)?.accepted == true)
-        // a1 comes back from the dead with its old result: acknowledged, ignored.
+        // a1 comes back from the dead with its old result: acknowledged, refused.
         h.hello("a1")
         #expect(h.result("a1", first)?.accepted == false)
         #expect(h.accepted == [first.trialID])
@@ -170,7 +190,8 @@ import Testing
         let two = try #require(twoReply)
         #expect(two.attempt == 2)
         _ = h.result("a1", two, failed: true)
-        let state = try #require(h.s.trialState(one.trialID))
+        let stateReply = h.s.trialState(one.trialID)
+        let state = try #require(stateReply)
         #expect(state.state == .failed)
         #expect(state.reasons.count == 2)
         #expect(h.request("a1") == nil)
@@ -178,7 +199,7 @@ import Testing
         #expect(h.s.progress.failed == 1)
     }
 
-    @Test func aLateSuccessStillCountsWhenTheTrialHasNoResultYet() throws {
+    @Test func aLateSuccessIsRefusedOnceAnotherAgentHoldsTheTrial() throws {
         var h = Harness(points: 1, lease: 5)
         h.hello("a1")
         h.hello("a2")
@@ -187,10 +208,39 @@ import Testing
         _ = h.tick(6)  // a1's lease expires
         let secondReply = h.request("a2")
         let second = try #require(secondReply)
-        // a1 was only slow: its attempt-1 result is a valid measurement and arrives first.
+        // a1 was only slow, but a2 now holds the live lease: a1's late result must not win
+        // over the measurement a2 is making, and a1's heartbeat learns the lease is gone.
         h.hello("a1")
-        #expect(h.result("a1", first)?.accepted == true)
-        #expect(h.result("a2", second)?.accepted == false)
+        let beat = h.heartbeat("a1", first.trialID, attempt: first.attempt)
+        guard case let .reject(reject)? = beat.first?.body else {
+            Issue.record("a heartbeat for a lost lease must be refused, got \(beat.map(\.kind))")
+            return
+        }
+        #expect(reject.reason == .leaseExpired && reject.trialID == first.trialID)
+        let lateReply = h.result("a1", first)
+        let late = try #require(lateReply)
+        #expect(late.accepted == false && late.reason == .leaseExpired)
+        #expect(h.result("a2", second)?.accepted == true)
+        #expect(h.accepted == [first.trialID])
+        #expect(h.refusals.map(\.reason).contains("LEASE_EXPIRED"))
+        guard case let .resultAccepted(row)? = h.stored.last(where: { if case .resultAccepted = $0 { true } else { false } })
+        else { Issue.record("no result stored"); return }
+        #expect(row.agentId == "a2" && row.attempt == 2)
+    }
+
+    @Test func aLateSuccessCountsWhileNobodyElseHoldsTheTrial() throws {
+        var h = Harness(points: 1, lease: 5)
+        h.hello("a1")
+        let firstReply = h.request("a1")
+        let first = try #require(firstReply)
+        _ = h.tick(6)  // a1's lease expires; nobody takes the trial yet
+        h.hello("a1", running: [first.trialID])
+        // Its heartbeat is not refused (the measurement may still count) …
+        #expect(h.heartbeat("a1", first.trialID, attempt: first.attempt).first?.kind == "heartbeat")
+        // … and its result is accepted, marked late.
+        let ackReply = h.result("a1", first)
+        let ack = try #require(ackReply)
+        #expect(ack.accepted == true && ack.note.contains("late"))
         #expect(h.accepted == [first.trialID])
     }
 
@@ -217,7 +267,7 @@ import Testing
             _ = h.s.handle(.malformed(peer: Data("p".utf8), error: .malformed("junk"), at: h.now))
         }
         #expect(h.s.malformedFrames == 1000)
-        let mismatch = h.s.handle(.malformed(peer: Data("p".utf8), error: .versionMismatch(peer: 9, ours: 1), at: h.now))
+        let mismatch = h.s.handle(.malformed(peer: Data("p".utf8), error: .versionMismatch(peer: 9, ours: 2), at: h.now))
         #expect(mismatch.contains { if case .send = $0 { return true } else { return false } })
         h.hello("ok")
         #expect(h.request("ok") != nil)
@@ -306,7 +356,7 @@ import Testing
         let ackReply = h.result("b1", a)
         let ack = try #require(ackReply)
         #expect(ack.accepted == false)
-        #expect(ack.note.contains("device class"))
+        #expect(ack.reason == .notLeaseHolder)
         #expect(h.accepted.isEmpty)
     }
     /// Regression (issue 13): a Hello that names another agent's running trial must not take its

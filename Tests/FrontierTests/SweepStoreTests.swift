@@ -3,6 +3,8 @@ import Testing
 @testable import FrontierStore
 @testable import FrontierSweep
 @testable import FrontierWire
+import FrontierMeasurement
+import FrontierSupport
 
 
 /// The store as the coordinator uses it: a sweep's state survives closing and reopening, a
@@ -18,6 +20,7 @@ import Testing
         let dir = Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let points = SweepSchedulerTests.points(3)
+        let key = AgentKey(publicKey: String(repeating: "k", count: 40), name: "a1", agentIds: ["a1"])
         do {
             let store = try SweepStore(folder: dir)
             try store.prepare(grid: Self.grid, points: points)
@@ -27,16 +30,21 @@ import Testing
             var hello = WireHello()
             hello.agentID = "a1"
             hello.deviceClass = "cpu"
-            s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.hello(hello)), publicKey: "KEY", at: 1), into: &out)
-            s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.workRequest(.init())), publicKey: nil, at: 2), into: &out)
+            hello.capabilities = WireResults.allCapabilities
+            s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.hello(hello)), key: key, at: 1), into: &out)
+            s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.workRequest(.init())), key: nil, at: 2), into: &out)
             hello.agentID = "a2"
-            s.handle(.received(peer: Data("a2".utf8), envelope: WireEnvelope(.hello(hello)), publicKey: nil, at: 2), into: &out)
-            s.handle(.received(peer: Data("a2".utf8), envelope: WireEnvelope(.workRequest(.init())), publicKey: nil, at: 2), into: &out)
+            s.handle(.received(peer: Data("a2".utf8), envelope: WireEnvelope(.hello(hello)), key: nil, at: 2), into: &out)
+            s.handle(.received(peer: Data("a2".utf8), envelope: WireEnvelope(.workRequest(.init())), key: nil, at: 2), into: &out)
             var result = WireResult()
             result.trialID = "p0@cpu"
             result.attempt = 1
-            result.resultJson = "{\"x\":1}"
-            s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.result(result)), publicKey: nil, at: 3), into: &out)
+            result.result = WireResults.ok(deviceClass: "cpu")
+            s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.result(result)), key: nil, at: 3), into: &out)
+            // A forged result and a waiting list: both kept for `frontier status`.
+            result.trialID = "p2@cpu"
+            s.handle(.received(peer: Data("a1".utf8), envelope: WireEnvelope(.result(result)), key: nil, at: 4), into: &out)
+            out.append(.store(.waiting([SweepWaitingRow(deviceClass: "gpu", trials: 3, reason: "no agent of device class gpu connected")])))
             try store.apply(out.compactMap { if case let .store(c) = $0 { return c } else { return nil } })
         }
         let store = try SweepStore(folder: dir)
@@ -50,7 +58,14 @@ import Testing
         #expect(try store.agents().first?.done == 1)
         #expect(try store.attemptsCount() == 2)
         let stored = try store.storedTrials()
-        #expect(stored.first?.resultJSON == "{\"x\":1}")
+        // The stored message comes back as the measurement layer's JSON export.
+        let json = try #require(stored.first?.resultJSON)
+        let decoded = try JSONCoding.decoder.decode(TrialResult.self, from: Data(json.utf8))
+        #expect(decoded.metrics == ["accuracy": 0.9] && decoded.latencyP50Ms == 4.2 && decoded.device.deviceClass == "cpu")
+        #expect(counts.refused == ["NOT_LEASE_HOLDER": 1])
+        #expect(counts.waiting.first?.trials == 3)
+        let refusal = try #require(try store.refusals().first)
+        #expect(refusal.trialId == "p2@cpu" && refusal.agentId == "a1" && refusal.keyFingerprint == key.fingerprint)
     }
 
     @Test func aDifferentGridIsRefused() throws {
@@ -76,7 +91,7 @@ import Testing
         let store = try SweepStore(folder: dir)
         try store.prepare(grid: Self.grid, points: SweepSchedulerTests.points(1))
         try store.apply([.trialsAdded([SweepTrialRow(trialId: "p0@cpu", pointKey: "p0", deviceClass: "cpu", state: .pending, attempt: 1)])])
-        let row = SweepResultRow(trialId: "p0@cpu", attempt: 1, agentId: "a", deviceClass: "cpu", resultJSON: "{}", at: 1)
+        let row = SweepResultRow(trialId: "p0@cpu", attempt: 1, agentId: "a", deviceClass: "cpu", result: WireResults.ok(), at: 1)
         try store.apply([.resultAccepted(row)])
         #expect(throws: (any Error).self) { try store.apply([.resultAccepted(row)]) }
         #expect(try store.resultCounts() == ["p0@cpu": 1])

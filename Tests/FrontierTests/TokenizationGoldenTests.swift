@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import FrontierEngine
 @testable import FrontierTasks
+import FrontierSupport
 
 
 /// Every SST-2 and MRPC dev text and every SQuAD v1.1 dev question and context through our

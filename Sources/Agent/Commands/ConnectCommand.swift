@@ -5,6 +5,7 @@ import FrontierMeasurement
 import FrontierSupport
 import FrontierSweep
 import FrontierTransport
+import FrontierWire
 
 struct ConnectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -84,8 +85,9 @@ struct ConnectCommand: ParsableCommand {
         let spoolDir = spool.map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/frontier/spool/\(id)")
         var options = SweepAgent.Options(endpoint: endpoint, agentId: id, deviceClass: device.deviceClass,
-                                         fingerprintJSON: (try? String(decoding: JSONCoding.encoder.encode(device), as: UTF8.self)) ?? "{}",
-                                         threads: threads ?? 1, keys: agentKeys, spool: spoolDir)
+                                         fingerprint: WireDeviceFingerprint(device),
+                                         threads: threads ?? 1, keys: agentKeys, spool: spoolDir,
+                                         capabilities: AgentCapabilities.current(device: device))
         options.exitWhenFinished = !stay
         let log: @Sendable (String) -> Void = { note("agent \(id): \($0)") }
         let runner = MeasuredTrialRunner(device: device, sharedRoot: sharedRoot, threads: threads,

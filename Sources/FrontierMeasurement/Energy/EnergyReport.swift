@@ -32,6 +32,18 @@ public struct EnergyReport: Codable, Sendable, Equatable {
         public var netJ: Double?
         public var idleW: Double?
         public var wraps: Int
+
+        package init(name: String, source: EnergySource, kind: EnergyDomainKind, countsTowardTotal: Bool, grossJ: Double,
+                     netJ: Double?, idleW: Double?, wraps: Int) {
+            self.name = name
+            self.source = source
+            self.kind = kind
+            self.countsTowardTotal = countsTowardTotal
+            self.grossJ = grossJ
+            self.netJ = netJ
+            self.idleW = idleW
+            self.wraps = wraps
+        }
     }
 
     /// `rapl`, `nvml`, `hwmon`, `estimated`, or several joined with `+` (`rapl+nvml`).
@@ -49,6 +61,25 @@ public struct EnergyReport: Codable, Sendable, Equatable {
     public var pollIntervalS: Double
     public var samples: Int
     public var notes: [String]
+
+    /// Every field as given: for a report read back from the wire.
+    package init(source: String, seconds: Double, grossJ: Double, netJ: Double?, packageJ: Double?, dramJ: Double?,
+                 gpuJ: Double?, domains: [Domain], idleBaselineS: Double?, estimate: EnergyEstimateParameters?,
+                 pollIntervalS: Double, samples: Int, notes: [String]) {
+        self.source = source
+        self.seconds = seconds
+        self.grossJ = grossJ
+        self.netJ = netJ
+        self.packageJ = packageJ
+        self.dramJ = dramJ
+        self.gpuJ = gpuJ
+        self.domains = domains
+        self.idleBaselineS = idleBaselineS
+        self.estimate = estimate
+        self.pollIntervalS = pollIntervalS
+        self.samples = samples
+        self.notes = notes
+    }
 
     public init(window: EnergyWindow, idle: IdleBaseline?, estimate: EnergyEstimateParameters?,
                 pollIntervalS: Double, notes: [String]) {

@@ -32,6 +32,8 @@ public struct TrialExecutor {
     public var progress: (String) -> Void
     /// Called with the worker's pid once it runs (tests kill it from here; the agent logs it).
     public var onWorkerStart: (Int32) -> Void
+    /// Raised by the agent when the trial's lease is gone: the worker is killed.
+    public var cancellation: TrialCancellation?
 
     public init(executable: String = WorkerProcess.currentExecutable(), device: DeviceFingerprint,
                 progress: @escaping (String) -> Void = { _ in }, onWorkerStart: @escaping (Int32) -> Void = { _ in }) {
@@ -74,6 +76,7 @@ public struct TrialExecutor {
             try JSONCoding.encoder.encode(WorkerRequest(spec: spec, idle: idle)).write(to: requestURL)
             exit = try WorkerProcess.run(executable: executable, arguments: ["worker", "--request", requestURL.path, "--outcome", outcomeURL.path],
                                          timeoutS: spec.measurement.timeoutS, memoryLimitMb: spec.measurement.memoryLimitMb,
+                                         cancellation: cancellation,
                                          onStart: { pid in
                                              progress("worker \(pid) started")
                                              onWorkerStart(pid)

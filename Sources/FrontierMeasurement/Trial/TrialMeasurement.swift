@@ -20,6 +20,23 @@ public struct OfflineResult: Codable, Sendable, Equatable {
     public var energyJPerCorrect: Double?
     /// True when the window ran longer than asked because a meter had not yet moved.
     public var extendedForResolution: Bool
+
+    package init(batch: Int, passes: Int, queries: Int, examples: Int, tokens: Int, seconds: Double, examplesPerS: Double,
+                 tokensPerS: Double, energy: EnergyReport, energyJPerExample: Double?, energyJPerCorrect: Double?,
+                 extendedForResolution: Bool) {
+        self.batch = batch
+        self.passes = passes
+        self.queries = queries
+        self.examples = examples
+        self.tokens = tokens
+        self.seconds = seconds
+        self.examplesPerS = examplesPerS
+        self.tokensPerS = tokensPerS
+        self.energy = energy
+        self.energyJPerExample = energyJPerExample
+        self.energyJPerCorrect = energyJPerCorrect
+        self.extendedForResolution = extendedForResolution
+    }
 }
 
 /// The single-stream scenario: one query at a time, after warm-up.
@@ -38,6 +55,24 @@ public struct SingleStreamResult: Codable, Sendable, Equatable {
     public var energy: EnergyReport
     public var energyJPerQuery: Double?
     public var extendedForResolution: Bool
+
+    package init(queries: Int, warmupQueries: Int, seconds: Double, latencyP50Ms: Double, latencyP90Ms: Double,
+                 latencyP99Ms: Double, latencyMeanMs: Double, latencyMinMs: Double, latencyMaxMs: Double,
+                 queriesPerS: Double, energy: EnergyReport, energyJPerQuery: Double?, extendedForResolution: Bool) {
+        self.queries = queries
+        self.warmupQueries = warmupQueries
+        self.seconds = seconds
+        self.latencyP50Ms = latencyP50Ms
+        self.latencyP90Ms = latencyP90Ms
+        self.latencyP99Ms = latencyP99Ms
+        self.latencyMeanMs = latencyMeanMs
+        self.latencyMinMs = latencyMinMs
+        self.latencyMaxMs = latencyMaxMs
+        self.queriesPerS = queriesPerS
+        self.energy = energy
+        self.energyJPerQuery = energyJPerQuery
+        self.extendedForResolution = extendedForResolution
+    }
 }
 
 public struct TrialTimings: Codable, Sendable, Equatable {

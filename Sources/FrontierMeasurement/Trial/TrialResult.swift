@@ -1,4 +1,5 @@
 import Foundation
+import FrontierAnalysis
 import FrontierSupport
 import FrontierTechniques
 
@@ -33,7 +34,10 @@ public struct TrialResult: Codable, Sendable, Equatable {
     public var latencyP50Ms: Double?
     public var latencyP90Ms: Double?
     public var latencyP99Ms: Double?
+    /// The interval around `latencyP50Ms`, when the agent computed one.
+    public var latencyP50MsInterval: ConfidenceInterval?
     public var throughputExamplesPerS: Double?
+    public var throughputExamplesPerSInterval: ConfidenceInterval?
     public var throughputTokensPerS: Double?
     /// The worker's peak resident set (`ru_maxrss` of that process alone), MiB.
     public var peakRssMb: Double?
@@ -65,6 +69,18 @@ public struct TrialResult: Codable, Sendable, Equatable {
                     nonZeroParameterCount: nil, weightBytesFp32: nil, flopsPerExample: nil, meanExitLayer: nil, techniques: nil, offline: nil, singleStream: nil, idleBaseline: idle,
                     device: device, timings: timings, startedAt: Self.timestamp(startedAt),
                     finishedAt: Self.timestamp(Date()), engineVersion: FrontierVersion.string, worker: worker)
+    }
+
+    /// A record with only its configuration and machine, every measurement absent: the start
+    /// of one read back from elsewhere (the wire), which then sets what it has.
+    package static func blank(spec: TrialSpec, device: DeviceFingerprint, timings: Timings) -> TrialResult {
+        TrialResult(trialId: nil, status: .failed, failureReason: nil, configuration: spec, task: spec.task,
+                    model: spec.model, examples: nil, metrics: [:], energy: nil, energySource: nil, energyJPerExample: nil,
+                    energyJPerCorrect: nil, latencyP50Ms: nil, latencyP90Ms: nil, latencyP99Ms: nil,
+                    throughputExamplesPerS: nil, throughputTokensPerS: nil, peakRssMb: nil, modelFileBytes: nil,
+                    parameterCount: nil, nonZeroParameterCount: nil, weightBytesFp32: nil, flopsPerExample: nil,
+                    meanExitLayer: nil, techniques: nil, offline: nil, singleStream: nil, idleBaseline: nil, device: device,
+                    timings: timings, startedAt: "", finishedAt: "", engineVersion: "", worker: nil)
     }
 
     /// A successful trial from the worker's measurement.

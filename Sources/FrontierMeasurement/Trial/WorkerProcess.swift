@@ -17,6 +17,15 @@ public struct WorkerExit: Sendable, Equatable, Codable {
     /// Why the agent killed it (timeout, memory limit), when it did.
     public var killedBecause: String?
 
+    package init(pid: Int32, exitCode: Int32?, signal: Int32?, maxRssKb: Int, wallS: Double, killedBecause: String?) {
+        self.pid = pid
+        self.exitCode = exitCode
+        self.signal = signal
+        self.maxRssKb = maxRssKb
+        self.wallS = wallS
+        self.killedBecause = killedBecause
+    }
+
     public var succeeded: Bool { exitCode == 0 && signal == nil }
 
     /// A sentence for the failed result: what ended the worker.
@@ -47,8 +56,10 @@ public enum WorkerProcess {
     ///   - stdoutToStderr: the child's stdout goes to our stderr (its progress joins ours and our
     ///     stdout stays the result's alone).
     ///   - onStart: called with the child's pid once it runs.
+    ///   - cancellation: when raised, the child is killed (and `killedBecause` says why).
     public static func run(executable: String, arguments: [String], timeoutS: Double, memoryLimitMb: Double?,
-                           stdoutToStderr: Bool = true, onStart: (Int32) -> Void = { _ in }) throws -> WorkerExit {
+                           stdoutToStderr: Bool = true, cancellation: TrialCancellation? = nil,
+                           onStart: (Int32) -> Void = { _ in }) throws -> WorkerExit {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -74,6 +85,10 @@ public enum WorkerProcess {
                 throw SpawnError(executable: executable, code: errno)
             }
             let elapsed = MonotonicClock.now() - started
+            if killedBecause == nil, let reason = cancellation?.reason {
+                killedBecause = "cancelled: \(reason)"
+                kill(pid, SIGKILL)
+            }
             if killedBecause == nil, elapsed > timeoutS {
                 killedBecause = String(format: "timed out after %.1f s (measurement.timeout_s)", timeoutS)
                 kill(pid, SIGKILL)

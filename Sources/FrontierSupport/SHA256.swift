@@ -1,6 +1,6 @@
-/// FIPS 180-4 SHA-256, for comparing against the hashes tools/make_goldens.py commits (Linux
-/// Foundation has no CryptoKit, and the goldens are too large to commit as id lists).
-struct SHA256 {
+/// FIPS 180-4 SHA-256: key fingerprints, and the hashes tools/make_goldens.py commits (Linux
+/// Foundation has no CryptoKit, and one small hash does not justify a crypto package).
+public struct SHA256: Sendable {
     private var state: [UInt32] = [
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
     ]
@@ -18,7 +18,9 @@ struct SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    mutating func update<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+    public init() {}
+
+    public mutating func update<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
         for byte in bytes {
             pending.append(byte)
             length &+= 1
@@ -29,7 +31,7 @@ struct SHA256 {
         }
     }
 
-    mutating func finalize() -> String {
+    public mutating func finalize() -> String {
         let bitLength = length &* 8
         var tail = pending + [0x80]
         while tail.count % 64 != 56 { tail.append(0) }
@@ -41,7 +43,7 @@ struct SHA256 {
         }.joined()
     }
 
-    static func hex(_ text: String) -> String {
+    public static func hex(_ text: String) -> String {
         var hasher = SHA256()
         hasher.update(text.utf8)
         return hasher.finalize()
