@@ -619,10 +619,10 @@ check_live() {
 
     # Keys exactly as docs/deploy.md makes them.
     if "$frontier" keygen --out "$keys/coordinator" --name coordinator >"$t/keygen.log" 2>&1 &&
-        "$frontier" keygen --out "$keys/agent" --name agent >>"$t/keygen.log" 2>&1 &&
+        "$frontier" keygen --out "$keys/agent" --name agent --agent-ids '*' >>"$t/keygen.log" 2>&1 &&
         mkdir -p "$keys/coordinator/authorized" &&
         cp "$keys/coordinator/coordinator.pub" "$keys/agent/coordinator.pub" &&
-        cp "$keys/agent/agent.pub" "$keys/coordinator/authorized/check.pub"; then
+        cp "$keys/agent/agent.pub" "$keys/coordinator/authorized/fleet.pub"; then
         local mode
         mode=$(stat -c %a "$keys/agent/agent.secret" 2>/dev/null)
         [[ $mode == 600 ]] && pass "frontier keygen: NAME.pub and NAME.secret (mode 600)" || fail "frontier keygen: agent.secret mode is $mode, expected 600"

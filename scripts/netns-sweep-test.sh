@@ -179,7 +179,8 @@ K=$work/keys
 "$frontier" keygen --out "$K/agent" --name agent >/dev/null 2>&1
 "$frontier" keygen --out "$K/rogue" --name agent >/dev/null 2>&1
 mkdir -p "$K/coordinator/authorized"
-cp "$K/agent/agent.pub" "$K/coordinator/authorized/"
+# The shared pair may act as a1 and a2 only (the coordinator binds agent ids to keys).
+{ echo "# agent-ids: a1, a2"; cat "$K/agent/agent.pub"; } >"$K/coordinator/authorized/fleet.pub"
 cp "$K/coordinator/coordinator.pub" "$K/agent/"
 cp "$K/coordinator/coordinator.pub" "$K/rogue/"
 rogue_key=$(tr -d '\n' <"$K/rogue/agent.pub")

@@ -30,6 +30,8 @@ public final class SweepCoordinator: @unchecked Sendable {
         /// (a sweep that no agent joined yet is not finished).
         public var minimumDeviceClasses = 1
         public var batchSize = 512
+        /// Leave "trials are waiting" out of the log (the benchmark's simulated agents).
+        public var quietWaiting = false
 
         public init(bind: String, keys: CoordinatorKeys? = nil, settings: SweepScheduler.Settings = .init(),
                     exitWhenDone: Bool = false) {
@@ -178,8 +180,10 @@ public final class SweepCoordinator: @unchecked Sendable {
                 lastWaiting = now
                 let current = scheduler.waiting
                 if current != waiting {
-                    for row in current where !waiting.contains(row) {
-                        log("\(row.trials) trial(s) of device class \(row.deviceClass) are waiting: \(row.reason)")
+                    // Logged when a reason appears, not each time its count moves.
+                    let known = Set(waiting.map { "\($0.deviceClass)\u{0}\($0.reason)" })
+                    for row in current where !known.contains("\(row.deviceClass)\u{0}\(row.reason)") && !options.quietWaiting {
+                        log("trials of device class \(row.deviceClass) are waiting (\(row.trials) now): \(row.reason)")
                     }
                     waiting = current
                     directives.append(.store(.waiting(current)))

@@ -59,7 +59,9 @@ public struct CurveKeyPair: Sendable, Equatable, CustomStringConvertible {
 
     /// Writes `dir/NAME.pub` (0644) and `dir/NAME.secret` (0600), creating `dir` (0700) if
     /// needed. Without `overwrite`, refuses if either file exists and writes neither.
-    public func write(to dir: URL, name: String, overwrite: Bool = false) throws {
+    /// `agentIds`: globs written as a `# agent-ids:` line in the `.pub`, so that the file copied
+    /// into a coordinator's `authorized/` says which agent names the key may use.
+    public func write(to dir: URL, name: String, overwrite: Bool = false, agentIds: [String] = []) throws {
         try KeyFiles.checkName(name, in: dir)
         try KeyFiles.makeDirectory(dir)
         let pub = Self.publicFile(in: dir, name: name)
@@ -70,7 +72,8 @@ public struct CurveKeyPair: Sendable, Equatable, CustomStringConvertible {
             }
         }
         try KeyFiles.write(secretKey + "\n", to: sec, mode: 0o600, overwrite: overwrite)
-        try KeyFiles.write(publicKey + "\n", to: pub, mode: 0o644, overwrite: overwrite)
+        let idsLine = agentIds.isEmpty ? "" : "# agent-ids: \(agentIds.joined(separator: ", "))\n"
+        try KeyFiles.write(idsLine + publicKey + "\n", to: pub, mode: 0o644, overwrite: overwrite)
     }
 
     /// Reads `dir/NAME.secret` and derives the public key from it. `dir/NAME.pub`, when
