@@ -16,6 +16,9 @@ public final class ZmqContext: @unchecked Sendable {
     /// Linger given to each new socket: how long `close()` keeps trying to deliver queued
     /// messages. libzmq's default is forever, which makes termination hang on a dead peer.
     public let defaultLingerMs: Int
+    /// libzmq I/O threads. `ZmqSocketMonitor` ties handshake events to connections only with
+    /// one, where libzmq's events keep the order connections go through.
+    let ioThreads: Int
 
     private struct WeakSocket { weak var socket: ZmqSocket? }
     // Guarded by `lock`.
@@ -31,6 +34,7 @@ public final class ZmqContext: @unchecked Sendable {
         guard let handle = zmq_ctx_new() else { throw ZmqError.last("zmq_ctx_new") }
         self.handle = handle
         self.defaultLingerMs = defaultLingerMs
+        self.ioThreads = ioThreads
         if ioThreads != 1 {
             try zmqCheck("set ZMQ_IO_THREADS \(ioThreads)") { zmq_ctx_set(handle, ZMQ_IO_THREADS, Int32(ioThreads)) }
         }

@@ -23,6 +23,11 @@ public final class ZmqSocket: @unchecked Sendable {
     private let lock = NSLock()
     private var handle: UnsafeMutableRawPointer?
     private var isCurveServer = false
+    /// Run once by `close()` before the handle closes (a monitor's PAIR uses it to stop the
+    /// monitoring first).
+    private var beforeClose: (@Sendable () -> Void)?
+    /// The inproc endpoint libzmq publishes this socket's events on, while monitored.
+    private var monitorEndpoint: String?
     /// One reusable `zmq_msg_t`, allocated so its address is stable across libzmq calls.
     private let message: UnsafeMutablePointer<zmq_msg_t>
 
@@ -43,6 +48,11 @@ public final class ZmqSocket: @unchecked Sendable {
 
     /// Closes the socket; queued outgoing messages get the socket's linger. Idempotent.
     public func close() {
+        let hook: (@Sendable () -> Void)? = lock.withLock {
+            defer { beforeClose = nil }
+            return handle == nil ? nil : beforeClose
+        }
+        hook?()
         let closed: Bool = lock.withLock {
             guard let h = handle else { return false }
             zmq_close(h)
@@ -76,6 +86,33 @@ public final class ZmqSocket: @unchecked Sendable {
     }
 
     func markCurveServer() { lock.withLock { isCurveServer = true } }
+
+    /// Sets what `close()` runs first, outside the lock. Not run by the context's shutdown,
+    /// which closes every socket at once.
+    func setBeforeClose(_ body: (@Sendable () -> Void)?) { lock.withLock { beforeClose = body } }
+
+    // MARK: - Monitoring (for ZmqSocketMonitor)
+
+    /// `zmq_socket_monitor`: libzmq binds a PAIR at `endpoint` (inproc, this context) and sends
+    /// it `events` (`ZMQ_EVENT_*` bits) in the v1 format.
+    /// libzmq keeps one monitor per socket: starting another stops the previous one.
+    func startMonitor(endpoint: String, events: Int32) throws {
+        try withHandle("monitor \(endpoint)") { h in
+            try zmqCheck("monitor \(endpoint)") { zmq_socket_monitor(h, endpoint, events) }
+            monitorEndpoint = endpoint
+        }
+    }
+
+    /// Stops the monitoring that publishes on `endpoint` (libzmq sends MONITOR_STOPPED and
+    /// closes its PAIR). A no-op when the socket is closed (closing stopped it) or a newer
+    /// monitor has replaced that one.
+    func stopMonitor(endpoint: String) {
+        _ = try? withHandle("stop monitor") { h in
+            guard monitorEndpoint == endpoint else { return }
+            zmq_socket_monitor(h, nil, 0)
+            monitorEndpoint = nil
+        }
+    }
 
     // MARK: - Endpoints
 

@@ -35,6 +35,18 @@ extension ZmqSocket {
         }
     }
 
+    /// ZMQ_MAXMSGSIZE as set; nil when unlimited (-1) or the socket is closed.
+    var maxMessageSizeLimit: Int? {
+        let raw = try? withHandle("get ZMQ_MAXMSGSIZE") { h -> Int64 in
+            var value: Int64 = -1
+            var size = MemoryLayout<Int64>.size
+            try zmqCheck("get ZMQ_MAXMSGSIZE") { zmq_getsockopt(h, ZMQ_MAXMSGSIZE, &value, &size) }
+            return value
+        }
+        guard let raw, raw >= 0 else { return nil }
+        return Int(raw)
+    }
+
     /// The identity a DEALER/REQ presents to a ROUTER (1–255 bytes, first byte not 0), which
     /// the ROUTER then sees as a message's first frame. Set before `connect`.
     public func setRoutingId(_ id: Data) throws {
