@@ -107,6 +107,11 @@ public final class SweepCoordinator: @unchecked Sendable {
         defer { authenticator?.stop() }
         let router = try context.socket(.router)
         defer { router.close() }
+        // Connection-level failures (a wrong coordinator.pub, a client without CURVE, a frame
+        // over ZeroMQ's limit) never reach the loop as messages: the monitor makes them log lines.
+        let monitor = try ZmqSocketMonitor(router)
+        defer { monitor.close() }
+        var connectionEvents = 0
         try router.setLinger(ms: 2000)
         // ZeroMQ's own limit sits above the protocol's, so that a frame between the two is read
         // and refused with a Reject the sender can understand, instead of a silent disconnect.
@@ -141,8 +146,22 @@ public final class SweepCoordinator: @unchecked Sendable {
         var failures: [(trialId: String, reason: String, at: Double)] = []
         while !stop.isRaised {
             directives.removeAll(keepingCapacity: true)
-            let ready = try ZmqSocket.poll([router], timeoutMs: 100)
+            let ready = try ZmqSocket.poll([router, monitor.socket], timeoutMs: 100)
             var now = clock()
+            if ready.count > 1, ready[1] {
+                for event in monitor.drain() {
+                    // Refused keys are ZAP's to log (with the key); the rest only the monitor sees.
+                    if case .handshakeFailedAuth = event.kind { continue }
+                    var worth = event.isFailure
+                    if case .disconnected = event.kind { worth = true }
+                    guard worth else { continue }
+                    connectionEvents += 1
+                    if connectionEvents <= 50 || connectionEvents % 100 == 0 {
+                        log("connection: \(event.operatorMessage)"
+                            + (connectionEvents == 50 ? " (further connection events are logged every 100th)" : ""))
+                    }
+                }
+            }
             if ready.first == true {
                 for _ in 0..<options.batchSize {
                     guard let message = try router.receiveMessage(timeoutMs: 0) else { break }

@@ -526,7 +526,13 @@ import Glibc
         let coordPair = try CoordinatorKeys.generate(in: coordDir)
         let goodPair = try AgentKeys.generate(in: goodDir, coordinatorPublicKey: coordPair.publicKey)
         let strangerPair = try AgentKeys.generate(in: strangerDir, coordinatorPublicKey: coordPair.publicKey)
+        // An authorised agent that was handed another coordinator's public key.
+        let misconfiguredDir = h.root.appendingPathComponent("keys-misconfigured")
+        let misconfiguredPair = try AgentKeys.generate(in: misconfiguredDir,
+                                                       coordinatorPublicKey: try CurveKeyPair.generate().publicKey)
         try AuthorizedKeys.install(publicKey: goodPair.publicKey, name: "good", in: CoordinatorKeys.authorizedDirectory(in: coordDir))
+        try AuthorizedKeys.install(publicKey: misconfiguredPair.publicKey, name: "misconfigured",
+                                   in: CoordinatorKeys.authorizedDirectory(in: coordDir))
         let keys = try CoordinatorKeys.load(coordDir)
         #expect(keys.authorizedKeys().contains(goodPair.publicKey) && !keys.authorizedKeys().contains(strangerPair.publicKey))
 
@@ -537,6 +543,19 @@ import Glibc
         let stranger = try h.agent("stranger", endpoint: c.endpoint, deviceClass: "cpu-stranger",
                                    runner: Runner(strangerCalls), keys: try AgentKeys.load(strangerDir))
         #expect(Self.waitUntil(5) { c.coordinator.snapshot.rejectedKeys > 0 }, "the unknown key was never rejected")
+
+        // The wrong server key fails the handshake before ZAP is asked: only the monitor sees it.
+        let misconfigured = try h.agent("misconfigured", endpoint: c.endpoint, runner: Runner(Calls()),
+                                        keys: try AgentKeys.load(misconfiguredDir))
+        #expect(Self.waitUntil(5) { c.log.all.contains { $0.contains("connection:") && $0.contains("coordinator.pub") } },
+                "a client with the wrong coordinator.pub left no log line: \(c.log.all.suffix(5))")
+        misconfigured.stop.raise("done")
+        _ = misconfigured.thread.join(5)
+        // An authorised key claiming a name it does not admit: refused, and the agent ends.
+        let impostor = try h.agent("victim", endpoint: c.endpoint, runner: Runner(Calls()), keys: try AgentKeys.load(goodDir))
+        let impostorExit = try #require(impostor.thread.join(5), "the impostor was not refused")
+        #expect(throws: SweepAgentError.self) { try impostorExit.get() }
+        #expect(c.log.all.contains { $0.contains("IDENTITY_REFUSED") && $0.contains("good.pub") })
 
         let goodCalls = Calls()
         _ = try h.agent("good", endpoint: c.endpoint, runner: Runner(goodCalls), keys: try AgentKeys.load(goodDir))
