@@ -59,13 +59,11 @@ let package = Package(
         // validation (which need the tasks' metric names and the techniques' vocabulary).
         .target(name: "FrontierSweep",
                 dependencies: ["FrontierGrid", "FrontierWire", "FrontierAnalysis", "FrontierReport", "FrontierMeasurement",
-                               "FrontierTasks", "FrontierTechniques", "FrontierEngine", "FrontierSupport",
-                               .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+                               "FrontierTasks", "FrontierTechniques", "FrontierEngine", "FrontierSupport"]),
         // The SQLite result store: the only target that links GRDB.
         .target(name: "FrontierStore",
                 dependencies: ["FrontierSweep", "FrontierGrid", "FrontierAnalysis", "FrontierMeasurement", "FrontierTasks",
-                               "FrontierSupport", "FrontierWire", .product(name: "GRDB", package: "GRDB.swift"),
-                               .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+                               "FrontierSupport", "FrontierWire", .product(name: "GRDB", package: "GRDB.swift")]),
         // The I/O shells around the sweep logic: coordinator and agent over ZeroMQ.
         .target(name: "FrontierFleet",
                 dependencies: ["FrontierSweep", "FrontierStore", "FrontierTransport", "FrontierWire", "FrontierMeasurement",

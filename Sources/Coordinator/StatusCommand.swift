@@ -22,6 +22,8 @@ struct StatusCommand: ParsableCommand {
         var finished: Bool
         var agents: [SweepStore.StoredAgent]
         var failures: [Failure]
+        /// The most recent refused messages (forgeries, late results, invalid results), newest first.
+        var recentRefusals: [SweepStore.StoredRefusal]
     }
 
     struct Failure: Codable {
@@ -40,7 +42,8 @@ struct StatusCommand: ParsableCommand {
             }
             report = Report(grid: try s.gridInfo()?.name ?? "?", counts: counts,
                             finished: counts.total > 0 && counts.pending + counts.leased == 0,
-                            agents: try s.agents().map { var a = $0; a.fingerprintJSON = ""; return a }, failures: failures)
+                            agents: try s.agents().map { var a = $0; a.fingerprintJSON = ""; return a }, failures: failures,
+                            recentRefusals: try s.refusals(limit: 20))
         } catch {
             note("Error: \(error)")
             throw ExitCode(1)
@@ -55,6 +58,18 @@ struct StatusCommand: ParsableCommand {
             let now = Date().timeIntervalSince1970
             for a in report.agents {
                 print("  agent \(a.agentId) [\(a.deviceClass)]: \(a.done) results, last seen \(Int(now - a.lastSeen)) s ago")
+            }
+            for w in c.waiting {
+                print("  waiting: \(w.trials) trial(s) of device class \(w.deviceClass): \(w.reason)")
+            }
+            if !c.refused.isEmpty {
+                let total = c.refused.values.reduce(0, +)
+                print("  refused: \(total) message(s) — " + c.refused.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+                    .joined(separator: ", "))
+                for r in report.recentRefusals.prefix(5) {
+                    print("    \(r.reason) from \(r.agentId ?? "?")\(r.keyFingerprint.map { " (\($0))" } ?? "")"
+                        + "\(r.trialId.map { " for \($0)" } ?? ""): \(r.detail)")
+                }
             }
             for f in report.failures.prefix(20) {
                 print("  failed \(f.trialId) (\(f.label)): \(f.reasons.last ?? "")")

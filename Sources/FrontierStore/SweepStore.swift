@@ -259,7 +259,7 @@ public final class SweepStore: Sendable {
                                      key_fingerprint, result_pb)
                 VALUES (?, ?, ?, ?, ?, '', ?, ?, ?)
                 """).execute(arguments: [r.trialId, r.attempt, r.agentId, r.deviceClass, r.at, r.keyName, r.keyFingerprint,
-                                         try r.result.serializedData()])
+                                         r.result.encoded()])
             try db.cachedStatement(sql: "UPDATE trials SET state = 'done', agent_id = ?, updated_at = ? WHERE trial_id = ?")
                 .execute(arguments: [r.agentId, r.at, r.trialId])
             // The attempt that delivered is 'ok'; any other still running is now redundant.
@@ -284,7 +284,7 @@ public final class SweepStore: Sendable {
     /// Generated on reading, not on storing: the coordinator's loop stores thousands a second.
     static func resultJSON(json: String?, message: Data?) -> String? {
         if let json, !json.isEmpty { return json }
-        guard let message, let wire = try? WireTrialResult(serializedBytes: message),
+        guard let message, let wire = try? WireTrialResult.decode(message),
               let result = try? TrialResult(wire: wire), let data = try? JSONCoding.encoder.encode(result) else { return nil }
         return String(decoding: data, as: UTF8.self)
     }

@@ -3,7 +3,6 @@ import FrontierGrid
 import FrontierMeasurement
 import FrontierSupport
 import FrontierWire
-import SwiftProtobuf
 
 /// The coordinator's logic as a pure state machine: events in (a decoded message from a peer,
 /// a malformed frame, the clock), directives out (messages to send, changes to make durable).
@@ -406,7 +405,7 @@ public struct SweepScheduler: Sendable {
                                                    fingerprintJSON: Self.fingerprintJSON(hello), publicKey: key?.publicKey,
                                                    threads: Int(hello.threads), engineVersion: hello.engineVersion,
                                                    keyName: key?.name, keyFingerprint: key?.fingerprint,
-                                                   capabilitiesJSON: (try? hello.capabilities.jsonString()) ?? "{}",
+                                                   capabilitiesJSON: hello.capabilities.jsonText,
                                                    at: now))))
         if placement == .everyDeviceClass, classIndex[deviceClass] == nil
             || !hasTrials(forClass: classIndex[deviceClass]!) {

@@ -117,3 +117,25 @@ extension WireEnvelope {
         }
     }
 }
+
+extension WireTrialResult {
+    /// The stored form: what the coordinator keeps in `results.result_pb`.
+    public func encoded() -> Data { (try? serializedData()) ?? Data() }
+
+    public static func decode(_ bytes: Data) throws -> WireTrialResult {
+        do {
+            return try WireTrialResult(serializedBytes: bytes)
+        } catch {
+            throw WireError.malformed("\(bytes.count) bytes that are not a frontier.v1.TrialResult (\(error))")
+        }
+    }
+}
+
+extension WireCapabilities {
+    /// Protobuf's JSON mapping with the .proto's field names, for the store and `frontier status`.
+    public var jsonText: String {
+        var options = JSONEncodingOptions()
+        options.preserveProtoFieldNames = true
+        return (try? jsonString(options: options)) ?? "{}"
+    }
+}
