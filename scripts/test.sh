@@ -39,6 +39,10 @@ fi
 if [ "${CI:-}" = "true" ] && grep -aE 'skipped.*needs the base model' "$log" >/dev/null; then
   problems+=("CI must run the base-model tests, but the base model could not be fetched")
 fi
+# install-deps.sh installs python3-zmq and python3-protobuf: the outside agent must run in CI.
+if [ "${CI:-}" = "true" ] && grep -aE 'skipped.*needs python wire' "$log" >/dev/null; then
+  problems+=("CI must run the outside (Python) agent, but python3-zmq, python3-protobuf or protoc is missing")
+fi
 
 if [ $# -eq 0 ] && [ "$status" -eq 0 ] && [ ${#problems[@]} -eq 0 ]; then
   # The deploy files (issue 8): shellcheck, Kubernetes schemas, systemd-analyze, and the

@@ -181,7 +181,7 @@ public final class SweepCoordinator: @unchecked Sendable {
                         let envelope = try WireEnvelope.decode(frames[1])
                         var key: AgentKey?
                         if case .hello = envelope.body { key = agentKey(message.userId) }
-                        scheduler.handle(.received(peer: frames[0], envelope: envelope, key: key, at: now),
+                        scheduler.handle(.received(peer: frames[0], envelope: envelope, key: key, at: now, frame: frames[1]),
                                          into: &directives)
                     } catch let error as WireError {
                         if scheduler.malformedFrames < 20 || scheduler.malformedFrames % 1000 == 0 {

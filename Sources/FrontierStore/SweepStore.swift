@@ -259,7 +259,7 @@ public final class SweepStore: Sendable {
                                      key_fingerprint, result_pb)
                 VALUES (?, ?, ?, ?, ?, '', ?, ?, ?)
                 """).execute(arguments: [r.trialId, r.attempt, r.agentId, r.deviceClass, r.at, r.keyName, r.keyFingerprint,
-                                         r.result.encoded()])
+                                         r.encoded ?? r.result.encoded()])
             try db.cachedStatement(sql: "UPDATE trials SET state = 'done', agent_id = ?, updated_at = ? WHERE trial_id = ?")
                 .execute(arguments: [r.agentId, r.at, r.trialId])
             // The attempt that delivered is 'ok'; any other still running is now redundant.

@@ -42,7 +42,9 @@ public struct SweepScheduler: Sendable {
     public enum Event: Sendable {
         /// `key`: the CURVE key the peer authenticated with, when there is one. The shell must
         /// pass it with every Hello; later messages of that connection inherit the Hello's.
-        case received(peer: Data, envelope: WireEnvelope, key: AgentKey?, at: Double)
+        /// `frame`: the bytes the envelope was decoded from, when the shell has them (a
+        /// result is then stored as sent, not re-encoded).
+        case received(peer: Data, envelope: WireEnvelope, key: AgentKey?, at: Double, frame: Data? = nil)
         case malformed(peer: Data, error: WireError, at: Double)
         /// A frame over `WireProtocol.maxMessageBytes` (read, not parsed).
         case oversized(peer: Data, bytes: Int, at: Double)
@@ -96,6 +98,9 @@ public struct SweepScheduler: Sendable {
         /// Who held the attempt that ended last (attempt − 1), so that its late result can
         /// still count while nobody else holds the trial.
         var lastHolder: String?
+        /// That attempt ended because its lease expired (a slow agent, whose result may still
+        /// come), not because its holder reported a failure or an invalid result.
+        var lateAllowed = false
     }
 
     public private(set) var settings: Settings
@@ -158,8 +163,10 @@ public struct SweepScheduler: Sendable {
                 // so after reconnecting; if it does not within one lease, it runs again.
                 trial.leaseExpiry = now + settings.leaseSeconds
             } else if trial.state == .pending, trial.attempt > 1 {
-                // The store keeps the last holder in agent_id: its late result may still count.
+                // The store keeps the last holder in agent_id: its late result may still count
+                // if its lease only expired.
                 trial.lastHolder = row.agentId
+                trial.lateAllowed = row.reasons.last?.contains("lease expired") == true
                 trial.agent = nil
             }
             append(trial)
@@ -281,13 +288,14 @@ public struct SweepScheduler: Sendable {
             let detail = "a frame of \(bytes) bytes exceeds the protocol's limit of \(WireProtocol.maxMessageBytes) bytes (4 MiB)"
             out.append(.send(peer: peer, reject(.frameTooLarge, detail)))
             refused(nil, attempt: nil, agentId: agentByPeer[peer], reason: .frameTooLarge, detail: detail, now: now, into: &out)
-        case let .received(peer, envelope, key, now):
+        case let .received(peer, envelope, key, now, frame):
             count(envelope.kind)
-            receive(peer: peer, envelope: envelope, key: key, now: now, into: &out)
+            receive(peer: peer, envelope: envelope, key: key, now: now, frame: frame, into: &out)
         }
     }
 
-    mutating func receive(peer: Data, envelope: WireEnvelope, key: AgentKey?, now: Double, into out: inout [Directive]) {
+    mutating func receive(peer: Data, envelope: WireEnvelope, key: AgentKey?, now: Double, frame: Data? = nil,
+                          into out: inout [Directive]) {
         if case let .hello(hello) = envelope.body {
             welcome(peer: peer, hello: hello, key: key, now: now, into: &out)
             return
@@ -313,7 +321,7 @@ public struct SweepScheduler: Sendable {
         case let .heartbeat(beat):
             heartbeat(beat, agentId: agentId, peer: peer, now: now, into: &out)
         case let .result(result):
-            accept(result: result, agentId: agentId, now: now, into: &out)
+            accept(result: result, agentId: agentId, now: now, frame: frame, into: &out)
         default:
             out.append(.send(peer: peer, reject(.malformed, "an agent may not send \(envelope.kind)")))
         }
@@ -389,7 +397,7 @@ public struct SweepScheduler: Sendable {
                 trials[Int(i)].leaseExpiry = now + settings.leaseSeconds
                 agent.trialId = id
                 agent.state = .running
-            } else if t.state == .pending, t.lastHolder == agentId {
+            } else if t.state == .pending, t.lateAllowed, t.lastHolder == agentId {
                 // Its lease expired while it was away, and nobody took the trial yet: its
                 // result may still count (see `accept`), so it is not told to stop.
                 continue
@@ -452,7 +460,7 @@ public struct SweepScheduler: Sendable {
             let t = trials[Int(i)]
             if t.state == .leased, t.agent == agentId, t.attempt == Int32(beat.attempt) {
                 trials[Int(i)].leaseExpiry = now + settings.leaseSeconds
-            } else if !(t.state == .pending && t.lastHolder == agentId && t.attempt == Int32(beat.attempt) + 1) {
+            } else if !(t.state == .pending && t.lateAllowed && t.lastHolder == agentId && t.attempt == Int32(beat.attempt) + 1) {
                 // The lease is gone (expired and handed on, ended, or never this agent's): say
                 // so, so the agent stops working for nothing. An expired attempt that nobody
                 // took over yet may still finish and count, so it is left alone.
@@ -487,7 +495,7 @@ public struct SweepScheduler: Sendable {
             out.append(.send(peer: agent.peer, WireEnvelope(.assignment(assignment(Int(i), trialId: current)))))
             return
         }
-        guard let c = classIndex[cls], let i = popPending(Int(c), groups: agent.runnable) else {
+        guard let c = classIndex[cls], let i = popPending(Int(c), groups: agent.runnable, agentId: agentId) else {
             var none = WireNoWork()
             none.retryAfterMs = UInt32(min(5.0, settings.heartbeatSeconds) * 1000)
             none.sweepFinished = finished(forClass: cls, groups: agent.runnable)
@@ -532,7 +540,7 @@ public struct SweepScheduler: Sendable {
             return .refused(.duplicate, "duplicate: \(id) already has an accepted result")
         case .leased where t.agent == agentId && t.attempt == Int32(attempt):
             return .holder
-        case .pending where !failed && t.lastHolder == agentId && t.attempt == Int32(attempt) + 1:
+        case .pending where !failed && t.lateAllowed && t.lastHolder == agentId && t.attempt == Int32(attempt) + 1:
             return .lateHolder
         default:
             if Self.held(t, attempt: attempt, by: agentId) {
@@ -550,7 +558,7 @@ public struct SweepScheduler: Sendable {
             || (t.state == .done && t.agent == agentId)
     }
 
-    mutating func accept(result: WireResult, agentId: String, now: Double, into out: inout [Directive]) {
+    mutating func accept(result: WireResult, agentId: String, now: Double, frame: Data? = nil, into out: inout [Directive]) {
         guard var agent = agents[agentId] else { return }
         var ack = WireAck()
         ack.trialID = result.trialID
@@ -586,7 +594,7 @@ public struct SweepScheduler: Sendable {
         // Validation only: the rules guarantee the message converts, and converting (or
         // encoding JSON) here would cost the loop more than everything else a result needs.
         let problem = result.hasResult ? TrialResultValidator.validate(result.result, task: point.task)
-            : TrialResultProblem(field: "", problem: "is missing (Result.result is required)")
+            : TrialResultProblem(field: "", problem: "Result.result is missing (it is required)")
         if case .holder = standing {
             if let problem {
                 agent.failedAttempts += 1
@@ -611,6 +619,7 @@ public struct SweepScheduler: Sendable {
         out.append(.store(.resultAccepted(SweepResultRow(trialId: result.trialID, attempt: Int(result.attempt),
                                                          agentId: agentId, deviceClass: cls, result: result.result,
                                                          keyName: agent.key?.name, keyFingerprint: agent.key?.fingerprint,
+                                                         encoded: frame.flatMap(WireFrameScanner.trialResultBytes),
                                                          at: now))))
         ack.accepted = true
         if case .lateHolder = standing { ack.note = "accepted late: the lease had expired but nobody else took the trial" }
@@ -665,7 +674,7 @@ public struct SweepScheduler: Sendable {
             let t = trials[Int(i)]
             let who = t.agent ?? "an agent"
             endAttempt(Int(i), reason: "attempt \(t.attempt) on \(who): lease expired (no heartbeat for "
-                + "\(Int(settings.leaseSeconds)) s)", now: now, into: &out)
+                + "\(Int(settings.leaseSeconds)) s)", expired: true, now: now, into: &out)
             if let agentId = t.agent, var agent = agents[agentId] {
                 agent.state = .lost
                 agent.trialId = nil
@@ -679,10 +688,11 @@ public struct SweepScheduler: Sendable {
     }
 
     /// Ends the current attempt without a result: back to the queue, or failed for good.
-    mutating func endAttempt(_ i: Int, reason: String, now: Double, into out: inout [Directive]) {
+    mutating func endAttempt(_ i: Int, reason: String, expired: Bool = false, now: Double, into out: inout [Directive]) {
         let t = trials[i]
         trials[i].reasons.append(reason)
         trials[i].lastHolder = t.agent
+        trials[i].lateAllowed = expired
         trials[i].agent = nil
         leased.remove(Int32(i))
         let failed = Int(t.attempt) >= settings.maxAttempts
@@ -767,7 +777,7 @@ public struct SweepScheduler: Sendable {
 
     /// The next pending trial of class `c` among the groups an agent can run: of the groups'
     /// queue heads (a re-queued trial heads its group's queue), the one earliest in the grid.
-    mutating func popPending(_ c: Int, groups: [Int32]) -> Int32? {
+    mutating func popPending(_ c: Int, groups: [Int32], agentId: String? = nil) -> Int32? {
         var best: (group: Int, trial: Int32)?
         for g32 in groups {
             let g = Int(g32)
@@ -776,6 +786,7 @@ public struct SweepScheduler: Sendable {
                 queueHeads[c][g] += 1
             }
             guard queueHeads[c][g] < queues[c][g].count else { continue }
+            if let agentId { preferOthers(c, g, over: agentId) }
             let i = queues[c][g][queueHeads[c][g]]
             if best == nil || i < best!.trial { best = (g, i) }
         }
@@ -786,6 +797,24 @@ public struct SweepScheduler: Sendable {
             queueHeads[c][g] = 0
         }
         return i
+    }
+
+    /// A trial whose last attempt this agent just ended (a failure, an invalid result) goes to
+    /// another agent when one asks: the head of the queue swaps with the first of the next few
+    /// pending trials that someone else ended or nobody ran. So one agent cannot burn a
+    /// trial's attempts in a row while others could run it; alone, it still gets it.
+    mutating func preferOthers(_ c: Int, _ g: Int, over agentId: String) {
+        let head = queueHeads[c][g]
+        guard trials[Int(queues[c][g][head])].lastHolder == agentId else { return }
+        var k = head + 1
+        while k < queues[c][g].count, k <= head + 16 {
+            let j = queues[c][g][k]
+            if trials[Int(j)].state == .pending, trials[Int(j)].lastHolder != agentId {
+                queues[c][g].swapAt(head, k)
+                return
+            }
+            k += 1
+        }
     }
 
     /// Every trial of `cls` that an agent able to run `groups` could run has ended.

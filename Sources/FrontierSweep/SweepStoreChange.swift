@@ -117,10 +117,13 @@ public struct SweepResultRow: Sendable, Equatable {
     public var result: WireTrialResult
     public var keyName: String?
     public var keyFingerprint: String?
+    /// `result`'s bytes as the agent sent them, when the shell could cut them from the frame.
+    public var encoded: Data?
     public var at: Double
 
     public init(trialId: String, attempt: Int, agentId: String, deviceClass: String, result: WireTrialResult,
-                keyName: String? = nil, keyFingerprint: String? = nil, at: Double) {
+                keyName: String? = nil, keyFingerprint: String? = nil, encoded: Data? = nil, at: Double) {
+        self.encoded = encoded
         self.trialId = trialId
         self.attempt = attempt
         self.agentId = agentId

@@ -290,7 +290,12 @@ public nonisolated struct Frontier_V1_Envelope: Sendable {
 }
 
 /// Agent → coordinator, first message on every (re)connection. Answered with Welcome or a
-/// Reject (BAD_HELLO, IDENTITY_REFUSED: do not retry).
+/// Reject (BAD_HELLO, IDENTITY_REFUSED: do not retry). The Welcome may be followed by one Reject
+/// per running_trial_ids entry the coordinator does not keep (NOT_LEASE_HOLDER, LEASE_EXPIRED,
+/// UNKNOWN_TRIAL, with its trial_id): stop that trial. In general a Reject that carries a
+/// trial_id is news about that lease, never the answer to the request you sent last.
+/// A coordinator restart forgets every agent: anything but Hello is then answered with
+/// NOT_WELCOMED, and the agent says Hello again (naming its running trial).
 public nonisolated struct Frontier_V1_Hello: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -340,9 +345,13 @@ public nonisolated struct Frontier_V1_Hello: Sendable {
   fileprivate var _fingerprint: Frontier_V1_DeviceFingerprint? = nil
 }
 
-/// What an agent can run. A trial whose techniques, kernels or task are not all listed here,
-/// or whose memory limit exceeds memory_bytes, is never assigned to it; a trial that no
-/// connected agent can run is reported by `frontier status` as waiting, with what is missing.
+/// What an agent can run. A trial is assigned only to an agent that lists its task (as the
+/// trial's spec names it, lower case: "sst-2"), every technique in its spec, the kernel its
+/// quantization mode needs ("int8", "fp16", "bf16"), "sparse" when magnitude pruning sets
+/// kernel "always", and memory_bytes ≥ its measurement.memory_limit_mb (when it sets one). An
+/// agent that lists nothing gets nothing; its NoWork then says sweep_finished, since every
+/// trial it could run has ended. Trials no connected agent can run are reported by
+/// `frontier status` as waiting, with what the closest agent lacks.
 public nonisolated struct Frontier_V1_Capabilities: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -391,8 +400,9 @@ public nonisolated struct Frontier_V1_Welcome: Sendable {
   /// A lease not extended by a Heartbeat for this long expires.
   public var leaseMs: UInt32 = 0
 
-  /// The name under which this agent's results are stored: its agent_id, and under CURVE the
-  /// authorised key file's name and fingerprint.
+  /// Under CURVE: the authorised key file's name without ".pub" ("node7") and the key's
+  /// fingerprint ("sha256:" and 16 hex digits), stored with every attempt and result of this
+  /// agent. Empty without CURVE.
   public var keyName: String = String()
 
   public var keyFingerprint: String = String()
@@ -426,6 +436,8 @@ public nonisolated struct Frontier_V1_Assignment: Sendable {
 
   /// The configuration to run, as JSON with snake_case keys: exactly what
   /// `frontier-agent run --spec FILE` reads (documented in docs/techniques.md and the README).
+  /// Its keys are TrialConfiguration's field names: parse it into a TrialConfiguration with
+  /// protobuf's JSON mapping and send that back in TrialResult.configuration.
   public var specJson: String = String()
 
   public var leaseMs: UInt32 = 0
@@ -504,7 +516,9 @@ public nonisolated struct Frontier_V1_Result: Sendable {
 }
 
 /// Coordinator → agent: the result is durable in the store, or was refused (with why). Either
-/// way the agent drops it from its spool: resending cannot change the answer.
+/// way the agent drops it from its spool. A refused result ended nothing that was not already
+/// over: an INVALID_RESULT from the lease holder ends that attempt (the trial runs again, as a
+/// new attempt, preferably elsewhere), and the same attempt cannot be resent corrected.
 public nonisolated struct Frontier_V1_Ack: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -549,10 +563,10 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
     /// fatal: run the same Frontier release on both sides
     case versionMismatch // = 1
 
-    /// the frame did not parse as an Envelope, or a message only the coordinator sends
+    /// a welcomed agent sent a message only the coordinator sends (frames that do not
     case malformed // = 2
 
-    /// a message before Hello (e.g. after a coordinator restart): say Hello again
+    /// parse are dropped and logged, never answered: answering garbage feeds its sender)
     case notWelcomed // = 3
 
     /// no such trial in this coordinator's grid
@@ -704,7 +718,11 @@ public nonisolated struct Frontier_V1_TrialResult: @unchecked Sendable {
     set {_uniqueStorage()._failureReason = newValue}
   }
 
-  /// Required. The configuration as run; its task must be the trial's task.
+  /// Required when OK. The configuration as run (see Assignment.spec_json); its task must be the
+  /// trial's task, and its names must be known ones: gemm "packed" or "openblas", technique
+  /// names as in Capabilities.techniques, scope "global"/"layer", kernel "auto"/"always"/"never",
+  /// strategy "bottom"/"top"/"alternate", mode "int8"/"fp16"/"bf16", scenarios "offline"/
+  /// "single-stream", meter "auto"/"rapl"/"nvml"/"hwmon"/"estimated"; batch and threads ≥ 1.
   public var configuration: Frontier_V1_TrialConfiguration {
     get {_storage._configuration ?? Frontier_V1_TrialConfiguration()}
     set {_uniqueStorage()._configuration = newValue}
@@ -726,7 +744,7 @@ public nonisolated struct Frontier_V1_TrialResult: @unchecked Sendable {
     set {_uniqueStorage()._model = newValue}
   }
 
-  /// OK: dataset examples scored for the metrics (≥ 1).
+  /// Required when OK: dataset examples scored for the metrics (≥ 1).
   public var examples: UInt64 {
     get {_storage._examples ?? 0}
     set {_uniqueStorage()._examples = newValue}
@@ -955,7 +973,7 @@ public nonisolated struct Frontier_V1_TrialResult: @unchecked Sendable {
   /// Clears the value of `idleBaseline`. Subsequent reads from it will return its default value.
   public mutating func clearIdleBaseline() {_uniqueStorage()._idleBaseline = nil}
 
-  /// Required: the machine that measured.
+  /// Required when OK: the machine that measured (device_class non-empty).
   public var device: Frontier_V1_DeviceFingerprint {
     get {_storage._device ?? Frontier_V1_DeviceFingerprint()}
     set {_uniqueStorage()._device = newValue}

@@ -273,4 +273,43 @@ import Testing
         #expect(reason(big) == .frameTooLarge)
         #expect(reason(empty) == .emptyFrame)
     }
+
+    @Test func anInvalidResultCannotBeResentCorrectedAndTheRetryGoesToAnotherAgent() throws {
+        var h = Harness(points: 2, attempts: 3)
+        h.hello("a1")
+        h.hello("a2")
+        let firstReply = h.request("a1")
+        let first = try #require(firstReply)
+        var bad = WireResults.ok()
+        bad.metrics = [:]
+        #expect(h.result("a1", trialId: first.trialID, attempt: first.attempt, bad)?.reason == .invalidResult)
+        // The same attempt, corrected: refused (the attempt is over).
+        let resentReply = h.result("a1", first)
+        let resent = try #require(resentReply)
+        #expect(resent.accepted == false && resent.reason == .leaseExpired)
+        // a1 asks again: it gets the other trial; the retry waits for someone else.
+        let nextReply = h.request("a1")
+        let next = try #require(nextReply)
+        #expect(next.trialID != first.trialID)
+        let retryReply = h.request("a2")
+        let retry = try #require(retryReply)
+        #expect(retry.trialID == first.trialID && retry.attempt == 2)
+    }
+
+    @Test func theScannerCutsTheResultOutOfAFrameExactlyAsEncoded() throws {
+        var r = WireResult()
+        r.trialID = "p0@cpu"
+        r.attempt = 3
+        r.result = WireResults.ok()
+        let frame = WireEnvelope(.result(r)).encoded()
+        let cut = try #require(WireFrameScanner.trialResultBytes(in: frame))
+        #expect(try WireTrialResult.decode(cut) == r.result)
+        #expect(cut == r.result.encoded())
+        // A frame that splits the field in two (legal protobuf: they merge) is left to the encoder.
+        var twice = frame
+        twice.append(WireEnvelope(.result(r)).encoded().dropFirst(2))
+        #expect(WireFrameScanner.trialResultBytes(in: twice) == nil)
+        #expect(WireFrameScanner.trialResultBytes(in: Data([0x42, 0xff])) == nil)
+        #expect(WireFrameScanner.trialResultBytes(in: WireEnvelope(.workRequest(.init())).encoded()) == nil)
+    }
 }

@@ -10,7 +10,7 @@ public struct TrialResultProblem: Error, Sendable, Equatable, CustomStringConver
     /// A path into the message: `metrics["accuracy"]`, `single_stream.latency_p50_ms`, …
     public var field: String
     public var problem: String
-    public var description: String { "result.\(field): \(problem)" }
+    public var description: String { field.isEmpty ? problem : "result.\(field): \(problem)" }
 }
 
 /// The coordinator's rules for a result, checked before anything is stored: an agent is a
