@@ -16,8 +16,8 @@ import Testing
 
     struct Setup {
         let root: URL
-        let port = Int.random(in: 20000..<60000)
-        var endpoint: String { "tcp://127.0.0.1:\(port)" }
+        /// Where the coordinator listens: it binds port 0 (`*`) and says which port it got, so no
+        /// other test's socket can take the port between choosing it and binding it.
         var store: URL { root.appendingPathComponent("store") }
         var pb2: URL { root.appendingPathComponent("pb2") }
 
@@ -58,16 +58,18 @@ import Testing
             return url
         }
 
-        func serve(_ grid: URL, _ extra: [String] = []) throws -> Child {
-            let serve = try Child(SweepProcessTests.frontier!, ["serve", grid.path, "--bind", endpoint, "--store", store.path,
+        func serve(_ grid: URL, _ extra: [String] = []) throws -> (Child, String) {
+            let serve = try Child(SweepProcessTests.frontier!, ["serve", grid.path, "--bind", "tcp://127.0.0.1:*", "--store", store.path,
                                                                 "--lease-s", "2", "--exit-when-done"] + extra,
                                   log: root.appendingPathComponent("serve.log"))
             // Agents may connect before the bind (ZeroMQ retries); waiting only makes logs tidier.
             let deadline = Date().addingTimeInterval(30)
-            while serve.process.isRunning, !serve.output.contains("listening"), Date() < deadline {
+            while serve.process.isRunning, !serve.output.contains("listening on tcp://"), Date() < deadline {
                 Thread.sleep(forTimeInterval: 0.05)
             }
-            return serve
+            let line = serve.output.split(separator: "\n").first { $0.contains("listening on tcp://") }
+            let endpoint = line.flatMap { text in text.range(of: "tcp://").map { String(text[$0.lowerBound...]) } }
+            return (serve, try #require(endpoint, "frontier serve did not say where it listens:\n\(serve.output)"))
         }
 
         /// Runs the outside agent to its end (killed after `seconds`); its status and output.
@@ -111,9 +113,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: setup.root) }
         // Nine malformed results each end an attempt, and a retried trial may be handed out
         // again first, so all nine can land on one trial: --max-attempts leaves room for that.
-        let serve = try setup.serve(try setup.grid(variants: 4), ["--max-attempts", "12"])
+        let (serve, endpoint) = try setup.serve(try setup.grid(variants: 4), ["--max-attempts", "12"])
         defer { serve.stop() }
-        let agent = try setup.python(["loopback", "--endpoint", setup.endpoint, "--store", setup.store.path,
+        let agent = try setup.python(["loopback", "--endpoint", endpoint, "--store", setup.store.path,
                                       "--lease-s", "2", "--expect-out", setup.root.appendingPathComponent("expect.json").path],
                                      log: "agent.log")
         #expect(agent.status == 0, "outside agent (loopback):\n\(agent.output)\nserve.log:\n\(serve.output.suffix(6000))")
@@ -134,9 +136,9 @@ import Testing
             try FileManager.default.copyItem(at: keys.appendingPathComponent("\(name)/\(name).pub"),
                                              to: coordinator.appendingPathComponent("authorized/\(name).pub"))
         }
-        let serve = try setup.serve(try setup.grid(variants: 1), ["--keys", coordinator.path])
+        let (serve, endpoint) = try setup.serve(try setup.grid(variants: 1), ["--keys", coordinator.path])
         defer { serve.stop() }
-        let agent = try setup.python(["curve", "--endpoint", setup.endpoint,
+        let agent = try setup.python(["curve", "--endpoint", endpoint,
                                       "--server-key", coordinator.appendingPathComponent("coordinator.pub").path,
                                       "--key-dir", keys.appendingPathComponent("node7").path, "--key-name", "node7",
                                       "--agent-id", "node7", "--refused-id", "victim3",
