@@ -22,19 +22,24 @@ public struct TrialResultProblem: Error, Sendable, Equatable, CustomStringConver
 public enum TrialResultValidator {
     /// The metric keys a task reports, with their ranges; nil for a task this build does not know.
     public static func metricRanges(task: String) -> [String: ClosedRange<Double>]? {
-        if ["squad", "squad1.1", "squad-v1.1"].contains(task.lowercased()) {
-            return ["exact_match": 0...100, "f1": 0...100]
-        }
-        guard let glue = GlueTask(name: task) else { return nil }
-        var ranges: [String: ClosedRange<Double>] = [:]
-        for split in glue.devSplits {
-            for name in glue.metricNames {
-                let correlation = ["matthews_correlation", "pearson", "spearmanr"].contains(name)
-                ranges[glue.metricKey(name, split: split)] = correlation ? -1...1 : 0...1
-            }
-        }
-        return ranges
+        if ["squad", "squad1.1", "squad-v1.1"].contains(task.lowercased()) { return squadRanges }
+        return GlueTask(name: task).flatMap { glueRanges[$0] }
     }
+
+    static let squadRanges: [String: ClosedRange<Double>] = ["exact_match": 0...100, "f1": 0...100]
+
+    /// Built once: the coordinator validates every result against its task's table.
+    static let glueRanges: [GlueTask: [String: ClosedRange<Double>]] = Dictionary(uniqueKeysWithValues:
+        GlueTask.allCases.map { glue in
+            var ranges: [String: ClosedRange<Double>] = [:]
+            for split in glue.devSplits {
+                for name in glue.metricNames {
+                    let correlation = ["matthews_correlation", "pearson", "spearmanr"].contains(name)
+                    ranges[glue.metricKey(name, split: split)] = correlation ? -1...1 : 0...1
+                }
+            }
+            return (glue, ranges)
+        })
 
     /// The result as the measurement layer's record, or the first rule it breaks: what the
     /// coordinator stores, or the reason it refuses. (A valid failure need not convert: only
