@@ -24,9 +24,12 @@ public struct MeasuredTrialRunner: SweepTrialRunner {
     public var threads: Int?
     public var executable: String
     public var progress: @Sendable (String) -> Void
+    /// This agent's baseline measurements, which its trials' ratios are paired with.
+    public let baselines: PairedBaselineCache
 
     public init(device: DeviceFingerprint, sharedRoot: URL, environment: [String: String] = ProcessInfo.processInfo.environment,
                 threads: Int? = nil, executable: String = WorkerProcess.currentExecutable(),
+                agentId: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)",
                 progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.device = device
         self.sharedRoot = sharedRoot
@@ -34,40 +37,95 @@ public struct MeasuredTrialRunner: SweepTrialRunner {
         self.threads = threads
         self.executable = executable
         self.progress = progress
+        baselines = PairedBaselineCache(agentId: agentId)
+    }
+
+    /// The spec as this agent runs it: its thread count, its device class, paths expanded here.
+    func prepare(_ decoded: TrialSpec, trialId: String?) throws -> TrialSpec {
+        var spec = decoded
+        spec.trialId = trialId
+        spec.deviceClass = device.deviceClass
+        if let threads {
+            spec.threads = threads
+            if let plan = spec.pairedBaseline {
+                var baseline = plan.spec
+                baseline.threads = threads
+                spec.pairedBaseline = PairedBaselinePlan(key: plan.key, spec: baseline)
+            }
+        }
+        spec = try spec.expandingPaths(environment: environment, sharedRoot: sharedRoot)
+        // Meter paths name this machine's devices (a container mounts the host's /sys
+        // elsewhere): variables only, never relative to the shared folder.
+        spec.measurement.energy.sysfsRoot = try GridPath.expandVariables(spec.measurement.energy.sysfsRoot, environment: environment)
+        spec.measurement.energy.nvmlLibrary = try GridPath.expandVariables(spec.measurement.energy.nvmlLibrary, environment: environment)
+        if let plan = spec.pairedBaseline {
+            var baseline = plan.spec
+            baseline.deviceClass = device.deviceClass
+            baseline.measurement.energy = spec.measurement.energy
+            spec.pairedBaseline = PairedBaselinePlan(key: plan.key, spec: baseline)
+        }
+        try spec.validate()
+        return spec
+    }
+
+    /// Whether `spec` is itself a measurement of its paired baseline (the baseline point, or a
+    /// repeat of it): then its own result refreshes the agent's baseline.
+    static func measuresItsBaseline(_ spec: TrialSpec) -> Bool {
+        guard let plan = spec.pairedBaseline else { return false }
+        var bare = spec
+        bare.trialId = nil
+        bare.pairedBaseline = nil
+        return bare == plan.spec
     }
 
     public func run(_ assignment: WireAssignment, cancellation: TrialCancellation) -> WireResult {
         let startedAt = Date()
-        var spec: TrialSpec
+        let spec: TrialSpec
         do {
-            spec = try TrialSpec.decode(Data(assignment.specJson.utf8), source: "assignment \(assignment.trialID)")
-            spec.trialId = assignment.trialID
-            spec.deviceClass = device.deviceClass
-            if let threads { spec.threads = threads }
-            spec = try spec.expandingPaths(environment: environment, sharedRoot: sharedRoot)
-            // Meter paths name this machine's devices (a container mounts the host's /sys
-            // elsewhere): variables only, never relative to the shared folder.
-            spec.measurement.energy.sysfsRoot = try GridPath.expandVariables(spec.measurement.energy.sysfsRoot,
-                                                                             environment: environment)
-            spec.measurement.energy.nvmlLibrary = try GridPath.expandVariables(spec.measurement.energy.nvmlLibrary,
-                                                                               environment: environment)
-            try spec.validate()
+            let decoded = try TrialSpec.decode(Data(assignment.specJson.utf8), source: "assignment \(assignment.trialID)")
+            spec = try prepare(decoded, trialId: assignment.trialID)
         } catch {
             return Self.failure(assignment, reason: "bad assignment: \(error)", device: device)
         }
-        let result: TrialResult
+        let pairing = spec.pairedBaseline.flatMap { plan in
+            plan.spec.measurement.pairedBaseline.enabled && !Self.measuresItsBaseline(spec) ? plan : nil
+        }
+        if let plan = pairing, baselines.isStale(plan.key, settings: spec.measurement.pairedBaseline) {
+            progress("measuring the baseline again for paired ratios (\(plan.key))")
+            var baseline = plan.spec
+            baseline.trialId = "\(plan.key) (paired baseline)"
+            baseline.timingOnly = true
+            let measured = measure(baseline, cancellation: cancellation, startedAt: Date())
+            if let why = cancellation.reason { return Self.failure(assignment, reason: "cancelled while measuring the paired baseline: \(why)", device: device) }
+            if baselines.record(plan.key, result: measured) == nil {
+                progress("paired baseline not measured (\(measured.failureReason ?? "no timing figure")); ratios fall back to the grid's baseline")
+            }
+        }
+        var result = measure(spec, cancellation: cancellation, startedAt: startedAt)
+        if let plan = spec.pairedBaseline, Self.measuresItsBaseline(spec), plan.spec.measurement.pairedBaseline.enabled {
+            result.pairedBaseline = baselines.record(plan.key, result: result)
+            if result.pairedBaseline != nil { _ = baselines.use(plan.key) }
+        } else if let plan = pairing, result.status == .ok {
+            result.pairedBaseline = baselines.use(plan.key)
+        }
+        // The plan told this agent what to measure; it is not part of the configuration that ran.
+        result.configuration.pairedBaseline = nil
+        return Self.wire(result, assignment: assignment)
+    }
+
+    /// One trial in a worker process, after the idle baseline.
+    func measure(_ spec: TrialSpec, cancellation: TrialCancellation, startedAt: Date) -> TrialResult {
         let idleStart = MonotonicClock.now()
         do {
             let idle = try TrialExecutor.measureIdle(settings: spec.measurement)
             var executor = TrialExecutor(executable: executable, device: device, progress: progress)
             executor.cancellation = cancellation
-            result = executor.run(spec: spec, idle: idle, idleSeconds: MonotonicClock.now() - idleStart)
+            return executor.run(spec: spec, idle: idle, idleSeconds: MonotonicClock.now() - idleStart)
         } catch {
             var timings = TrialResult.Timings()
             timings.idleBaselineS = MonotonicClock.now() - idleStart
-            result = .failed(spec: spec, reason: "\(error)", device: device, startedAt: startedAt, timings: timings)
+            return .failed(spec: spec, reason: "\(error)", device: device, startedAt: startedAt, timings: timings)
         }
-        return Self.wire(result, assignment: assignment)
     }
 
     public static func wire(_ result: TrialResult, assignment: WireAssignment) -> WireResult {

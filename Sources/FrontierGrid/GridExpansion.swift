@@ -28,7 +28,7 @@ public struct GridExpansion: Sendable {
 
     public init(_ grid: GridFile) throws {
         var builder = Builder(grid: grid)
-        points = try builder.expand()
+        points = BaselinePairing.pair(try builder.expand())
         name = grid.name
         source = grid.source
         placement = grid.placement

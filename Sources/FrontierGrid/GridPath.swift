@@ -123,6 +123,9 @@ extension TrialSpec {
                 spec.techniques[index].saveMask = try GridPath.expandVariables(saveMask, environment: variables)
             }
         }
+        if let plan = spec.pairedBaseline {
+            spec.pairedBaseline = PairedBaselinePlan(key: plan.key, spec: try plan.spec.expandingPaths(environment: environment, sharedRoot: sharedRoot))
+        }
         return spec
     }
 }

@@ -86,6 +86,13 @@ indirect enum GridSchema: Sendable {
             "poll_interval_s": .number,
             "estimate": .record(["watts_per_core": .number, "idle_watts": .number]),
         ]),
+        "interference": .record([
+            "max_other_cpu_cores": .number,
+            "max_steal_fraction": .number,
+            "max_remeasures": .integer,
+            "remeasure_delay_s": .number,
+        ]),
+        "paired_baseline": .record(["enabled": .bool, "every_trials": .integer, "every_minutes": .number]),
     ]
 
     /// Keys whose values are paths: a `${NAME}` in them that is not an axis is an environment

@@ -35,6 +35,12 @@ public typealias WireWorkerTimings = Frontier_V1_WorkerTimings
 public typealias WireWorkerExit = Frontier_V1_WorkerExit
 public typealias WireGpuDescription = Frontier_V1_GpuDescription
 public typealias WireDeviceFingerprint = Frontier_V1_DeviceFingerprint
+public typealias WireInterferenceConfiguration = Frontier_V1_InterferenceConfiguration
+public typealias WirePairedBaselineConfiguration = Frontier_V1_PairedBaselineConfiguration
+public typealias WireWindowInterference = Frontier_V1_WindowInterference
+public typealias WireChanceLevel = Frontier_V1_ChanceLevel
+public typealias WireEnergyBasis = Frontier_V1_EnergyBasis
+public typealias WirePairedBaselineMeasurement = Frontier_V1_PairedBaselineMeasurement
 
 public enum WireProtocol {
     /// Bumped on any change to proto/frontier.proto that an older peer would misread. Peers

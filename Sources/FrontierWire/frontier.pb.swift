@@ -1027,6 +1027,85 @@ public nonisolated struct Frontier_V1_TrialResult: @unchecked Sendable {
   /// Clears the value of `trialID`. Subsequent reads from it will return its default value.
   public mutating func clearTrialID() {_uniqueStorage()._trialID = nil}
 
+  /// What else the machine did during the headline windows (the more disturbed of the two).
+  public var interference: Frontier_V1_WindowInterference {
+    get {_storage._interference ?? Frontier_V1_WindowInterference()}
+    set {_uniqueStorage()._interference = newValue}
+  }
+  /// Returns true if `interference` has been explicitly set.
+  public var hasInterference: Bool {_storage._interference != nil}
+  /// Clears the value of `interference`. Subsequent reads from it will return its default value.
+  public mutating func clearInterference() {_uniqueStorage()._interference = nil}
+
+  /// A window kept was still disturbed after its re-measures: the report leaves the trial out
+  /// of the summary's picks unless nothing else exists.
+  public var disturbed: Bool {
+    get {_storage._disturbed}
+    set {_uniqueStorage()._disturbed = newValue}
+  }
+
+  /// Windows measured again because other load disturbed them.
+  public var remeasuredWindows: UInt32 {
+    get {_storage._remeasuredWindows}
+    set {_uniqueStorage()._remeasuredWindows = newValue}
+  }
+
+  /// Per metric key (the keys of `metrics`): Wilson for accuracy, bootstrap otherwise; each
+  /// interval contains its metric's value's scale (low ≤ high).
+  public var metricIntervals: Dictionary<String,Frontier_V1_Interval> {
+    get {_storage._metricIntervals}
+    set {_uniqueStorage()._metricIntervals = newValue}
+  }
+
+  /// The majority-class (constant) predictor on the same dev examples.
+  public var chance: Frontier_V1_ChanceLevel {
+    get {_storage._chance ?? Frontier_V1_ChanceLevel()}
+    set {_uniqueStorage()._chance = newValue}
+  }
+  /// Returns true if `chance` has been explicitly set.
+  public var hasChance: Bool {_storage._chance != nil}
+  /// Clears the value of `chance`. Subsequent reads from it will return its default value.
+  public mutating func clearChance() {_uniqueStorage()._chance = nil}
+
+  /// Required when energy_j_per_example is set: which joules it counts.
+  public var energyBasis: Frontier_V1_EnergyBasis {
+    get {_storage._energyBasis ?? Frontier_V1_EnergyBasis()}
+    set {_uniqueStorage()._energyBasis = newValue}
+  }
+  /// Returns true if `energyBasis` has been explicitly set.
+  public var hasEnergyBasis: Bool {_storage._energyBasis != nil}
+  /// Clears the value of `energyBasis`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergyBasis() {_uniqueStorage()._energyBasis = nil}
+
+  public var energyJPerExampleInterval: Frontier_V1_Interval {
+    get {_storage._energyJPerExampleInterval ?? Frontier_V1_Interval()}
+    set {_uniqueStorage()._energyJPerExampleInterval = newValue}
+  }
+  /// Returns true if `energyJPerExampleInterval` has been explicitly set.
+  public var hasEnergyJPerExampleInterval: Bool {_storage._energyJPerExampleInterval != nil}
+  /// Clears the value of `energyJPerExampleInterval`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergyJPerExampleInterval() {_uniqueStorage()._energyJPerExampleInterval = nil}
+
+  /// Bytes of weights the worker held while measuring (what the configuration executes).
+  public var weightBytesHeld: UInt64 {
+    get {_storage._weightBytesHeld ?? 0}
+    set {_uniqueStorage()._weightBytesHeld = newValue}
+  }
+  /// Returns true if `weightBytesHeld` has been explicitly set.
+  public var hasWeightBytesHeld: Bool {_storage._weightBytesHeld != nil}
+  /// Clears the value of `weightBytesHeld`. Subsequent reads from it will return its default value.
+  public mutating func clearWeightBytesHeld() {_uniqueStorage()._weightBytesHeld = nil}
+
+  /// The baseline this agent measured close in time, which ratios are paired with.
+  public var pairedBaseline: Frontier_V1_PairedBaselineMeasurement {
+    get {_storage._pairedBaseline ?? Frontier_V1_PairedBaselineMeasurement()}
+    set {_uniqueStorage()._pairedBaseline = newValue}
+  }
+  /// Returns true if `pairedBaseline` has been explicitly set.
+  public var hasPairedBaseline: Bool {_storage._pairedBaseline != nil}
+  /// Clears the value of `pairedBaseline`. Subsequent reads from it will return its default value.
+  public mutating func clearPairedBaseline() {_uniqueStorage()._pairedBaseline = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Status: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -1074,103 +1153,294 @@ public nonisolated struct Frontier_V1_TrialResult: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-/// The configuration as run: what `frontier-agent run --spec` reads, typed.
-public nonisolated struct Frontier_V1_TrialConfiguration: @unchecked Sendable {
+/// What else ran on the machine during a measured window.
+public nonisolated struct Frontier_V1_WindowInterference: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var trialID: String {
-    get {_storage._trialID ?? String()}
-    set {_uniqueStorage()._trialID = newValue}
-  }
-  /// Returns true if `trialID` has been explicitly set.
-  public var hasTrialID: Bool {_storage._trialID != nil}
-  /// Clears the value of `trialID`. Subsequent reads from it will return its default value.
-  public mutating func clearTrialID() {_uniqueStorage()._trialID = nil}
+  public var seconds: Double = 0
 
-  /// A Hugging Face checkpoint folder (config.json, vocab.txt, model.safetensors).
-  public var model: String {
-    get {_storage._model}
-    set {_uniqueStorage()._model = newValue}
+  public var cpus: UInt32 = 0
+
+  /// Machine busy time minus the worker's own, in cores (≥ 0).
+  public var otherCpuCores: Double = 0
+
+  public var ownCpuCores: Double = 0
+
+  /// In [0, 1].
+  public var stealFraction: Double = 0
+
+  public var runQueueMean: Double {
+    get {_runQueueMean ?? 0}
+    set {_runQueueMean = newValue}
+  }
+  /// Returns true if `runQueueMean` has been explicitly set.
+  public var hasRunQueueMean: Bool {self._runQueueMean != nil}
+  /// Clears the value of `runQueueMean`. Subsequent reads from it will return its default value.
+  public mutating func clearRunQueueMean() {self._runQueueMean = nil}
+
+  public var runQueueMax: UInt32 {
+    get {_runQueueMax ?? 0}
+    set {_runQueueMax = newValue}
+  }
+  /// Returns true if `runQueueMax` has been explicitly set.
+  public var hasRunQueueMax: Bool {self._runQueueMax != nil}
+  /// Clears the value of `runQueueMax`. Subsequent reads from it will return its default value.
+  public mutating func clearRunQueueMax() {self._runQueueMax = nil}
+
+  public var cpuMhzMean: Double {
+    get {_cpuMhzMean ?? 0}
+    set {_cpuMhzMean = newValue}
+  }
+  /// Returns true if `cpuMhzMean` has been explicitly set.
+  public var hasCpuMhzMean: Bool {self._cpuMhzMean != nil}
+  /// Clears the value of `cpuMhzMean`. Subsequent reads from it will return its default value.
+  public mutating func clearCpuMhzMean() {self._cpuMhzMean = nil}
+
+  public var cpuMhzMin: Double {
+    get {_cpuMhzMin ?? 0}
+    set {_cpuMhzMin = newValue}
+  }
+  /// Returns true if `cpuMhzMin` has been explicitly set.
+  public var hasCpuMhzMin: Bool {self._cpuMhzMin != nil}
+  /// Clears the value of `cpuMhzMin`. Subsequent reads from it will return its default value.
+  public mutating func clearCpuMhzMin() {self._cpuMhzMin = nil}
+
+  public var disturbed: Bool = false
+
+  public var reasons: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _runQueueMean: Double? = nil
+  fileprivate var _runQueueMax: UInt32? = nil
+  fileprivate var _cpuMhzMean: Double? = nil
+  fileprivate var _cpuMhzMin: Double? = nil
+}
+
+public nonisolated struct Frontier_V1_ChanceLevel: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "majority class 'positive' (50.9 % of 872)".
+  public var predictor: String = String()
+
+  /// Keyed as TrialResult.metrics.
+  public var metrics: Dictionary<String,Double> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Frontier_V1_EnergyBasis: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "net" (idle subtracted) or "gross".
+  public var accounting: String = String()
+
+  /// "offline" or "single-stream".
+  public var scenario: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Frontier_V1_PairedBaselineMeasurement: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "<agent>/baseline#<n>".
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
   }
 
-  public var task: String {
-    get {_storage._task}
-    set {_uniqueStorage()._task = newValue}
+  /// The baseline's grid point key.
+  public var baselineKey: String {
+    get {_storage._baselineKey}
+    set {_uniqueStorage()._baselineKey = newValue}
   }
 
-  /// GLUE: the folder holding the task folders; squad: the folder holding dev-v1.1.json.
-  public var data: String {
-    get {_storage._data}
-    set {_uniqueStorage()._data = newValue}
+  /// RFC 3339.
+  public var measuredAt: String {
+    get {_storage._measuredAt}
+    set {_uniqueStorage()._measuredAt = newValue}
   }
 
-  /// First N examples per split (questions for squad).
-  public var limit: UInt64 {
-    get {_storage._limit ?? 0}
-    set {_uniqueStorage()._limit = newValue}
-  }
-  /// Returns true if `limit` has been explicitly set.
-  public var hasLimit: Bool {_storage._limit != nil}
-  /// Clears the value of `limit`. Subsequent reads from it will return its default value.
-  public mutating func clearLimit() {_uniqueStorage()._limit = nil}
-
-  public var batch: UInt32 {
-    get {_storage._batch}
-    set {_uniqueStorage()._batch = newValue}
+  public var trialsBefore: UInt32 {
+    get {_storage._trialsBefore}
+    set {_uniqueStorage()._trialsBefore = newValue}
   }
 
-  public var threads: UInt32 {
-    get {_storage._threads}
-    set {_uniqueStorage()._threads = newValue}
+  public var ageS: Double {
+    get {_storage._ageS}
+    set {_uniqueStorage()._ageS = newValue}
   }
 
-  /// Tokens per input, specials included.
-  public var maxSeqLen: UInt32 {
-    get {_storage._maxSeqLen ?? 0}
-    set {_uniqueStorage()._maxSeqLen = newValue}
+  public var latencyP50Ms: Double {
+    get {_storage._latencyP50Ms ?? 0}
+    set {_uniqueStorage()._latencyP50Ms = newValue}
   }
-  /// Returns true if `maxSeqLen` has been explicitly set.
-  public var hasMaxSeqLen: Bool {_storage._maxSeqLen != nil}
-  /// Clears the value of `maxSeqLen`. Subsequent reads from it will return its default value.
-  public mutating func clearMaxSeqLen() {_uniqueStorage()._maxSeqLen = nil}
+  /// Returns true if `latencyP50Ms` has been explicitly set.
+  public var hasLatencyP50Ms: Bool {_storage._latencyP50Ms != nil}
+  /// Clears the value of `latencyP50Ms`. Subsequent reads from it will return its default value.
+  public mutating func clearLatencyP50Ms() {_uniqueStorage()._latencyP50Ms = nil}
 
-  /// "packed" (Frontier's GEMM) or "openblas".
-  public var gemm: String {
-    get {_storage._gemm}
-    set {_uniqueStorage()._gemm = newValue}
+  public var latencyP50MsInterval: Frontier_V1_Interval {
+    get {_storage._latencyP50MsInterval ?? Frontier_V1_Interval()}
+    set {_uniqueStorage()._latencyP50MsInterval = newValue}
   }
+  /// Returns true if `latencyP50MsInterval` has been explicitly set.
+  public var hasLatencyP50MsInterval: Bool {_storage._latencyP50MsInterval != nil}
+  /// Clears the value of `latencyP50MsInterval`. Subsequent reads from it will return its default value.
+  public mutating func clearLatencyP50MsInterval() {_uniqueStorage()._latencyP50MsInterval = nil}
 
-  public var deviceClass: String {
-    get {_storage._deviceClass ?? String()}
-    set {_uniqueStorage()._deviceClass = newValue}
+  public var throughputExamplesPerS: Double {
+    get {_storage._throughputExamplesPerS ?? 0}
+    set {_uniqueStorage()._throughputExamplesPerS = newValue}
   }
-  /// Returns true if `deviceClass` has been explicitly set.
-  public var hasDeviceClass: Bool {_storage._deviceClass != nil}
-  /// Clears the value of `deviceClass`. Subsequent reads from it will return its default value.
-  public mutating func clearDeviceClass() {_uniqueStorage()._deviceClass = nil}
+  /// Returns true if `throughputExamplesPerS` has been explicitly set.
+  public var hasThroughputExamplesPerS: Bool {_storage._throughputExamplesPerS != nil}
+  /// Clears the value of `throughputExamplesPerS`. Subsequent reads from it will return its default value.
+  public mutating func clearThroughputExamplesPerS() {_uniqueStorage()._throughputExamplesPerS = nil}
 
-  /// Applied in order after the model is loaded.
-  public var techniques: [Frontier_V1_TechniqueConfiguration] {
-    get {_storage._techniques}
-    set {_uniqueStorage()._techniques = newValue}
+  public var throughputExamplesPerSInterval: Frontier_V1_Interval {
+    get {_storage._throughputExamplesPerSInterval ?? Frontier_V1_Interval()}
+    set {_uniqueStorage()._throughputExamplesPerSInterval = newValue}
   }
+  /// Returns true if `throughputExamplesPerSInterval` has been explicitly set.
+  public var hasThroughputExamplesPerSInterval: Bool {_storage._throughputExamplesPerSInterval != nil}
+  /// Clears the value of `throughputExamplesPerSInterval`. Subsequent reads from it will return its default value.
+  public mutating func clearThroughputExamplesPerSInterval() {_uniqueStorage()._throughputExamplesPerSInterval = nil}
 
-  public var measurement: Frontier_V1_MeasurementConfiguration {
-    get {_storage._measurement ?? Frontier_V1_MeasurementConfiguration()}
-    set {_uniqueStorage()._measurement = newValue}
+  public var energyJPerExample: Double {
+    get {_storage._energyJPerExample ?? 0}
+    set {_uniqueStorage()._energyJPerExample = newValue}
   }
-  /// Returns true if `measurement` has been explicitly set.
-  public var hasMeasurement: Bool {_storage._measurement != nil}
-  /// Clears the value of `measurement`. Subsequent reads from it will return its default value.
-  public mutating func clearMeasurement() {_uniqueStorage()._measurement = nil}
+  /// Returns true if `energyJPerExample` has been explicitly set.
+  public var hasEnergyJPerExample: Bool {_storage._energyJPerExample != nil}
+  /// Clears the value of `energyJPerExample`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergyJPerExample() {_uniqueStorage()._energyJPerExample = nil}
+
+  public var energyJPerExampleInterval: Frontier_V1_Interval {
+    get {_storage._energyJPerExampleInterval ?? Frontier_V1_Interval()}
+    set {_uniqueStorage()._energyJPerExampleInterval = newValue}
+  }
+  /// Returns true if `energyJPerExampleInterval` has been explicitly set.
+  public var hasEnergyJPerExampleInterval: Bool {_storage._energyJPerExampleInterval != nil}
+  /// Clears the value of `energyJPerExampleInterval`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergyJPerExampleInterval() {_uniqueStorage()._energyJPerExampleInterval = nil}
+
+  public var energyBasis: Frontier_V1_EnergyBasis {
+    get {_storage._energyBasis ?? Frontier_V1_EnergyBasis()}
+    set {_uniqueStorage()._energyBasis = newValue}
+  }
+  /// Returns true if `energyBasis` has been explicitly set.
+  public var hasEnergyBasis: Bool {_storage._energyBasis != nil}
+  /// Clears the value of `energyBasis`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergyBasis() {_uniqueStorage()._energyBasis = nil}
+
+  public var disturbed: Bool {
+    get {_storage._disturbed}
+    set {_uniqueStorage()._disturbed = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// The configuration as run: what `frontier-agent run --spec` reads, typed.
+public nonisolated struct Frontier_V1_TrialConfiguration: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var trialID: String {
+    get {_trialID ?? String()}
+    set {_trialID = newValue}
+  }
+  /// Returns true if `trialID` has been explicitly set.
+  public var hasTrialID: Bool {self._trialID != nil}
+  /// Clears the value of `trialID`. Subsequent reads from it will return its default value.
+  public mutating func clearTrialID() {self._trialID = nil}
+
+  /// A Hugging Face checkpoint folder (config.json, vocab.txt, model.safetensors).
+  public var model: String = String()
+
+  public var task: String = String()
+
+  /// GLUE: the folder holding the task folders; squad: the folder holding dev-v1.1.json.
+  public var data: String = String()
+
+  /// First N examples per split (questions for squad).
+  public var limit: UInt64 {
+    get {_limit ?? 0}
+    set {_limit = newValue}
+  }
+  /// Returns true if `limit` has been explicitly set.
+  public var hasLimit: Bool {self._limit != nil}
+  /// Clears the value of `limit`. Subsequent reads from it will return its default value.
+  public mutating func clearLimit() {self._limit = nil}
+
+  public var batch: UInt32 = 0
+
+  public var threads: UInt32 = 0
+
+  /// Tokens per input, specials included.
+  public var maxSeqLen: UInt32 {
+    get {_maxSeqLen ?? 0}
+    set {_maxSeqLen = newValue}
+  }
+  /// Returns true if `maxSeqLen` has been explicitly set.
+  public var hasMaxSeqLen: Bool {self._maxSeqLen != nil}
+  /// Clears the value of `maxSeqLen`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxSeqLen() {self._maxSeqLen = nil}
+
+  /// "packed" (Frontier's GEMM) or "openblas".
+  public var gemm: String = String()
+
+  public var deviceClass: String {
+    get {_deviceClass ?? String()}
+    set {_deviceClass = newValue}
+  }
+  /// Returns true if `deviceClass` has been explicitly set.
+  public var hasDeviceClass: Bool {self._deviceClass != nil}
+  /// Clears the value of `deviceClass`. Subsequent reads from it will return its default value.
+  public mutating func clearDeviceClass() {self._deviceClass = nil}
+
+  /// Applied in order after the model is loaded.
+  public var techniques: [Frontier_V1_TechniqueConfiguration] = []
+
+  public var measurement: Frontier_V1_MeasurementConfiguration {
+    get {_measurement ?? Frontier_V1_MeasurementConfiguration()}
+    set {_measurement = newValue}
+  }
+  /// Returns true if `measurement` has been explicitly set.
+  public var hasMeasurement: Bool {self._measurement != nil}
+  /// Clears the value of `measurement`. Subsequent reads from it will return its default value.
+  public mutating func clearMeasurement() {self._measurement = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _trialID: String? = nil
+  fileprivate var _limit: UInt64? = nil
+  fileprivate var _maxSeqLen: UInt32? = nil
+  fileprivate var _deviceClass: String? = nil
+  fileprivate var _measurement: Frontier_V1_MeasurementConfiguration? = nil
 }
 
 /// One technique and its parameters; only those the technique takes are set.
@@ -1368,52 +1638,137 @@ public nonisolated struct Frontier_V1_HeadList: Sendable {
   public init() {}
 }
 
-public nonisolated struct Frontier_V1_MeasurementConfiguration: Sendable {
+public nonisolated struct Frontier_V1_MeasurementConfiguration: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// "offline", "single-stream".
-  public var scenarios: [String] = []
+  public var scenarios: [String] {
+    get {_storage._scenarios}
+    set {_uniqueStorage()._scenarios = newValue}
+  }
 
-  public var minDurationS: Double = 0
+  public var minDurationS: Double {
+    get {_storage._minDurationS}
+    set {_uniqueStorage()._minDurationS = newValue}
+  }
 
-  public var minQueries: UInt64 = 0
+  public var minQueries: UInt64 {
+    get {_storage._minQueries}
+    set {_uniqueStorage()._minQueries = newValue}
+  }
 
-  public var singleStreamMinQueries: UInt64 = 0
+  public var singleStreamMinQueries: UInt64 {
+    get {_storage._singleStreamMinQueries}
+    set {_uniqueStorage()._singleStreamMinQueries = newValue}
+  }
 
-  public var warmupQueries: UInt64 = 0
+  public var warmupQueries: UInt64 {
+    get {_storage._warmupQueries}
+    set {_uniqueStorage()._warmupQueries = newValue}
+  }
 
-  public var maxDurationS: Double = 0
+  public var maxDurationS: Double {
+    get {_storage._maxDurationS}
+    set {_uniqueStorage()._maxDurationS = newValue}
+  }
 
-  public var idleBaselineS: Double = 0
+  public var idleBaselineS: Double {
+    get {_storage._idleBaselineS}
+    set {_uniqueStorage()._idleBaselineS = newValue}
+  }
 
-  public var timeoutS: Double = 0
+  public var timeoutS: Double {
+    get {_storage._timeoutS}
+    set {_uniqueStorage()._timeoutS = newValue}
+  }
 
   public var memoryLimitMb: Double {
-    get {_memoryLimitMb ?? 0}
-    set {_memoryLimitMb = newValue}
+    get {_storage._memoryLimitMb ?? 0}
+    set {_uniqueStorage()._memoryLimitMb = newValue}
   }
   /// Returns true if `memoryLimitMb` has been explicitly set.
-  public var hasMemoryLimitMb: Bool {self._memoryLimitMb != nil}
+  public var hasMemoryLimitMb: Bool {_storage._memoryLimitMb != nil}
   /// Clears the value of `memoryLimitMb`. Subsequent reads from it will return its default value.
-  public mutating func clearMemoryLimitMb() {self._memoryLimitMb = nil}
+  public mutating func clearMemoryLimitMb() {_uniqueStorage()._memoryLimitMb = nil}
 
   public var energy: Frontier_V1_EnergyConfiguration {
-    get {_energy ?? Frontier_V1_EnergyConfiguration()}
-    set {_energy = newValue}
+    get {_storage._energy ?? Frontier_V1_EnergyConfiguration()}
+    set {_uniqueStorage()._energy = newValue}
   }
   /// Returns true if `energy` has been explicitly set.
-  public var hasEnergy: Bool {self._energy != nil}
+  public var hasEnergy: Bool {_storage._energy != nil}
   /// Clears the value of `energy`. Subsequent reads from it will return its default value.
-  public mutating func clearEnergy() {self._energy = nil}
+  public mutating func clearEnergy() {_uniqueStorage()._energy = nil}
+
+  /// Absent: the defaults (0.25 cores, 5 % steal, 2 re-measures, 2 s pause).
+  public var interference: Frontier_V1_InterferenceConfiguration {
+    get {_storage._interference ?? Frontier_V1_InterferenceConfiguration()}
+    set {_uniqueStorage()._interference = newValue}
+  }
+  /// Returns true if `interference` has been explicitly set.
+  public var hasInterference: Bool {_storage._interference != nil}
+  /// Clears the value of `interference`. Subsequent reads from it will return its default value.
+  public mutating func clearInterference() {_uniqueStorage()._interference = nil}
+
+  /// Absent: the defaults (enabled, every 8 trials or 10 minutes).
+  public var pairedBaseline: Frontier_V1_PairedBaselineConfiguration {
+    get {_storage._pairedBaseline ?? Frontier_V1_PairedBaselineConfiguration()}
+    set {_uniqueStorage()._pairedBaseline = newValue}
+  }
+  /// Returns true if `pairedBaseline` has been explicitly set.
+  public var hasPairedBaseline: Bool {_storage._pairedBaseline != nil}
+  /// Clears the value of `pairedBaseline`. Subsequent reads from it will return its default value.
+  public mutating func clearPairedBaseline() {_uniqueStorage()._pairedBaseline = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _memoryLimitMb: Double? = nil
-  fileprivate var _energy: Frontier_V1_EnergyConfiguration? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// When a measured window counts as disturbed by other load, and what the worker does about it.
+public nonisolated struct Frontier_V1_InterferenceConfiguration: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Other processes' mean CPU use over the window, cores (≥ 0).
+  public var maxOtherCpuCores: Double = 0
+
+  /// Steal time over all CPU time, in [0, 1].
+  public var maxStealFraction: Double = 0
+
+  /// A disturbed window is measured again at most this many times (0–20).
+  public var maxRemeasures: UInt32 = 0
+
+  /// Seconds to wait before measuring again (0–600).
+  public var remeasureDelayS: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// How often an agent measures the grid's baseline again for paired ratios.
+public nonisolated struct Frontier_V1_PairedBaselineConfiguration: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var enabled: Bool = false
+
+  /// ≥ 1.
+  public var everyTrials: UInt32 = 0
+
+  /// > 0.
+  public var everyMinutes: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Frontier_V1_EnergyConfiguration: Sendable {
@@ -1722,6 +2077,39 @@ public nonisolated struct Frontier_V1_OfflineResult: @unchecked Sendable {
     set {_uniqueStorage()._extendedForResolution = newValue}
   }
 
+  public var examplesPerSInterval: Frontier_V1_Interval {
+    get {_storage._examplesPerSInterval ?? Frontier_V1_Interval()}
+    set {_uniqueStorage()._examplesPerSInterval = newValue}
+  }
+  /// Returns true if `examplesPerSInterval` has been explicitly set.
+  public var hasExamplesPerSInterval: Bool {_storage._examplesPerSInterval != nil}
+  /// Clears the value of `examplesPerSInterval`. Subsequent reads from it will return its default value.
+  public mutating func clearExamplesPerSInterval() {_uniqueStorage()._examplesPerSInterval = nil}
+
+  public var energyJPerExampleInterval: Frontier_V1_Interval {
+    get {_storage._energyJPerExampleInterval ?? Frontier_V1_Interval()}
+    set {_uniqueStorage()._energyJPerExampleInterval = newValue}
+  }
+  /// Returns true if `energyJPerExampleInterval` has been explicitly set.
+  public var hasEnergyJPerExampleInterval: Bool {_storage._energyJPerExampleInterval != nil}
+  /// Clears the value of `energyJPerExampleInterval`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergyJPerExampleInterval() {_uniqueStorage()._energyJPerExampleInterval = nil}
+
+  public var interference: Frontier_V1_WindowInterference {
+    get {_storage._interference ?? Frontier_V1_WindowInterference()}
+    set {_uniqueStorage()._interference = newValue}
+  }
+  /// Returns true if `interference` has been explicitly set.
+  public var hasInterference: Bool {_storage._interference != nil}
+  /// Clears the value of `interference`. Subsequent reads from it will return its default value.
+  public mutating func clearInterference() {_uniqueStorage()._interference = nil}
+
+  /// Windows measured (≥ 1; more when disturbed ones were measured again).
+  public var attempts: UInt32 {
+    get {_storage._attempts}
+    set {_uniqueStorage()._attempts = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1807,6 +2195,38 @@ public nonisolated struct Frontier_V1_SingleStreamResult: @unchecked Sendable {
   public var extendedForResolution: Bool {
     get {_storage._extendedForResolution}
     set {_uniqueStorage()._extendedForResolution = newValue}
+  }
+
+  public var latencyP50MsInterval: Frontier_V1_Interval {
+    get {_storage._latencyP50MsInterval ?? Frontier_V1_Interval()}
+    set {_uniqueStorage()._latencyP50MsInterval = newValue}
+  }
+  /// Returns true if `latencyP50MsInterval` has been explicitly set.
+  public var hasLatencyP50MsInterval: Bool {_storage._latencyP50MsInterval != nil}
+  /// Clears the value of `latencyP50MsInterval`. Subsequent reads from it will return its default value.
+  public mutating func clearLatencyP50MsInterval() {_uniqueStorage()._latencyP50MsInterval = nil}
+
+  public var energyJPerQueryInterval: Frontier_V1_Interval {
+    get {_storage._energyJPerQueryInterval ?? Frontier_V1_Interval()}
+    set {_uniqueStorage()._energyJPerQueryInterval = newValue}
+  }
+  /// Returns true if `energyJPerQueryInterval` has been explicitly set.
+  public var hasEnergyJPerQueryInterval: Bool {_storage._energyJPerQueryInterval != nil}
+  /// Clears the value of `energyJPerQueryInterval`. Subsequent reads from it will return its default value.
+  public mutating func clearEnergyJPerQueryInterval() {_uniqueStorage()._energyJPerQueryInterval = nil}
+
+  public var interference: Frontier_V1_WindowInterference {
+    get {_storage._interference ?? Frontier_V1_WindowInterference()}
+    set {_uniqueStorage()._interference = newValue}
+  }
+  /// Returns true if `interference` has been explicitly set.
+  public var hasInterference: Bool {_storage._interference != nil}
+  /// Clears the value of `interference`. Subsequent reads from it will return its default value.
+  public mutating func clearInterference() {_uniqueStorage()._interference = nil}
+
+  public var attempts: UInt32 {
+    get {_storage._attempts}
+    set {_uniqueStorage()._attempts = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -2845,7 +3265,7 @@ nonisolated extension Frontier_V1_Interval: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrialResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}failure_reason\0\u{1}configuration\0\u{1}task\0\u{1}model\0\u{1}examples\0\u{1}metrics\0\u{1}energy\0\u{3}energy_source\0\u{3}energy_j_per_example\0\u{3}energy_j_per_correct\0\u{3}latency_p50_ms\0\u{3}latency_p90_ms\0\u{3}latency_p99_ms\0\u{3}latency_p50_ms_interval\0\u{3}throughput_examples_per_s\0\u{3}throughput_tokens_per_s\0\u{3}throughput_examples_per_s_interval\0\u{3}peak_rss_mb\0\u{3}model_file_bytes\0\u{3}parameter_count\0\u{3}non_zero_parameter_count\0\u{3}weight_bytes_fp32\0\u{3}flops_per_example\0\u{3}mean_exit_layer\0\u{1}techniques\0\u{1}offline\0\u{3}single_stream\0\u{3}idle_baseline\0\u{1}device\0\u{1}timings\0\u{3}started_at\0\u{3}finished_at\0\u{3}engine_version\0\u{1}worker\0\u{3}trial_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}failure_reason\0\u{1}configuration\0\u{1}task\0\u{1}model\0\u{1}examples\0\u{1}metrics\0\u{1}energy\0\u{3}energy_source\0\u{3}energy_j_per_example\0\u{3}energy_j_per_correct\0\u{3}latency_p50_ms\0\u{3}latency_p90_ms\0\u{3}latency_p99_ms\0\u{3}latency_p50_ms_interval\0\u{3}throughput_examples_per_s\0\u{3}throughput_tokens_per_s\0\u{3}throughput_examples_per_s_interval\0\u{3}peak_rss_mb\0\u{3}model_file_bytes\0\u{3}parameter_count\0\u{3}non_zero_parameter_count\0\u{3}weight_bytes_fp32\0\u{3}flops_per_example\0\u{3}mean_exit_layer\0\u{1}techniques\0\u{1}offline\0\u{3}single_stream\0\u{3}idle_baseline\0\u{1}device\0\u{1}timings\0\u{3}started_at\0\u{3}finished_at\0\u{3}engine_version\0\u{1}worker\0\u{3}trial_id\0\u{1}interference\0\u{1}disturbed\0\u{3}remeasured_windows\0\u{3}metric_intervals\0\u{1}chance\0\u{3}energy_basis\0\u{3}energy_j_per_example_interval\0\u{3}weight_bytes_held\0\u{3}paired_baseline\0")
 
   fileprivate class _StorageClass {
     var _status: Frontier_V1_TrialResult.Status = .unspecified
@@ -2884,6 +3304,15 @@ nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProto
     var _engineVersion: String = String()
     var _worker: Frontier_V1_WorkerExit? = nil
     var _trialID: String? = nil
+    var _interference: Frontier_V1_WindowInterference? = nil
+    var _disturbed: Bool = false
+    var _remeasuredWindows: UInt32 = 0
+    var _metricIntervals: Dictionary<String,Frontier_V1_Interval> = [:]
+    var _chance: Frontier_V1_ChanceLevel? = nil
+    var _energyBasis: Frontier_V1_EnergyBasis? = nil
+    var _energyJPerExampleInterval: Frontier_V1_Interval? = nil
+    var _weightBytesHeld: UInt64? = nil
+    var _pairedBaseline: Frontier_V1_PairedBaselineMeasurement? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2930,6 +3359,15 @@ nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProto
       _engineVersion = source._engineVersion
       _worker = source._worker
       _trialID = source._trialID
+      _interference = source._interference
+      _disturbed = source._disturbed
+      _remeasuredWindows = source._remeasuredWindows
+      _metricIntervals = source._metricIntervals
+      _chance = source._chance
+      _energyBasis = source._energyBasis
+      _energyJPerExampleInterval = source._energyJPerExampleInterval
+      _weightBytesHeld = source._weightBytesHeld
+      _pairedBaseline = source._pairedBaseline
     }
   }
 
@@ -2984,6 +3422,15 @@ nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProto
         case 34: try { try decoder.decodeSingularStringField(value: &_storage._engineVersion) }()
         case 35: try { try decoder.decodeSingularMessageField(value: &_storage._worker) }()
         case 36: try { try decoder.decodeSingularStringField(value: &_storage._trialID) }()
+        case 37: try { try decoder.decodeSingularMessageField(value: &_storage._interference) }()
+        case 38: try { try decoder.decodeSingularBoolField(value: &_storage._disturbed) }()
+        case 39: try { try decoder.decodeSingularUInt32Field(value: &_storage._remeasuredWindows) }()
+        case 40: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Frontier_V1_Interval>.self, value: &_storage._metricIntervals) }()
+        case 41: try { try decoder.decodeSingularMessageField(value: &_storage._chance) }()
+        case 42: try { try decoder.decodeSingularMessageField(value: &_storage._energyBasis) }()
+        case 43: try { try decoder.decodeSingularMessageField(value: &_storage._energyJPerExampleInterval) }()
+        case 44: try { try decoder.decodeSingularUInt64Field(value: &_storage._weightBytesHeld) }()
+        case 45: try { try decoder.decodeSingularMessageField(value: &_storage._pairedBaseline) }()
         default: break
         }
       }
@@ -3104,6 +3551,33 @@ nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProto
       try { if let v = _storage._trialID {
         try visitor.visitSingularStringField(value: v, fieldNumber: 36)
       } }()
+      try { if let v = _storage._interference {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 37)
+      } }()
+      if _storage._disturbed != false {
+        try visitor.visitSingularBoolField(value: _storage._disturbed, fieldNumber: 38)
+      }
+      if _storage._remeasuredWindows != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._remeasuredWindows, fieldNumber: 39)
+      }
+      if !_storage._metricIntervals.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Frontier_V1_Interval>.self, value: _storage._metricIntervals, fieldNumber: 40)
+      }
+      try { if let v = _storage._chance {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
+      } }()
+      try { if let v = _storage._energyBasis {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
+      } }()
+      try { if let v = _storage._energyJPerExampleInterval {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 43)
+      } }()
+      try { if let v = _storage._weightBytesHeld {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 44)
+      } }()
+      try { if let v = _storage._pairedBaseline {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 45)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3149,6 +3623,15 @@ nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProto
         if _storage._engineVersion != rhs_storage._engineVersion {return false}
         if _storage._worker != rhs_storage._worker {return false}
         if _storage._trialID != rhs_storage._trialID {return false}
+        if _storage._interference != rhs_storage._interference {return false}
+        if _storage._disturbed != rhs_storage._disturbed {return false}
+        if _storage._remeasuredWindows != rhs_storage._remeasuredWindows {return false}
+        if _storage._metricIntervals != rhs_storage._metricIntervals {return false}
+        if _storage._chance != rhs_storage._chance {return false}
+        if _storage._energyBasis != rhs_storage._energyBasis {return false}
+        if _storage._energyJPerExampleInterval != rhs_storage._energyJPerExampleInterval {return false}
+        if _storage._weightBytesHeld != rhs_storage._weightBytesHeld {return false}
+        if _storage._pairedBaseline != rhs_storage._pairedBaseline {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -3162,23 +3645,178 @@ nonisolated extension Frontier_V1_TrialResult.Status: SwiftProtobuf._ProtoNamePr
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATUS_UNSPECIFIED\0\u{1}OK\0\u{1}FAILED\0")
 }
 
-nonisolated extension Frontier_V1_TrialConfiguration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".TrialConfiguration"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}model\0\u{1}task\0\u{1}data\0\u{1}limit\0\u{1}batch\0\u{1}threads\0\u{3}max_seq_len\0\u{1}gemm\0\u{3}device_class\0\u{1}techniques\0\u{1}measurement\0")
+nonisolated extension Frontier_V1_WindowInterference: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WindowInterference"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seconds\0\u{1}cpus\0\u{3}other_cpu_cores\0\u{3}own_cpu_cores\0\u{3}steal_fraction\0\u{3}run_queue_mean\0\u{3}run_queue_max\0\u{3}cpu_mhz_mean\0\u{3}cpu_mhz_min\0\u{1}disturbed\0\u{1}reasons\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.seconds) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.cpus) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.otherCpuCores) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.ownCpuCores) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.stealFraction) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self._runQueueMean) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self._runQueueMax) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self._cpuMhzMean) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self._cpuMhzMin) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.disturbed) }()
+      case 11: try { try decoder.decodeRepeatedStringField(value: &self.reasons) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.seconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.seconds, fieldNumber: 1)
+    }
+    if self.cpus != 0 {
+      try visitor.visitSingularUInt32Field(value: self.cpus, fieldNumber: 2)
+    }
+    if self.otherCpuCores.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.otherCpuCores, fieldNumber: 3)
+    }
+    if self.ownCpuCores.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.ownCpuCores, fieldNumber: 4)
+    }
+    if self.stealFraction.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.stealFraction, fieldNumber: 5)
+    }
+    try { if let v = self._runQueueMean {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._runQueueMax {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._cpuMhzMean {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._cpuMhzMin {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 9)
+    } }()
+    if self.disturbed != false {
+      try visitor.visitSingularBoolField(value: self.disturbed, fieldNumber: 10)
+    }
+    if !self.reasons.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.reasons, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_WindowInterference, rhs: Frontier_V1_WindowInterference) -> Bool {
+    if lhs.seconds != rhs.seconds {return false}
+    if lhs.cpus != rhs.cpus {return false}
+    if lhs.otherCpuCores != rhs.otherCpuCores {return false}
+    if lhs.ownCpuCores != rhs.ownCpuCores {return false}
+    if lhs.stealFraction != rhs.stealFraction {return false}
+    if lhs._runQueueMean != rhs._runQueueMean {return false}
+    if lhs._runQueueMax != rhs._runQueueMax {return false}
+    if lhs._cpuMhzMean != rhs._cpuMhzMean {return false}
+    if lhs._cpuMhzMin != rhs._cpuMhzMin {return false}
+    if lhs.disturbed != rhs.disturbed {return false}
+    if lhs.reasons != rhs.reasons {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_ChanceLevel: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChanceLevel"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}predictor\0\u{1}metrics\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.predictor) }()
+      case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &self.metrics) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.predictor.isEmpty {
+      try visitor.visitSingularStringField(value: self.predictor, fieldNumber: 1)
+    }
+    if !self.metrics.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: self.metrics, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_ChanceLevel, rhs: Frontier_V1_ChanceLevel) -> Bool {
+    if lhs.predictor != rhs.predictor {return false}
+    if lhs.metrics != rhs.metrics {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_EnergyBasis: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EnergyBasis"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accounting\0\u{1}scenario\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accounting) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.scenario) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accounting.isEmpty {
+      try visitor.visitSingularStringField(value: self.accounting, fieldNumber: 1)
+    }
+    if !self.scenario.isEmpty {
+      try visitor.visitSingularStringField(value: self.scenario, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_EnergyBasis, rhs: Frontier_V1_EnergyBasis) -> Bool {
+    if lhs.accounting != rhs.accounting {return false}
+    if lhs.scenario != rhs.scenario {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_PairedBaselineMeasurement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PairedBaselineMeasurement"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}baseline_key\0\u{3}measured_at\0\u{3}trials_before\0\u{3}age_s\0\u{3}latency_p50_ms\0\u{3}latency_p50_ms_interval\0\u{3}throughput_examples_per_s\0\u{3}throughput_examples_per_s_interval\0\u{3}energy_j_per_example\0\u{3}energy_j_per_example_interval\0\u{3}energy_basis\0\u{1}disturbed\0")
 
   fileprivate class _StorageClass {
-    var _trialID: String? = nil
-    var _model: String = String()
-    var _task: String = String()
-    var _data: String = String()
-    var _limit: UInt64? = nil
-    var _batch: UInt32 = 0
-    var _threads: UInt32 = 0
-    var _maxSeqLen: UInt32? = nil
-    var _gemm: String = String()
-    var _deviceClass: String? = nil
-    var _techniques: [Frontier_V1_TechniqueConfiguration] = []
-    var _measurement: Frontier_V1_MeasurementConfiguration? = nil
+    var _id: String = String()
+    var _baselineKey: String = String()
+    var _measuredAt: String = String()
+    var _trialsBefore: UInt32 = 0
+    var _ageS: Double = 0
+    var _latencyP50Ms: Double? = nil
+    var _latencyP50MsInterval: Frontier_V1_Interval? = nil
+    var _throughputExamplesPerS: Double? = nil
+    var _throughputExamplesPerSInterval: Frontier_V1_Interval? = nil
+    var _energyJPerExample: Double? = nil
+    var _energyJPerExampleInterval: Frontier_V1_Interval? = nil
+    var _energyBasis: Frontier_V1_EnergyBasis? = nil
+    var _disturbed: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3189,18 +3827,19 @@ nonisolated extension Frontier_V1_TrialConfiguration: SwiftProtobuf.Message, Swi
     private init() {}
 
     init(copying source: _StorageClass) {
-      _trialID = source._trialID
-      _model = source._model
-      _task = source._task
-      _data = source._data
-      _limit = source._limit
-      _batch = source._batch
-      _threads = source._threads
-      _maxSeqLen = source._maxSeqLen
-      _gemm = source._gemm
-      _deviceClass = source._deviceClass
-      _techniques = source._techniques
-      _measurement = source._measurement
+      _id = source._id
+      _baselineKey = source._baselineKey
+      _measuredAt = source._measuredAt
+      _trialsBefore = source._trialsBefore
+      _ageS = source._ageS
+      _latencyP50Ms = source._latencyP50Ms
+      _latencyP50MsInterval = source._latencyP50MsInterval
+      _throughputExamplesPerS = source._throughputExamplesPerS
+      _throughputExamplesPerSInterval = source._throughputExamplesPerSInterval
+      _energyJPerExample = source._energyJPerExample
+      _energyJPerExampleInterval = source._energyJPerExampleInterval
+      _energyBasis = source._energyBasis
+      _disturbed = source._disturbed
     }
   }
 
@@ -3219,18 +3858,19 @@ nonisolated extension Frontier_V1_TrialConfiguration: SwiftProtobuf.Message, Swi
         // allocates stack space for every case branch when no optimizations are
         // enabled. https://github.com/apple/swift-protobuf/issues/1034
         switch fieldNumber {
-        case 1: try { try decoder.decodeSingularStringField(value: &_storage._trialID) }()
-        case 2: try { try decoder.decodeSingularStringField(value: &_storage._model) }()
-        case 3: try { try decoder.decodeSingularStringField(value: &_storage._task) }()
-        case 4: try { try decoder.decodeSingularStringField(value: &_storage._data) }()
-        case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._limit) }()
-        case 6: try { try decoder.decodeSingularUInt32Field(value: &_storage._batch) }()
-        case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._threads) }()
-        case 8: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxSeqLen) }()
-        case 9: try { try decoder.decodeSingularStringField(value: &_storage._gemm) }()
-        case 10: try { try decoder.decodeSingularStringField(value: &_storage._deviceClass) }()
-        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._techniques) }()
-        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._measurement) }()
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._baselineKey) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._measuredAt) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._trialsBefore) }()
+        case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._ageS) }()
+        case 6: try { try decoder.decodeSingularDoubleField(value: &_storage._latencyP50Ms) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._latencyP50MsInterval) }()
+        case 8: try { try decoder.decodeSingularDoubleField(value: &_storage._throughputExamplesPerS) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._throughputExamplesPerSInterval) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._energyJPerExample) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._energyJPerExampleInterval) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._energyBasis) }()
+        case 13: try { try decoder.decodeSingularBoolField(value: &_storage._disturbed) }()
         default: break
         }
       }
@@ -3243,67 +3883,160 @@ nonisolated extension Frontier_V1_TrialConfiguration: SwiftProtobuf.Message, Swi
       // allocates stack space for every if/case branch local when no optimizations
       // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
       // https://github.com/apple/swift-protobuf/issues/1182
-      try { if let v = _storage._trialID {
-        try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._baselineKey.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._baselineKey, fieldNumber: 2)
+      }
+      if !_storage._measuredAt.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._measuredAt, fieldNumber: 3)
+      }
+      if _storage._trialsBefore != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._trialsBefore, fieldNumber: 4)
+      }
+      if _storage._ageS.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._ageS, fieldNumber: 5)
+      }
+      try { if let v = _storage._latencyP50Ms {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 6)
       } }()
-      if !_storage._model.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._model, fieldNumber: 2)
-      }
-      if !_storage._task.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._task, fieldNumber: 3)
-      }
-      if !_storage._data.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._data, fieldNumber: 4)
-      }
-      try { if let v = _storage._limit {
-        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 5)
+      try { if let v = _storage._latencyP50MsInterval {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
       } }()
-      if _storage._batch != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._batch, fieldNumber: 6)
-      }
-      if _storage._threads != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._threads, fieldNumber: 7)
-      }
-      try { if let v = _storage._maxSeqLen {
-        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 8)
+      try { if let v = _storage._throughputExamplesPerS {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 8)
       } }()
-      if !_storage._gemm.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._gemm, fieldNumber: 9)
-      }
-      try { if let v = _storage._deviceClass {
-        try visitor.visitSingularStringField(value: v, fieldNumber: 10)
+      try { if let v = _storage._throughputExamplesPerSInterval {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
       } }()
-      if !_storage._techniques.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._techniques, fieldNumber: 11)
-      }
-      try { if let v = _storage._measurement {
+      try { if let v = _storage._energyJPerExample {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._energyJPerExampleInterval {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._energyBasis {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
       } }()
+      if _storage._disturbed != false {
+        try visitor.visitSingularBoolField(value: _storage._disturbed, fieldNumber: 13)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Frontier_V1_TrialConfiguration, rhs: Frontier_V1_TrialConfiguration) -> Bool {
+  public static func ==(lhs: Frontier_V1_PairedBaselineMeasurement, rhs: Frontier_V1_PairedBaselineMeasurement) -> Bool {
     if lhs._storage !== rhs._storage {
       let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
-        if _storage._trialID != rhs_storage._trialID {return false}
-        if _storage._model != rhs_storage._model {return false}
-        if _storage._task != rhs_storage._task {return false}
-        if _storage._data != rhs_storage._data {return false}
-        if _storage._limit != rhs_storage._limit {return false}
-        if _storage._batch != rhs_storage._batch {return false}
-        if _storage._threads != rhs_storage._threads {return false}
-        if _storage._maxSeqLen != rhs_storage._maxSeqLen {return false}
-        if _storage._gemm != rhs_storage._gemm {return false}
-        if _storage._deviceClass != rhs_storage._deviceClass {return false}
-        if _storage._techniques != rhs_storage._techniques {return false}
-        if _storage._measurement != rhs_storage._measurement {return false}
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._baselineKey != rhs_storage._baselineKey {return false}
+        if _storage._measuredAt != rhs_storage._measuredAt {return false}
+        if _storage._trialsBefore != rhs_storage._trialsBefore {return false}
+        if _storage._ageS != rhs_storage._ageS {return false}
+        if _storage._latencyP50Ms != rhs_storage._latencyP50Ms {return false}
+        if _storage._latencyP50MsInterval != rhs_storage._latencyP50MsInterval {return false}
+        if _storage._throughputExamplesPerS != rhs_storage._throughputExamplesPerS {return false}
+        if _storage._throughputExamplesPerSInterval != rhs_storage._throughputExamplesPerSInterval {return false}
+        if _storage._energyJPerExample != rhs_storage._energyJPerExample {return false}
+        if _storage._energyJPerExampleInterval != rhs_storage._energyJPerExampleInterval {return false}
+        if _storage._energyBasis != rhs_storage._energyBasis {return false}
+        if _storage._disturbed != rhs_storage._disturbed {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_TrialConfiguration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TrialConfiguration"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}model\0\u{1}task\0\u{1}data\0\u{1}limit\0\u{1}batch\0\u{1}threads\0\u{3}max_seq_len\0\u{1}gemm\0\u{3}device_class\0\u{1}techniques\0\u{1}measurement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self._trialID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.task) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.data) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self._limit) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.batch) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.threads) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self._maxSeqLen) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.gemm) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self._deviceClass) }()
+      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.techniques) }()
+      case 12: try { try decoder.decodeSingularMessageField(value: &self._measurement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._trialID {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    } }()
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 2)
+    }
+    if !self.task.isEmpty {
+      try visitor.visitSingularStringField(value: self.task, fieldNumber: 3)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularStringField(value: self.data, fieldNumber: 4)
+    }
+    try { if let v = self._limit {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 5)
+    } }()
+    if self.batch != 0 {
+      try visitor.visitSingularUInt32Field(value: self.batch, fieldNumber: 6)
+    }
+    if self.threads != 0 {
+      try visitor.visitSingularUInt32Field(value: self.threads, fieldNumber: 7)
+    }
+    try { if let v = self._maxSeqLen {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 8)
+    } }()
+    if !self.gemm.isEmpty {
+      try visitor.visitSingularStringField(value: self.gemm, fieldNumber: 9)
+    }
+    try { if let v = self._deviceClass {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 10)
+    } }()
+    if !self.techniques.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.techniques, fieldNumber: 11)
+    }
+    try { if let v = self._measurement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_TrialConfiguration, rhs: Frontier_V1_TrialConfiguration) -> Bool {
+    if lhs._trialID != rhs._trialID {return false}
+    if lhs.model != rhs.model {return false}
+    if lhs.task != rhs.task {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs._limit != rhs._limit {return false}
+    if lhs.batch != rhs.batch {return false}
+    if lhs.threads != rhs.threads {return false}
+    if lhs._maxSeqLen != rhs._maxSeqLen {return false}
+    if lhs.gemm != rhs.gemm {return false}
+    if lhs._deviceClass != rhs._deviceClass {return false}
+    if lhs.techniques != rhs.techniques {return false}
+    if lhs._measurement != rhs._measurement {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3530,7 +4263,154 @@ nonisolated extension Frontier_V1_HeadList: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Frontier_V1_MeasurementConfiguration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MeasurementConfiguration"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scenarios\0\u{3}min_duration_s\0\u{3}min_queries\0\u{3}single_stream_min_queries\0\u{3}warmup_queries\0\u{3}max_duration_s\0\u{3}idle_baseline_s\0\u{3}timeout_s\0\u{3}memory_limit_mb\0\u{1}energy\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scenarios\0\u{3}min_duration_s\0\u{3}min_queries\0\u{3}single_stream_min_queries\0\u{3}warmup_queries\0\u{3}max_duration_s\0\u{3}idle_baseline_s\0\u{3}timeout_s\0\u{3}memory_limit_mb\0\u{1}energy\0\u{1}interference\0\u{3}paired_baseline\0")
+
+  fileprivate class _StorageClass {
+    var _scenarios: [String] = []
+    var _minDurationS: Double = 0
+    var _minQueries: UInt64 = 0
+    var _singleStreamMinQueries: UInt64 = 0
+    var _warmupQueries: UInt64 = 0
+    var _maxDurationS: Double = 0
+    var _idleBaselineS: Double = 0
+    var _timeoutS: Double = 0
+    var _memoryLimitMb: Double? = nil
+    var _energy: Frontier_V1_EnergyConfiguration? = nil
+    var _interference: Frontier_V1_InterferenceConfiguration? = nil
+    var _pairedBaseline: Frontier_V1_PairedBaselineConfiguration? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _scenarios = source._scenarios
+      _minDurationS = source._minDurationS
+      _minQueries = source._minQueries
+      _singleStreamMinQueries = source._singleStreamMinQueries
+      _warmupQueries = source._warmupQueries
+      _maxDurationS = source._maxDurationS
+      _idleBaselineS = source._idleBaselineS
+      _timeoutS = source._timeoutS
+      _memoryLimitMb = source._memoryLimitMb
+      _energy = source._energy
+      _interference = source._interference
+      _pairedBaseline = source._pairedBaseline
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeRepeatedStringField(value: &_storage._scenarios) }()
+        case 2: try { try decoder.decodeSingularDoubleField(value: &_storage._minDurationS) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._minQueries) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._singleStreamMinQueries) }()
+        case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._warmupQueries) }()
+        case 6: try { try decoder.decodeSingularDoubleField(value: &_storage._maxDurationS) }()
+        case 7: try { try decoder.decodeSingularDoubleField(value: &_storage._idleBaselineS) }()
+        case 8: try { try decoder.decodeSingularDoubleField(value: &_storage._timeoutS) }()
+        case 9: try { try decoder.decodeSingularDoubleField(value: &_storage._memoryLimitMb) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._energy) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._interference) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._pairedBaseline) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._scenarios.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._scenarios, fieldNumber: 1)
+      }
+      if _storage._minDurationS.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._minDurationS, fieldNumber: 2)
+      }
+      if _storage._minQueries != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._minQueries, fieldNumber: 3)
+      }
+      if _storage._singleStreamMinQueries != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._singleStreamMinQueries, fieldNumber: 4)
+      }
+      if _storage._warmupQueries != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._warmupQueries, fieldNumber: 5)
+      }
+      if _storage._maxDurationS.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._maxDurationS, fieldNumber: 6)
+      }
+      if _storage._idleBaselineS.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._idleBaselineS, fieldNumber: 7)
+      }
+      if _storage._timeoutS.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._timeoutS, fieldNumber: 8)
+      }
+      try { if let v = _storage._memoryLimitMb {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._energy {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._interference {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._pairedBaseline {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_MeasurementConfiguration, rhs: Frontier_V1_MeasurementConfiguration) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._scenarios != rhs_storage._scenarios {return false}
+        if _storage._minDurationS != rhs_storage._minDurationS {return false}
+        if _storage._minQueries != rhs_storage._minQueries {return false}
+        if _storage._singleStreamMinQueries != rhs_storage._singleStreamMinQueries {return false}
+        if _storage._warmupQueries != rhs_storage._warmupQueries {return false}
+        if _storage._maxDurationS != rhs_storage._maxDurationS {return false}
+        if _storage._idleBaselineS != rhs_storage._idleBaselineS {return false}
+        if _storage._timeoutS != rhs_storage._timeoutS {return false}
+        if _storage._memoryLimitMb != rhs_storage._memoryLimitMb {return false}
+        if _storage._energy != rhs_storage._energy {return false}
+        if _storage._interference != rhs_storage._interference {return false}
+        if _storage._pairedBaseline != rhs_storage._pairedBaseline {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_InterferenceConfiguration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InterferenceConfiguration"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_other_cpu_cores\0\u{3}max_steal_fraction\0\u{3}max_remeasures\0\u{3}remeasure_delay_s\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3538,70 +4418,76 @@ nonisolated extension Frontier_V1_MeasurementConfiguration: SwiftProtobuf.Messag
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeRepeatedStringField(value: &self.scenarios) }()
-      case 2: try { try decoder.decodeSingularDoubleField(value: &self.minDurationS) }()
-      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.minQueries) }()
-      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.singleStreamMinQueries) }()
-      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.warmupQueries) }()
-      case 6: try { try decoder.decodeSingularDoubleField(value: &self.maxDurationS) }()
-      case 7: try { try decoder.decodeSingularDoubleField(value: &self.idleBaselineS) }()
-      case 8: try { try decoder.decodeSingularDoubleField(value: &self.timeoutS) }()
-      case 9: try { try decoder.decodeSingularDoubleField(value: &self._memoryLimitMb) }()
-      case 10: try { try decoder.decodeSingularMessageField(value: &self._energy) }()
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.maxOtherCpuCores) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.maxStealFraction) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.maxRemeasures) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.remeasureDelayS) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.scenarios.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.scenarios, fieldNumber: 1)
+    if self.maxOtherCpuCores.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.maxOtherCpuCores, fieldNumber: 1)
     }
-    if self.minDurationS.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.minDurationS, fieldNumber: 2)
+    if self.maxStealFraction.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.maxStealFraction, fieldNumber: 2)
     }
-    if self.minQueries != 0 {
-      try visitor.visitSingularUInt64Field(value: self.minQueries, fieldNumber: 3)
+    if self.maxRemeasures != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxRemeasures, fieldNumber: 3)
     }
-    if self.singleStreamMinQueries != 0 {
-      try visitor.visitSingularUInt64Field(value: self.singleStreamMinQueries, fieldNumber: 4)
+    if self.remeasureDelayS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.remeasureDelayS, fieldNumber: 4)
     }
-    if self.warmupQueries != 0 {
-      try visitor.visitSingularUInt64Field(value: self.warmupQueries, fieldNumber: 5)
-    }
-    if self.maxDurationS.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.maxDurationS, fieldNumber: 6)
-    }
-    if self.idleBaselineS.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.idleBaselineS, fieldNumber: 7)
-    }
-    if self.timeoutS.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.timeoutS, fieldNumber: 8)
-    }
-    try { if let v = self._memoryLimitMb {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 9)
-    } }()
-    try { if let v = self._energy {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Frontier_V1_MeasurementConfiguration, rhs: Frontier_V1_MeasurementConfiguration) -> Bool {
-    if lhs.scenarios != rhs.scenarios {return false}
-    if lhs.minDurationS != rhs.minDurationS {return false}
-    if lhs.minQueries != rhs.minQueries {return false}
-    if lhs.singleStreamMinQueries != rhs.singleStreamMinQueries {return false}
-    if lhs.warmupQueries != rhs.warmupQueries {return false}
-    if lhs.maxDurationS != rhs.maxDurationS {return false}
-    if lhs.idleBaselineS != rhs.idleBaselineS {return false}
-    if lhs.timeoutS != rhs.timeoutS {return false}
-    if lhs._memoryLimitMb != rhs._memoryLimitMb {return false}
-    if lhs._energy != rhs._energy {return false}
+  public static func ==(lhs: Frontier_V1_InterferenceConfiguration, rhs: Frontier_V1_InterferenceConfiguration) -> Bool {
+    if lhs.maxOtherCpuCores != rhs.maxOtherCpuCores {return false}
+    if lhs.maxStealFraction != rhs.maxStealFraction {return false}
+    if lhs.maxRemeasures != rhs.maxRemeasures {return false}
+    if lhs.remeasureDelayS != rhs.remeasureDelayS {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_PairedBaselineConfiguration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PairedBaselineConfiguration"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}enabled\0\u{3}every_trials\0\u{3}every_minutes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.everyTrials) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.everyMinutes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.enabled != false {
+      try visitor.visitSingularBoolField(value: self.enabled, fieldNumber: 1)
+    }
+    if self.everyTrials != 0 {
+      try visitor.visitSingularUInt32Field(value: self.everyTrials, fieldNumber: 2)
+    }
+    if self.everyMinutes.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.everyMinutes, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_PairedBaselineConfiguration, rhs: Frontier_V1_PairedBaselineConfiguration) -> Bool {
+    if lhs.enabled != rhs.enabled {return false}
+    if lhs.everyTrials != rhs.everyTrials {return false}
+    if lhs.everyMinutes != rhs.everyMinutes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3945,7 +4831,7 @@ nonisolated extension Frontier_V1_AppliedTechniques: SwiftProtobuf.Message, Swif
 
 nonisolated extension Frontier_V1_OfflineResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OfflineResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}batch\0\u{1}passes\0\u{1}queries\0\u{1}examples\0\u{1}tokens\0\u{1}seconds\0\u{3}examples_per_s\0\u{3}tokens_per_s\0\u{1}energy\0\u{3}energy_j_per_example\0\u{3}energy_j_per_correct\0\u{3}extended_for_resolution\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}batch\0\u{1}passes\0\u{1}queries\0\u{1}examples\0\u{1}tokens\0\u{1}seconds\0\u{3}examples_per_s\0\u{3}tokens_per_s\0\u{1}energy\0\u{3}energy_j_per_example\0\u{3}energy_j_per_correct\0\u{3}extended_for_resolution\0\u{3}examples_per_s_interval\0\u{3}energy_j_per_example_interval\0\u{1}interference\0\u{1}attempts\0")
 
   fileprivate class _StorageClass {
     var _batch: UInt32 = 0
@@ -3960,6 +4846,10 @@ nonisolated extension Frontier_V1_OfflineResult: SwiftProtobuf.Message, SwiftPro
     var _energyJPerExample: Double? = nil
     var _energyJPerCorrect: Double? = nil
     var _extendedForResolution: Bool = false
+    var _examplesPerSInterval: Frontier_V1_Interval? = nil
+    var _energyJPerExampleInterval: Frontier_V1_Interval? = nil
+    var _interference: Frontier_V1_WindowInterference? = nil
+    var _attempts: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3982,6 +4872,10 @@ nonisolated extension Frontier_V1_OfflineResult: SwiftProtobuf.Message, SwiftPro
       _energyJPerExample = source._energyJPerExample
       _energyJPerCorrect = source._energyJPerCorrect
       _extendedForResolution = source._extendedForResolution
+      _examplesPerSInterval = source._examplesPerSInterval
+      _energyJPerExampleInterval = source._energyJPerExampleInterval
+      _interference = source._interference
+      _attempts = source._attempts
     }
   }
 
@@ -4012,6 +4906,10 @@ nonisolated extension Frontier_V1_OfflineResult: SwiftProtobuf.Message, SwiftPro
         case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._energyJPerExample) }()
         case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._energyJPerCorrect) }()
         case 12: try { try decoder.decodeSingularBoolField(value: &_storage._extendedForResolution) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._examplesPerSInterval) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._energyJPerExampleInterval) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._interference) }()
+        case 16: try { try decoder.decodeSingularUInt32Field(value: &_storage._attempts) }()
         default: break
         }
       }
@@ -4060,6 +4958,18 @@ nonisolated extension Frontier_V1_OfflineResult: SwiftProtobuf.Message, SwiftPro
       if _storage._extendedForResolution != false {
         try visitor.visitSingularBoolField(value: _storage._extendedForResolution, fieldNumber: 12)
       }
+      try { if let v = _storage._examplesPerSInterval {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      try { if let v = _storage._energyJPerExampleInterval {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+      try { if let v = _storage._interference {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
+      if _storage._attempts != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._attempts, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -4081,6 +4991,10 @@ nonisolated extension Frontier_V1_OfflineResult: SwiftProtobuf.Message, SwiftPro
         if _storage._energyJPerExample != rhs_storage._energyJPerExample {return false}
         if _storage._energyJPerCorrect != rhs_storage._energyJPerCorrect {return false}
         if _storage._extendedForResolution != rhs_storage._extendedForResolution {return false}
+        if _storage._examplesPerSInterval != rhs_storage._examplesPerSInterval {return false}
+        if _storage._energyJPerExampleInterval != rhs_storage._energyJPerExampleInterval {return false}
+        if _storage._interference != rhs_storage._interference {return false}
+        if _storage._attempts != rhs_storage._attempts {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -4092,7 +5006,7 @@ nonisolated extension Frontier_V1_OfflineResult: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Frontier_V1_SingleStreamResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SingleStreamResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}queries\0\u{3}warmup_queries\0\u{1}seconds\0\u{3}latency_p50_ms\0\u{3}latency_p90_ms\0\u{3}latency_p99_ms\0\u{3}latency_mean_ms\0\u{3}latency_min_ms\0\u{3}latency_max_ms\0\u{3}queries_per_s\0\u{1}energy\0\u{3}energy_j_per_query\0\u{3}extended_for_resolution\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}queries\0\u{3}warmup_queries\0\u{1}seconds\0\u{3}latency_p50_ms\0\u{3}latency_p90_ms\0\u{3}latency_p99_ms\0\u{3}latency_mean_ms\0\u{3}latency_min_ms\0\u{3}latency_max_ms\0\u{3}queries_per_s\0\u{1}energy\0\u{3}energy_j_per_query\0\u{3}extended_for_resolution\0\u{3}latency_p50_ms_interval\0\u{3}energy_j_per_query_interval\0\u{1}interference\0\u{1}attempts\0")
 
   fileprivate class _StorageClass {
     var _queries: UInt64 = 0
@@ -4108,6 +5022,10 @@ nonisolated extension Frontier_V1_SingleStreamResult: SwiftProtobuf.Message, Swi
     var _energy: Frontier_V1_EnergyReport? = nil
     var _energyJPerQuery: Double? = nil
     var _extendedForResolution: Bool = false
+    var _latencyP50MsInterval: Frontier_V1_Interval? = nil
+    var _energyJPerQueryInterval: Frontier_V1_Interval? = nil
+    var _interference: Frontier_V1_WindowInterference? = nil
+    var _attempts: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4131,6 +5049,10 @@ nonisolated extension Frontier_V1_SingleStreamResult: SwiftProtobuf.Message, Swi
       _energy = source._energy
       _energyJPerQuery = source._energyJPerQuery
       _extendedForResolution = source._extendedForResolution
+      _latencyP50MsInterval = source._latencyP50MsInterval
+      _energyJPerQueryInterval = source._energyJPerQueryInterval
+      _interference = source._interference
+      _attempts = source._attempts
     }
   }
 
@@ -4162,6 +5084,10 @@ nonisolated extension Frontier_V1_SingleStreamResult: SwiftProtobuf.Message, Swi
         case 11: try { try decoder.decodeSingularMessageField(value: &_storage._energy) }()
         case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._energyJPerQuery) }()
         case 13: try { try decoder.decodeSingularBoolField(value: &_storage._extendedForResolution) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._latencyP50MsInterval) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._energyJPerQueryInterval) }()
+        case 16: try { try decoder.decodeSingularMessageField(value: &_storage._interference) }()
+        case 17: try { try decoder.decodeSingularUInt32Field(value: &_storage._attempts) }()
         default: break
         }
       }
@@ -4213,6 +5139,18 @@ nonisolated extension Frontier_V1_SingleStreamResult: SwiftProtobuf.Message, Swi
       if _storage._extendedForResolution != false {
         try visitor.visitSingularBoolField(value: _storage._extendedForResolution, fieldNumber: 13)
       }
+      try { if let v = _storage._latencyP50MsInterval {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+      try { if let v = _storage._energyJPerQueryInterval {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
+      try { if let v = _storage._interference {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      } }()
+      if _storage._attempts != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._attempts, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -4235,6 +5173,10 @@ nonisolated extension Frontier_V1_SingleStreamResult: SwiftProtobuf.Message, Swi
         if _storage._energy != rhs_storage._energy {return false}
         if _storage._energyJPerQuery != rhs_storage._energyJPerQuery {return false}
         if _storage._extendedForResolution != rhs_storage._extendedForResolution {return false}
+        if _storage._latencyP50MsInterval != rhs_storage._latencyP50MsInterval {return false}
+        if _storage._energyJPerQueryInterval != rhs_storage._energyJPerQueryInterval {return false}
+        if _storage._interference != rhs_storage._interference {return false}
+        if _storage._attempts != rhs_storage._attempts {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -796,8 +796,10 @@ import Testing
         #expect(Set(GridSchema.measurement.keys) == measurementKeys.union(GridSchema.trialKeys))
         let trialKeys = Set(TrialSpec.CodingKeys.allCases.map { JSONCoding.snakeCase($0.rawValue) })
         #expect(GridSchema.trialKeys.isSubset(of: trialKeys))
-        // Not in a grid: set by the coordinator (trial_id), the grid's own structure, or the agent.
-        #expect(trialKeys.subtracting(GridSchema.trialKeys) == ["trial_id", "model", "task", "data", "device_class", "techniques", "measurement"])
+        // Not in a grid: set by the coordinator (trial_id, paired_baseline), the grid's own
+        // structure, or the agent (timing_only, for its paired baseline measurements).
+        #expect(trialKeys.subtracting(GridSchema.trialKeys) == ["trial_id", "model", "task", "data", "device_class", "techniques", "measurement",
+                                                                "paired_baseline", "timing_only"])
         guard case let .record(energy)? = GridSchema.measurement["energy"], case let .record(estimate)? = energy["estimate"] else {
             Issue.record("energy is not a record")
             return

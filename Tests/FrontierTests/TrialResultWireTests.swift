@@ -26,6 +26,9 @@ import Testing
         spec.techniques = [pruning, heads, quant]
         spec.measurement.memoryLimitMb = 2048
         spec.measurement.scenarios = [.singleStream]
+        spec.measurement.interference = InterferenceSettings(maxOtherCpuCores: 0.5, maxStealFraction: 0.1, maxRemeasures: 4,
+                                                             remeasureDelayS: 3)
+        spec.measurement.pairedBaseline = PairedBaselineSettings(enabled: false, everyTrials: 3, everyMinutes: 2.5)
         let device = DeviceFingerprint(
             hostname: "h", cpuVendor: "AuthenticAMD", cpuModel: "EPYC", cpuFlags: ["avx2", "fma"], logicalCpus: 2,
             physicalCores: nil, sockets: 1, threadsUsed: 2, frequencyGovernor: nil, memoryTotalBytes: 24 << 30,
@@ -77,6 +80,32 @@ import Testing
         r.timings.inWorker = TrialTimings()
         r.timings.inWorker?.loadS = 0.5
         r.timings.workerS = 3.5
+        let window = WindowInterference(seconds: 1.5, cpus: 2, otherCpuCores: 0.9, ownCpuCores: 1, stealFraction: 0.01,
+                                        runQueueMean: 2.5, runQueueMax: 4, cpuMhzMean: 2400, cpuMhzMin: 2100, disturbed: true,
+                                        reasons: ["other processes used 0.90 cores (limit 0.25)"])
+        r.interference = window
+        r.disturbed = true
+        r.remeasuredWindows = 2
+        r.metricIntervals = ["accuracy": ConfidenceInterval(low: 0.82, high: 0.89, level: 0.95),
+                             "f1": ConfidenceInterval(low: 0.87, high: 0.92, level: 0.95)]
+        r.chance = ChanceLevel(predictor: "majority class 'equivalent' (68.4 % of 408)", metrics: ["accuracy": 0.684, "f1": 0.81])
+        r.energyBasis = EnergyBasis(accounting: .gross, scenario: .offline)
+        r.energyJPerExampleInterval = ConfidenceInterval(low: 0.028, high: 0.033, level: 0.95)
+        r.weightBytesHeld = 23_000_000
+        r.pairedBaseline = PairedBaselineMeasurement(
+            id: "agent-1/baseline#3", baselineKey: "00ff", measuredAt: "2026-12-06T10:00:00.000Z", trialsBefore: 2, ageS: 31.5,
+            latencyP50Ms: 4, latencyP50MsInterval: ConfidenceInterval(low: 3.9, high: 4.2, level: 0.95), throughputExamplesPerS: 250,
+            throughputExamplesPerSInterval: ConfidenceInterval(low: 240, high: 260, level: 0.95), energyJPerExample: 0.05,
+            energyJPerExampleInterval: ConfidenceInterval(low: 0.045, high: 0.055, level: 0.95),
+            energyBasis: EnergyBasis(accounting: .net, scenario: .singleStream), disturbed: false)
+        r.offline?.examplesPerSInterval = ConfidenceInterval(low: 290, high: 310, level: 0.95)
+        r.offline?.energyJPerExampleInterval = ConfidenceInterval(low: 0.028, high: 0.033, level: 0.95)
+        r.offline?.interference = window
+        r.offline?.attempts = 3
+        r.singleStream?.latencyP50MsInterval = ConfidenceInterval(low: 2.9, high: 3.1, level: 0.95)
+        r.singleStream?.energyJPerQueryInterval = ConfidenceInterval(low: 0.009, high: 0.011, level: 0.95)
+        r.singleStream?.interference = window
+        r.singleStream?.attempts = 1
         return r
     }
 
@@ -93,6 +122,9 @@ import Testing
 
     @Test func aFailedResultSurvivesTooAndNeedsOnlyItsReason() throws {
         var failed = Self.fullResult()
+        // A failure carries no measurement, so nothing was disturbed or measured again.
+        failed.disturbed = nil
+        failed.remeasuredWindows = nil
         failed.status = .failed
         failed.failureReason = "the worker crashed with SIGSEGV"
         failed.metrics = [:]

@@ -30,11 +30,16 @@ public struct MeasurementSettings: Codable, Sendable, Equatable {
     /// kernel's OOM killer, whose kill is also recorded as a failure).
     public var memoryLimitMb: Double?
     public var energy: EnergySettings
+    /// When a window counts as disturbed by other load, and how often it is measured again.
+    public var interference: InterferenceSettings
+    /// How often the agent re-measures the baseline that ratios are paired with.
+    public var pairedBaseline: PairedBaselineSettings
 
     public init(scenarios: [Scenario] = Scenario.allCases, minDurationS: Double = 1, minQueries: Int = 0,
                 singleStreamMinQueries: Int = 1024, warmupQueries: Int = 16, maxDurationS: Double = 600,
                 idleBaselineS: Double = 2, timeoutS: Double = 3600, memoryLimitMb: Double? = nil,
-                energy: EnergySettings = EnergySettings()) {
+                energy: EnergySettings = EnergySettings(), interference: InterferenceSettings = InterferenceSettings(),
+                pairedBaseline: PairedBaselineSettings = PairedBaselineSettings()) {
         self.scenarios = scenarios
         self.minDurationS = minDurationS
         self.minQueries = minQueries
@@ -45,11 +50,13 @@ public struct MeasurementSettings: Codable, Sendable, Equatable {
         self.timeoutS = timeoutS
         self.memoryLimitMb = memoryLimitMb
         self.energy = energy
+        self.interference = interference
+        self.pairedBaseline = pairedBaseline
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case scenarios, minDurationS, minQueries, singleStreamMinQueries, warmupQueries, maxDurationS, idleBaselineS,
-             timeoutS, memoryLimitMb, energy
+             timeoutS, memoryLimitMb, energy, interference, pairedBaseline
     }
 
     /// Missing keys take the defaults, so a spec names only what it changes.
@@ -66,6 +73,8 @@ public struct MeasurementSettings: Codable, Sendable, Equatable {
         timeoutS = try c.decodeIfPresent(Double.self, forKey: .timeoutS) ?? d.timeoutS
         memoryLimitMb = try c.decodeIfPresent(Double.self, forKey: .memoryLimitMb)
         energy = try c.decodeIfPresent(EnergySettings.self, forKey: .energy) ?? d.energy
+        interference = try c.decodeIfPresent(InterferenceSettings.self, forKey: .interference) ?? d.interference
+        pairedBaseline = try c.decodeIfPresent(PairedBaselineSettings.self, forKey: .pairedBaseline) ?? d.pairedBaseline
     }
 
     public func validate() throws {
@@ -80,5 +89,7 @@ public struct MeasurementSettings: Codable, Sendable, Equatable {
         try check(timeoutS.isFinite && timeoutS > 0, "measurement.timeout_s must be > 0; got \(timeoutS)")
         if let memoryLimitMb { try check(memoryLimitMb.isFinite && memoryLimitMb > 0, "measurement.memory_limit_mb must be > 0; got \(memoryLimitMb)") }
         try energy.validate()
+        try interference.validate()
+        try pairedBaseline.validate()
     }
 }

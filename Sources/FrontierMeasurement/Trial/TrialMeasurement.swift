@@ -1,3 +1,4 @@
+import FrontierAnalysis
 import FrontierTechniques
 
 /// The offline scenario: whole passes over the dev inputs at the trial's batch size.
@@ -20,6 +21,14 @@ public struct OfflineResult: Codable, Sendable, Equatable {
     public var energyJPerCorrect: Double?
     /// True when the window ran longer than asked because a meter had not yet moved.
     public var extendedForResolution: Bool
+    /// A block-bootstrap interval over the timed batches.
+    public var examplesPerSInterval: ConfidenceInterval?
+    /// `energyJPerExample` scaled by the throughput interval (steady power assumed).
+    public var energyJPerExampleInterval: ConfidenceInterval?
+    /// What else the machine did during the window kept.
+    public var interference: WindowInterference?
+    /// Windows measured (1, or more when disturbed ones were measured again).
+    public var attempts: Int = 1
 
     package init(batch: Int, passes: Int, queries: Int, examples: Int, tokens: Int, seconds: Double, examplesPerS: Double,
                  tokensPerS: Double, energy: EnergyReport, energyJPerExample: Double?, energyJPerCorrect: Double?,
@@ -55,6 +64,12 @@ public struct SingleStreamResult: Codable, Sendable, Equatable {
     public var energy: EnergyReport
     public var energyJPerQuery: Double?
     public var extendedForResolution: Bool
+    /// The distribution-free interval of the median latency (order statistics).
+    public var latencyP50MsInterval: ConfidenceInterval?
+    /// `energyJPerQuery` scaled by the mean latency's bootstrap interval.
+    public var energyJPerQueryInterval: ConfidenceInterval?
+    public var interference: WindowInterference?
+    public var attempts: Int = 1
 
     package init(queries: Int, warmupQueries: Int, seconds: Double, latencyP50Ms: Double, latencyP90Ms: Double,
                  latencyP99Ms: Double, latencyMeanMs: Double, latencyMinMs: Double, latencyMaxMs: Double,
@@ -110,4 +125,9 @@ public struct TrialMeasurement: Codable, Sendable, Equatable {
     public var timings: TrialTimings
     /// The worker's own `VmHWM` at the end, KiB.
     public var workerPeakRssKb: Int?
+    /// Per metric key (see `TrialAccuracy.metricIntervals`).
+    public var metricIntervals: [String: ConfidenceInterval] = [:]
+    public var chance: ChanceLevel?
+    /// Bytes of weights the worker held while measuring (what the configuration executes).
+    public var weightBytesHeld: Int?
 }

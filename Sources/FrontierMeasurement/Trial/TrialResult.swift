@@ -57,6 +57,23 @@ public struct TrialResult: Codable, Sendable, Equatable {
     public var finishedAt: String
     public var engineVersion: String
     public var worker: WorkerExit?
+    /// The headline figures' windows: the more disturbed of offline and single-stream.
+    public var interference: WindowInterference?
+    /// True when a window kept was still disturbed after its re-measures.
+    public var disturbed: Bool?
+    /// Windows measured again because other load disturbed them.
+    public var remeasuredWindows: Int?
+    /// Per metric key: Wilson for accuracy, bootstrap over examples for the rest.
+    public var metricIntervals: [String: ConfidenceInterval]?
+    /// The majority-class (constant) predictor's metrics on the dev data evaluated.
+    public var chance: ChanceLevel?
+    /// Which energy `energyJPerExample` is: net or gross, offline or single-stream.
+    public var energyBasis: EnergyBasis?
+    public var energyJPerExampleInterval: ConfidenceInterval?
+    /// Bytes of weights the worker held while measuring.
+    public var weightBytesHeld: Int?
+    /// The baseline measured on this agent close in time, for ratios (absent on a hand-run trial).
+    public var pairedBaseline: PairedBaselineMeasurement?
 
     /// A result for a trial that produced no measurement.
     public static func failed(spec: TrialSpec, reason: String, device: DeviceFingerprint, startedAt: Date,
@@ -69,6 +86,14 @@ public struct TrialResult: Codable, Sendable, Equatable {
                     nonZeroParameterCount: nil, weightBytesFp32: nil, flopsPerExample: nil, meanExitLayer: nil, techniques: nil, offline: nil, singleStream: nil, idleBaseline: idle,
                     device: device, timings: timings, startedAt: Self.timestamp(startedAt),
                     finishedAt: Self.timestamp(Date()), engineVersion: FrontierVersion.string, worker: worker)
+            .withThreadsUsed(spec.threads)
+    }
+
+    /// The agent probes its fingerprint once; the threads a trial ran with are the spec's.
+    func withThreadsUsed(_ threads: Int) -> TrialResult {
+        var copy = self
+        copy.device.threadsUsed = threads
+        return copy
     }
 
     /// A record with only its configuration and machine, every measurement absent: the start
@@ -95,6 +120,23 @@ public struct TrialResult: Codable, Sendable, Equatable {
         result.energy = m.offline?.energy ?? m.singleStream?.energy
         result.energySource = result.energy?.source
         result.energyJPerExample = m.offline?.energyJPerExample ?? m.singleStream?.energyJPerQuery
+        let offlineEnergy = m.offline?.energyJPerExample != nil
+        if let used = offlineEnergy ? m.offline?.energy : m.singleStream?.energy, result.energyJPerExample != nil {
+            // `EnergyReport.bestJ`: net when positive, gross otherwise.
+            result.energyBasis = EnergyBasis(accounting: used.netJ.map { $0 > 0 } == true ? .net : .gross,
+                                             scenario: offlineEnergy ? .offline : .singleStream)
+            result.energyJPerExampleInterval = m.offline?.energyJPerExample != nil ? m.offline?.energyJPerExampleInterval
+                : m.singleStream?.energyJPerQueryInterval
+        }
+        result.latencyP50MsInterval = m.singleStream?.latencyP50MsInterval
+        result.throughputExamplesPerSInterval = m.offline?.examplesPerSInterval
+        let windows = [m.offline?.interference, m.singleStream?.interference].compactMap { $0 }
+        result.interference = windows.max { $0.otherCpuCores + $0.stealFraction * Double($0.cpus) < $1.otherCpuCores + $1.stealFraction * Double($1.cpus) }
+        result.disturbed = windows.contains(where: \.disturbed)
+        result.remeasuredWindows = (m.offline.map { $0.attempts - 1 } ?? 0) + (m.singleStream.map { $0.attempts - 1 } ?? 0)
+        result.metricIntervals = m.metricIntervals.isEmpty ? nil : m.metricIntervals
+        result.chance = m.chance
+        result.weightBytesHeld = m.weightBytesHeld
         result.energyJPerCorrect = m.offline?.energyJPerCorrect
         result.latencyP50Ms = m.singleStream?.latencyP50Ms
         result.latencyP90Ms = m.singleStream?.latencyP90Ms

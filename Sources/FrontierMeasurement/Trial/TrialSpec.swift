@@ -29,10 +29,18 @@ public struct TrialSpec: Codable, Sendable, Equatable {
     /// Efficiency techniques, applied in order after the model is loaded.
     public var techniques: [TechniqueSpec]
     public var measurement: MeasurementSettings
+    /// The grid's baseline for this trial's task and model, which the agent measures (again,
+    /// when its last measurement is stale) so this trial's ratios are paired with one taken on
+    /// the same machine close in time. Set by the coordinator; nil for a hand-run trial.
+    public var pairedBaseline: PairedBaselinePlan?
+    /// Only the timed scenarios, no accuracy pass: a paired baseline re-measurement, whose
+    /// metric the baseline trial already reports.
+    public var timingOnly: Bool
 
     public init(trialId: String? = nil, model: String, task: String, data: String, limit: Int? = nil, batch: Int = 32,
                 threads: Int = 1, maxSeqLen: Int? = nil, gemm: GemmBackend = .packed, deviceClass: String? = nil,
-                techniques: [TechniqueSpec] = [], measurement: MeasurementSettings = MeasurementSettings()) {
+                techniques: [TechniqueSpec] = [], measurement: MeasurementSettings = MeasurementSettings(),
+                pairedBaseline: PairedBaselinePlan? = nil, timingOnly: Bool = false) {
         self.techniques = techniques
         self.trialId = trialId
         self.model = model
@@ -45,10 +53,13 @@ public struct TrialSpec: Codable, Sendable, Equatable {
         self.gemm = gemm
         self.deviceClass = deviceClass
         self.measurement = measurement
+        self.pairedBaseline = pairedBaseline
+        self.timingOnly = timingOnly
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case trialId, model, task, data, limit, batch, threads, maxSeqLen, gemm, deviceClass, techniques, measurement
+        case trialId, model, task, data, limit, batch, threads, maxSeqLen, gemm, deviceClass, techniques, measurement,
+             pairedBaseline, timingOnly
     }
 
     public init(from decoder: any Decoder) throws {
@@ -65,6 +76,27 @@ public struct TrialSpec: Codable, Sendable, Equatable {
         deviceClass = try c.decodeIfPresent(String.self, forKey: .deviceClass)
         techniques = try c.decodeIfPresent([TechniqueSpec].self, forKey: .techniques) ?? []
         measurement = try c.decodeIfPresent(MeasurementSettings.self, forKey: .measurement) ?? MeasurementSettings()
+        pairedBaseline = try c.decodeIfPresent(PairedBaselinePlan.self, forKey: .pairedBaseline)
+        timingOnly = try c.decodeIfPresent(Bool.self, forKey: .timingOnly) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(trialId, forKey: .trialId)
+        try c.encode(model, forKey: .model)
+        try c.encode(task, forKey: .task)
+        try c.encode(data, forKey: .data)
+        try c.encodeIfPresent(limit, forKey: .limit)
+        try c.encode(batch, forKey: .batch)
+        try c.encode(threads, forKey: .threads)
+        try c.encodeIfPresent(maxSeqLen, forKey: .maxSeqLen)
+        try c.encode(gemm, forKey: .gemm)
+        try c.encodeIfPresent(deviceClass, forKey: .deviceClass)
+        try c.encode(techniques, forKey: .techniques)
+        try c.encode(measurement, forKey: .measurement)
+        try c.encodeIfPresent(pairedBaseline, forKey: .pairedBaseline)
+        // Written only when set, so an ordinary spec reads as it did before the flag existed.
+        if timingOnly { try c.encode(timingOnly, forKey: .timingOnly) }
     }
 
     public var isSquad: Bool { ["squad", "squad1.1", "squad-v1.1"].contains(task.lowercased()) }
@@ -78,6 +110,13 @@ public struct TrialSpec: Codable, Sendable, Equatable {
             throw TrialSpecError.invalid("unknown task '\(task)' (supported: \(TaskRegistry.benchmarkTasks.joined(separator: ", ")), squad)")
         }
         try measurement.validate()
+        if let pairedBaseline {
+            guard pairedBaseline.spec.pairedBaseline == nil else { throw TrialSpecError.invalid("paired_baseline.spec must not itself name a paired baseline") }
+            guard pairedBaseline.spec.model == model, pairedBaseline.spec.task == task else {
+                throw TrialSpecError.invalid("paired_baseline.spec must run the same model and task (\(model), \(task)); got \(pairedBaseline.spec.model), \(pairedBaseline.spec.task)")
+            }
+            do { try pairedBaseline.spec.validate() } catch { throw TrialSpecError.invalid("paired_baseline.spec: \(error)") }
+        }
         do { try TechniquePipeline.validate(techniques) } catch { throw TrialSpecError.invalid("techniques: \(error)") }
     }
 
@@ -105,6 +144,14 @@ public struct TrialSpec: Codable, Sendable, Equatable {
             try rejectUnknown(measurement, known: MeasurementSettings.CodingKeys.allCases.map(\.rawValue), at: "measurement.", source: source)
             if let energy = measurement["energy"] as? [String: Any] {
                 try rejectUnknown(energy, known: EnergySettings.CodingKeys.allCases.map(\.rawValue), at: "measurement.energy.", source: source)
+            }
+            if let interference = measurement["interference"] as? [String: Any] {
+                try rejectUnknown(interference, known: InterferenceSettings.CodingKeys.allCases.map(\.rawValue),
+                                  at: "measurement.interference.", source: source)
+            }
+            if let paired = measurement["paired_baseline"] as? [String: Any] {
+                try rejectUnknown(paired, known: PairedBaselineSettings.CodingKeys.allCases.map(\.rawValue),
+                                  at: "measurement.paired_baseline.", source: source)
             }
         }
         let spec: TrialSpec

@@ -1,4 +1,5 @@
 import Foundation
+import FrontierAnalysis
 import FrontierEngine
 import FrontierTasks
 import FrontierTechniques
@@ -53,7 +54,8 @@ public struct TrialWorkload: Sendable {
                 // A question is "correct" when its answer matches a gold exactly (the EM count).
                 let correct = result.metrics["exact_match"].map { Int(($0 / 100 * Double(result.examples)).rounded()) }
                 return TrialAccuracy(metrics: result.metrics, examples: result.examples, correct: correct, maxSeqLen: settings.maxLength,
-                                     flops: result.flops, meanExitLayer: nil)
+                                     flops: result.flops, meanExitLayer: nil,
+                                     metricIntervals: AccuracyUncertainty.squad(predictions: result.predictions), chance: nil)
             }
         }
         guard let task = GlueTask(name: spec.task) else { throw TrialSpecError.invalid("unknown task '\(spec.task)'") }
@@ -70,8 +72,10 @@ public struct TrialWorkload: Sendable {
             let result = try GlueEvaluator.evaluate(checkpoint: checkpoint, task: task, splits: frozenSplits, batchSize: batch,
                                                     maxSeqLen: maxSeqLen, workspace: workspace, options: options, progress: progress)
             let correct = task.isRegression ? nil : result.predictions.filter { $0.prediction == $0.gold }.count
+            let uncertainty = AccuracyUncertainty.glue(task: task, predictions: result.predictions, metrics: result.metrics)
             return TrialAccuracy(metrics: result.metrics, examples: result.examples, correct: correct, maxSeqLen: result.maxSeqLen,
-                                 flops: result.flops, meanExitLayer: result.meanExitLayer)
+                                 flops: result.flops, meanExitLayer: result.meanExitLayer,
+                                 metricIntervals: uncertainty.intervals, chance: uncertainty.chance)
         }
     }
 
@@ -100,6 +104,10 @@ public struct TrialAccuracy: Sendable, Codable, Equatable {
     /// Counted by the engine over the pass.
     public var flops: Double
     public var meanExitLayer: Double?
+    /// Per metric key: Wilson for accuracy, a bootstrap over examples for the others.
+    public var metricIntervals: [String: ConfidenceInterval] = [:]
+    /// The majority-class (constant) predictor's metrics on the same examples.
+    public var chance: ChanceLevel?
 }
 
 extension TrialWorkload {

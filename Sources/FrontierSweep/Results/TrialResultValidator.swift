@@ -184,6 +184,7 @@ public enum TrialResultValidator {
                     atLeast("idle_baseline.watts[\"\(name)\"]", watts, 0)
                 }
             }
+            trust(r)
             if r.hasTimings {
                 atLeast("timings.worker_s", r.timings.workerS, 0)
                 atLeast("timings.total_s", r.timings.totalS, 0)
@@ -218,6 +219,75 @@ public enum TrialResultValidator {
                 }
                 known(EnergyMeterChoice.self, c.measurement.energy.meter, "configuration.measurement.energy.meter")
             }
+        }
+
+        /// What says how sure a result is: intervals, interference, the energy basis, the paired
+        /// baseline. A reader relies on these to leave points out, so they obey the same rules.
+        mutating func trust(_ r: WireTrialResult) {
+            for (key, i) in r.metricIntervals.sorted(by: { $0.key < $1.key }) {
+                if r.metrics[key] == nil { fail("metric_intervals[\"\(key)\"]", "names no metric of this result") }
+                interval("metric_intervals[\"\(key)\"]", i)
+            }
+            if r.hasChance {
+                for (key, value) in r.chance.metrics.sorted(by: { $0.key < $1.key }) {
+                    if r.metrics[key] == nil { fail("chance.metrics[\"\(key)\"]", "names no metric of this result") }
+                    finite("chance.metrics[\"\(key)\"]", value)
+                }
+            }
+            if r.hasEnergyJPerExample, r.status == .ok, !r.hasEnergyBasis {
+                fail("energy_basis", "is required with energy_j_per_example (net or gross, offline or single-stream)")
+            }
+            if r.hasEnergyBasis { basis("energy_basis", r.energyBasis) }
+            if r.hasEnergyJPerExampleInterval { interval("energy_j_per_example_interval", r.energyJPerExampleInterval) }
+            if r.hasWeightBytesHeld, r.weightBytesHeld == 0 { fail("weight_bytes_held", "must be > 0 when present") }
+            if r.hasInterference { interference("interference", r.interference) }
+            if r.hasOffline {
+                let o = r.offline
+                if o.hasExamplesPerSInterval { interval("offline.examples_per_s_interval", o.examplesPerSInterval) }
+                if o.hasEnergyJPerExampleInterval { interval("offline.energy_j_per_example_interval", o.energyJPerExampleInterval) }
+                if o.hasInterference { interference("offline.interference", o.interference) }
+            }
+            if r.hasSingleStream {
+                let s = r.singleStream
+                if s.hasLatencyP50MsInterval { interval("single_stream.latency_p50_ms_interval", s.latencyP50MsInterval) }
+                if s.hasEnergyJPerQueryInterval { interval("single_stream.energy_j_per_query_interval", s.energyJPerQueryInterval) }
+                if s.hasInterference { interference("single_stream.interference", s.interference) }
+            }
+            if r.hasPairedBaseline {
+                let p = r.pairedBaseline
+                if p.id.isEmpty { fail("paired_baseline.id", "must name the baseline measurement") }
+                if p.baselineKey.isEmpty { fail("paired_baseline.baseline_key", "must name the baseline's grid point") }
+                atLeast("paired_baseline.age_s", p.ageS, 0)
+                if p.hasLatencyP50Ms { positive("paired_baseline.latency_p50_ms", p.latencyP50Ms) }
+                if p.hasLatencyP50MsInterval { interval("paired_baseline.latency_p50_ms_interval", p.latencyP50MsInterval) }
+                if p.hasThroughputExamplesPerS { positive("paired_baseline.throughput_examples_per_s", p.throughputExamplesPerS) }
+                if p.hasThroughputExamplesPerSInterval {
+                    interval("paired_baseline.throughput_examples_per_s_interval", p.throughputExamplesPerSInterval)
+                }
+                if p.hasEnergyJPerExample { atLeast("paired_baseline.energy_j_per_example", p.energyJPerExample, 0) }
+                if p.hasEnergyJPerExampleInterval { interval("paired_baseline.energy_j_per_example_interval", p.energyJPerExampleInterval) }
+                if p.hasEnergyBasis { basis("paired_baseline.energy_basis", p.energyBasis) }
+            }
+        }
+
+        mutating func basis(_ field: String, _ b: WireEnergyBasis) {
+            if !["net", "gross"].contains(b.accounting) { fail("\(field).accounting", "must be net or gross; got \"\(b.accounting)\"") }
+            if !["offline", "single-stream"].contains(b.scenario) {
+                fail("\(field).scenario", "must be offline or single-stream; got \"\(b.scenario)\"")
+            }
+        }
+
+        mutating func interference(_ field: String, _ i: WireWindowInterference) {
+            atLeast("\(field).seconds", i.seconds, 0)
+            atLeast("\(field).other_cpu_cores", i.otherCpuCores, 0)
+            atLeast("\(field).own_cpu_cores", i.ownCpuCores, 0)
+            finite("\(field).steal_fraction", i.stealFraction)
+            if i.stealFraction.isFinite, !(0...1).contains(i.stealFraction) {
+                fail("\(field).steal_fraction", "must be in [0, 1]; got \(i.stealFraction)")
+            }
+            if i.hasRunQueueMean { atLeast("\(field).run_queue_mean", i.runQueueMean, 0) }
+            if i.hasCpuMhzMean { positive("\(field).cpu_mhz_mean", i.cpuMhzMean) }
+            if i.hasCpuMhzMin { positive("\(field).cpu_mhz_min", i.cpuMhzMin) }
         }
 
         mutating func interval(_ field: String, _ i: WireInterval) {

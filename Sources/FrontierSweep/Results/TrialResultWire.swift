@@ -51,6 +51,20 @@ extension WireTrialResult {
         engineVersion = r.engineVersion
         if let v = r.worker { worker = WireWorkerExit(v) }
         if let v = r.trialId { trialID = v }
+        if let v = r.interference { interference = WireWindowInterference(v) }
+        disturbed = r.disturbed ?? false
+        remeasuredWindows = UInt32(clamping: r.remeasuredWindows ?? 0)
+        if let v = r.metricIntervals { metricIntervals = v.mapValues(WireInterval.init) }
+        if let v = r.chance {
+            var c = WireChanceLevel()
+            c.predictor = v.predictor
+            c.metrics = v.metrics
+            chance = c
+        }
+        if let v = r.energyBasis { energyBasis = WireEnergyBasis(v) }
+        if let v = r.energyJPerExampleInterval { energyJPerExampleInterval = WireInterval(v) }
+        if let v = r.weightBytesHeld { weightBytesHeld = UInt64(max(0, v)) }
+        if let v = r.pairedBaseline { pairedBaseline = WirePairedBaselineMeasurement(v) }
     }
 }
 
@@ -103,6 +117,16 @@ extension TrialResult {
         r.engineVersion = w.engineVersion
         r.worker = w.hasWorker ? WorkerExit(wire: w.worker) : nil
         r.trialId = w.hasTrialID ? w.trialID : nil
+        r.interference = w.hasInterference ? WindowInterference(wire: w.interference) : nil
+        // Set by the agent on every measured result; a failure carries neither.
+        r.disturbed = w.status == .ok ? w.disturbed : nil
+        r.remeasuredWindows = w.status == .ok ? Int(w.remeasuredWindows) : nil
+        r.metricIntervals = w.metricIntervals.isEmpty ? nil : w.metricIntervals.mapValues(ConfidenceInterval.init(wire:))
+        r.chance = w.hasChance ? ChanceLevel(predictor: w.chance.predictor, metrics: w.chance.metrics) : nil
+        r.energyBasis = w.hasEnergyBasis ? try EnergyBasis(wire: w.energyBasis, field: "energy_basis") : nil
+        r.energyJPerExampleInterval = w.hasEnergyJPerExampleInterval ? ConfidenceInterval(wire: w.energyJPerExampleInterval) : nil
+        r.weightBytesHeld = w.hasWeightBytesHeld ? Int(clamping: w.weightBytesHeld) : nil
+        r.pairedBaseline = w.hasPairedBaseline ? try PairedBaselineMeasurement(wire: w.pairedBaseline) : nil
         self = r
     }
 }
@@ -222,6 +246,17 @@ extension WireMeasurementConfiguration {
         e.pollIntervalS = m.energy.pollIntervalS
         e.estimate = WireEnergyEstimateParameters(m.energy.estimate)
         energy = e
+        var i = WireInterferenceConfiguration()
+        i.maxOtherCpuCores = m.interference.maxOtherCpuCores
+        i.maxStealFraction = m.interference.maxStealFraction
+        i.maxRemeasures = UInt32(clamping: m.interference.maxRemeasures)
+        i.remeasureDelayS = m.interference.remeasureDelayS
+        interference = i
+        var p = WirePairedBaselineConfiguration()
+        p.enabled = m.pairedBaseline.enabled
+        p.everyTrials = UInt32(clamping: m.pairedBaseline.everyTrials)
+        p.everyMinutes = m.pairedBaseline.everyMinutes
+        pairedBaseline = p
     }
 }
 
@@ -249,6 +284,15 @@ extension MeasurementSettings {
                                 pollIntervalS: w.energy.pollIntervalS,
                                 estimate: EnergyEstimateParameters(wattsPerCore: w.energy.estimate.wattsPerCore,
                                                                    idleWatts: w.energy.estimate.idleWatts))
+        if w.hasInterference {
+            let i = w.interference
+            interference = InterferenceSettings(maxOtherCpuCores: i.maxOtherCpuCores, maxStealFraction: i.maxStealFraction,
+                                                maxRemeasures: Int(i.maxRemeasures), remeasureDelayS: i.remeasureDelayS)
+        }
+        if w.hasPairedBaseline {
+            let p = w.pairedBaseline
+            pairedBaseline = PairedBaselineSettings(enabled: p.enabled, everyTrials: Int(p.everyTrials), everyMinutes: p.everyMinutes)
+        }
     }
 }
 
@@ -387,6 +431,10 @@ extension WireOfflineResult {
         if let v = o.energyJPerExample { energyJPerExample = v }
         if let v = o.energyJPerCorrect { energyJPerCorrect = v }
         extendedForResolution = o.extendedForResolution
+        if let v = o.examplesPerSInterval { examplesPerSInterval = WireInterval(v) }
+        if let v = o.energyJPerExampleInterval { energyJPerExampleInterval = WireInterval(v) }
+        if let v = o.interference { interference = WireWindowInterference(v) }
+        attempts = UInt32(clamping: o.attempts)
     }
 }
 
@@ -398,6 +446,10 @@ extension OfflineResult {
                   energyJPerExample: w.hasEnergyJPerExample ? w.energyJPerExample : nil,
                   energyJPerCorrect: w.hasEnergyJPerCorrect ? w.energyJPerCorrect : nil,
                   extendedForResolution: w.extendedForResolution)
+        examplesPerSInterval = w.hasExamplesPerSInterval ? ConfidenceInterval(wire: w.examplesPerSInterval) : nil
+        energyJPerExampleInterval = w.hasEnergyJPerExampleInterval ? ConfidenceInterval(wire: w.energyJPerExampleInterval) : nil
+        interference = w.hasInterference ? WindowInterference(wire: w.interference) : nil
+        attempts = max(1, Int(w.attempts))
     }
 }
 
@@ -417,6 +469,10 @@ extension WireSingleStreamResult {
         energy = WireEnergyReport(s.energy)
         if let v = s.energyJPerQuery { energyJPerQuery = v }
         extendedForResolution = s.extendedForResolution
+        if let v = s.latencyP50MsInterval { latencyP50MsInterval = WireInterval(v) }
+        if let v = s.energyJPerQueryInterval { energyJPerQueryInterval = WireInterval(v) }
+        if let v = s.interference { interference = WireWindowInterference(v) }
+        attempts = UInt32(clamping: s.attempts)
     }
 }
 
@@ -428,6 +484,10 @@ extension SingleStreamResult {
                   queriesPerS: w.queriesPerS, energy: EnergyReport(wire: w.energy),
                   energyJPerQuery: w.hasEnergyJPerQuery ? w.energyJPerQuery : nil,
                   extendedForResolution: w.extendedForResolution)
+        latencyP50MsInterval = w.hasLatencyP50MsInterval ? ConfidenceInterval(wire: w.latencyP50MsInterval) : nil
+        energyJPerQueryInterval = w.hasEnergyJPerQueryInterval ? ConfidenceInterval(wire: w.energyJPerQueryInterval) : nil
+        interference = w.hasInterference ? WindowInterference(wire: w.interference) : nil
+        attempts = max(1, Int(w.attempts))
     }
 }
 
