@@ -21,13 +21,14 @@ public enum ReportTables {
         }
         let x = ReportFormat.exact
         let rows = sorted.map { r -> [String] in
-            [r.trialId, r.pointKey, r.configKey, r.task, r.model, r.deviceClass, r.variant, r.technique,
+            let parameters: [String] = parameterNames.map { r.parameters[$0]?.description ?? "" }
+            return [r.trialId, r.pointKey, r.configKey, r.task, r.model, r.deviceClass, r.variant, r.technique,
              String(r.isBaseline), String(r.repeatIndex), r.status.rawValue, r.failureReasons.joined(separator: " | "),
              r.metricName ?? "", x(r.metric), x(r.joulesPerExample), x(r.joulesPerCorrect), r.energySource ?? "",
              x(r.latencyP50Ms), x(r.latencyP99Ms), x(r.throughputExamplesPerS), x(r.peakRssMb),
              r.modelBytes.map(String.init) ?? "", r.agentId ?? "", r.finishedAt ?? "",
              compactJSON(r.parameters), compactJSON(r.metrics)]
-                + parameterNames.map { r.parameters[$0] ?? "" } + metricNames.map { x(r.metrics[$0]) }
+                + parameters + metricNames.map { x(r.metrics[$0]) }
         }
         return ReportCSV.document(header: header, rows: rows)
     }

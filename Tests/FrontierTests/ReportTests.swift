@@ -41,7 +41,7 @@ enum SyntheticSweep {
                     var record = TrialRecord(
                         trialId: "\(key)-r\(r)@\(device.name)", pointKey: "\(key)-r\(r)", configKey: key, task: "SST-2",
                         model: "minilm-l6", deviceClass: device.name, variant: t.variant, technique: t.label,
-                        parameters: ["index": String(i)], isBaseline: i == 0, repeatIndex: r, status: .accepted,
+                        parameters: ["index": .integer(i)], isBaseline: i == 0, repeatIndex: r, status: .accepted,
                         metricName: "accuracy", metric: t.accuracy * jitter(0.002), metrics: ["accuracy": t.accuracy],
                         joulesPerExample: t.energy * device.energy * jitter(0.04), energySource: device.source,
                         latencyP50Ms: t.latency * device.latency * jitter(0.03),
