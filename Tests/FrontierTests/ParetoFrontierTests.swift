@@ -198,6 +198,69 @@ import Testing
 
     static func ci(_ low: Double, _ high: Double) -> ConfidenceInterval { ConfidenceInterval(low: low, high: high, level: 0.95) }
 
+    @Test func intervalDominanceReducesToTheExactRuleOnPoints() {
+        let vectors: [[Double]] = [[1, 1], [2, 0], [0, 2], [0.5, 0.5], [1, 0.5], [-1, -1], [1, 1]]
+        let points = vectors.map { $0.map { ConfidenceInterval.point($0) } }
+        #expect(Pareto.nonDominated(intervals: points) == Pareto.nonDominated(vectors))
+        // Overlapping on every axis: nobody dominates.
+        #expect(Pareto.nonDominated(intervals: [[Self.ci(0, 2), Self.ci(0, 2)], [Self.ci(1, 3), Self.ci(1, 3)]]) == [0, 1])
+        // Better beyond noise on one axis, within noise on the other: dominates.
+        #expect(Pareto.nonDominated(intervals: [[Self.ci(0, 2), Self.ci(5, 6)], [Self.ci(1, 3), Self.ci(1, 3)]]) == [0])
+        // Better beyond noise on one, worse beyond noise on the other: both stay.
+        #expect(Pareto.nonDominated(intervals: [[Self.ci(0, 1), Self.ci(5, 6)], [Self.ci(2, 3), Self.ci(1, 3)]]) == [0, 1])
+    }
+
+    /// bf16 scores one example of 256 more than fp32 at a latency equal within noise.
+    static func bf16AndFp32(fp32Latency: ConfidenceInterval = ci(4.56, 4.72)) -> [TrialRecord] {
+        var fp32 = trial("fp32", 230.0 / 256, p50: 4.63, baseline: true)
+        fp32.examples = 256
+        fp32.latencyP50MsInterval = fp32Latency
+        var bf16 = trial("bf16", 231.0 / 256, p50: 4.61)
+        bf16.examples = 256
+        bf16.latencyP50MsInterval = ci(4.55, 4.70)
+        return [fp32, bf16]
+    }
+
+    @Test func oneExampleOf256AtEqualLatencyDominatesNothing() throws {
+        let f = Self.frontier(Self.bf16AndFp32(), [.latencyP50Ms])
+        #expect(Set(f.configKeys) == ["bf16", "fp32"])
+        #expect(f.dominated.isEmpty)
+        // On medians alone fp32 would be gone: it is on the frontier within noise.
+        #expect(f.withinNoise == ["fp32"])
+        // The accuracy intervals come from the dev-set size (Wilson), as nobody reported one.
+        let configs = RepeatAggregation.aggregate(Self.bf16AndFp32())
+        let fp32 = try #require(configs.first { $0.configKey == "fp32" })
+        #expect(fp32.metricInterval == ConfidenceInterval.wilson(successes: 230, trials: 256))
+    }
+
+    @Test func aSignificantSavingDominatesAnEdgeInsideTheNoise() {
+        // int8 is 0.4 pt less accurate (within noise) and five times faster (beyond it).
+        var records = Self.bf16AndFp32()
+        var int8 = Self.trial("int8", 229.0 / 256, p50: 0.93)
+        int8.examples = 256
+        int8.latencyP50MsInterval = Self.ci(0.90, 0.96)
+        records.append(int8)
+        let f = Self.frontier(records, [.latencyP50Ms])
+        #expect(f.configKeys == ["int8"])
+        #expect(f.dominated == ["bf16", "fp32"])
+        #expect(Self.frontier(records.map { var r = $0; r.examples = nil; r.latencyP50MsInterval = nil; return r },
+                              [.latencyP50Ms]).configKeys == ["int8", "bf16"]) // exact on points
+    }
+
+    @Test func aDisturbedConfigurationDominatesNothing() {
+        // The "int8 0.931 ms": a neighbour's compile, not a 30× speed-up.
+        var noisy = Self.trial("noisy", 0.9, p50: 0.931)
+        noisy.disturbed = true
+        let records = [noisy, Self.trial("fp32", 0.9, p50: 28), Self.trial("slow", 0.8, p50: 30)]
+        let f = Self.frontier(records, [.latencyP50Ms])
+        #expect(f.configKeys == ["noisy", "fp32"])
+        #expect(f.dominated == ["slow"]) // still beaten by an undisturbed one
+        #expect(f.withinNoise.isEmpty)
+        var calm = noisy
+        calm.disturbed = false
+        #expect(Self.frontier([calm] + records.dropFirst(), [.latencyP50Ms]).configKeys == ["noisy"])
+    }
+
     @Test func disturbedWhenTheMedianRestsOnDisturbedRepeats() throws {
         func repeats(_ key: String, disturbed: [Bool]) -> [TrialRecord] {
             disturbed.enumerated().map { r, d in
