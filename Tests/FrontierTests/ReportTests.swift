@@ -273,6 +273,44 @@ enum SyntheticSweep {
         #expect(Self.count("fill=\"#fff\" stroke=\"#", in: mixedSVG) >= 1)
     }
 
+    @Test func pointsOfOneVariantCanBeToldApart() throws {
+        let analysis = FrontierAnalysis(records: SyntheticSweep.records())
+        let svg = try #require(ReportHTML.plots(analysis).first { $0.measure == .latencyP50Ms }).svg
+        // Magnitude pruning at 0.5, 0.7 and 0.9: three shades of one colour, each labelled.
+        let colours = PlotPalette.assign(analysis.configurations.map(\.variant))
+        let shades = FrontierPlot.shades(analysis.configurations(in: analysis.groups[0]), colours: colours)
+        let fills = ["p1", "p2", "p3"].map { shades[$0]!.fill }
+        #expect(Set(fills).count == 3)
+        #expect(!fills.contains(colours["magnitude"]!)) // shades of it, lighter to darker
+        #expect(["p1", "p2", "p3"].map { shades[$0]!.label } == ["0.5", "0.7", "0.9"])
+        #expect(shades["p0"]!.label == nil) // a variant of one configuration
+        #expect(shades["p12"]!.label == nil)
+        for fill in fills { #expect(svg.contains("fill=\"\(fill)\"")) }
+        #expect(svg.contains(">0.9</text>"))
+        // Collapsed magnitude 0.9 sits in the chance band; the disturbed point is ringed.
+        #expect(svg.contains("class=\"chance-band\""))
+        #expect(Self.count("class=\"disturbed-mark\"", in: svg) == 1)
+        #expect(svg.contains("⚠ disturbed"))
+        #expect(svg.contains("collapsed: indistinguishable from the chance level 50.90 pt"))
+    }
+
+    @Test func energiesOfTwoBasesAreNeverUnmarked() throws {
+        var a = ParetoFrontierTests.trial("a", 0.9, j: 1)
+        a.energyBasis = "net/offline"
+        var b = ParetoFrontierTests.trial("b", 0.8, j: 0.5)
+        b.energyBasis = "gross/offline"
+        let svg = try #require(ReportHTML.plots(FrontierAnalysis(records: [a, b])).first { $0.measure == .joulesPerExample }).svg
+        #expect(svg.contains("2 BASES, see markers"))
+        #expect(svg.contains("energy basis gross/offline") && svg.contains("energy basis net/offline"))
+        // The second basis (sorted: net/offline) is drawn as squares.
+        let rects = svg.components(separatedBy: "<rect ").dropFirst().map { String($0.prefix { $0 != ">" }) }
+        #expect(rects.contains { $0.contains("class=\"pt\"") && $0.contains("data-config=\"a\"") })
+        #expect(Self.count("class=\"pt\"", in: svg) == 2)
+        let one = try #require(ReportHTML.plots(FrontierAnalysis(records: [a])).first { $0.measure == .joulesPerExample }).svg
+        #expect(one.contains("energy per example (J), net/offline"))
+        #expect(!one.components(separatedBy: "<rect ").contains { $0.prefix { $0 != ">" }.contains("class=\"pt\"") })
+    }
+
     @Test func aSinglePointStillDrawsAFrontier() throws {
         let svg = try #require(ReportHTML.plots(FrontierAnalysis(records: [ParetoFrontierTests.trial("a", 0.9, j: 1)]))
             .first { $0.measure == .joulesPerExample }).svg
