@@ -66,4 +66,30 @@ extension ConfidenceInterval {
 
     /// Whether two intervals share any value: "indistinguishable" when they do.
     public func overlaps(_ other: ConfidenceInterval) -> Bool { low <= other.high && other.low <= high }
+
+    /// Whether `value` lies inside (bounds included).
+    public func contains(_ value: Double) -> Bool { low <= value && value <= high }
+
+    /// A point as an interval of no width: what a value without an interval is compared as, so
+    /// that comparisons with intervals reduce to exact ones when nothing carries an interval.
+    public static func point(_ value: Double, level: Double = 0.95) -> ConfidenceInterval {
+        ConfidenceInterval(low: value, high: value, level: level)
+    }
+
+    /// The smallest interval holding every interval and value given (nil for none): the
+    /// conservative union, used where two repeats are too few to bootstrap.
+    public static func hull(_ intervals: [ConfidenceInterval], values: [Double] = []) -> ConfidenceInterval? {
+        let lows = intervals.map(\.low) + values, highs = intervals.map(\.high) + values
+        guard let low = lows.min(), let high = highs.max() else { return nil }
+        return ConfidenceInterval(low: low, high: high, level: intervals.map(\.level).min() ?? 0.95)
+    }
+
+    /// The interval of `a ÷ b` from the intervals of `a` and `b`, conservatively
+    /// `[a.low / b.high, a.high / b.low]`: every ratio of a value inside `a` to one inside `b`.
+    /// Nil unless both are positive (energies, latencies and throughputs are), since a `b` that
+    /// may be zero bounds nothing. It contains 1 exactly when `a` and `b` overlap.
+    public static func ratio(_ a: ConfidenceInterval, _ b: ConfidenceInterval) -> ConfidenceInterval? {
+        guard a.low >= 0, b.low > 0, a.high.isFinite, b.high.isFinite else { return nil }
+        return ConfidenceInterval(low: a.low / b.high, high: a.high / b.low, level: min(a.level, b.level))
+    }
 }

@@ -1,12 +1,29 @@
 import Foundation
 
 /// The configurations of one task × model × device class that no other configuration beats on
-/// the metric and the measures at once.
+/// the metric and the measures at once — beats beyond the noise of the measurements.
 ///
 /// Definitions:
-/// - a configuration *dominates* another when it is at least as good on the metric and on every
-///   measure and strictly better on at least one (the metric and throughput are maximised, energy,
-///   latency and memory minimised; medians of the repeats);
+/// - each configuration is compared on the metric and each measure of the frontier through the
+///   interval of its median (`ConfigAggregate.interval`, `metricInterval`); a value without an
+///   interval counts as an interval of no width (its point value);
+/// - a configuration is **significantly better** than another on an axis when their intervals do
+///   not overlap and its interval lies on the better side (the metric and throughput are
+///   maximised, energy, latency and memory minimised); **significantly worse** the other way;
+/// - a configuration *dominates* another when it is significantly better on at least one axis
+///   and significantly worse on none (on every other axis the intervals overlap, or it is
+///   better). So bf16 scoring 1 example of 256 more than fp32 at a latency equal within noise
+///   dominates nothing, and both stay on the frontier; and a configuration whose only edge is
+///   inside the noise (0.1 pt more at twice the energy) is dominated. Without intervals this is
+///   the exact rule: at least as good everywhere and strictly better somewhere. Statistical
+///   dominance need not be transitive; should it leave no configuration undominated (a cycle,
+///   never seen in practice), the frontier is the exact one of the medians;
+/// - a **disturbed** configuration (`ConfigAggregate.disturbed`) dominates nothing: its measures
+///   may be a neighbour's, and one compile next door must not push every honest measurement off
+///   the frontier. It can itself be dominated, and is drawn and listed as usual;
+/// - `withinNoise` lists the frontier's configurations that point values alone (medians, exact
+///   rule) would have dominated: they are on the frontier only because nothing beats them by
+///   more than the noise;
 /// - **ties**: identical points do not dominate each other, so every copy of a non-dominated point
 ///   is on the frontier (two configurations with the same metric and energy are both listed, in
 ///   configKey order) — dropping one would hide a configuration that is as good;
@@ -28,6 +45,8 @@ public struct ParetoFrontier: Codable, Sendable, Equatable {
     /// Configurations with every value that the frontier dominates, sorted.
     public var dominated: [String]
     public var excluded: [Exclusion]
+    /// On the frontier, but dominated on point values alone (see the definitions), sorted.
+    public var withinNoise: [String]
 
     /// "j_per_example", …, or "j_per_example+latency_p50_ms" for the 3-D set.
     public var name: String { measures.map(\.rawValue).joined(separator: "+") }
@@ -45,16 +64,26 @@ public enum Pareto {
     /// maximised. `a` dominates `b` when `a ≥ b` in every component and `a > b` in at least one,
     /// so identical vectors are all kept. O(n²·k): a grid's configurations per device are few.
     public static func nonDominated(_ vectors: [[Double]]) -> [Int] {
-        func dominates(_ a: [Double], _ b: [Double]) -> Bool {
-            var strictly = false
+        nonDominated(intervals: vectors.map { $0.map { ConfidenceInterval.point($0) } })
+    }
+
+    /// Indices (ascending) of the interval vectors that no other dominates statistically; every
+    /// component is maximised (negate and swap the bounds of a minimised one). `a` dominates `b`
+    /// when on some component `a.low > b.high` (significantly better) and on none
+    /// `a.high < b.low` (significantly worse). With intervals of no width this is the exact rule
+    /// of `nonDominated(_:)`.
+    /// `mayDominate[i]` false: vector i dominates nothing (nil: all may).
+    public static func nonDominated(intervals vectors: [[ConfidenceInterval]], mayDominate: [Bool]? = nil) -> [Int] {
+        func dominates(_ a: [ConfidenceInterval], _ b: [ConfidenceInterval]) -> Bool {
+            var better = false
             for (x, y) in zip(a, b) {
-                if x < y { return false }
-                if x > y { strictly = true }
+                if x.high < y.low { return false }
+                if x.low > y.high { better = true }
             }
-            return strictly
+            return better
         }
         return vectors.indices.filter { i in
-            !vectors.indices.contains { j in j != i && dominates(vectors[j], vectors[i]) }
+            !vectors.indices.contains { j in j != i && (mayDominate?[j] ?? true) && dominates(vectors[j], vectors[i]) }
         }
     }
 
@@ -62,23 +91,33 @@ public enum Pareto {
     public static func frontier(_ configs: [ConfigAggregate], group: FrontierGroup,
                                 measures: [FrontierMeasure]) -> ParetoFrontier {
         let mine = configs.filter { $0.group == group }.sorted { $0.configKey < $1.configKey }
-        var usable: [(config: ConfigAggregate, values: [Double])] = []
+        var usable: [(config: ConfigAggregate, values: [Double], intervals: [ConfidenceInterval])] = []
         var excluded: [ParetoFrontier.Exclusion] = []
         for config in mine {
             var missing: [String] = []
             let metric = frontierFinite(config.metricValue)
             if metric == nil { missing.append("metric") }
-            var values: [Double] = []
+            var values: [Double] = [], intervals: [ConfidenceInterval] = []
             for measure in measures {
-                if let v = frontierFinite(config.value(measure)) { values.append(measure.minimise ? -v : v) } else { missing.append(measure.rawValue) }
+                if let v = frontierFinite(config.value(measure)) {
+                    let i = config.interval(measure) ?? .point(v)
+                    values.append(measure.minimise ? -v : v)
+                    intervals.append(measure.minimise ? ConfidenceInterval(low: -i.high, high: -i.low, level: i.level) : i)
+                } else {
+                    missing.append(measure.rawValue)
+                }
             }
             if let metric, missing.isEmpty {
-                usable.append((config, [metric] + values))
+                usable.append((config, [metric] + values, [config.metricInterval ?? .point(metric)] + intervals))
             } else {
                 excluded.append(.init(configKey: config.configKey, missing: missing))
             }
         }
-        let onFrontier = Set(nonDominated(usable.map(\.values)))
+        let mayDominate = usable.map { !$0.config.disturbed }
+        let exactly = Set(nonDominated(intervals: usable.map { $0.values.map { ConfidenceInterval.point($0) } },
+                                       mayDominate: mayDominate))
+        var onFrontier = Set(nonDominated(intervals: usable.map(\.intervals), mayDominate: mayDominate))
+        if onFrontier.isEmpty { onFrontier = exactly }
         // Best on the first measure first (its oriented value descending), then the later measures,
         // then the metric ascending, then configKey.
         let ordered = onFrontier.map { usable[$0] }.sorted { a, b in
@@ -87,8 +126,10 @@ public enum Pareto {
             return a.config.configKey < b.config.configKey
         }
         let dominated = usable.indices.filter { !onFrontier.contains($0) }.map { usable[$0].config.configKey }
+        let withinNoise = usable.indices.filter { onFrontier.contains($0) && !exactly.contains($0) }
+            .map { usable[$0].config.configKey }
         return ParetoFrontier(group: group, measures: measures, configKeys: ordered.map(\.config.configKey),
-                              dominated: dominated, excluded: excluded)
+                              dominated: dominated, excluded: excluded, withinNoise: withinNoise)
     }
 
     /// Every group's frontiers, groups sorted, each in `allMeasureSets` order.

@@ -21,7 +21,8 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     public var variant: String
     /// A human label ("magnitude sparsity=0.9").
     public var technique: String
-    public var parameters: [String: String]
+    /// The grid axes' values, typed as the grid wrote them (see `ParameterValue`).
+    public var parameters: [String: ParameterValue]
     /// The dense fp32 baseline.
     public var isBaseline: Bool
     public var repeatIndex: Int
@@ -44,14 +45,53 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     public var agentId: String?
     public var finishedAt: String?
 
+    // MARK: How sure the numbers are (issue 14). All optional: older results lack them, and then
+    // the analysis falls back to point values (and exact comparisons).
+
+    /// The headline metric's interval: Wilson for accuracy, a bootstrap otherwise.
+    public var metricInterval: ConfidenceInterval?
+    public var latencyP50MsInterval: ConfidenceInterval?
+    public var throughputInterval: ConfidenceInterval?
+    public var joulesPerExampleInterval: ConfidenceInterval?
+    /// Dev examples scored: with an accuracy and no `metricInterval`, the analysis computes the
+    /// Wilson interval itself.
+    public var examples: Int?
+    /// A measurement window had interference above the threshold even after re-measuring: its
+    /// latency, throughput and energy may be a neighbour's as much as this trial's.
+    public var disturbed: Bool
+    /// Windows measured again because of interference.
+    public var remeasuredWindows: Int
+    /// What the interference was, for people ("other processes 0.93 cores, steal 0%").
+    public var interferenceSummary: String?
+    /// The headline metric of the constant predictor on the same dev set (the majority class for
+    /// classification; usually 0 for correlations), on the scale of `metric`: at or below it, a
+    /// technique has destroyed the model, whatever its energy.
+    public var chanceLevel: Double?
+    /// "net/offline", "gross/offline", "net/single-stream" or "gross/single-stream": whether idle
+    /// power was subtracted and which scenario the joules were counted over. Energies of two
+    /// bases are not comparable.
+    public var energyBasis: String?
+    /// Why the energy is what it is (estimated because no meter was readable, …), from the agent.
+    public var energyNotes: [String]
+    /// Bytes of weights the worker held, exactly (what a quantised or sparse model occupies,
+    /// unlike `modelBytes`, the checkpoint file).
+    public var weightBytesHeld: Int?
+    /// The baseline measured beside this trial on the same agent, when the agent measured one.
+    public var pairedBaseline: PairedBaselineRef?
+
     public init(trialId: String, pointKey: String? = nil, configKey: String? = nil, task: String = "task",
                 model: String = "model", deviceClass: String = "device", variant: String = "dense",
-                technique: String? = nil, parameters: [String: String] = [:], isBaseline: Bool = false,
+                technique: String? = nil, parameters: [String: ParameterValue] = [:], isBaseline: Bool = false,
                 repeatIndex: Int = 0, status: Status = .accepted, failureReasons: [String] = [],
                 metricName: String? = "accuracy", metric: Double? = nil, metrics: [String: Double] = [:],
                 joulesPerExample: Double? = nil, joulesPerCorrect: Double? = nil, energySource: String? = nil,
                 latencyP50Ms: Double? = nil, latencyP99Ms: Double? = nil, throughputExamplesPerS: Double? = nil,
-                peakRssMb: Double? = nil, modelBytes: Int? = nil, agentId: String? = nil, finishedAt: String? = nil) {
+                peakRssMb: Double? = nil, modelBytes: Int? = nil, agentId: String? = nil, finishedAt: String? = nil,
+                metricInterval: ConfidenceInterval? = nil, latencyP50MsInterval: ConfidenceInterval? = nil,
+                throughputInterval: ConfidenceInterval? = nil, joulesPerExampleInterval: ConfidenceInterval? = nil,
+                examples: Int? = nil, disturbed: Bool = false, remeasuredWindows: Int = 0,
+                interferenceSummary: String? = nil, chanceLevel: Double? = nil, energyBasis: String? = nil,
+                energyNotes: [String] = [], weightBytesHeld: Int? = nil, pairedBaseline: PairedBaselineRef? = nil) {
         self.trialId = trialId
         self.pointKey = pointKey ?? trialId
         self.configKey = configKey ?? pointKey ?? trialId
@@ -78,10 +118,105 @@ public struct TrialRecord: Codable, Sendable, Equatable {
         self.modelBytes = modelBytes
         self.agentId = agentId
         self.finishedAt = finishedAt
+        self.metricInterval = metricInterval
+        self.latencyP50MsInterval = latencyP50MsInterval
+        self.throughputInterval = throughputInterval
+        self.joulesPerExampleInterval = joulesPerExampleInterval
+        self.examples = examples
+        self.disturbed = disturbed
+        self.remeasuredWindows = remeasuredWindows
+        self.interferenceSummary = interferenceSummary
+        self.chanceLevel = chanceLevel
+        self.energyBasis = energyBasis
+        self.energyNotes = energyNotes
+        self.weightBytesHeld = weightBytesHeld
+        self.pairedBaseline = pairedBaseline
+    }
+
+    /// The headline metric's interval: as reported, else for a proportion of examples
+    /// (accuracy, exact match) with `examples` known, the Wilson interval of
+    /// round(metric × examples) successes. Nil otherwise.
+    public var effectiveMetricInterval: ConfidenceInterval? {
+        if let metricInterval { return metricInterval }
+        guard let name = metricName, Self.proportionMetrics.contains(name), let examples, examples > 0,
+              let metric = frontierFinite(metric), metric >= 0, metric <= 1 else { return nil }
+        return ConfidenceInterval.wilson(successes: Int((metric * Double(examples)).rounded()), trials: examples)
+    }
+
+    /// Metrics that are a share of dev examples scored right, for which Wilson applies.
+    public static let proportionMetrics: Set<String> = ["accuracy", "exact_match"]
+
+    /// The interval this trial reports for a measure (only energy, latency p50 and throughput
+    /// are measured with one).
+    public func interval(_ measure: FrontierMeasure) -> ConfidenceInterval? {
+        switch measure {
+        case .joulesPerExample: joulesPerExampleInterval
+        case .latencyP50Ms: latencyP50MsInterval
+        case .throughput: throughputInterval
+        case .latencyP99Ms, .peakRssMb: nil
+        }
+    }
+
+    /// The trial's value of a measure.
+    public func value(_ measure: FrontierMeasure) -> Double? {
+        switch measure {
+        case .joulesPerExample: frontierFinite(joulesPerExample)
+        case .latencyP50Ms: frontierFinite(latencyP50Ms)
+        case .latencyP99Ms: frontierFinite(latencyP99Ms)
+        case .peakRssMb: frontierFinite(peakRssMb)
+        case .throughput: frontierFinite(throughputExamplesPerS)
+        }
     }
 
     /// The (task, model, device class) this trial's frontiers belong to.
     public var group: FrontierGroup { FrontierGroup(task: task, model: model, deviceClass: deviceClass) }
+}
+
+/// Records written before issue 14 (an older `summary.json`, a live snapshot) lack the fields
+/// that have defaults; they read back with those defaults instead of failing.
+extension TrialRecord {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(trialId: try c.decode(String.self, forKey: .trialId))
+        pointKey = try c.decode(String.self, forKey: .pointKey)
+        configKey = try c.decode(String.self, forKey: .configKey)
+        task = try c.decode(String.self, forKey: .task)
+        model = try c.decode(String.self, forKey: .model)
+        deviceClass = try c.decode(String.self, forKey: .deviceClass)
+        variant = try c.decode(String.self, forKey: .variant)
+        technique = try c.decode(String.self, forKey: .technique)
+        parameters = try c.decodeIfPresent([String: ParameterValue].self, forKey: .parameters) ?? [:]
+        isBaseline = try c.decode(Bool.self, forKey: .isBaseline)
+        repeatIndex = try c.decode(Int.self, forKey: .repeatIndex)
+        status = try c.decode(Status.self, forKey: .status)
+        failureReasons = try c.decodeIfPresent([String].self, forKey: .failureReasons) ?? []
+        metricName = try c.decodeIfPresent(String.self, forKey: .metricName)
+        metric = try c.decodeIfPresent(Double.self, forKey: .metric)
+        metrics = try c.decodeIfPresent([String: Double].self, forKey: .metrics) ?? [:]
+        joulesPerExample = try c.decodeIfPresent(Double.self, forKey: .joulesPerExample)
+        joulesPerCorrect = try c.decodeIfPresent(Double.self, forKey: .joulesPerCorrect)
+        energySource = try c.decodeIfPresent(String.self, forKey: .energySource)
+        latencyP50Ms = try c.decodeIfPresent(Double.self, forKey: .latencyP50Ms)
+        latencyP99Ms = try c.decodeIfPresent(Double.self, forKey: .latencyP99Ms)
+        throughputExamplesPerS = try c.decodeIfPresent(Double.self, forKey: .throughputExamplesPerS)
+        peakRssMb = try c.decodeIfPresent(Double.self, forKey: .peakRssMb)
+        modelBytes = try c.decodeIfPresent(Int.self, forKey: .modelBytes)
+        agentId = try c.decodeIfPresent(String.self, forKey: .agentId)
+        finishedAt = try c.decodeIfPresent(String.self, forKey: .finishedAt)
+        metricInterval = try c.decodeIfPresent(ConfidenceInterval.self, forKey: .metricInterval)
+        latencyP50MsInterval = try c.decodeIfPresent(ConfidenceInterval.self, forKey: .latencyP50MsInterval)
+        throughputInterval = try c.decodeIfPresent(ConfidenceInterval.self, forKey: .throughputInterval)
+        joulesPerExampleInterval = try c.decodeIfPresent(ConfidenceInterval.self, forKey: .joulesPerExampleInterval)
+        examples = try c.decodeIfPresent(Int.self, forKey: .examples)
+        disturbed = try c.decodeIfPresent(Bool.self, forKey: .disturbed) ?? false
+        remeasuredWindows = try c.decodeIfPresent(Int.self, forKey: .remeasuredWindows) ?? 0
+        interferenceSummary = try c.decodeIfPresent(String.self, forKey: .interferenceSummary)
+        chanceLevel = try c.decodeIfPresent(Double.self, forKey: .chanceLevel)
+        energyBasis = try c.decodeIfPresent(String.self, forKey: .energyBasis)
+        energyNotes = try c.decodeIfPresent([String].self, forKey: .energyNotes) ?? []
+        weightBytesHeld = try c.decodeIfPresent(Int.self, forKey: .weightBytesHeld)
+        pairedBaseline = try c.decodeIfPresent(PairedBaselineRef.self, forKey: .pairedBaseline)
+    }
 }
 
 /// A task × model × device class: the unit every frontier and summary is computed over.

@@ -1,4 +1,5 @@
 import Foundation
+import FrontierAnalysis
 
 /// Text helpers of the report: escaping, numbers, file names. Pure.
 public enum ReportFormat {
@@ -42,6 +43,82 @@ public enum ReportFormat {
     public static func ratio(_ value: Double?) -> String {
         guard let value, value.isFinite else { return "–" }
         return number(value, digits: 2) + "×"
+    }
+
+    /// An interval as "[4.55, 4.70]" (`digits` significant digits, as `number`); with
+    /// `points`, the metric × 100 with two decimals as `points` writes it. Empty for nil.
+    public static func interval(_ interval: ConfidenceInterval?, digits: Int = 3, points: Bool = false) -> String {
+        guard let interval else { return "" }
+        let f: (Double) -> String = points ? { Self.points($0) } : { number($0, digits: digits) }
+        return "[\(f(interval.low)), \(f(interval.high))]"
+    }
+
+    /// A value with its interval when it has one: "4.61 [4.55, 4.70]".
+    public static func number(_ value: Double?, _ interval: ConfidenceInterval?, digits: Int = 3) -> String {
+        guard value != nil, let interval else { return number(value, digits: digits) }
+        return number(value, digits: digits) + " " + Self.interval(interval, digits: digits)
+    }
+
+    /// A metric as points with its interval in points: "89.84 [87.90, 91.50]".
+    public static func points(_ metric: Double?, _ interval: ConfidenceInterval?) -> String {
+        guard metric != nil, let interval else { return points(metric) }
+        return points(metric) + " " + Self.interval(interval, points: true)
+    }
+
+    /// A value, its unit, then its interval: "4.61 ms [4.55, 4.70]".
+    public static func number(_ value: Double?, _ interval: ConfidenceInterval?, unit: String, digits: Int = 3) -> String {
+        guard value != nil else { return number(value, digits: digits) }
+        return number(value, digits: digits) + " " + unit + (interval.map { " " + Self.interval($0, digits: digits) } ?? "")
+    }
+
+    /// Points, "pt", then the interval in points: "89.84 pt [87.90, 91.50]".
+    public static func points(_ metric: Double?, _ interval: ConfidenceInterval?, unit: String) -> String {
+        guard metric != nil else { return points(metric) }
+        return points(metric) + " " + unit + (interval.map { " " + Self.interval($0, points: true) } ?? "")
+    }
+
+    /// A ratio with its interval: "0.42× [0.40, 0.45]".
+    public static func ratio(_ value: Double?, _ interval: ConfidenceInterval?) -> String {
+        guard value != nil, let interval else { return ratio(value) }
+        return ratio(value) + " " + Self.interval(interval, digits: 2)
+    }
+
+    /// The time of day of an RFC 3339 timestamp ("2026-12-01T12:03:10.5Z" → "12:03:10"); the
+    /// text unchanged when it is not one.
+    public static func clock(_ timestamp: String) -> String {
+        guard let t = timestamp.firstIndex(of: "T") else { return timestamp }
+        let time = timestamp[timestamp.index(after: t)...].prefix { $0.isNumber || $0 == ":" }
+        return time.isEmpty ? timestamp : String(time)
+    }
+
+    /// Which baseline measurement(s) a ratio was taken against, for a sentence: "baseline
+    /// agent-1/baseline#3 measured 12:03:10, 2 trials earlier", "3 paired baselines (…; …)",
+    /// or "the baseline configuration's median".
+    public static func baselineUsed(_ used: [BaselineUse]) -> String {
+        func one(_ u: BaselineUse) -> String {
+            var text = u.id
+            if let at = u.measuredAt { text += " measured " + clock(at) }
+            if let n = u.trialsBefore { text += n == 0 ? ", just before" : ", \(n) trial\(n == 1 ? "" : "s") earlier" }
+            return text
+        }
+        let paired = used.filter(\.paired)
+        if paired.isEmpty { return "the baseline configuration's median" }
+        if paired.count == 1 { return "baseline " + one(paired[0]) }
+        return "\(paired.count) paired baselines (" + paired.map(one).joined(separator: "; ") + ")"
+    }
+
+    /// A pick's ratio as a report states it: the ratio with its interval, or, when the verdict
+    /// says the difference is inside the noise, that instead of a flattering number.
+    public static func verdict(_ pick: FrontierSummary.Pick) -> String {
+        let r = ratio(pick.ratio, pick.ratioInterval)
+        switch pick.verdict {
+        case .indistinguishable?: return "indistinguishable from baseline: \(r)"
+        case .noChangeBeyondNoise?: return "no change beyond noise: \(r)"
+        case .worse?: return "\(r), worse than baseline"
+        case .baseline?: return "the baseline itself"
+        case .pointValues?: return "\(r), no intervals"
+        case .better?, nil: return r
+        }
     }
 
     /// A tick label: as few digits as the tick step needs, trailing zeros dropped.

@@ -71,8 +71,14 @@ public enum ReportHTML {
         \(analysis.configurations.count) configurations measured in \(analysis.groups.count) task × model × device class group\(analysis.groups.count == 1 ? "" : "s").</p>
 
         """
-        if analysis.configurations.contains(where: \.energyEstimated) {
-            h += "<p class=\"warn\">Some energies are <strong>estimated</strong> (CPU time × watts per core + idle watts), not metered; they are marked <span class=\"est\">estimated</span> in tables and plots.</p>\n"
+        for note in ReportTables.energyNotes(analysis) {
+            let marks = note.hasPrefix(ReportTables.estimatedEnergyNotePrefix)
+                ? " Estimated figures are marked <span class=\"est\">estimated</span> in tables and plots." : ""
+            h += "<p class=\"warn energy-note\">\(e(note))\(marks)</p>\n"
+        }
+        let disturbed = analysis.configurations.filter(\.disturbed)
+        if !disturbed.isEmpty {
+            h += "<p class=\"warn\">\(disturbed.count) configuration\(disturbed.count == 1 ? " was" : "s were") measured through interference from other processes even after re-measuring (<span class=\"dist\">⚠ disturbed</span>): \(disturbed.count == 1 ? "its" : "their") latency, throughput and energy may be a neighbour's. Disturbed configurations dominate nothing on the frontiers and are left out of the summary's picks.</p>\n"
         }
         if !context.notes.isEmpty {
             h += "<ul class=\"notes\">" + context.notes.map { "<li>\(e($0))</li>" }.joined() + "</ul>\n"
@@ -104,19 +110,19 @@ public enum ReportHTML {
         for s in analysis.summaries {
             h += "<tr><td><a href=\"#g-\(e(names[s.group]!))\">\(e(s.group.description))</a></td><td>\(e(s.metricName ?? "–"))</td>"
             if let b = s.baseline {
-                h += "<td>\(ReportFormat.points(b.metric)) pt</td><td>\(energy(b.joulesPerExample, b))</td><td>\(energy(b.joulesPerCorrect, b))</td><td>\(ms(b.latencyP50Ms))</td>"
+                h += "<td>\(ReportFormat.points(b.metric, b.metricInterval, unit: "pt"))\(b.disturbed ? " <span class=\"dist\">⚠ disturbed</span>" : "")</td><td>\(energy(b.joulesPerExample, b, interval: b.joulesPerExampleInterval))</td><td>\(energy(b.joulesPerCorrect, b))</td><td>\(ms(b.latencyP50Ms, b.latencyP50MsInterval))</td>"
             } else {
                 h += "<td colspan=\"4\" class=\"missing\">no accepted baseline</td>"
             }
             for n in within {
                 let w = s.within.first { $0.points == n }
-                h += "<td>" + (w?.minEnergy.map { pick($0, value: energy($0.joulesPerExample, $0), ratio: w?.energyRatio) } ?? "–") + "</td>"
+                h += "<td>" + (w?.energy.map { pick($0, value: energy($0.config.joulesPerExample, $0.config, interval: $0.config.joulesPerExampleInterval)) } ?? "–") + "</td>"
             }
             for n in within {
                 let w = s.within.first { $0.points == n }
-                h += "<td>" + (w?.minLatency.map { pick($0, value: ms($0.latencyP50Ms), ratio: w?.latencyRatio) } ?? "–") + "</td>"
+                h += "<td>" + (w?.latency.map { pick($0, value: ms($0.config.latencyP50Ms, $0.config.latencyP50MsInterval)) } ?? "–") + "</td>"
             }
-            h += "<td>" + (s.knee.map { pick($0.config, value: energy($0.config.joulesPerExample, $0.config), ratio: nil) } ?? "–") + "</td>"
+            h += "<td>" + (s.knee.map { ref($0.config, value: energy($0.config.joulesPerExample, $0.config, interval: $0.config.joulesPerExampleInterval)) } ?? "–") + "</td>"
             h += "<td>" + (s.diminishingReturns.isEmpty ? "none" : s.diminishingReturns.map(stretch).joined(separator: "<br>")) + "</td></tr>\n"
         }
         h += "</tbody></table></div>\n"
@@ -134,7 +140,23 @@ public enum ReportHTML {
         var h = "<section class=\"group\" id=\"g-\(e(id))\">\n<h2>\(e(group.description))</h2>\n"
         h += "<p class=\"meta\">\(configs.count) configuration\(configs.count == 1 ? "" : "s") with accepted trials"
         if let failed = summary?.failedTrials, failed > 0 { h += ", \(failed) failed trial\(failed == 1 ? "" : "s") (<a href=\"#failed\">listed below</a>)" }
-        h += ". One marker per configuration: the median of its repeats; whiskers span the repeats' min–max. Hover a marker for its technique.</p>\n"
+        h += ". One marker per configuration: the median of its repeats; whiskers span its 95 % interval (without one, the repeats' min–max). Points of one variant are shaded light to dark by parameter and labelled with it. Hover a marker for its technique.</p>\n"
+        if let s = summary {
+            if let chance = s.chanceLevel {
+                let names = s.collapsedConfigKeys.map { k in e(configs.first { $0.configKey == k }?.technique ?? k) }
+                h += "<p class=\"meta\">Chance level (the constant predictor on this dev set): \(ReportFormat.points(chance)) pt, the shaded band in the plots. "
+                h += names.isEmpty ? "No configuration collapsed to it.</p>\n"
+                    : "<span class=\"coll\">collapsed</span> to it, left out of the picks and the knee: \(names.joined(separator: "; ")).</p>\n"
+            }
+            if !s.disturbedConfigKeys.isEmpty {
+                let names = s.disturbedConfigKeys.map { k -> String in
+                    let c = configs.first { $0.configKey == k }
+                    return e(c?.technique ?? k) + (c.map { $0.interference.isEmpty ? "" : " (" + e($0.interference.joined(separator: "; ")) + ")" } ?? "")
+                }
+                h += "<p class=\"warn\"><span class=\"dist\">⚠ disturbed</span>: \(names.joined(separator: "; ")).</p>\n"
+            }
+            for w in s.within { for note in w.notes { h += "<p class=\"warn\">\(e(note))</p>\n" } }
+        }
         for note in summary?.notes ?? [] { h += "<p class=\"warn\">\(e(note))</p>\n" }
         let main = plots.filter { mainMeasures.contains($0.measure) }
         let more = plots.filter { !mainMeasures.contains($0.measure) }
@@ -170,16 +192,25 @@ public enum ReportHTML {
     static func configTable(_ analysis: FrontierAnalysis, group: FrontierGroup, configs: [ConfigAggregate]) -> String {
         let sets = Pareto.allMeasureSets
         let frontierSets = sets.map { Set(analysis.frontier(group, $0)?.configKeys ?? []) }
+        let noiseSets = sets.map { Set(analysis.frontier(group, $0)?.withinNoise ?? []) }
         let labels = ["E", "p50", "p99", "mem", "thr", "E+p50"]
         var h = "<details><summary>All configurations (\(configs.count))</summary><div class=\"scroll\"><table class=\"configs\"><thead><tr>"
-        h += "<th>technique</th><th>variant</th><th>repeats</th><th>metric (pt) [min–max]</th><th>J/example</th><th>energy source</th><th>J/correct</th><th>p50 ms</th><th>p99 ms</th><th>examples/s</th><th>peak RSS MB</th><th title=\"size of the checkpoint file the trial loaded, before any technique\">checkpoint MB</th><th>on frontiers</th><th>failed</th></tr></thead><tbody>\n"
+        h += "<th>technique</th><th>variant</th><th>repeats</th><th title=\"median [95 % interval]; hover for the repeats' min–max\">metric (pt) [95 % CI]</th><th>J/example [95 % CI]</th><th>energy source · basis</th><th>J/correct</th><th>p50 ms [95 % CI]</th><th>p99 ms</th><th>examples/s [95 % CI]</th><th>peak RSS MB</th><th title=\"bytes of weights the worker held, exactly: what a quantised or sparse model occupies\">weights held MB</th><th title=\"size of the checkpoint file the trial loaded, before any technique\">checkpoint MB</th><th title=\"a tag with ~: on that frontier only within noise\">on frontiers</th><th>failed</th></tr></thead><tbody>\n"
         let ordered = configs.sorted { ($0.isBaseline ? 0 : 1, $0.technique, $0.configKey) < ($1.isBaseline ? 0 : 1, $1.technique, $1.configKey) }
         for c in ordered {
-            let on = zip(labels, frontierSets).filter { $0.1.contains(c.configKey) }.map { "<span class=\"tag\">\($0.0)</span>" }.joined(separator: " ")
-            h += "<tr\(c.isBaseline ? " class=\"baseline\"" : "")><td>\(e(c.technique))\(c.isBaseline ? " <em>(baseline)</em>" : "")</td><td>\(e(c.variant))</td><td>\(c.repeats)</td>"
-            h += "<td>\(spreadText(c.metric, scale: 100))</td><td>\(spreadText(c.joulesPerExample))\(c.energyEstimated ? " <span class=\"est\">estimated</span>" : "")</td><td>\(e(c.energySource ?? "–"))</td>"
+            let on = zip(labels, zip(frontierSets, noiseSets)).filter { $0.1.0.contains(c.configKey) }.map { label, sets in
+                sets.1.contains(c.configKey) ? "<span class=\"tag\" title=\"within noise\">~\(label)</span>" : "<span class=\"tag\">\(label)</span>"
+            }.joined(separator: " ")
+            var flags = ""
+            if c.collapsed { flags += " <span class=\"coll\" title=\"metric indistinguishable from the chance level \(ReportFormat.points(c.chanceLevel)) pt\">collapsed</span>" }
+            if c.disturbed { flags += " <span class=\"dist\" title=\"\(e(c.interference.joined(separator: "; ")))\">⚠ disturbed</span>" }
+            else if c.disturbedRepeats > 0 { flags += " <span class=\"src\">\(c.disturbedRepeats) of \(c.repeats) repeats disturbed</span>" }
+            h += "<tr\(c.isBaseline ? " class=\"baseline\"" : "")><td>\(e(c.technique))\(c.isBaseline ? " <em>(baseline)</em>" : "")\(flags)</td><td>\(e(c.variant))</td><td>\(c.repeats)</td>"
+            let source = [c.energySource, c.energyBasis].compactMap { $0 }.joined(separator: " · ")
+            h += "<td>\(spreadText(c.metric, scale: 100))</td><td>\(spreadText(c.joulesPerExample))\(c.energyEstimated ? " <span class=\"est\">estimated</span>" : "")</td><td>\(e(source.isEmpty ? "–" : source))\(c.energyBasisMixed ? " <span class=\"dist\">mixed bases</span>" : "")</td>"
             h += "<td>\(spreadText(c.joulesPerCorrect))</td><td>\(spreadText(c.latencyP50Ms))</td><td>\(spreadText(c.latencyP99Ms))</td>"
             h += "<td>\(spreadText(c.throughputExamplesPerS))</td><td>\(spreadText(c.peakRssMb))</td>"
+            h += "<td>\(c.weightBytesHeld.map { ReportFormat.number(Double($0) / 1e6) } ?? "–")</td>"
             h += "<td>\(c.modelBytes.map { ReportFormat.number(Double($0) / 1e6) } ?? "–")</td><td>\(on)</td><td>\(c.failedTrialIds.count)</td></tr>\n"
         }
         h += "</tbody></table></div></details>\n"
@@ -237,29 +268,53 @@ public enum ReportHTML {
 
     // MARK: - Cells
 
-    static func energy(_ joules: Double?, _ ref: ConfigRef) -> String {
+    static func energy(_ joules: Double?, _ ref: ConfigRef, interval: ConfidenceInterval? = nil) -> String {
         guard joules != nil else { return "–" }
         let source = ref.energyEstimated ? " <span class=\"est\">estimated</span>" : ref.energySource.map { " <span class=\"src\">\(e($0))</span>" } ?? ""
-        return ReportFormat.number(joules) + " J" + source
+        return ReportFormat.number(joules) + " J" + (interval.map { " <span class=\"spread\">" + ReportFormat.interval($0) + "</span>" } ?? "") + source
     }
 
-    static func ms(_ value: Double?) -> String { value == nil ? "–" : ReportFormat.number(value) + " ms" }
+    static func ms(_ value: Double?, _ interval: ConfidenceInterval? = nil) -> String {
+        value == nil ? "–" : ReportFormat.number(value) + " ms" + (interval.map { " <span class=\"spread\">" + ReportFormat.interval($0) + "</span>" } ?? "")
+    }
 
-    static func pick(_ ref: ConfigRef, value: String, ratio: Double?) -> String {
-        "\(e(ref.technique))<br><span class=\"val\">\(value)\(ratio.map { " (\(ReportFormat.ratio($0)))" } ?? "") · \(ReportFormat.points(ref.metric)) pt</span>"
+    /// A summary cell naming a configuration: its technique, a value, its metric, and its flags.
+    static func ref(_ ref: ConfigRef, value: String, ratio: String? = nil) -> String {
+        var flags = ""
+        if ref.disturbed { flags += " <span class=\"dist\">⚠ disturbed</span>" }
+        if ref.collapsed { flags += " <span class=\"coll\">collapsed</span>" }
+        return "\(e(ref.technique))\(flags)<br><span class=\"val\">\(value)\(ratio.map { " (\($0))" } ?? "") · \(ReportFormat.points(ref.metric, ref.metricInterval, unit: "pt"))</span>"
+    }
+
+    /// A within-N pick: the reference cell with its ratio stated as the verdict allows, and the
+    /// baseline measurement(s) it was divided by.
+    static func pick(_ pick: FrontierSummary.Pick, value: String) -> String {
+        let verdict = e(ReportFormat.verdict(pick))
+        let stated = pick.indistinguishableFromBaseline ? "<strong class=\"tie\">\(verdict)</strong>" : verdict
+        var h = ref(pick.config, value: value, ratio: stated)
+        if pick.verdict != .baseline {
+            h += "<br><span class=\"src\">against \(e(ReportFormat.baselineUsed(pick.baselineUsed)))</span>"
+        }
+        return h
     }
 
     static func stretch(_ s: FrontierSummary.Segment) -> String {
         "\(ReportFormat.number(s.fromJoules)) → \(ReportFormat.number(s.toJoules)) J: +\(ReportFormat.number(s.points, digits: 2)) pt over \(ReportFormat.number(s.doublings, digits: 2)) doublings (\(ReportFormat.number(s.pointsPerDoubling, digits: 2)) pt/doubling, \(s.segments) segment\(s.segments == 1 ? "" : "s"))"
     }
 
+    /// "median [interval]" with the repeats' min–max in the hover title; without an interval,
+    /// "median [min–max]" as before intervals existed.
     static func spreadText(_ spread: MeasureSpread?, scale: Double = 1) -> String {
         guard let spread else { return "–" }
-        let median = scale == 100 ? ReportFormat.points(spread.median) : ReportFormat.number(spread.median)
-        guard spread.count > 1, spread.max > spread.min else { return median }
-        let lo = scale == 100 ? ReportFormat.points(spread.min) : ReportFormat.number(spread.min)
-        let hi = scale == 100 ? ReportFormat.points(spread.max) : ReportFormat.number(spread.max)
-        return "\(median) <span class=\"spread\">[\(lo)–\(hi)]</span>"
+        let f: (Double) -> String = scale == 100 ? { ReportFormat.points($0) } : { ReportFormat.number($0) }
+        let median = f(spread.median)
+        let range = spread.count > 1 && spread.max > spread.min ? "\(f(spread.min))–\(f(spread.max))" : nil
+        if let i = spread.interval {
+            let title = "95 % interval" + (range.map { "; repeats \($0)" } ?? "")
+            return "\(median) <span class=\"spread\" title=\"\(title)\">[\(f(i.low)), \(f(i.high))]</span>"
+        }
+        guard let range else { return median }
+        return "\(median) <span class=\"spread\" title=\"repeats' min–max\">[\(range)]</span>"
     }
 
     static let css = """
@@ -271,6 +326,9 @@ public enum ReportHTML {
     .meta{color:#555;margin:4px 0}.warn{background:#fff4e5;border-left:4px solid #e69500;padding:6px 10px;margin:8px 0}
     nav{margin:10px 0;font-size:13px}a{color:#1f5fa8}
     .est{background:#b35900;color:#fff;border-radius:3px;padding:0 4px;font-size:11px;font-weight:600;white-space:nowrap}
+    .dist{background:#fde2c8;color:#8a3b00;border-radius:3px;padding:0 4px;font-size:11px;font-weight:600;white-space:nowrap}
+    .coll{background:#e6e6e6;color:#444;border-radius:3px;padding:0 4px;font-size:11px;font-weight:600;white-space:nowrap}
+    .tie{font-weight:600;color:#555}
     .src{color:#666;font-size:11px}.spread{color:#777;font-size:12px}.val{color:#444;font-size:12px}
     .scroll{overflow-x:auto}
     table{border-collapse:collapse;background:#fff;font-size:13px;margin:6px 0}

@@ -29,7 +29,7 @@ public enum TrialRecordMapping {
         let t = stored.trial
         let p = stored.point
         var r = TrialRecord(trialId: t.trialId, pointKey: p.key, configKey: p.configKey, task: p.task, model: p.model,
-                            deviceClass: t.deviceClass, variant: p.variant, technique: p.label, parameters: p.parameters,
+                            deviceClass: t.deviceClass, variant: p.variant, technique: p.label, parameters: ParameterValue.typed(p.parameters),
                             isBaseline: p.isBaseline, repeatIndex: p.repeatIndex)
         r.failureReasons = t.reasons
         r.agentId = stored.resultAgentId ?? t.agentId

@@ -208,4 +208,107 @@ import Testing
         #expect(analysis.frontiers.count == 3 * Pareto.allMeasureSets.count) // only groups with configurations
         #expect(FrontierAnalysis(records: records) == analysis) // deterministic
     }
+
+    // MARK: - Noise (issue 14)
+
+    static func ci(_ low: Double, _ high: Double) -> ConfidenceInterval { ConfidenceInterval(low: low, high: high, level: 0.95) }
+
+    @Test func aTieWithinNoiseIsSaidToBeOne() throws {
+        // bf16: one example of 256 more, latency equal within noise: no 0.99× "speed-up".
+        let s = Self.summary(ParetoFrontierTests.bf16AndFp32())
+        let latency = try #require(s.within[0].latency)
+        #expect(latency.config.configKey == "bf16")
+        #expect(latency.verdict == .indistinguishable)
+        #expect(latency.indistinguishableFromBaseline)
+        let interval = try #require(s.within[0].latencyRatioInterval)
+        #expect(interval.contains(1))
+        // Conservative: [4.55 / 4.72, 4.70 / 4.56].
+        #expect(Self.close(interval.low, 4.55 / 4.72) && Self.close(interval.high, 4.70 / 4.56))
+        #expect(latency.baselineUsed == [BaselineUse(id: "fp32", paired: false)])
+        // A saving beyond the noise is one.
+        let fast = Self.summary(ParetoFrontierTests.bf16AndFp32(fp32Latency: Self.ci(9, 10)).map {
+            var r = $0
+            if r.configKey == "fp32" { r.latencyP50Ms = 9.5 }
+            return r
+        })
+        #expect(fast.within[0].latency?.verdict == .better)
+        #expect(fast.within[0].latency?.indistinguishableFromBaseline == false)
+        // Without any interval the ratio is a comparison of medians, and says so.
+        #expect(Self.summary(Self.closeCall).within[0].energy?.verdict == .pointValues)
+    }
+
+    @Test func disturbedAndCollapsedConfigurationsAreNotPicked() throws {
+        var noisy = Self.trial("noisy", 0.90, j: 0.01, p50: 0.931)
+        noisy.disturbed = true
+        noisy.interferenceSummary = "other processes 0.93 cores, steal 0%"
+        var dead = Self.trial("dead", 0.899, j: 0.02, p50: 0.5)
+        dead.chanceLevel = 0.9 // a task where the majority class is 90 %
+        let honest = Self.trial("int8", 0.895, j: 0.3, p50: 2)
+        var base = Self.trial("base", 0.90, j: 1, p50: 10, baseline: true)
+        base.chanceLevel = 0.5
+        let s = Self.summary([base, noisy, dead, honest])
+        #expect(s.within[0].minEnergy?.configKey == "int8")
+        #expect(s.within[0].minLatency?.configKey == "int8")
+        #expect(s.within[0].notes.isEmpty)
+        #expect(s.disturbedConfigKeys == ["noisy"])
+        #expect(s.collapsedConfigKeys == ["dead"])
+        #expect(s.chanceLevel == 0.5) // the baseline's
+        // When nothing else qualifies, the pick is made among them, and a note says so.
+        var baseDisturbed = base
+        baseDisturbed.disturbed = true
+        let only = Self.summary([baseDisturbed, noisy])
+        #expect(only.within[0].minEnergy?.configKey == "noisy")
+        #expect(only.within[0].notes.contains { $0.contains("only disturbed or collapsed configurations") })
+        #expect(only.notes.contains { $0.contains("the baseline itself was measured through interference") })
+    }
+
+    @Test func collapsedPointsAnchorNoKnee() {
+        // j1 sits at chance: the knee is looked for from j2 on, not in the climb out of chance.
+        var chance = Self.saturating
+        chance[0].chanceLevel = 0.5
+        #expect(Self.summary(Self.saturating).knee?.config.configKey == "j2")
+        #expect(Self.summary(chance).knee?.config.configKey == "j4")
+        #expect(Self.summary(chance).energySegments.first?.fromConfigKey == "j2")
+    }
+
+    @Test func ratiosUseTheBaselineMeasuredBesideEachRepeat() throws {
+        func paired(_ r: Int, latency: Double, base: Double) -> TrialRecord {
+            var t = Self.trial("int8", 0.899, p50: latency, r: r)
+            t.pairedBaseline = PairedBaselineRef(id: "agent-1/baseline#\(r + 3)", agentId: "agent-1",
+                                                 measuredAt: "2026-12-01T12:03:1\(r)Z", trialsBefore: 2, latencyP50Ms: base)
+            return t
+        }
+        // The group's baseline median is 10 ms, measured in a quiet hour; the machine has since
+        // slowed down twofold, and the baselines beside int8's repeats say so.
+        let records = [Self.trial("base", 0.90, p50: 10, baseline: true), paired(0, latency: 5, base: 20),
+                       Self.trial("other", 0.899, p50: 6)]
+        let s = Self.summary(records)
+        let latency = try #require(s.within[0].latency)
+        #expect(latency.config.configKey == "int8")
+        #expect(latency.ratio == 0.25) // not 5 / 10
+        #expect(latency.baselineUsed == [BaselineUse(id: "agent-1/baseline#3", paired: true, agentId: "agent-1",
+                                                     measuredAt: "2026-12-01T12:03:10Z", trialsBefore: 2)])
+        // Median over repeats of the per-repeat ratios.
+        let three = Self.summary([Self.trial("base", 0.90, p50: 10, baseline: true), paired(0, latency: 5, base: 20),
+                                  paired(1, latency: 6, base: 10), paired(2, latency: 4, base: 20)])
+        #expect(three.within[0].latency?.ratio == 0.25)
+        #expect(three.within[0].latency?.baselineUsed.count == 3)
+        // A configuration without paired baselines is divided by the group's baseline median.
+        let plain = Self.summary(records.filter { $0.configKey != "int8" })
+        #expect(plain.within[0].latency?.ratio == 0.6)
+        #expect(plain.within[0].latency?.baselineUsed.first?.paired == false)
+    }
+
+    @Test func energyNotesAndBasesPerGroup() {
+        var a = Self.trial("base", 0.9, j: 1, baseline: true, source: "estimated")
+        a.energyNotes = ["no RAPL zones under /sys/class/powercap on this machine"]
+        a.energyBasis = "gross/offline"
+        var b = Self.trial("b", 0.8, j: 0.5)
+        b.energyBasis = "net/offline"
+        let s = Self.summary([a, b])
+        #expect(s.energyConfigurations == 2 && s.estimatedEnergyConfigurations == 1)
+        #expect(s.energyNotes == ["no RAPL zones under /sys/class/powercap on this machine"])
+        #expect(s.energyBases == ["gross/offline", "net/offline"])
+        #expect(s.notes.contains { $0.contains("2 bases") && $0.contains("not comparable") })
+    }
 }

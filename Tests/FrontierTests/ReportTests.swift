@@ -5,9 +5,21 @@ import Testing
 @testable import FrontierSupport
 
 
-/// A made-up sweep that exercises everything the report draws: two device classes (one metered,
-/// one estimated), repeats with spread, a baseline, failures, a configuration without latency.
+/// A made-up sweep that exercises everything the report draws: two device classes (one metered
+/// with baselines measured beside each trial, one estimated and saying why), repeats with spread,
+/// a baseline, failures, a configuration without latency, one measured through interference,
+/// one collapsed to the majority class, typed parameters.
 enum SyntheticSweep {
+    /// The grid parameters of `techniques[i]`.
+    static let parameters: [[String: ParameterValue]] = [
+        [:], ["sparsity": 0.5], ["sparsity": 0.7], ["sparsity": 0.9], ["mode": "dynamic"], ["dtype": "fp16"],
+        ["removed": 4], ["removed": 8], ["removed": 0.5], ["keep": 3], ["entropy": 0.1], ["entropy": 0.3],
+        ["keep": 0.5, "from_layer": 2], ["max_tokens": 32],
+    ]
+    /// SST-2's majority class on its dev set.
+    static let chance = 0.509
+    static let examples = 872
+
     static let techniques: [(variant: String, label: String, accuracy: Double, energy: Double, latency: Double)] = [
         ("dense", "dense fp32", 0.900, 1.00, 3.5),
         ("magnitude", "magnitude sparsity=0.5", 0.876, 0.98, 3.4),
@@ -41,7 +53,7 @@ enum SyntheticSweep {
                     var record = TrialRecord(
                         trialId: "\(key)-r\(r)@\(device.name)", pointKey: "\(key)-r\(r)", configKey: key, task: "SST-2",
                         model: "minilm-l6", deviceClass: device.name, variant: t.variant, technique: t.label,
-                        parameters: ["index": String(i)], isBaseline: i == 0, repeatIndex: r, status: .accepted,
+                        parameters: parameters[i], isBaseline: i == 0, repeatIndex: r, status: .accepted,
                         metricName: "accuracy", metric: t.accuracy * jitter(0.002), metrics: ["accuracy": t.accuracy],
                         joulesPerExample: t.energy * device.energy * jitter(0.04), energySource: device.source,
                         latencyP50Ms: t.latency * device.latency * jitter(0.03),
@@ -50,6 +62,29 @@ enum SyntheticSweep {
                         peakRssMb: 180 + 30 * t.energy * jitter(0.01), modelBytes: 90_000_000,
                         agentId: "agent-\(device.name)", finishedAt: "2026-12-01T10:\(10 + i):0\(r)Z")
                     if i == 7, device.name.hasPrefix("arm") { record.latencyP50Ms = nil } // no latency measured
+                    record.examples = examples
+                    record.chanceLevel = chance
+                    record.weightBytesHeld = i == 4 ? 23_000_000 : 90_000_000
+                    if device.source == "estimated" {
+                        record.energyNotes = ["no RAPL zones under /sys/class/powercap on this machine"]
+                        record.energyBasis = "gross/offline"
+                    } else {
+                        record.energyBasis = "net/offline"
+                        let latency = record.latencyP50Ms!, spread = 0.01 * latency
+                        record.latencyP50MsInterval = ConfidenceInterval(low: latency - spread, high: latency + spread, level: 0.95)
+                        // The baseline measured on the same agent just before this trial.
+                        let base = techniques[0].latency * device.latency * jitter(0.03)
+                        record.pairedBaseline = PairedBaselineRef(
+                            id: "agent-\(device.name)/baseline#\(3 * i + r)", agentId: "agent-\(device.name)",
+                            measuredAt: "2026-12-01T10:\(10 + i):0\(r)Z", trialsBefore: r,
+                            latencyP50Ms: base, latencyP50MsInterval: ConfidenceInterval(low: base * 0.99, high: base * 1.01, level: 0.95),
+                            joulesPerExample: techniques[0].energy * device.energy * jitter(0.04))
+                        if i == 13 { // measured while a neighbour compiled
+                            record.disturbed = true
+                            record.remeasuredWindows = 2
+                            record.interferenceSummary = "other processes 0.93 cores, steal 0%"
+                        }
+                    }
                     if i == 3, r == 2 {
                         record.status = .failed
                         record.failureReasons = ["worker exceeded the memory limit: 2100 MiB resident > 2048 MiB",
@@ -238,6 +273,44 @@ enum SyntheticSweep {
         #expect(Self.count("fill=\"#fff\" stroke=\"#", in: mixedSVG) >= 1)
     }
 
+    @Test func pointsOfOneVariantCanBeToldApart() throws {
+        let analysis = FrontierAnalysis(records: SyntheticSweep.records())
+        let svg = try #require(ReportHTML.plots(analysis).first { $0.measure == .latencyP50Ms }).svg
+        // Magnitude pruning at 0.5, 0.7 and 0.9: three shades of one colour, each labelled.
+        let colours = PlotPalette.assign(analysis.configurations.map(\.variant))
+        let shades = FrontierPlot.shades(analysis.configurations(in: analysis.groups[0]), colours: colours)
+        let fills = ["p1", "p2", "p3"].map { shades[$0]!.fill }
+        #expect(Set(fills).count == 3)
+        #expect(!fills.contains(colours["magnitude"]!)) // shades of it, lighter to darker
+        #expect(["p1", "p2", "p3"].map { shades[$0]!.label } == ["0.5", "0.7", "0.9"])
+        #expect(shades["p0"]!.label == nil) // a variant of one configuration
+        #expect(shades["p12"]!.label == nil)
+        for fill in fills { #expect(svg.contains("fill=\"\(fill)\"")) }
+        #expect(svg.contains(">0.9</text>"))
+        // Collapsed magnitude 0.9 sits in the chance band; the disturbed point is ringed.
+        #expect(svg.contains("class=\"chance-band\""))
+        #expect(Self.count("class=\"disturbed-mark\"", in: svg) == 1)
+        #expect(svg.contains("⚠ disturbed"))
+        #expect(svg.contains("collapsed: indistinguishable from the chance level 50.90 pt"))
+    }
+
+    @Test func energiesOfTwoBasesAreNeverUnmarked() throws {
+        var a = ParetoFrontierTests.trial("a", 0.9, j: 1)
+        a.energyBasis = "net/offline"
+        var b = ParetoFrontierTests.trial("b", 0.8, j: 0.5)
+        b.energyBasis = "gross/offline"
+        let svg = try #require(ReportHTML.plots(FrontierAnalysis(records: [a, b])).first { $0.measure == .joulesPerExample }).svg
+        #expect(svg.contains("2 BASES, see markers"))
+        #expect(svg.contains("energy basis gross/offline") && svg.contains("energy basis net/offline"))
+        // The second basis (sorted: net/offline) is drawn as squares.
+        let rects = svg.components(separatedBy: "<rect ").dropFirst().map { String($0.prefix { $0 != ">" }) }
+        #expect(rects.contains { $0.contains("class=\"pt\"") && $0.contains("data-config=\"a\"") })
+        #expect(Self.count("class=\"pt\"", in: svg) == 2)
+        let one = try #require(ReportHTML.plots(FrontierAnalysis(records: [a])).first { $0.measure == .joulesPerExample }).svg
+        #expect(one.contains("energy per example (J), net/offline"))
+        #expect(!one.components(separatedBy: "<rect ").contains { $0.prefix { $0 != ">" }.contains("class=\"pt\"") })
+    }
+
     @Test func aSinglePointStillDrawsAFrontier() throws {
         let svg = try #require(ReportHTML.plots(FrontierAnalysis(records: [ParetoFrontierTests.trial("a", 0.9, j: 1)]))
             .first { $0.measure == .joulesPerExample }).svg
@@ -289,6 +362,11 @@ enum SyntheticSweep {
         #expect(html.contains("AMD EPYC 9654"))
         #expect(html.contains("estimated"))
         #expect(html.contains("crashed: signal 11"))
+        #expect(html.contains("Energy is estimated, not metered, for 14 of 28 configurations (device class arm-neoverse-n1): no RAPL zones under /sys/class/powercap on this machine."))
+        #expect(html.contains("<span class=\"dist\">⚠ disturbed</span>"))
+        #expect(html.contains("<span class=\"coll\""))
+        #expect(html.contains("against 3 paired baselines"))
+        #expect(html.contains("weights held MB"))
         // Every inline plot's markers match its data attribute.
         for svg in html.components(separatedBy: "<svg ").dropFirst() {
             let body = svg.components(separatedBy: "</svg>")[0]
@@ -304,6 +382,11 @@ enum SyntheticSweep {
         #expect(document.analysis.failedTrials.count == 3)
         #expect(document.analysis.summaries.count == 2)
         #expect(document.analysis.crossDevice.rows.count == SyntheticSweep.techniques.count)
+        #expect(document.format == "frontier-summary/2")
+        #expect(document.energyNotes.first?.contains("no RAPL zones") == true)
+        #expect(document.analysis.summaries[1].energyNotes == ["no RAPL zones under /sys/class/powercap on this machine"])
+        let json = String(decoding: data, as: UTF8.self)
+        #expect(json.contains("\"sparsity\" : 0.9") || json.contains("\"sparsity\":0.9"))
 
         if let out = ProcessInfo.processInfo.environment["FRONTIER_REPORT_OUT"], !out.isEmpty {
             try ReportWriter.write(records: records, context: SyntheticSweep.context, to: URL(fileURLWithPath: out))
@@ -318,5 +401,44 @@ enum SyntheticSweep {
         #expect(text.contains("SST-2 · minilm-l6 · amd-epyc-9654: 14 configurations, 2 failed trials"))
         #expect(text.contains("≤1 pt energy     int8 dynamic"))
         #expect(text.contains("(estimated)"))
+        // Paired baselines are named; the repeats' three here.
+        #expect(text.contains("against 3 paired baselines (agent-amd-epyc-9654/baseline#12 measured 10:14:00, just before; agent-amd-epyc-9654/baseline#13 measured 10:14:01, 1 trial earlier"))
+        #expect(text.contains("chance level      50.90 pt; collapsed to it: magnitude sparsity=0.9"))
+        #expect(text.contains("⚠ disturbed       max 32 tokens"))
+        #expect(text.contains("energy            estimated for all 14 configurations: no RAPL zones under /sys/class/powercap on this machine"))
     }
+
+    @Test func statusTextNeverClaimsASavingInsideTheNoise() {
+        var records = ParetoFrontierTests.bf16AndFp32()
+        let text = ReportText.status(FrontierAnalysis(records: records))
+        #expect(text.contains("≤1 pt latency    technique bf16: 4.61 ms [4.55, 4.70] (indistinguishable from baseline: 1.00× [0.96, 1.0]), 90.23 pt [85.98, 93.30]"))
+        // One paired baseline, named with when it was measured.
+        records[1].pairedBaseline = PairedBaselineRef(id: "agent-1/baseline#3", measuredAt: "2026-12-01T12:03:10Z",
+                                                      trialsBefore: 2, latencyP50Ms: 9.2,
+                                                      latencyP50MsInterval: ConfidenceInterval(low: 9.1, high: 9.3, level: 0.95))
+        let paired = ReportText.status(FrontierAnalysis(records: records))
+        #expect(paired.contains("(0.50× [0.49, 0.52]), 90.23 pt"))
+        #expect(paired.contains(" — against baseline agent-1/baseline#3 measured 12:03:10, 2 trials earlier"))
+    }
+
+    @Test func trialsCSVHasTypedParametersAndTheNewFields() throws {
+        let records = SyntheticSweep.records()
+        let rows = Self.parseCSV(ReportTables.trialsCSV(records))
+        let header = rows[0]
+        func cell(_ row: [String], _ name: String) -> String? { header.firstIndex(of: name).map { row[$0] } }
+        let sparse = try #require(rows.first { cell($0, "trial_id") == "p3-r0@amd-epyc-9654" })
+        #expect(cell(sparse, "parameters") == #"{"sparsity":0.9}"#)
+        #expect(cell(sparse, "param.sparsity") == "0.9")
+        #expect(cell(sparse, "chance_level") == "0.509")
+        #expect(cell(sparse, "energy_basis") == "net/offline")
+        #expect(cell(sparse, "paired_baseline_id") == "agent-amd-epyc-9654/baseline#9")
+        #expect(cell(sparse, "weight_bytes_held") == "90000000")
+        #expect(cell(sparse, "metric_low").flatMap(Double.init).map { $0 < 0.51 } == true) // Wilson from 872 examples
+        let disturbed = try #require(rows.first { cell($0, "trial_id") == "p13-r1@amd-epyc-9654" })
+        #expect(cell(disturbed, "disturbed") == "true" && cell(disturbed, "remeasured_windows") == "2")
+        #expect(cell(disturbed, "interference") == "other processes 0.93 cores, steal 0%")
+        let two = try #require(rows.first { cell($0, "trial_id") == "p12-r0@amd-epyc-9654" })
+        #expect(cell(two, "parameters") == #"{"from_layer":2,"keep":0.5}"#)
+    }
+
 }
