@@ -63,6 +63,31 @@ public enum TrialRecordMapping {
         // The checkpoint file; what a quantised or sparse model occupies in memory shows in peak RSS.
         r.modelBytes = result.modelFileBytes ?? result.weightBytesFp32
         r.finishedAt = result.finishedAt
+        r.examples = result.examples
+        if let name = r.metricName {
+            func scaled(_ i: ConfidenceInterval) -> ConfidenceInterval {
+                ConfidenceInterval(low: naturalScale(task: p.task, name: name, value: i.low),
+                                   high: naturalScale(task: p.task, name: name, value: i.high), level: i.level)
+            }
+            r.metricInterval = result.metricIntervals?[name].map(scaled)
+            r.chanceLevel = result.chance?.metrics[name].map { naturalScale(task: p.task, name: name, value: $0) }
+        }
+        r.latencyP50MsInterval = result.latencyP50MsInterval
+        r.throughputInterval = result.throughputExamplesPerSInterval
+        r.joulesPerExampleInterval = result.energyJPerExampleInterval
+        r.disturbed = result.disturbed ?? false
+        r.remeasuredWindows = result.remeasuredWindows ?? 0
+        r.interferenceSummary = result.interference?.summary
+        r.energyBasis = result.energyBasis?.description
+        // Why the energy is what it is (no RAPL zones, a meter below its resolution, …).
+        r.energyNotes = result.energy?.notes ?? []
+        r.weightBytesHeld = result.weightBytesHeld
+        r.pairedBaseline = result.pairedBaseline.map { b in
+            PairedBaselineRef(id: b.id, agentId: r.agentId, measuredAt: b.measuredAt, trialsBefore: b.trialsBefore,
+                              latencyP50Ms: b.latencyP50Ms, latencyP50MsInterval: b.latencyP50MsInterval,
+                              throughputExamplesPerS: b.throughputExamplesPerS, throughputInterval: b.throughputExamplesPerSInterval,
+                              joulesPerExample: b.energyJPerExample, joulesPerExampleInterval: b.energyJPerExampleInterval)
+        }
         return r
     }
 
