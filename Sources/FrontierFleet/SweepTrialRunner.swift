@@ -55,6 +55,11 @@ public struct MeasuredTrialRunner: SweepTrialRunner {
         } catch {
             return Self.failure(assignment, reason: "bad assignment: \(error)", device: device)
         }
+        // The agent's fingerprint is taken once, with its default threads; the trial runs with
+        // the spec's (the worker sets OpenBLAS to them too), and its result must say so.
+        var device = self.device
+        device.threadsUsed = spec.threads
+        device.openblasThreads = spec.threads
         let result: TrialResult
         let idleStart = MonotonicClock.now()
         do {
