@@ -25,7 +25,7 @@ struct LocalCommand: ParsableCommand {
     @Argument(help: "The grid file (YAML); see examples/README.md.")
     var grid: String
 
-    @Option(help: "Local agents to start (default 1).")
+    @Option(help: "Local agents to start.")
     var agents: Int = 1
 
     @Option(help: "The store folder (default results/GRID-NAME).")

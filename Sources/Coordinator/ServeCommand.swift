@@ -32,7 +32,7 @@ struct ServeCommand: ParsableCommand {
     @Argument(help: "The grid file (YAML); see examples/README.md.")
     var grid: String
 
-    @Option(help: "Where to listen, e.g. tcp://0.0.0.0:5555 (default tcp://127.0.0.1:5555).")
+    @Option(help: "Where to listen, e.g. tcp://0.0.0.0:5555.")
     var bind: String = "tcp://127.0.0.1:5555"
 
     @Option(help: "The store folder (created if missing; reused to resume).")
@@ -84,10 +84,10 @@ struct ServeCommand: ParsableCommand {
 
 /// Options shared by `serve` and `local`.
 struct SweepOptions: ParsableArguments {
-    @Option(name: .customLong("lease-s"), help: "Seconds without a heartbeat before a trial is taken back (default 30).")
+    @Option(name: .customLong("lease-s"), help: "Seconds without a heartbeat before a trial is taken back.")
     var leaseS: Double = 30
 
-    @Option(name: .customLong("max-attempts"), help: "Attempts per trial before it is recorded as failed (default 3).")
+    @Option(name: .customLong("max-attempts"), help: "Attempts per trial before it is recorded as failed (a deterministic failure is not retried).")
     var maxAttempts: Int = 3
 
     func validate() throws {
