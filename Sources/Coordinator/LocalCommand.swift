@@ -62,7 +62,9 @@ struct LocalCommand: ParsableCommand {
 
     func run() throws {
         let stop = StopSignal()
-        stop.installSignalHandlers()
+        // SIGHUP too: the agents are not in the terminal's process group, so a closed terminal
+        // must reach them through this process's orderly stop.
+        stop.installSignalHandlers([SIGTERM, SIGINT, SIGHUP])
         let gridName = (try? SweepGrid.load(path: grid).info.name) ?? URL(fileURLWithPath: grid).deletingPathExtension().lastPathComponent
         let storePath = store ?? "results/\(gridName)"
         // The agents are this machine's: every file they will open must be here.

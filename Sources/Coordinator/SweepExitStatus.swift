@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import FrontierSweep
 
 /// How `frontier local` and `frontier serve` end, as an exit status: a script, CI job or
@@ -12,7 +13,7 @@ import FrontierSweep
 /// (a restart on the same store resumes); `local` is run by hand or by a script, which must see
 /// that the sweep was cut short.
 enum SweepExitStatus: Int32 {
-    /// Every trial ended with a result.
+    /// Every trial succeeded.
     case ok = 0
     /// The sweep ended but some trials failed (or, for `local`, were left when every agent
     /// exited); every result is saved and the report lists the failures with their reasons.
@@ -25,6 +26,8 @@ enum SweepExitStatus: Int32 {
     case cannotStart = 64
     /// Ctrl-C (SIGINT), after saving (and for `local`, writing the report).
     case interrupted = 130
+    /// SIGHUP (the terminal closed), `local` only, after saving and writing the report.
+    case hungUp = 129
     /// SIGTERM, `local` only, after saving and writing the report.
     case terminated = 143
 
@@ -33,13 +36,13 @@ enum SweepExitStatus: Int32 {
     /// The paragraph both commands' --help carries.
     static func help(serve: Bool) -> String {
         """
-        Exit status: 0 every trial ended with a result; 1 the sweep ended but some trials failed\
+        Exit status: 0 every trial succeeded; 1 the sweep ended but some trials failed\
         \(serve ? "" : " or were left unrun") (results saved, the report lists them); 3 Frontier itself could \
         not go on (the store, a socket\(serve ? "" : ", a missing frontier-agent, the report")); 64 nothing ran \
         (bad options, a grid error, unreadable keys, or a preflight problem); 130 interrupted by Ctrl-C \
         (SIGINT) after saving\(serve ? "" : " and writing the report"); \(serve
             ? "0 on SIGTERM, the way service managers stop it (restarting on the same store resumes)."
-            : "143 stopped by SIGTERM after saving and writing the report.")
+            : "143 stopped by SIGTERM (129 SIGHUP) after saving and writing the report.")
         """
     }
 
@@ -49,6 +52,7 @@ enum SweepExitStatus: Int32 {
         switch stopReason {
         case "SIGINT": return .interrupted
         case "SIGTERM": return serve ? .ok : .terminated
+        case "signal \(SIGHUP)": return .hungUp
         default: break
         }
         if serve, !progress.finished { return .ok }  // stopped before the end without a signal: nothing to report
