@@ -6,7 +6,8 @@ import FrontierSweep
 /// scheduler must be able to tell a sweep whose trials all worked from one that needs a look,
 /// and both from one that never started — without parsing the log.
 ///
-/// 64 is ArgumentParser's own status for bad options (EX_USAGE); a grid or preflight problem
+/// The numbers follow sysexits(3) and the shell: 64 is ArgumentParser's own status for bad
+/// options (EX_USAGE), 70 EX_SOFTWARE, 128 + N a signal N. A grid or preflight problem
 /// shares it because the cure is the same (fix the command or its files; rerunning as is cannot
 /// help), and the systemd unit's `RestartPreventExitStatus=64` then does not restart into it.
 /// SIGTERM ends `serve` with 0 because that is how systemd, Kubernetes and Slurm stop a service
@@ -20,7 +21,7 @@ enum SweepExitStatus: Int32 {
     case trialsFailed = 1
     /// Frontier itself could not go on: the store, a socket, a missing frontier-agent, the
     /// report. Acknowledged results are saved.
-    case internalError = 3
+    case internalError = 70
     /// Nothing ran: bad options, a grid file that does not parse, unreadable keys, or a
     /// preflight problem (a missing model or data file, a head that does not fit its task).
     case cannotStart = 64
@@ -37,7 +38,7 @@ enum SweepExitStatus: Int32 {
     static func help(serve: Bool) -> String {
         """
         Exit status: 0 every trial succeeded; 1 the sweep ended but some trials failed\
-        \(serve ? "" : " or were left unrun") (results saved, the report lists them); 3 Frontier itself could \
+        \(serve ? "" : " or were left unrun") (results saved, the report lists them); 70 Frontier itself could \
         not go on (the store, a socket\(serve ? "" : ", a missing frontier-agent, the report")); 64 nothing ran \
         (bad options, a grid error, unreadable keys, or a preflight problem); 130 interrupted by Ctrl-C \
         (SIGINT) after saving\(serve ? "" : " and writing the report"); \(serve
