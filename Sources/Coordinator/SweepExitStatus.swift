@@ -7,8 +7,8 @@ import FrontierSweep
 /// and both from one that never started — without parsing the log.
 ///
 /// The numbers follow sysexits(3) and the shell: 64 is ArgumentParser's own status for bad
-/// options (EX_USAGE), 70 EX_SOFTWARE, 128 + N a signal N. A grid or preflight problem
-/// shares it because the cure is the same (fix the command or its files; rerunning as is cannot
+/// options (EX_USAGE), 70 EX_SOFTWARE, 128 + N a signal N. A grid or preflight problem gets
+/// 64 too, because the cure is the same (fix the command or its files; rerunning as is cannot
 /// help), and the systemd unit's `RestartPreventExitStatus=64` then does not restart into it.
 /// SIGTERM ends `serve` with 0 because that is how systemd, Kubernetes and Slurm stop a service
 /// (a restart on the same store resumes); `local` is run by hand or by a script, which must see
