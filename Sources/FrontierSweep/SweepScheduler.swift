@@ -79,7 +79,10 @@ public struct SweepScheduler: Sendable {
         if result.failureReason.hasPrefix("bad assignment:") { return .deterministic }
         guard result.hasWorker else { return .transient }
         let w = result.worker
-        if w.hasExitCode, w.exitCode == 1, !w.hasSignal, !w.hasKilledBecause { return .deterministic }
+        // Exit 1 without an outcome file reads "the worker exited with status 1" (WorkerExit.reason):
+        // the worker said nothing about why, so it counts as a crash.
+        if w.hasExitCode, w.exitCode == 1, !w.hasSignal, !w.hasKilledBecause,
+           !result.failureReason.hasPrefix("the worker exited") { return .deterministic }
         return .transient
     }
 

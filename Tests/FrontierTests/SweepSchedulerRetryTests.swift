@@ -35,6 +35,7 @@ import Testing
         (failed("the worker was killed by SIGKILL", signal: SIGKILL), .transient),
         (failed("timed out after 3600 s", exitCode: nil, signal: SIGKILL, killedBecause: "timed out after 3600 s"), .transient),
         (failed("the worker exited with status 137", exitCode: 137), .transient),
+        (failed("the worker exited with status 1", exitCode: 1), .transient),
         (failed("cannot start the worker: No such file or directory"), .transient),
     ])
     func failureKindFromWhatTheResultSays(result: WireTrialResult, kind: SweepScheduler.FailureKind) {
