@@ -168,7 +168,10 @@ struct LocalCommand: ParsableCommand {
                 throw SweepExitStatus.internalError.exitCode
             }
         }
-        if p.failed > 0 { note("frontier: \(p.failed) trial(s) failed; the report lists why") }
+        if p.failed > 0 {
+            note("frontier: \(p.failed) trial(s) failed; "
+                + (noReport ? "`frontier report --store \(setup.storeURL.path)` lists why" : "the report lists why"))
+        }
         if status != .ok { throw status.exitCode }
     }
 
