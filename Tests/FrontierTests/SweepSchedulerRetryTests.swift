@@ -45,7 +45,8 @@ import Testing
     @Test func aDeterministicFailureEndsTheTrialAtOnce() throws {
         var h = Harness(points: 2, attempts: 3)
         h.hello("a1")
-        let a = try #require(h.request("a1"))
+        let aReply = h.request("a1")
+        let a = try #require(aReply)
         let ack = h.result("a1", trialId: a.trialID, attempt: a.attempt, Self.failed(Self.missingModel, exitCode: 1))
         #expect(ack?.accepted == true)
         let row = try #require(h.s.trialState(a.trialID))
@@ -58,7 +59,8 @@ import Testing
         }
         #expect(ended.count == 1 && ended[0].0 && ended[0].1 == 1)
         // The agent goes on with the next trial, not the same one again.
-        let next = try #require(h.request("a1"))
+        let nextReply = h.request("a1")
+        let next = try #require(nextReply)
         #expect(next.trialID != a.trialID)
     }
 
@@ -80,21 +82,25 @@ import Testing
     @Test func aDeterministicFailureAfterTransientOnesStillEndsIt() throws {
         var h = Harness(points: 1, attempts: 5)
         h.hello("a1")
-        let first = try #require(h.request("a1"))
+        let firstReply = h.request("a1")
+        let first = try #require(firstReply)
         _ = h.result("a1", trialId: first.trialID, attempt: first.attempt, Self.failed("the worker crashed with SIGBUS", signal: SIGBUS))
-        let second = try #require(h.request("a1"))
+        let secondReply = h.request("a1")
+        let second = try #require(secondReply)
         #expect(second.attempt == 2)
         _ = h.result("a1", trialId: second.trialID, attempt: second.attempt, Self.failed(Self.missingModel, exitCode: 1))
         let row = try #require(h.s.trialState(first.trialID))
         #expect(row.state == .failed && row.attempt == 2 && row.reasons.count == 2)
-        #expect(h.request("a1") == nil)
+        let none = h.request("a1")
+        #expect(none == nil)
     }
 
     @Test func anExpiredLeaseIsRetried() throws {
         var h = Harness(points: 1, lease: 10, attempts: 3)
         h.hello("a1")
         h.hello("a2")
-        let a = try #require(h.request("a1"))
+        let aReply = h.request("a1")
+        let a = try #require(aReply)
         _ = h.tick(11)
         let row = try #require(h.s.trialState(a.trialID))
         #expect(row.state == .pending && row.attempt == 2)
