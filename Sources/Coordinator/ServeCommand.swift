@@ -29,7 +29,8 @@ struct ServeCommand: ParsableCommand {
 
             Preflight: before serving, every configuration of the grid is validated, and the model \
             folders and task data that exist on this machine (paths expanded as an agent does, with \
-            --shared for ${FRONTIER_SHARED}) are checked: config.json, vocab.txt, the safetensors \
+            --shared for ${FRONTIER_SHARED}; a model counts as here when its config.json is) are \
+            checked: config.json, vocab.txt, the safetensors \
             header against the config, the dev files, the head against each task and a recorded \
             fine-tuning task (training.json) against the task it is paired with. Paths that are not \
             here are left to the agents, which may keep models elsewhere; --check-files makes them \

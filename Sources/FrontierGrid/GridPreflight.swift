@@ -18,8 +18,8 @@ import FrontierTasks
 /// Paths are expanded as an agent expands them (`TrialSpec.expandingPaths`), with this
 /// machine's environment and shared root. `Files.required` (`frontier local`, whose agents
 /// share this machine's files) makes a path that is not here an error; `Files.whereFound`
-/// (`frontier serve`, whose agents may keep models elsewhere) checks what is here and only
-/// notes the rest.
+/// (`frontier serve`, whose agents may keep models elsewhere) checks what is here — a model
+/// folder whose config.json is here, a data file that is here — and only notes the rest.
 public struct GridPreflight: Sendable {
     public enum Files: Sendable, Equatable {
         case required
@@ -109,8 +109,10 @@ public struct GridPreflight: Sendable {
             if let known = models[expanded.model] {
                 facts = try? known.get()
                 if case let .failure(error) = known { add(error.subject, error.message, point: point.label) }
-            } else if files == .whereFound, !FileManager.default.fileExists(atPath: expanded.model) {
-                unchecked["model \(expanded.model) is not on this machine", default: 0] += 1
+            } else if files == .whereFound,
+                      !FileManager.default.fileExists(atPath: URL(fileURLWithPath: expanded.model).appendingPathComponent("config.json").path) {
+                // A folder without config.json (absent, or a placeholder) is not this machine's copy.
+                unchecked["model \(expanded.model) is not on this machine (no config.json)", default: 0] += 1
                 facts = nil
             } else {
                 report.modelsChecked += 1

@@ -104,6 +104,14 @@ import Testing
         #expect(lenient.notes.count == 2, "\(lenient.notes)")
         let strict = Self.check(points, files: .required)
         #expect(strict.problems.count == 2)
+        // An empty folder is not this machine's copy of the model either; a broken copy is checked.
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("frontier-empty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        #expect(Self.check(try Self.points(models: [empty.path]), files: .whereFound).ok)
+        try "{}".write(to: empty.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        #expect(Self.check(try Self.points(models: [empty.path]), files: .whereFound).problems.first?.subject
+                == empty.appendingPathComponent("config.json").path)
     }
 
     @Test func sharedPathsExpandAsOnTheAgent() throws {
