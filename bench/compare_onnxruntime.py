@@ -512,11 +512,12 @@ def build_report(res: dict) -> str:
                      f"accuracy {o['accuracy']:.4f}, padded tokens {o['padded_tokens']:,} for "
                      f"{o['real_tokens']:,} real; cores kept busy: {used}")
     if ours:
-        frac = ours.get("fraction_of_sgemm_peak")
-        peak = ours.get("sgemm_peak_gflops")
+        # Older agents called these fraction_of_sgemm_peak / sgemm_peak_gflops.
+        frac = ours.get("ratio_to_openblas_sgemm", ours.get("fraction_of_sgemm_peak"))
+        peak = ours.get("openblas_sgemm_gflops", ours.get("sgemm_peak_gflops"))
         ob = ours.get("openblas") or {}
         used = ours.get("cores_used", {}).get("frontier-agent bench")
-        lines.append(f"- ours: fraction of sgemm peak {_fmt(frac, 3)} (sgemm peak {_fmt(peak)} GFLOP/s), "
+        lines.append(f"- ours: ratio to OpenBLAS sgemm {_fmt(frac, 3)} (OpenBLAS sgemm {_fmt(peak)} GFLOP/s), "
                      f"OpenBLAS core {ob.get('core', '?')}, OpenBLAS threads {ob.get('threads', '?')}; "
                      f"cores kept busy over the whole agent run (load, peak probe, both passes): {_fmt(used, 2)}")
         lines.append("")

@@ -772,7 +772,7 @@ EOF
         done
         if grep -q 'listening on' "$t/k8s-grid.log"; then
             stop_process "$LAUNCHED" 30
-            pass "deploy/k8s/grid-configmap.yaml: its grid loads in frontier serve ($(grep -o 'serving [0-9]* trials' "$t/k8s-grid.log"))"
+            pass "deploy/k8s/grid-configmap.yaml: its grid loads in frontier serve ($(grep -oE 'serving [0-9]+ (grid points|trials)' "$t/k8s-grid.log"))"
         else
             stop_process "$LAUNCHED" 5
             fail "deploy/k8s/grid-configmap.yaml: frontier serve did not start on its grid"; tail -n 5 "$t/k8s-grid.log" | indent

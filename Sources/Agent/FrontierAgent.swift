@@ -1,4 +1,5 @@
 import ArgumentParser
+import FrontierSupport
 
 @main
 struct FrontierAgent: ParsableCommand {
@@ -11,6 +12,7 @@ struct FrontierAgent: ParsableCommand {
             checkpoint folder (config.json, vocab.txt, model.safetensors) and runs the engine on this \
             machine's CPU with an explicit thread count.
             """,
+        version: "frontier-agent \(FrontierVersion.string)",
         subcommands: [InfoCommand.self, TokenizeCommand.self, LogitsCommand.self, EvalCommand.self, BenchCommand.self,
                       RunCommand.self, ConnectCommand.self, WorkerCommand.self, FinetuneCommand.self]
     )

@@ -13,6 +13,7 @@ struct Frontier: ParsableCommand {
             `frontier-agent connect` processes on other machines. Results live in the store folder \
             (SQLite); `frontier status` and `frontier report` read it, also while the sweep runs.
             """,
+        version: "frontier \(FrontierVersion.string)",
         subcommands: [LocalCommand.self, ServeCommand.self, StatusCommand.self, ReportCommand.self, KeygenCommand.self, BenchCommand.self,
                       VersionCommand.self]
     )

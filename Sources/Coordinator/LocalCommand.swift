@@ -19,13 +19,24 @@ struct LocalCommand: ParsableCommand {
             With N agents each trial still gets the grid's thread count; on a machine with fewer cores \
             than N × threads the agents share cores and energy and latency figures are per-trial only \
             approximately. For honest per-trial figures use one agent per machine or socket.
+
+            Preflight: before the first trial every configuration is validated and every model folder \
+            and task data file the grid names is checked on this machine (paths expanded as the agents \
+            expand them, with --shared for ${FRONTIER_SHARED}): config.json parses, vocab.txt is there, \
+            the safetensors header matches the config (weights are not loaded), the dev files exist, \
+            the head fits each task, and a model that records its fine-tuning task (training.json) is \
+            paired only with that task. Any problem stops the command in seconds, naming the file. A \
+            failed trial is retried up to --max-attempts times unless its failure is deterministic (the \
+            trial's own code reported an error, such as a missing file): that fails at once.
+
+            \(SweepExitStatus.help(serve: false))
             """
     )
 
     @Argument(help: "The grid file (YAML); see examples/README.md.")
     var grid: String
 
-    @Option(help: "Local agents to start (default 1).")
+    @Option(help: "Local agents to start.")
     var agents: Int = 1
 
     @Option(help: "The store folder (default results/GRID-NAME).")
@@ -51,18 +62,22 @@ struct LocalCommand: ParsableCommand {
 
     func run() throws {
         let stop = StopSignal()
-        stop.installSignalHandlers()
+        // SIGHUP too: the agents are not in the terminal's process group, so a closed terminal
+        // must reach them through this process's orderly stop.
+        stop.installSignalHandlers([SIGTERM, SIGINT, SIGHUP])
         let gridName = (try? SweepGrid.load(path: grid).info.name) ?? URL(fileURLWithPath: grid).deletingPathExtension().lastPathComponent
         let storePath = store ?? "results/\(gridName)"
+        // The agents are this machine's: every file they will open must be here.
+        let preflight = GridPreflight(files: .required, sharedRoot: CoordinatorSetup.sharedRoot(shared))
         let setup = try CoordinatorSetup(grid: grid, store: storePath, bind: "tcp://127.0.0.1:*", keys: nil, sweep: sweep,
-                                         exitWhenDone: true)
+                                         exitWhenDone: true, preflight: preflight)
         let live = try setup.startLiveView(http)
         defer { live?.stop() }
         let coordinator = setup.coordinator
         let agentBinary = Self.sibling("frontier-agent")
         guard FileManager.default.isExecutableFile(atPath: agentBinary) else {
             note("Error: \(agentBinary) not found: build it with `swift build -c release` (it sits beside frontier)")
-            throw ExitCode(1)
+            throw SweepExitStatus.internalError.exitCode
         }
         let logs = setup.storeURL.appendingPathComponent("logs")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
@@ -70,6 +85,8 @@ struct LocalCommand: ParsableCommand {
         let bound = DispatchSemaphore(value: 0)
         let loopEnded = DispatchSemaphore(value: 0)
         let started = LockedValue<(endpoint: String, error: String?)>(("", nil))
+        // An error after the bind (the store, the socket) ends the sweep; it is reported at the end.
+        let loopFailed = LockedValue<String?>(nil)
         let loop = Thread {
             do {
                 try coordinator.run(stop: stop) { endpoint in
@@ -77,8 +94,13 @@ struct LocalCommand: ParsableCommand {
                     bound.signal()
                 }
             } catch {
-                started.set(("", "\(error)"))
-                bound.signal()
+                if started.value.endpoint.isEmpty {
+                    started.set(("", "\(error)"))
+                    bound.signal()
+                } else {
+                    note("Error: \(error)")
+                    loopFailed.set("\(error)")
+                }
             }
             stop.raise("coordinator ended")
             loopEnded.signal()
@@ -89,7 +111,7 @@ struct LocalCommand: ParsableCommand {
         let endpoint = started.value.endpoint
         if let error = started.value.error {
             note("Error: \(error)")
-            throw ExitCode(1)
+            throw SweepExitStatus.internalError.exitCode
         }
         // Wakes the progress loop early: a stop (a signal, the coordinator ending) or an agent exiting.
         let wake = DispatchSemaphore(value: 0)
@@ -123,70 +145,39 @@ struct LocalCommand: ParsableCommand {
             }
         }
         loopEnded.wait()
+        // What ended it: a signal, the coordinator (the sweep finished, or it failed), or the agents.
+        let stopReason = stop.reason
         bar.finish(coordinator.snapshot)
         // The coordinator told the agents the sweep is finished; give them a moment, then stop them.
-        for child in children { child.stop(after: stop.reason == "coordinator ended" ? 10 : 0) }
+        for child in children { child.stop(after: stopReason == "coordinator ended" ? 10 : 0) }
         let p = coordinator.snapshot.progress
         if !p.finished {
             note("frontier: stopped with \(p.pending + p.running) trials left; run the same command again to resume")
         }
         setup.store.checkpoint()
-        guard !noReport else { return }
-        do {
-            let out = try ReportCommand.write(store: setup.store, to: setup.storeURL)
-            let records = try TrialRecordMapping.records(from: setup.store)
-            print(ReportText.status(FrontierAnalysis(records: records), gridName: setup.grid.name))
-            note("frontier: report in \(out.appendingPathComponent("report/index.html").path)")
-        } catch {
-            note("Error: writing the report: \(error)")
-            throw ExitCode(1)
+        let status: SweepExitStatus = loopFailed.value != nil
+            ? .internalError : SweepExitStatus.after(stopReason: stopReason, progress: p, serve: false)
+        if !noReport {
+            do {
+                let out = try ReportCommand.write(store: setup.store, to: setup.storeURL)
+                let records = try TrialRecordMapping.records(from: setup.store)
+                print(ReportText.status(FrontierAnalysis(records: records), gridName: setup.grid.name))
+                note("frontier: report in \(out.appendingPathComponent("report/index.html").path)")
+            } catch {
+                note("Error: writing the report: \(error)")
+                throw SweepExitStatus.internalError.exitCode
+            }
         }
+        if p.failed > 0 {
+            note("frontier: \(p.failed) trial(s) failed; "
+                + (noReport ? "`frontier report --store \(setup.storeURL.path)` lists why" : "the report lists why"))
+        }
+        if status != .ok { throw status.exitCode }
     }
 
     /// A program installed beside this one (both come out of the same `swift build`).
     static func sibling(_ name: String) -> String {
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
-    }
-}
-
-/// A `frontier-agent connect` child with its output in a log file.
-final class LocalAgentProcess {
-    let process = Process()
-    /// Signalled when the child exits, and again by every wait that saw it.
-    private let exited = DispatchSemaphore(value: 0)
-
-    /// `onExit` runs on a Foundation queue when the child exits.
-    init(executable: String, arguments: [String], log: URL, onExit: @escaping @Sendable () -> Void = {}) throws {
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        handle.seekToEndOfFile()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        let exited = self.exited
-        process.terminationHandler = { _ in
-            exited.signal()
-            onExit()
-        }
-        try process.run()
-    }
-
-    var isRunning: Bool { process.isRunning }
-
-    /// Waits up to `seconds` for the child to exit; true when it has.
-    func waitForExit(_ seconds: Double) -> Bool {
-        guard exited.wait(timeout: .now() + seconds) == .success else { return !process.isRunning }
-        exited.signal()
-        return true
-    }
-
-    /// Lets the child end by itself for `seconds`, then asks with SIGTERM (it finishes and
-    /// spools its trial), and after 30 s more kills it.
-    func stop(after seconds: Double) {
-        if !waitForExit(seconds) { kill(process.processIdentifier, SIGTERM) }
-        if !waitForExit(30) { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
     }
 }

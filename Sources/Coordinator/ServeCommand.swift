@@ -26,13 +26,26 @@ struct ServeCommand: ParsableCommand {
             Security: any non-loopback --bind needs --keys DIR with DIR/coordinator.secret, \
             DIR/coordinator.pub and DIR/authorized/*.pub (agents' public keys; re-read when it \
             changes). See `frontier keygen`.
+
+            Preflight: before serving, every configuration of the grid is validated, and the model \
+            folders and task data that exist on this machine (paths expanded as an agent does, with \
+            --shared for ${FRONTIER_SHARED}; a model counts as here when its config.json is) are \
+            checked: config.json, vocab.txt, the safetensors \
+            header against the config, the dev files, the head against each task and a recorded \
+            fine-tuning task (training.json) against the task it is paired with. Paths that are not \
+            here are left to the agents, which may keep models elsewhere; --check-files makes them \
+            errors. A failed trial is retried up to --max-attempts times unless its failure is \
+            deterministic (the agent refused the spec, or the trial's own code reported an error such \
+            as a missing file): that fails at once.
+
+            \(SweepExitStatus.help(serve: true))
             """
     )
 
     @Argument(help: "The grid file (YAML); see examples/README.md.")
     var grid: String
 
-    @Option(help: "Where to listen, e.g. tcp://0.0.0.0:5555 (default tcp://127.0.0.1:5555).")
+    @Option(help: "Where to listen, e.g. tcp://0.0.0.0:5555.")
     var bind: String = "tcp://127.0.0.1:5555"
 
     @Option(help: "The store folder (created if missing; reused to resume).")
@@ -46,14 +59,21 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var sweep: SweepOptions
 
-    @Flag(name: .customLong("exit-when-done"), help: "Exit once every trial of every device class that joined has ended.")
+    @Flag(name: .customLong("exit-when-done"), help: "Exit once every trial of every device class that joined has ended (status 1 if any failed).")
     var exitWhenDone = false
+
+    @Option(help: "The folder ${FRONTIER_SHARED} stands for in the preflight's file checks (default: $FRONTIER_SHARED, else ../shared).")
+    var shared: String?
+
+    @Flag(name: .customLong("check-files"), help: "Preflight: a model or data path that is not on this machine is an error (default: left to the agents).")
+    var checkFiles = false
 
     func run() throws {
         let stop = StopSignal()
         stop.installSignalHandlers()
+        let preflight = GridPreflight(files: checkFiles ? .required : .whereFound, sharedRoot: CoordinatorSetup.sharedRoot(shared))
         let setup = try CoordinatorSetup(grid: grid, store: store, bind: SweepEndpoint.normalise(bind), keys: keys,
-                                         sweep: sweep, exitWhenDone: exitWhenDone)
+                                         sweep: sweep, exitWhenDone: exitWhenDone, preflight: preflight)
         let live = try setup.startLiveView(http)
         defer { live?.stop() }
         let coordinator = setup.coordinator
@@ -73,21 +93,29 @@ struct ServeCommand: ParsableCommand {
             try coordinator.run(stop: stop) { note("frontier: listening on \($0)") }
         } catch {
             note("Error: \(error)")
-            throw ExitCode(1)
+            setup.store.checkpoint()
+            throw SweepExitStatus.internalError.exitCode
         }
+        // The loop ended: by a signal, or (--exit-when-done) with every trial ended.
+        let signal = stop.reason
         stop.raise("done")
         setup.store.checkpoint()
         let p = coordinator.snapshot.progress
         note("frontier: \(p.done) done, \(p.failed) failed, \(p.pending + p.running) left of \(p.total); store \(setup.storeURL.path)")
+        let status = SweepExitStatus.after(stopReason: signal, progress: p, serve: true)
+        if status != .ok {
+            if status == .trialsFailed { note("frontier: \(p.failed) trial(s) failed; `frontier report --store \(setup.storeURL.path)` lists why") }
+            throw status.exitCode
+        }
     }
 }
 
 /// Options shared by `serve` and `local`.
 struct SweepOptions: ParsableArguments {
-    @Option(name: .customLong("lease-s"), help: "Seconds without a heartbeat before a trial is taken back (default 30).")
+    @Option(name: .customLong("lease-s"), help: "Seconds without a heartbeat before a trial is taken back.")
     var leaseS: Double = 30
 
-    @Option(name: .customLong("max-attempts"), help: "Attempts per trial before it is recorded as failed (default 3).")
+    @Option(name: .customLong("max-attempts"), help: "Attempts per trial before it is recorded as failed (a deterministic failure is not retried).")
     var maxAttempts: Int = 3
 
     func validate() throws {
@@ -105,32 +133,33 @@ struct CoordinatorSetup {
     let coordinator: SweepCoordinator
 
     init(grid path: String, store storePath: String, bind: String, keys: String?, sweep: SweepOptions,
-         exitWhenDone: Bool) throws {
+         exitWhenDone: Bool, preflight: GridPreflight) throws {
         let loaded: SweepGrid
         do {
             loaded = try SweepGrid.load(path: path)
         } catch {
             note("Error: \(error)")
-            throw ExitCode.validationFailure
+            throw SweepExitStatus.cannotStart.exitCode
         }
+        try Self.runPreflight(preflight, on: loaded, path: path)
         let coordinatorKeys: CoordinatorKeys?
         do {
             coordinatorKeys = try keys.map { try CoordinatorKeys.load(URL(fileURLWithPath: $0)) }
         } catch {
             note("Error: \(error)")
-            throw ExitCode.validationFailure
+            throw SweepExitStatus.cannotStart.exitCode
         }
         if coordinatorKeys == nil, !SweepEndpoint.isLoopback(bind) {
             note("Error: \(bind) is reachable from other machines: pass --keys DIR so that only authorised agents "
                 + "can connect (CURVE); `frontier keygen --out DIR` makes the keys")
-            throw ExitCode.validationFailure
+            throw SweepExitStatus.cannotStart.exitCode
         }
         storeURL = URL(fileURLWithPath: storePath)
         do {
             store = try SweepStore(folder: storeURL)
         } catch {
             note("Error: \(error)")
-            throw ExitCode(1)
+            throw SweepExitStatus.internalError.exitCode
         }
         self.grid = loaded.info
         var options = SweepCoordinator.Options(bind: bind, keys: coordinatorKeys)
@@ -143,7 +172,7 @@ struct CoordinatorSetup {
                                                log: { note("frontier: \($0)") })
         } catch {
             note("Error: \(error)")
-            throw ExitCode(1)
+            throw SweepExitStatus.internalError.exitCode
         }
         let p = coordinator.snapshot.progress
         if coordinator.resumed {
@@ -151,6 +180,29 @@ struct CoordinatorSetup {
         } else {
             note("frontier: grid '\(loaded.info.name)': \(loaded.points.count) points, placement \(loaded.info.placement.rawValue)")
         }
+    }
+
+    /// The folder `${FRONTIER_SHARED}` stands for, resolved as `frontier-agent connect` resolves it.
+    static func sharedRoot(_ option: String?) -> URL {
+        URL(fileURLWithPath: option ?? ProcessInfo.processInfo.environment["FRONTIER_SHARED"] ?? "../shared").standardizedFileURL
+    }
+
+    /// Checks the grid before anything starts (`GridPreflight`); every problem is printed, then
+    /// the command exits with `cannotStart`.
+    static func runPreflight(_ preflight: GridPreflight, on grid: SweepGrid, path: String) throws {
+        let started = Date()
+        let report = preflight.check(grid.points)
+        for line in report.notes { note("frontier: preflight: not checked here: \(line)") }
+        if !report.notes.isEmpty, preflight.files == .whereFound {
+            note("frontier: preflight: (--check-files makes paths missing here errors)")
+        }
+        guard report.ok else {
+            for problem in report.problems { note("Error: \(problem)") }
+            note("Error: \(path): the grid cannot run as it is (\(report.problems.count) problem(s) above); nothing was started")
+            throw SweepExitStatus.cannotStart.exitCode
+        }
+        note(String(format: "frontier: preflight ok: %d configuration(s), %d model(s), %d data file(s) checked in %.2f s",
+                    report.configurationsChecked, report.modelsChecked, report.dataChecked, Date().timeIntervalSince(started)))
     }
 
     func startLiveView(_ address: String?) throws -> LiveViewServer? {
@@ -162,7 +214,7 @@ struct CoordinatorSetup {
             try server.start()
         } catch {
             note("Error: cannot serve the live view on \(address): \(error)")
-            throw ExitCode(1)
+            throw SweepExitStatus.internalError.exitCode
         }
         note("frontier: live view on \(server.url ?? "http://\(host):\(port)/")")
         return server

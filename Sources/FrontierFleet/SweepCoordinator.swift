@@ -61,6 +61,8 @@ public final class SweepCoordinator: @unchecked Sendable {
     public let options: Options
     /// The store already held this sweep: a resume, not a start.
     public let resumed: Bool
+    /// The grid's points (a trial is a point on a device class).
+    public let pointCount: Int
     let log: @Sendable (String) -> Void
     let clock: @Sendable () -> Double
     private let lock = NSLock()
@@ -78,7 +80,9 @@ public final class SweepCoordinator: @unchecked Sendable {
         try store.prepare(grid: grid, points: points)
         let now = clock()
         // The store's points, not the caller's: on a resume they are the ones the trials name.
-        scheduler = SweepScheduler(points: try store.points(includingSpecs: false), placement: grid.placement,
+        let storedPoints = try store.points(includingSpecs: false)
+        pointCount = storedPoints.count
+        scheduler = SweepScheduler(points: storedPoints, placement: grid.placement,
                                    settings: options.settings, restored: try store.trials(), now: now)
         try store.apply(scheduler.takeStartupChanges())
         // Loading 10⁵ rows leaves freed blocks behind; give them back so the coordinator's
@@ -91,6 +95,21 @@ public final class SweepCoordinator: @unchecked Sendable {
     }
 
     public var snapshot: Snapshot { lock.withLock { current } }
+
+    /// What the "serving …" line says. With every-device-class placement a point's trials exist
+    /// only once a device class joins, so before the first agent there are none: the line
+    /// counts points then, not "0 trials".
+    var servingWhat: String {
+        let p = scheduler.progress
+        switch scheduler.placement {
+        case .any:
+            return "\(p.total) trials"
+        case .everyDeviceClass:
+            let perClass = "each device class that joins gets its own trial of each"
+            if p.total == 0 { return "\(pointCount) grid points (\(perClass))" }
+            return "\(pointCount) grid points, \(p.total) trials for \(p.deviceClasses.count) device class(es) so far (\(perClass))"
+        }
+    }
 
     /// Runs until `stop` is raised (or the sweep is done with `exitWhenDone`). Throws only for
     /// what makes serving impossible: the bind, the keys, the store.
@@ -124,7 +143,7 @@ public final class SweepCoordinator: @unchecked Sendable {
         try router.bind(options.bind)
         let endpoint = router.lastEndpoint ?? options.bind
         lock.withLock { current.boundEndpoint = endpoint }
-        log("serving \(scheduler.progress.total) trials on \(endpoint)\(options.keys == nil ? " (no CURVE: loopback only)" : " (CURVE)")")
+        log("serving \(servingWhat) on \(endpoint)\(options.keys == nil ? " (no CURVE: loopback only)" : " (CURVE)")")
         onBound(endpoint)
 
         // The shell's own copy of the authorised keys, to name the key behind each Hello (ZAP

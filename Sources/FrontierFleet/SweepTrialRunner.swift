@@ -115,6 +115,11 @@ public struct MeasuredTrialRunner: SweepTrialRunner {
 
     /// One trial in a worker process, after the idle baseline.
     func measure(_ spec: TrialSpec, cancellation: TrialCancellation, startedAt: Date) -> TrialResult {
+        // The agent's fingerprint is taken once, with its default threads; the trial runs with
+        // the spec's (the worker sets OpenBLAS to them too), and its result must say so.
+        var device = self.device
+        device.threadsUsed = spec.threads
+        device.openblasThreads = spec.threads
         let idleStart = MonotonicClock.now()
         do {
             let idle = try TrialExecutor.measureIdle(settings: spec.measurement)

@@ -13,7 +13,8 @@ import FrontierWire
 /// every later result for it is acknowledged (so the agent drops it from its spool) and
 /// refused. Leases follow zguide's Paranoid Pirate: an agent heartbeats while it works; a
 /// lease not extended for `leaseSeconds` puts the trial back with attempt + 1, and after
-/// `maxAttempts` ended attempts the trial is `failed` with every attempt's reason.
+/// `maxAttempts` ended attempts the trial is `failed` with every attempt's reason — or after
+/// the first, when the failure is deterministic (`FailureKind`).
 ///
 /// Trusts nothing an agent says. A result or failure counts only from the agent holding the
 /// live lease on that trial and attempt (or, while the trial waits unleased, from the holder
@@ -55,6 +56,34 @@ public struct SweepScheduler: Sendable {
         case send(peer: Data, WireEnvelope)
         case store(SweepStoreChange)
         case log(String)
+    }
+
+    /// Whether a failed attempt is worth another one. A deterministic failure — a missing file,
+    /// a head that does not fit the task, a configuration the engine refuses — fails the same way
+    /// on every attempt, so retrying it only delays the error by `maxAttempts` trials; it ends
+    /// the trial at once. A transient one — a worker crash, a timeout, a lost agent — may not
+    /// happen again and is retried.
+    public enum FailureKind: Sendable, Equatable {
+        case deterministic
+        case transient
+    }
+
+    /// The kind of a FAILED result, from what the result carries today (the wire has no field
+    /// for it yet):
+    /// - `bad assignment: …` — the agent could not decode, expand or validate the spec: deterministic;
+    /// - the worker exited with status 1 on its own after writing its error — the trial's own
+    ///   code threw (a checkpoint file, task data, a head, a technique): deterministic;
+    /// - anything else — a signal, a kill (timeout, memory limit, lease gone), another exit
+    ///   status, no worker at all (the agent's own setup failed): transient.
+    public static func failureKind(of result: WireTrialResult) -> FailureKind {
+        if result.failureReason.hasPrefix("bad assignment:") { return .deterministic }
+        guard result.hasWorker else { return .transient }
+        let w = result.worker
+        // Exit 1 without an outcome file reads "the worker exited with status 1" (WorkerExit.reason):
+        // the worker said nothing about why, so it counts as a crash.
+        if w.hasExitCode, w.exitCode == 1, !w.hasSignal, !w.hasKilledBecause,
+           !result.failureReason.hasPrefix("the worker exited") { return .deterministic }
+        return .transient
     }
 
     public struct Progress: Sendable, Equatable, Codable {
@@ -603,7 +632,9 @@ public struct SweepScheduler: Sendable {
             }
             if failed {
                 agent.failedAttempts += 1
-                endAttempt(Int(i), reason: "attempt \(t.attempt) on \(agentId): \(result.result.failureReason)", now: now, into: &out)
+                let kind = Self.failureKind(of: result.result)
+                endAttempt(Int(i), reason: "attempt \(t.attempt) on \(agentId): \(result.result.failureReason)",
+                           final: kind == .deterministic, now: now, into: &out)
                 ack.accepted = true
                 ack.note = "failure recorded"
                 count("result_failure")
@@ -687,20 +718,26 @@ public struct SweepScheduler: Sendable {
         }
     }
 
-    /// Ends the current attempt without a result: back to the queue, or failed for good.
-    mutating func endAttempt(_ i: Int, reason: String, expired: Bool = false, now: Double, into out: inout [Directive]) {
+    /// Ends the current attempt without a result: back to the queue, or failed for good (after
+    /// `maxAttempts`, or at once when `final`: a deterministic failure).
+    mutating func endAttempt(_ i: Int, reason: String, expired: Bool = false, final: Bool = false, now: Double,
+                             into out: inout [Directive]) {
         let t = trials[i]
         trials[i].reasons.append(reason)
         trials[i].lastHolder = t.agent
         trials[i].lateAllowed = expired
         trials[i].agent = nil
         leased.remove(Int32(i))
-        let failed = Int(t.attempt) >= settings.maxAttempts
+        let failed = final || Int(t.attempt) >= settings.maxAttempts
         let point = points[Int(t.point)]
         let trialId = point.trialId(deviceClass: classes[Int(t.deviceClass)])
         if failed {
             setState(i, .failed)
-            out.append(.log("\(trialId) failed after \(t.attempt) attempts: \(reason)"))
+            if final, Int(t.attempt) < settings.maxAttempts {
+                out.append(.log("\(trialId) failed, not retried (the same error would recur): \(reason)"))
+            } else {
+                out.append(.log("\(trialId) failed after \(t.attempt) attempts: \(reason)"))
+            }
         } else {
             setState(i, .pending)
             trials[i].attempt += 1

@@ -15,8 +15,11 @@ import Testing
         let bundleFolder = Bundle.main.bundleURL.deletingLastPathComponent()
         candidates.append(bundleFolder.appendingPathComponent("frontier-agent"))
         candidates.append(Bundle.main.bundleURL.appendingPathComponent("frontier-agent"))
-        for configuration in ["release", "debug"] {
-            candidates.append(SharedData.packageRoot.appendingPathComponent(".build/\(configuration)/frontier-agent"))
+        // scripts/test.sh builds into .build-test; a plain `swift build` into .build.
+        for folder in [".build-test", ".build"] {
+            for configuration in ["release", "debug"] {
+                candidates.append(SharedData.packageRoot.appendingPathComponent("\(folder)/\(configuration)/frontier-agent"))
+            }
         }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }()

@@ -90,7 +90,7 @@ struct ConnectCommand: ParsableCommand {
                                          capabilities: AgentCapabilities.current(device: device))
         options.exitWhenFinished = !stay
         let log: @Sendable (String) -> Void = { note("agent \(id): \($0)") }
-        let runner = MeasuredTrialRunner(device: device, sharedRoot: sharedRoot, threads: threads,
+        let runner = MeasuredTrialRunner(device: device, sharedRoot: sharedRoot, threads: threads, agentId: id,
                                          progress: { note("agent \(id): " + $0) })
         let stop = StopSignal()
         stop.installSignalHandlers()

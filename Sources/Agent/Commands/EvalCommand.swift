@@ -36,6 +36,10 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let started = MonotonicClock.now()
+        if let recorded = RecordedTask(folder: modelOptions.directory), recorded.matches(taskData.task) == false {
+            note("eval: warning: \(recorded.file) says this model was fine-tuned on \(recorded.name), but --task is "
+                + "\(taskData.task): its head was not trained for \(taskData.task), so the metrics below say little")
+        }
         let loaded = try modelOptions.loadCheckpoint()
         Blas.setThreads(compute.threads)
         let workspace = Workspace(threads: compute.threads)
