@@ -1,3 +1,5 @@
+import CKernels
+
 extension EncoderModel {
     /// The model with every linear layer (encoder and head) holding only what its kernel reads
     /// on `gemm` (`Linear.inferenceOnly(gemm:)`): panels for the packed GEMM or the `[out, in]`
@@ -27,7 +29,17 @@ extension EncoderModel {
 extension Checkpoint {
     /// The checkpoint with its model in inference-only form for `gemm`
     /// (`EncoderModel.inferenceOnly(gemm:)`); the tokenizer is unchanged.
-    public func inferenceOnly(gemm: GemmBackend) throws -> Checkpoint {
-        replacing(model: try model.inferenceOnly(gemm: gemm))
+    ///
+    /// Consuming, to be called as `checkpoint = try (consume checkpoint).inferenceOnly(gemm:)`:
+    /// the full model is dropped here, before returning, and the allocator's free pages are then
+    /// handed back to the system (`fk_release_free_heap`), so the worker's resident set falls to
+    /// what the configuration holds. Without that, master weights a technique rebuilt (pruning
+    /// copies every matrix) are freed between live blocks of the heap and stay resident.
+    public consuming func inferenceOnly(gemm: GemmBackend) throws -> Checkpoint {
+        let directory = self.directory, tokenizer = self.tokenizer
+        let model = try self.model.inferenceOnly(gemm: gemm)
+        _ = consume self
+        fk_release_free_heap()
+        return Checkpoint(directory: directory, model: model, tokenizer: tokenizer)
     }
 }
