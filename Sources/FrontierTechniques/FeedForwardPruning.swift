@@ -14,7 +14,7 @@ public enum FeedForwardPruning {
         var removed: [Int: [Int]] = [:]
         let pruned = try (consume model).mappingLayers { index, layer in
             let n = layer.intermediateSize
-            let scores = magnitudes(layer)
+            let scores = try magnitudes(layer)
             let drop = min(n - 1, Int((fraction * Double(n)).rounded()))
             let order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] < scores[$1] : $0 < $1 }
             let remove = Array(order.prefix(drop)).sorted()
@@ -24,9 +24,9 @@ public enum FeedForwardPruning {
         return (pruned, removed)
     }
 
-    public static func magnitudes(_ layer: EncoderLayer) -> [Double] {
+    public static func magnitudes(_ layer: EncoderLayer) throws -> [Double] {
         let n = layer.intermediateSize, h = layer.intermediate.inFeatures
-        let w1 = layer.intermediate.weight.values, w2 = layer.output.weight.values
+        let w1 = try layer.intermediate.weight.values, w2 = try layer.output.weight.values
         return (0..<n).map { j in
             var inNorm = 0.0, outNorm = 0.0
             for i in 0..<h { inNorm += Double(w1[j * h + i] * w1[j * h + i]) }
@@ -46,7 +46,7 @@ public enum FeedForwardPruning {
         let n = layer.intermediateSize, h = layer.intermediate.inFeatures, out = layer.output.outFeatures
         let keep = (0..<n).filter { !remove.contains($0) }
         guard !keep.isEmpty else { throw TechniqueError.invalid("FFN pruning would remove every neuron of layer \(index)") }
-        let oldW1 = layer.intermediate.weight.values, oldB1 = layer.intermediate.bias.values, oldW2 = layer.output.weight.values
+        let oldW1 = try layer.intermediate.weight.values, oldB1 = layer.intermediate.bias.values, oldW2 = try layer.output.weight.values
         var w1: [Float] = [], w2: [Float] = []
         w1.reserveCapacity(keep.count * h)
         w2.reserveCapacity(out * keep.count)

@@ -26,17 +26,17 @@ public enum HeadPruning {
             }
             kept[layerIndex] = keep.map { ($0.offset, $0.element) }
         }
-        return (consume model).mappingLayers { index, layer in
+        return try (consume model).mappingLayers { index, layer in
             guard let keep = kept[index] else { return layer }
-            return keeping(keep, of: layer)
+            return try keeping(keep, of: layer)
         }
     }
 
     /// `layer` with only the heads at `keep` (positions, with their original indices): their
     /// Q, K and V rows, in order, and their columns of the output projection.
-    static func keeping(_ keep: [(position: Int, original: Int)], of layer: EncoderLayer) -> EncoderLayer {
+    static func keeping(_ keep: [(position: Int, original: Int)], of layer: EncoderLayer) throws -> EncoderLayer {
         let d = layer.headDim, h = layer.queryKeyValue.inFeatures, a = layer.attentionWidth, a2 = keep.count * d
-        let oldQKV = layer.queryKeyValue.weight.values, oldQKVBias = layer.queryKeyValue.bias.values
+        let oldQKV = try layer.queryKeyValue.weight.values, oldQKVBias = layer.queryKeyValue.bias.values
         var qkv: [Float] = [], qkvBias: [Float] = []
         qkv.reserveCapacity(3 * a2 * h)
         qkvBias.reserveCapacity(3 * a2)
@@ -47,7 +47,7 @@ public enum HeadPruning {
                 qkvBias += oldQKVBias[from..<(from + d)]
             }
         }
-        let oldOut = layer.attentionOutput.weight.values
+        let oldOut = try layer.attentionOutput.weight.values
         var out: [Float] = []
         out.reserveCapacity(h * a2)
         for row in 0..<h {

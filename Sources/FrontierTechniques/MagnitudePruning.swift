@@ -17,23 +17,23 @@ public enum MagnitudePruning {
             throw TechniqueError.invalid("magnitude pruning sparsity must be in [0, 0.99]; got \(sparsity)")
         }
         let weights = model.prunableWeights
-        func values(_ weight: PrunableWeight) -> ArraySlice<Float> { model.values(of: weight) }
+        func values(_ weight: PrunableWeight) throws -> ArraySlice<Float> { try model.values(of: weight) }
         switch scope {
         case .layer:
-            return weights.map { ($0, keepMask(values($0), prune: Int(sparsity * Double($0.count)))) }
+            return try weights.map { ($0, keepMask(try values($0), prune: Int(sparsity * Double($0.count)))) }
         case .global:
             var all: [Float] = []
             all.reserveCapacity(weights.reduce(0) { $0 + $1.count })
-            for weight in weights { all += values(weight).lazy.map(abs) }
+            for weight in weights { all += try values(weight).lazy.map(abs) }
             let prune = Int(sparsity * Double(all.count))
             guard prune > 0 else { return weights.map { ($0, [Bool](repeating: true, count: $0.count)) } }
             let threshold = select(&all, rank: prune - 1)
             // Everything below the threshold goes; of the weights equal to it, as many as needed.
             var below = 0
-            for weight in weights { below += values(weight).reduce(0) { $0 + (abs($1) < threshold ? 1 : 0) } }
+            for weight in weights { below += try values(weight).reduce(0) { $0 + (abs($1) < threshold ? 1 : 0) } }
             var tiesLeft = prune - below
-            return weights.map { weight in
-                let v = values(weight)
+            return try weights.map { weight in
+                let v = try values(weight)
                 return (weight, v.map { value in
                     let magnitude = abs(value)
                     if magnitude < threshold { return false }
@@ -77,9 +77,9 @@ public enum MagnitudePruning {
     }
 
     /// The model with the masked weights zeroed (a weight without a mask stays as it is).
-    public static func apply(_ masks: Masks, to model: consuming EncoderModel) -> EncoderModel {
+    public static func apply(_ masks: Masks, to model: consuming EncoderModel) throws -> EncoderModel {
         let keepByName = Dictionary(masks.map { ($0.weight.name, $0.keep) }, uniquingKeysWith: { $1 })
-        return model.editingPrunableWeights { weight, values in
+        return try model.editingPrunableWeights { weight, values in
             guard let keep = keepByName[weight.name] else { return }
             precondition(keep.count == values.count, "MagnitudePruning: the mask of \(weight.name) has \(keep.count) entries for \(values.count) weights")
             for (i, k) in keep.enumerated() where !k { values[i] = 0 }

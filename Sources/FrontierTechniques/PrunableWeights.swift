@@ -43,7 +43,7 @@ extension EncoderModel {
                 PrunableWeight(name: n.output, layer: index, part: .output, shape: [h, layer.intermediateSize]),
             ]
         }
-        if let pooler = head.pooler { result.append(PrunableWeight(name: names.pooler, layer: nil, part: .pooler, shape: pooler.weight.shape)) }
+        if let pooler = head.pooler { result.append(PrunableWeight(name: names.pooler, layer: nil, part: .pooler, shape: [pooler.outFeatures, pooler.inFeatures])) }
         return result
     }
 
@@ -54,38 +54,40 @@ extension EncoderModel {
         return (layers[index][keyPath: linear], offset)
     }
 
-    /// The values of a prunable weight, a slice of its `Linear`'s weight.
-    func values(of weight: PrunableWeight) -> ArraySlice<Float> {
+    /// The values of a prunable weight, a slice of its `Linear`'s master weight (which an
+    /// inference-only model no longer holds: `MasterWeightUnavailable`).
+    func values(of weight: PrunableWeight) throws -> ArraySlice<Float> {
         let (linear, offset) = location(of: weight)
-        return linear.weight.values[offset..<(offset + weight.count)]
+        return try linear.weight.values[offset..<(offset + weight.count)]
     }
 
     /// The model with every prunable weight's values rewritten by `edit`, on a copy. Each
     /// `Linear` holding prunable weights is built anew once, after all of its parts (Q, K and V
     /// share one) were edited, so its kernel form is derived from the final values; layer by
     /// layer (`mappingLayers`), so a consumed model is never held twice.
-    consuming func editingPrunableWeights(_ edit: (PrunableWeight, UnsafeMutableBufferPointer<Float>) -> Void) -> EncoderModel {
+    consuming func editingPrunableWeights(_ edit: (PrunableWeight, UnsafeMutableBufferPointer<Float>) -> Void) throws -> EncoderModel {
         let weights = prunableWeights
-        func edited(_ linear: Linear, _ parts: [(weight: PrunableWeight, offset: Int)]) -> Linear {
+        func edited(_ linear: Linear, _ parts: [(weight: PrunableWeight, offset: Int)]) throws -> Linear {
             guard !parts.isEmpty else { return linear }
-            var values = linear.weight.values
+            let master = try linear.weight
+            var values = master.values
             values.withUnsafeMutableBufferPointer { buffer in
                 for (weight, offset) in parts {
                     edit(weight, UnsafeMutableBufferPointer(rebasing: buffer[offset..<(offset + weight.count)]))
                 }
             }
-            return linear.replacing(weight: Tensor(shape: linear.weight.shape, values: values))
+            return linear.replacing(weight: Tensor(shape: master.shape, values: values))
         }
-        let pooler = head.pooler.map { edited($0, weights.filter { $0.part == .pooler }.map { ($0, 0) }) }
-        let model = (consume self).mappingLayers { index, layer in
+        let pooler = try head.pooler.map { try edited($0, weights.filter { $0.part == .pooler }.map { ($0, 0) }) }
+        let model = try (consume self).mappingLayers { index, layer in
             let located = weights.filter { $0.layer == index }.map { (weight: $0, at: layer.location(of: $0.part)) }
             func parts(_ linear: KeyPath<EncoderLayer, Linear>) -> [(weight: PrunableWeight, offset: Int)] {
                 located.filter { $0.at.linear == linear }.map { ($0.weight, $0.at.offset) }
             }
-            return layer.replacing(queryKeyValue: edited(layer.queryKeyValue, parts(\.queryKeyValue)),
-                                   attentionOutput: edited(layer.attentionOutput, parts(\.attentionOutput)),
-                                   intermediate: edited(layer.intermediate, parts(\.intermediate)),
-                                   output: edited(layer.output, parts(\.output)))
+            return layer.replacing(queryKeyValue: try edited(layer.queryKeyValue, parts(\.queryKeyValue)),
+                                   attentionOutput: try edited(layer.attentionOutput, parts(\.attentionOutput)),
+                                   intermediate: try edited(layer.intermediate, parts(\.intermediate)),
+                                   output: try edited(layer.output, parts(\.output)))
         }
         guard let pooler else { return model }
         return model.replacing(head: model.head.replacing(pooler: pooler))
@@ -93,11 +95,13 @@ extension EncoderModel {
 
     /// Non-zero parameters: what pruning leaves to store and compute.
     public var nonZeroParameterCount: Int {
-        var zeros = 0
-        for weight in prunableWeights {
-            for value in values(of: weight) where value == 0 { zeros += 1 }
+        get throws {
+            var zeros = 0
+            for weight in prunableWeights {
+                for value in try values(of: weight) where value == 0 { zeros += 1 }
+            }
+            return parameterCount - zeros
         }
-        return parameterCount - zeros
     }
 }
 

@@ -4,7 +4,7 @@ import FrontierEngine
 /// LayerNorms and the classifier stay fp32).
 public enum Quantization {
     /// The model with its encoder layers executed in `mode`'s form; the fp32 parameters stay.
-    public static func apply(_ mode: TechniqueSpec.QuantizationMode, to model: consuming EncoderModel, notes: inout [String]) -> EncoderModel {
+    public static func apply(_ mode: TechniqueSpec.QuantizationMode, to model: consuming EncoderModel, notes: inout [String]) throws -> EncoderModel {
         let form: LinearForm
         switch mode {
         case .int8: form = .int8
@@ -12,10 +12,10 @@ public enum Quantization {
         case .bf16: form = .bf16
         }
         var replacedSparse = 0
-        let quantized = (consume model).mappingLayers { _, layer in
-            layer.mapLinears { linear in
+        let quantized = try (consume model).mappingLayers { _, layer in
+            try layer.mapLinears { linear in
                 if linear.form == .sparse { replacedSparse += 1 }
-                return linear.executing(as: form)
+                return try linear.executing(as: form)
             }
         }
         notes += Array(repeating: "\(mode.rawValue) replaces the sparse kernel on a pruned layer (its zeros are computed)", count: replacedSparse)

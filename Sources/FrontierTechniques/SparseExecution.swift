@@ -13,18 +13,19 @@ public enum SparseExecution {
 
     /// The model with the sparse kernel on the encoder's linear layers as `mode` says, and how
     /// many layers now run sparse.
-    public static func install(on model: consuming EncoderModel, mode: TechniqueSpec.SparseKernel) -> (model: EncoderModel, installed: Int) {
+    public static func install(on model: consuming EncoderModel, mode: TechniqueSpec.SparseKernel) throws -> (model: EncoderModel, installed: Int) {
         guard mode != .never else { return (model, 0) }
         var installed = 0
-        let sparse = (consume model).mappingLayers { _, layer in
-            layer.mapLinears { linear in
+        let sparse = try (consume model).mappingLayers { _, layer in
+            try layer.mapLinears { linear in
                 // A quantised layer keeps its kernel: there is no sparse int8 kernel.
                 guard linear.form == .dense else { return linear }
-                let nonZero = linear.weight.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
-                let density = Double(nonZero) / Double(max(1, linear.weight.count))
+                let weight = try linear.weight
+                let nonZero = weight.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+                let density = Double(nonZero) / Double(max(1, weight.count))
                 guard mode == .always || density <= maxDensity else { return linear }
                 installed += 1
-                return linear.executing(as: .sparse)
+                return try linear.executing(as: .sparse)
             }
         }
         return (sparse, installed)

@@ -102,7 +102,7 @@ public enum TechniquePipeline {
                 } else {
                     masks = try MagnitudePruning.masks(for: model, sparsity: technique.sparsity!, scope: technique.scope ?? .global)
                 }
-                model = MagnitudePruning.apply(masks, to: consume model)
+                model = try MagnitudePruning.apply(masks, to: consume model)
                 if let path = technique.saveMask { try MagnitudePruning.save(masks, to: URL(fileURLWithPath: path)) }
                 let pruned = masks.reduce(0) { $0 + $1.keep.filter { !$0 }.count }, total = masks.reduce(0) { $0 + $1.keep.count }
                 progress(String(format: "magnitude pruning: %d of %d prunable weights zeroed (%.1f%%)", pruned, total, 100 * Double(pruned) / Double(max(1, total))))
@@ -148,19 +148,19 @@ public enum TechniquePipeline {
                 let specials = Set([tokenizer.sepId])
                 options.tokenPruning = TokenPruning(fromLayer: technique.fromLayer!, keep: technique.keepFraction!, alwaysKeep: specials)
             case .quantization:
-                model = Quantization.apply(technique.mode!, to: consume model, notes: &applied.notes)
+                model = try Quantization.apply(technique.mode!, to: consume model, notes: &applied.notes)
             case .maxSeqLen:
                 applied.maxSeqLen = technique.tokens
             }
         }
         if let sparseKernel {
             let installed: Int
-            (model, installed) = SparseExecution.install(on: consume model, mode: sparseKernel)
+            (model, installed) = try SparseExecution.install(on: consume model, mode: sparseKernel)
             if installed > 0 { progress("sparse kernel on \(installed) layers") }
         }
         try model.validate(options)
         applied.parameterCount = model.parameterCount
-        applied.nonZeroParameterCount = model.nonZeroParameterCount
+        applied.nonZeroParameterCount = try model.nonZeroParameterCount
         applied.layers = model.layers.count
         applied.kernels = model.kernelCounts
         return (Checkpoint(directory: directory, model: model, tokenizer: tokenizer), options, applied)

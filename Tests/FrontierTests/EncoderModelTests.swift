@@ -20,7 +20,7 @@ import Testing
         let config = TinyCheckpoint.config(family, labels: 3)
         let model = try EncoderModel(config: config, weights: TinyCheckpoint.tensors(config, head: .classifier(labels: 3)))
         let batch = TinyCheckpoint.batch(lengths: Self.lengths, vocab: config.vocabSize)
-        let reference = ReferenceEncoder.run(model, batch)
+        let reference = try ReferenceEncoder.run(model, batch)
         for options in Self.forwardVariants {
             let output = try model.forward(batch, workspace: Workspace(threads: threads), options: options)
             let difference = Self.maxDifference(output.logits, reference.logits)
@@ -57,7 +57,7 @@ import Testing
         let model = try EncoderModel(config: config, weights: TinyCheckpoint.tensors(config, head: .classifier(labels: 2)))
         let batch = TinyCheckpoint.batch(lengths: [100, 3, 77, 128, 1, 64], vocab: config.vocabSize)
         let output = try model.forward(batch, workspace: Workspace(threads: threads))
-        let reference = ReferenceEncoder.run(model, batch)
+        let reference = try ReferenceEncoder.run(model, batch)
         #expect(Self.maxDifference(output.logits, reference.logits) < 1e-4)
     }
 
@@ -67,7 +67,7 @@ import Testing
         let model = try EncoderModel(config: config, weights: TinyCheckpoint.tensors(config, head: .classifier(labels: 3)))
         let batch = TinyCheckpoint.batch(lengths: Self.lengths, vocab: config.vocabSize)
         let output = try model.forward(batch, workspace: Workspace(threads: threads))
-        let reference = ReferenceEncoder.run(model, batch)
+        let reference = try ReferenceEncoder.run(model, batch)
         #expect(output.logits.count == Self.lengths.count)
         let difference = Self.maxDifference(output.logits, reference.logits)
         #expect(difference < 1e-5, "max |logit - reference| = \(difference)")
@@ -78,7 +78,7 @@ import Testing
         let model = try EncoderModel(config: config, weights: TinyCheckpoint.tensors(config, head: .questionAnswering))
         let batch = TinyCheckpoint.batch(lengths: Self.lengths, vocab: config.vocabSize)
         let output = try model.forward(batch, workspace: Workspace())
-        let reference = ReferenceEncoder.run(model, batch)
+        let reference = try ReferenceEncoder.run(model, batch)
         #expect(output.startLogits.map(\.count) == Self.lengths)
         #expect(Self.maxDifference(output.startLogits, reference.start) < 1e-5)
         #expect(Self.maxDifference(output.endLogits, reference.end) < 1e-5)

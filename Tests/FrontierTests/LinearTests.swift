@@ -27,22 +27,22 @@ import Testing
     }
 
     @Test(arguments: LinearForm.allCases)
-    func replacingTheWeightRebuildsTheForm(form: LinearForm) {
+    func replacingTheWeightRebuildsTheForm(form: LinearForm) throws {
         var rng = SplitMix64(seed: 99)
         let a = (0..<(Self.m * Self.k)).map { _ in rng.uniform(-1, 1) }
         let old = Self.layer(seed: 1, form: form), new = Self.layer(seed: 2, form: form)
-        let replaced = old.replacing(weight: new.weight, bias: new.bias)
+        let replaced = old.replacing(weight: try new.weight, bias: new.bias)
         #expect(replaced.form == form)
         #expect(Self.run(replaced, a) == Self.run(new, a), "the form must be derived from the new weights")
         #expect(Self.run(replaced, a) != Self.run(old, a))
     }
 
     @Test(arguments: LinearForm.allCases)
-    func executingInAnotherFormKeepsTheParameters(form: LinearForm) {
+    func executingInAnotherFormKeepsTheParameters(form: LinearForm) throws {
         let dense = Self.layer(seed: 3)
-        let other = dense.executing(as: form)
-        #expect(other.form == form && other.weight == dense.weight && other.bias == dense.bias)
-        #expect(other.executing(as: .dense).form == .dense)
+        let other = try dense.executing(as: form)
+        #expect(try other.form == form && other.weight == dense.weight && other.bias == dense.bias)
+        #expect(try other.executing(as: .dense).form == .dense)
         #expect((other.packed != nil) == (form == .dense), "only the dense form holds packed panels")
     }
 }

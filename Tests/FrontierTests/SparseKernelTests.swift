@@ -83,7 +83,7 @@ import Testing
     }
 
     @Test(arguments: [Int32(-1), 1, 0], [Int32(0), 1, 2])
-    func matchesDensePackedAndNaive(isa: Int32, epilogue: Int32) {
+    func matchesDensePackedAndNaive(isa: Int32, epilogue: Int32) throws {
         fk_sparse_force_isa(isa)
         defer { fk_sparse_force_isa(-1) }
         let workspaces = [Workspace(threads: 1), Workspace(threads: 2)]
@@ -93,7 +93,7 @@ import Testing
                 let w = Self.maskedWeight(n: n, k: k, sparsity: sparsity, rng: &rng)
                 let bias = (0..<n).map { _ in rng.uniform(-1, 1) }
                 let layer = Linear(weight: Self.tensor(w, [n, k]), bias: Self.tensor(bias, [n]))
-                let weight = SparseWeight(weight: layer.weight)
+                let weight = SparseWeight(weight: try layer.weight)
                 for m in Self.rowCounts where n * k * m <= 4_000_000 {
                     // a has spare columns (lda > k) and c spare columns (ldc > n) that must survive.
                     let lda = k + 3, ldc = n + 5

@@ -191,8 +191,16 @@ public struct EncoderModel: Sendable {
         }
     }
 
-    /// Checks that the run-time techniques fit this model.
+    /// Checks that the run-time techniques fit this model, and that an inference-only model
+    /// holds the weights the selected GEMM reads.
     public func validate(_ options: ForwardOptions) throws {
+        let gemm = options.gemm
+        let runs = layers.allSatisfy {
+            $0.queryKeyValue.executes(on: gemm) && $0.attentionOutput.executes(on: gemm) && $0.intermediate.executes(on: gemm) && $0.output.executes(on: gemm)
+        } && head.linears.allSatisfy { $0.executes(on: gemm) }
+        if !runs, let layer = allLinears.first(where: { !$0.executes(on: gemm) }) {
+            throw ModelError.invalidInput("this model is inference-only for the other GEMM: its dense \(layer.outFeatures)×\(layer.inFeatures) layer holds no weights for \(options.gemm.rawValue) (convert it with inferenceOnly(gemm: .\(options.gemm.rawValue)) before the master weights are dropped)")
+        }
         if let mask = options.headMask {
             guard mask.count == layers.count, zip(mask, layers).allSatisfy({ $0.count == $1.numHeads }) else {
                 throw ModelError.invalidInput("the head mask must have one entry per head of each of the \(layers.count) layers")
@@ -411,15 +419,15 @@ public struct EncoderModel: Sendable {
         for index in 0..<b { (clsX + index * h).update(from: x + offsets[index] * h, count: h) }
         // K | V over all tokens: rows a..<3a of the fused projection (panel-aligned since a % 16 == 0).
         let qkvLayer = layer.queryKeyValue
-        if let packed = qkvLayer.packed, a % FrontierPanel.width == 0 {
+        if let dense = qkvLayer.denseWeights(for: gemm), a % FrontierPanel.width == 0 {
             qkvLayer.bias.withUnsafeBufferPointer { biasValues in
                 let bias = biasValues.baseAddress!
-                switch gemm {
-                case .packed:
+                switch dense {
+                case let .panels(packed):
                     fk_linear_packed(ws.pool, x, h, packed.pointer + a * h, bias + a, qkv + a, 3 * a, tokens, 2 * a, h, 1)
                     fk_linear_packed(ws.pool, clsX, h, packed.pointer, bias, clsQ, a, b, a, h, 1)
-                case .openblas:
-                    qkvLayer.weight.withUnsafeBufferPointer { weight in
+                case let .rows(rows):
+                    rows.withUnsafeBufferPointer { weight in
                         let w = weight.baseAddress!
                         Blas.linear(x, rows: tokens, inFeatures: h, lda: h, weight: w + a * h, outFeatures: 2 * a,
                                     ldw: h, into: qkv + a, ldc: 3 * a)

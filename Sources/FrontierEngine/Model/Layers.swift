@@ -42,9 +42,9 @@ public struct EncoderLayer: Sendable {
                 numHeads: Int, headDim: Int, originalHeads: [Int]? = nil) {
         let a = numHeads * headDim
         precondition(queryKeyValue.outFeatures == 3 * a && attentionOutput.inFeatures == a,
-                     "EncoderLayer: \(numHeads) heads of \(headDim) need a (\(3 * a), hidden) QKV and a (hidden, \(a)) output projection; got \(queryKeyValue.weight.shape) and \(attentionOutput.weight.shape)")
+                     "EncoderLayer: \(numHeads) heads of \(headDim) need a (\(3 * a), hidden) QKV and a (hidden, \(a)) output projection; got [\(queryKeyValue.outFeatures), \(queryKeyValue.inFeatures)] and [\(attentionOutput.outFeatures), \(attentionOutput.inFeatures)]")
         precondition(output.inFeatures == intermediate.outFeatures,
-                     "EncoderLayer: intermediate \(intermediate.weight.shape) and output \(output.weight.shape) disagree")
+                     "EncoderLayer: intermediate [\(intermediate.outFeatures), \(intermediate.inFeatures)] and output [\(output.outFeatures), \(output.inFeatures)] disagree")
         precondition(originalHeads == nil || originalHeads?.count == numHeads, "EncoderLayer: \(numHeads) heads but original indices \(originalHeads ?? [])")
         self.queryKeyValue = queryKeyValue
         self.attentionOutput = attentionOutput
@@ -131,6 +131,26 @@ public enum TaskHead: Sendable {
         case let .sequenceClassification(.some, pre, classifier):
             return .sequenceClassification(pooler: pooler, preClassifier: pre, classifier: classifier)
         case .encoderOnly(.none), .sequenceClassification(.none, _, _), .questionAnswering: return self
+        }
+    }
+
+    /// The head's linear layers, pooler or pre-classifier first.
+    public var linears: [Linear] {
+        switch self {
+        case let .encoderOnly(pooler): return pooler.map { [$0] } ?? []
+        case let .sequenceClassification(pooler, pre, classifier): return [pooler, pre].compactMap { $0 } + [classifier]
+        case let .questionAnswering(qa): return [qa]
+        }
+    }
+
+    /// The same head with `transform` applied to each of its linear layers.
+    public func mapLinears(_ transform: (Linear) throws -> Linear) rethrows -> TaskHead {
+        switch self {
+        case let .encoderOnly(pooler): return .encoderOnly(pooler: try pooler.map(transform))
+        case let .sequenceClassification(pooler, pre, classifier):
+            return .sequenceClassification(pooler: try pooler.map(transform), preClassifier: try pre.map(transform),
+                                           classifier: try transform(classifier))
+        case let .questionAnswering(qa): return .questionAnswering(try transform(qa))
         }
     }
 

@@ -18,9 +18,13 @@ public enum LinearForm: String, Sendable, Codable, CaseIterable {
 }
 
 /// The weights a form's kernel reads, derived from a `Linear`'s weight in its `init`; each case
-/// holds an immutable object, so a `Linear` copies by reference count and never rebuilds one.
+/// holds an immutable object (or copy-on-write array), so a `Linear` copies by reference count
+/// and never rebuilds one.
 enum LinearKernel: Sendable {
     case dense(PackedWeights)
+    /// The `[out, in]` fp32 weight itself, for OpenBLAS: what an inference-only dense layer on
+    /// OpenBLAS keeps instead of panels it would never read.
+    case denseRows(Tensor)
     case sparse(SparseWeight)
     case int8(QuantizedWeight)
     case half(HalfPrecisionWeight)
@@ -34,6 +38,25 @@ enum LinearKernel: Sendable {
         case .bf16: self = .half(HalfPrecisionWeight(weight: weight, format: .bf16))
         }
     }
+
+    /// Bytes of weights this form holds, as allocated: panel padding, compressed rows with
+    /// their indices, int8 values with scales and compensation terms.
+    var bytes: Int {
+        switch self {
+        case let .dense(packed): return packed.bytes
+        case let .denseRows(weight): return weight.count * MemoryLayout<Float>.stride
+        case let .sparse(sparse): return sparse.bytes
+        case let .int8(quantized): return quantized.bytes
+        case let .half(half): return half.bytes
+        }
+    }
+}
+
+/// What a dense `Linear` multiplies by on one GEMM: the packed panels, or the row-major
+/// `[out, in]` weight OpenBLAS reads.
+enum DenseWeights {
+    case panels(PackedWeights)
+    case rows(Tensor)
 }
 
 /// What a `Linear` adds after the product: the epilogue codes of `fk_linear_packed`.

@@ -27,7 +27,9 @@ public struct SafetensorsTensorInfo: Sendable, Equatable {
 /// a corrupt or truncated download fails once, up front, with a message naming the file and
 /// tensor — never later with an out-of-bounds read or an arithmetic trap in the middle of
 /// model construction. Tensor bytes are only touched when asked for, so opening a large
-/// model costs the header parse, not a read of the weights.
+/// model costs the header parse, not a read of the weights; and a tensor's pages leave the
+/// process's resident set once it is converted, so a model load never holds the whole file
+/// resident beside the fp32 tensors made from it (a trial's peak RSS would count both).
 ///
 /// Immutable after `init`, hence `@unchecked Sendable`: every stored property is a `let` set in
 /// `init`, the mapping is `PROT_READ` (only read after, never written) and is unmapped in
@@ -130,6 +132,18 @@ public final class SafetensorsFile: @unchecked Sendable {
         case .bf16: HalfFloat.convertBFloatToFloat(source, into: destination)
         default: preconditionFailure("convert called for \(info.dtype)")
         }
+        releaseResidentPages(source)
+    }
+
+    /// Drops `bytes` (widened to whole pages) from this process's resident set. The mapping is
+    /// a private, read-only view of the file, so a later read faults the same bytes back in from
+    /// the page cache (neighbours sharing a page included); only the RSS changes.
+    private func releaseResidentPages(_ bytes: UnsafeRawBufferPointer) {
+        guard let start = bytes.baseAddress, bytes.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = Int(bitPattern: start) / page * page
+        let end = Int(bitPattern: start) + bytes.count
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, Int32(MADV_DONTNEED))
     }
 
     // MARK: - Mapping

@@ -62,6 +62,7 @@ public struct TrialRunner {
             timings.techniquesS = clock.now() - started
             progress("techniques: \(result.applied.techniques.joined(separator: ", ")); \(result.applied.nonZeroParameterCount) non-zero parameters; kernels \(result.applied.kernels)")
         }
+        checkpoint = try (consume checkpoint).inferenceOnly(gemm: options.gemm)  // no fp32 master copies: the worker holds what its kernels read
 
         started = clock.now()
         let workload = try TrialWorkload.load(spec: spec, checkpoint: checkpoint)

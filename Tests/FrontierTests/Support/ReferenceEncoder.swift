@@ -8,7 +8,7 @@ import Foundation
 enum ReferenceEncoder {
     struct Output { var logits: [[Double]]; var start: [[Double]]; var end: [[Double]] }
 
-    static func run(_ model: EncoderModel, _ batch: EncoderBatch) -> Output {
+    static func run(_ model: EncoderModel, _ batch: EncoderBatch) throws -> Output {
         let c = model.config, h = c.hiddenSize
         let padded = batch.maxLength
         var out = Output(logits: [], start: [], end: [])
@@ -26,7 +26,7 @@ enum ReferenceEncoder {
             }
             x = x.map { layerNorm($0, model.embeddings.norm) }
             for layer in model.layers {
-                let qkv = x.map { linear($0, layer.queryKeyValue) }
+                let qkv = try x.map { try linear($0, layer.queryKeyValue) }
                 let a = layer.attentionWidth, d = layer.headDim
                 var context = [[Double]](repeating: [Double](repeating: 0, count: a), count: padded)
                 for head in 0..<layer.numHeads {
@@ -43,21 +43,21 @@ enum ReferenceEncoder {
                         }
                     }
                 }
-                x = (0..<padded).map { t in layerNorm(zip(linear(context[t], layer.attentionOutput), x[t]).map(+), layer.attentionNorm) }
-                x = (0..<padded).map { t in
-                    let inner = linear(x[t], layer.intermediate).map { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) }
-                    return layerNorm(zip(linear(inner, layer.output), x[t]).map(+), layer.outputNorm)
+                x = try (0..<padded).map { t in layerNorm(zip(try linear(context[t], layer.attentionOutput), x[t]).map(+), layer.attentionNorm) }
+                x = try (0..<padded).map { t in
+                    let inner = try linear(x[t], layer.intermediate).map { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) }
+                    return layerNorm(zip(try linear(inner, layer.output), x[t]).map(+), layer.outputNorm)
                 }
             }
             switch model.head {
             case .encoderOnly: break
             case let .sequenceClassification(pooler, pre, classifier):
                 var features = x[0]
-                if let pooler { features = linear(features, pooler).map(tanh) }
-                if let pre { features = linear(features, pre).map { max(0, $0) } }
-                out.logits.append(linear(features, classifier))
+                if let pooler { features = try linear(features, pooler).map(tanh) }
+                if let pre { features = try linear(features, pre).map { max(0, $0) } }
+                out.logits.append(try linear(features, classifier))
             case let .questionAnswering(qa):
-                let spans = x.prefix(length).map { linear($0, qa) }
+                let spans = try x.prefix(length).map { try linear($0, qa) }
                 out.start.append(spans.map { $0[0] })
                 out.end.append(spans.map { $0[1] })
             }
@@ -65,9 +65,10 @@ enum ReferenceEncoder {
         return out
     }
 
-    static func linear(_ x: [Double], _ layer: Linear) -> [Double] {
-        (0..<layer.outFeatures).map { o in
-            (0..<layer.inFeatures).reduce(Double(layer.bias.values[o])) { $0 + x[$1] * Double(layer.weight.values[o * layer.inFeatures + $1]) }
+    static func linear(_ x: [Double], _ layer: Linear) throws -> [Double] {
+        let weight = try layer.weight.values
+        return (0..<layer.outFeatures).map { o in
+            (0..<layer.inFeatures).reduce(Double(layer.bias.values[o])) { $0 + x[$1] * Double(weight[o * layer.inFeatures + $1]) }
         }
     }
 
