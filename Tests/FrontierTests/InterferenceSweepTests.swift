@@ -138,7 +138,7 @@ import FrontierSupport
         let calmInt8 = try quiet.int8LatencyRatio(), loudInt8 = try noisy.int8LatencyRatio()
         let calmInterval = try #require(calmInt8.interval), loudInterval = try #require(loudInt8.interval)
         #expect(calmInterval.overlaps(loudInterval), "int8 latency ratio alone \(calmInt8.ratio) \(calmInterval), with the hog \(loudInt8.ratio) \(loudInterval)")
-        #expect(loudInt8.baselines.allSatisfy(\.paired), "int8's ratio uses the baseline its agent measured beside it")
+        #expect(loudInt8.baselines.allSatisfy { $0.paired }, "int8's ratio uses the baseline its agent measured beside it")
         let line = "hog test: summary latency pick alone \(calmPick.config.variant) \(calmPick.ratio ?? .nan) [\(calmRatio.low), \(calmRatio.high)]; "
             + "with the hog \(loudPick.config.variant) \(loudPick.ratio ?? .nan) [\(loudRatio.low), \(loudRatio.high)]; "
             + "int8 latency ratio alone \(calmInt8.ratio) [\(calmInterval.low), \(calmInterval.high)], "

@@ -120,7 +120,7 @@ public struct TrialRunner {
             flopsPerExample: accuracy.flops / Double(workload.examples), meanExitLayer: accuracy.meanExitLayer,
             techniques: applied, offline: offline, singleStream: singleStream, timings: timings,
             workerPeakRssKb: ProcessMemory.peakResidentKB(), metricIntervals: accuracy.metricIntervals, chance: accuracy.chance,
-            weightBytesHeld: nil)
+            weightBytesHeld: model.weightBytesHeld)
     }
 
     /// Measures a scenario, and again while its window is disturbed by other load (at most
