@@ -273,6 +273,7 @@ measurement:
   warmup_queries: 1
   timeout_s: 60
   energy: { meter: estimated }
+  interference: { max_remeasures: 0 }   # links, not measurement: no waiting out other load
 variants:
   - { name: dense, techniques: [] }
   - name: magnitude

@@ -41,6 +41,7 @@ public typealias WireWindowInterference = Frontier_V1_WindowInterference
 public typealias WireChanceLevel = Frontier_V1_ChanceLevel
 public typealias WireEnergyBasis = Frontier_V1_EnergyBasis
 public typealias WirePairedBaselineMeasurement = Frontier_V1_PairedBaselineMeasurement
+public typealias WirePairedBaselinePlan = Frontier_V1_PairedBaselinePlan
 
 public enum WireProtocol {
     /// Bumped on any change to proto/frontier.proto that an older peer would misread. Peers

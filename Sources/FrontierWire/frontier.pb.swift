@@ -1362,85 +1362,149 @@ public nonisolated struct Frontier_V1_PairedBaselineMeasurement: @unchecked Send
 }
 
 /// The configuration as run: what `frontier-agent run --spec` reads, typed.
-public nonisolated struct Frontier_V1_TrialConfiguration: Sendable {
+public nonisolated struct Frontier_V1_TrialConfiguration: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var trialID: String {
-    get {_trialID ?? String()}
-    set {_trialID = newValue}
+    get {_storage._trialID ?? String()}
+    set {_uniqueStorage()._trialID = newValue}
   }
   /// Returns true if `trialID` has been explicitly set.
-  public var hasTrialID: Bool {self._trialID != nil}
+  public var hasTrialID: Bool {_storage._trialID != nil}
   /// Clears the value of `trialID`. Subsequent reads from it will return its default value.
-  public mutating func clearTrialID() {self._trialID = nil}
+  public mutating func clearTrialID() {_uniqueStorage()._trialID = nil}
 
   /// A Hugging Face checkpoint folder (config.json, vocab.txt, model.safetensors).
-  public var model: String = String()
+  public var model: String {
+    get {_storage._model}
+    set {_uniqueStorage()._model = newValue}
+  }
 
-  public var task: String = String()
+  public var task: String {
+    get {_storage._task}
+    set {_uniqueStorage()._task = newValue}
+  }
 
   /// GLUE: the folder holding the task folders; squad: the folder holding dev-v1.1.json.
-  public var data: String = String()
+  public var data: String {
+    get {_storage._data}
+    set {_uniqueStorage()._data = newValue}
+  }
 
   /// First N examples per split (questions for squad).
   public var limit: UInt64 {
-    get {_limit ?? 0}
-    set {_limit = newValue}
+    get {_storage._limit ?? 0}
+    set {_uniqueStorage()._limit = newValue}
   }
   /// Returns true if `limit` has been explicitly set.
-  public var hasLimit: Bool {self._limit != nil}
+  public var hasLimit: Bool {_storage._limit != nil}
   /// Clears the value of `limit`. Subsequent reads from it will return its default value.
-  public mutating func clearLimit() {self._limit = nil}
+  public mutating func clearLimit() {_uniqueStorage()._limit = nil}
 
-  public var batch: UInt32 = 0
+  public var batch: UInt32 {
+    get {_storage._batch}
+    set {_uniqueStorage()._batch = newValue}
+  }
 
-  public var threads: UInt32 = 0
+  public var threads: UInt32 {
+    get {_storage._threads}
+    set {_uniqueStorage()._threads = newValue}
+  }
 
   /// Tokens per input, specials included.
   public var maxSeqLen: UInt32 {
-    get {_maxSeqLen ?? 0}
-    set {_maxSeqLen = newValue}
+    get {_storage._maxSeqLen ?? 0}
+    set {_uniqueStorage()._maxSeqLen = newValue}
   }
   /// Returns true if `maxSeqLen` has been explicitly set.
-  public var hasMaxSeqLen: Bool {self._maxSeqLen != nil}
+  public var hasMaxSeqLen: Bool {_storage._maxSeqLen != nil}
   /// Clears the value of `maxSeqLen`. Subsequent reads from it will return its default value.
-  public mutating func clearMaxSeqLen() {self._maxSeqLen = nil}
+  public mutating func clearMaxSeqLen() {_uniqueStorage()._maxSeqLen = nil}
 
   /// "packed" (Frontier's GEMM) or "openblas".
-  public var gemm: String = String()
+  public var gemm: String {
+    get {_storage._gemm}
+    set {_uniqueStorage()._gemm = newValue}
+  }
 
   public var deviceClass: String {
-    get {_deviceClass ?? String()}
-    set {_deviceClass = newValue}
+    get {_storage._deviceClass ?? String()}
+    set {_uniqueStorage()._deviceClass = newValue}
   }
   /// Returns true if `deviceClass` has been explicitly set.
-  public var hasDeviceClass: Bool {self._deviceClass != nil}
+  public var hasDeviceClass: Bool {_storage._deviceClass != nil}
   /// Clears the value of `deviceClass`. Subsequent reads from it will return its default value.
-  public mutating func clearDeviceClass() {self._deviceClass = nil}
+  public mutating func clearDeviceClass() {_uniqueStorage()._deviceClass = nil}
 
   /// Applied in order after the model is loaded.
-  public var techniques: [Frontier_V1_TechniqueConfiguration] = []
+  public var techniques: [Frontier_V1_TechniqueConfiguration] {
+    get {_storage._techniques}
+    set {_uniqueStorage()._techniques = newValue}
+  }
 
   public var measurement: Frontier_V1_MeasurementConfiguration {
-    get {_measurement ?? Frontier_V1_MeasurementConfiguration()}
-    set {_measurement = newValue}
+    get {_storage._measurement ?? Frontier_V1_MeasurementConfiguration()}
+    set {_uniqueStorage()._measurement = newValue}
   }
   /// Returns true if `measurement` has been explicitly set.
-  public var hasMeasurement: Bool {self._measurement != nil}
+  public var hasMeasurement: Bool {_storage._measurement != nil}
   /// Clears the value of `measurement`. Subsequent reads from it will return its default value.
-  public mutating func clearMeasurement() {self._measurement = nil}
+  public mutating func clearMeasurement() {_uniqueStorage()._measurement = nil}
+
+  /// Set by the coordinator in an Assignment: the grid's baseline this trial's ratios are paired
+  /// with, which the agent measures (again, when its last measurement is stale). Absent from a
+  /// result's configuration (not part of what ran).
+  public var pairedBaseline: Frontier_V1_PairedBaselinePlan {
+    get {_storage._pairedBaseline ?? Frontier_V1_PairedBaselinePlan()}
+    set {_uniqueStorage()._pairedBaseline = newValue}
+  }
+  /// Returns true if `pairedBaseline` has been explicitly set.
+  public var hasPairedBaseline: Bool {_storage._pairedBaseline != nil}
+  /// Clears the value of `pairedBaseline`. Subsequent reads from it will return its default value.
+  public mutating func clearPairedBaseline() {_uniqueStorage()._pairedBaseline = nil}
+
+  /// An agent's own paired-baseline re-measurement: timed scenarios only, no accuracy pass.
+  /// Never in an Assignment or a Result.
+  public var timingOnly: Bool {
+    get {_storage._timingOnly}
+    set {_uniqueStorage()._timingOnly = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _trialID: String? = nil
-  fileprivate var _limit: UInt64? = nil
-  fileprivate var _maxSeqLen: UInt32? = nil
-  fileprivate var _deviceClass: String? = nil
-  fileprivate var _measurement: Frontier_V1_MeasurementConfiguration? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// The baseline a trial is paired with: its grid point key and the configuration to measure
+/// (without trial_id, device_class or a paired_baseline of its own).
+public nonisolated struct Frontier_V1_PairedBaselinePlan: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var key: String {
+    get {_storage._key}
+    set {_uniqueStorage()._key = newValue}
+  }
+
+  public var spec: Frontier_V1_TrialConfiguration {
+    get {_storage._spec ?? Frontier_V1_TrialConfiguration()}
+    set {_uniqueStorage()._spec = newValue}
+  }
+  /// Returns true if `spec` has been explicitly set.
+  public var hasSpec: Bool {_storage._spec != nil}
+  /// Clears the value of `spec`. Subsequent reads from it will return its default value.
+  public mutating func clearSpec() {_uniqueStorage()._spec = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// One technique and its parameters; only those the technique takes are set.
@@ -3955,88 +4019,237 @@ nonisolated extension Frontier_V1_PairedBaselineMeasurement: SwiftProtobuf.Messa
 
 nonisolated extension Frontier_V1_TrialConfiguration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrialConfiguration"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}model\0\u{1}task\0\u{1}data\0\u{1}limit\0\u{1}batch\0\u{1}threads\0\u{3}max_seq_len\0\u{1}gemm\0\u{3}device_class\0\u{1}techniques\0\u{1}measurement\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}model\0\u{1}task\0\u{1}data\0\u{1}limit\0\u{1}batch\0\u{1}threads\0\u{3}max_seq_len\0\u{1}gemm\0\u{3}device_class\0\u{1}techniques\0\u{1}measurement\0\u{3}paired_baseline\0\u{3}timing_only\0")
+
+  fileprivate class _StorageClass {
+    var _trialID: String? = nil
+    var _model: String = String()
+    var _task: String = String()
+    var _data: String = String()
+    var _limit: UInt64? = nil
+    var _batch: UInt32 = 0
+    var _threads: UInt32 = 0
+    var _maxSeqLen: UInt32? = nil
+    var _gemm: String = String()
+    var _deviceClass: String? = nil
+    var _techniques: [Frontier_V1_TechniqueConfiguration] = []
+    var _measurement: Frontier_V1_MeasurementConfiguration? = nil
+    var _pairedBaseline: Frontier_V1_PairedBaselinePlan? = nil
+    var _timingOnly: Bool = false
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _trialID = source._trialID
+      _model = source._model
+      _task = source._task
+      _data = source._data
+      _limit = source._limit
+      _batch = source._batch
+      _threads = source._threads
+      _maxSeqLen = source._maxSeqLen
+      _gemm = source._gemm
+      _deviceClass = source._deviceClass
+      _techniques = source._techniques
+      _measurement = source._measurement
+      _pairedBaseline = source._pairedBaseline
+      _timingOnly = source._timingOnly
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self._trialID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.model) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.task) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.data) }()
-      case 5: try { try decoder.decodeSingularUInt64Field(value: &self._limit) }()
-      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.batch) }()
-      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.threads) }()
-      case 8: try { try decoder.decodeSingularUInt32Field(value: &self._maxSeqLen) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.gemm) }()
-      case 10: try { try decoder.decodeSingularStringField(value: &self._deviceClass) }()
-      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.techniques) }()
-      case 12: try { try decoder.decodeSingularMessageField(value: &self._measurement) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._trialID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._model) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._task) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._data) }()
+        case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._limit) }()
+        case 6: try { try decoder.decodeSingularUInt32Field(value: &_storage._batch) }()
+        case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._threads) }()
+        case 8: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxSeqLen) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._gemm) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._deviceClass) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._techniques) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._measurement) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._pairedBaseline) }()
+        case 14: try { try decoder.decodeSingularBoolField(value: &_storage._timingOnly) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._trialID {
-      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
-    } }()
-    if !self.model.isEmpty {
-      try visitor.visitSingularStringField(value: self.model, fieldNumber: 2)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._trialID {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._model.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._model, fieldNumber: 2)
+      }
+      if !_storage._task.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._task, fieldNumber: 3)
+      }
+      if !_storage._data.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._data, fieldNumber: 4)
+      }
+      try { if let v = _storage._limit {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 5)
+      } }()
+      if _storage._batch != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._batch, fieldNumber: 6)
+      }
+      if _storage._threads != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._threads, fieldNumber: 7)
+      }
+      try { if let v = _storage._maxSeqLen {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 8)
+      } }()
+      if !_storage._gemm.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._gemm, fieldNumber: 9)
+      }
+      try { if let v = _storage._deviceClass {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 10)
+      } }()
+      if !_storage._techniques.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._techniques, fieldNumber: 11)
+      }
+      try { if let v = _storage._measurement {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._pairedBaseline {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      if _storage._timingOnly != false {
+        try visitor.visitSingularBoolField(value: _storage._timingOnly, fieldNumber: 14)
+      }
     }
-    if !self.task.isEmpty {
-      try visitor.visitSingularStringField(value: self.task, fieldNumber: 3)
-    }
-    if !self.data.isEmpty {
-      try visitor.visitSingularStringField(value: self.data, fieldNumber: 4)
-    }
-    try { if let v = self._limit {
-      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 5)
-    } }()
-    if self.batch != 0 {
-      try visitor.visitSingularUInt32Field(value: self.batch, fieldNumber: 6)
-    }
-    if self.threads != 0 {
-      try visitor.visitSingularUInt32Field(value: self.threads, fieldNumber: 7)
-    }
-    try { if let v = self._maxSeqLen {
-      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 8)
-    } }()
-    if !self.gemm.isEmpty {
-      try visitor.visitSingularStringField(value: self.gemm, fieldNumber: 9)
-    }
-    try { if let v = self._deviceClass {
-      try visitor.visitSingularStringField(value: v, fieldNumber: 10)
-    } }()
-    if !self.techniques.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.techniques, fieldNumber: 11)
-    }
-    try { if let v = self._measurement {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Frontier_V1_TrialConfiguration, rhs: Frontier_V1_TrialConfiguration) -> Bool {
-    if lhs._trialID != rhs._trialID {return false}
-    if lhs.model != rhs.model {return false}
-    if lhs.task != rhs.task {return false}
-    if lhs.data != rhs.data {return false}
-    if lhs._limit != rhs._limit {return false}
-    if lhs.batch != rhs.batch {return false}
-    if lhs.threads != rhs.threads {return false}
-    if lhs._maxSeqLen != rhs._maxSeqLen {return false}
-    if lhs.gemm != rhs.gemm {return false}
-    if lhs._deviceClass != rhs._deviceClass {return false}
-    if lhs.techniques != rhs.techniques {return false}
-    if lhs._measurement != rhs._measurement {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._trialID != rhs_storage._trialID {return false}
+        if _storage._model != rhs_storage._model {return false}
+        if _storage._task != rhs_storage._task {return false}
+        if _storage._data != rhs_storage._data {return false}
+        if _storage._limit != rhs_storage._limit {return false}
+        if _storage._batch != rhs_storage._batch {return false}
+        if _storage._threads != rhs_storage._threads {return false}
+        if _storage._maxSeqLen != rhs_storage._maxSeqLen {return false}
+        if _storage._gemm != rhs_storage._gemm {return false}
+        if _storage._deviceClass != rhs_storage._deviceClass {return false}
+        if _storage._techniques != rhs_storage._techniques {return false}
+        if _storage._measurement != rhs_storage._measurement {return false}
+        if _storage._pairedBaseline != rhs_storage._pairedBaseline {return false}
+        if _storage._timingOnly != rhs_storage._timingOnly {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_PairedBaselinePlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PairedBaselinePlan"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}spec\0")
+
+  fileprivate class _StorageClass {
+    var _key: String = String()
+    var _spec: Frontier_V1_TrialConfiguration? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _key = source._key
+      _spec = source._spec
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._key) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._spec) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._key.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._key, fieldNumber: 1)
+      }
+      try { if let v = _storage._spec {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_PairedBaselinePlan, rhs: Frontier_V1_PairedBaselinePlan) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._key != rhs_storage._key {return false}
+        if _storage._spec != rhs_storage._spec {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

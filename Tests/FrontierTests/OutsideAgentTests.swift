@@ -50,6 +50,9 @@ import Testing
                   idle_baseline_s: 0
                   timeout_s: 60
                   energy: { meter: estimated }
+                  # Protocol, not measurement: the rest of the suite loads this machine, and
+                  # re-measuring disturbed windows would only stretch the timings under test.
+                  interference: { max_remeasures: 0 }
                 variants:
                 \(all.prefix(variants).map { "  " + $0 }.joined(separator: "\n"))
                 """

@@ -148,6 +148,13 @@ extension WireTrialConfiguration {
         if let v = s.deviceClass { deviceClass = v }
         techniques = s.techniques.map(WireTechniqueConfiguration.init)
         measurement = WireMeasurementConfiguration(s.measurement)
+        if let plan = s.pairedBaseline {
+            var p = WirePairedBaselinePlan()
+            p.key = plan.key
+            p.spec = WireTrialConfiguration(plan.spec)
+            pairedBaseline = p
+        }
+        timingOnly = s.timingOnly
     }
 }
 
@@ -163,7 +170,10 @@ extension TrialSpec {
                   maxSeqLen: w.hasMaxSeqLen ? Int(w.maxSeqLen) : nil, gemm: gemm,
                   deviceClass: w.hasDeviceClass ? w.deviceClass : nil,
                   techniques: try w.techniques.enumerated().map { try TechniqueSpec(wire: $1, index: $0) },
-                  measurement: w.hasMeasurement ? try MeasurementSettings(wire: w.measurement) : MeasurementSettings())
+                  measurement: w.hasMeasurement ? try MeasurementSettings(wire: w.measurement) : MeasurementSettings(),
+                  pairedBaseline: w.hasPairedBaseline
+                      ? PairedBaselinePlan(key: w.pairedBaseline.key, spec: try TrialSpec(wire: w.pairedBaseline.spec)) : nil,
+                  timingOnly: w.timingOnly)
     }
 }
 
