@@ -185,7 +185,7 @@ struct ModelFacts: Sendable {
     var config: ModelConfig
     var head: Head
     /// The task the folder records it was fine-tuned on, and the file that says so.
-    var recordedTask: (name: String, file: String)?
+    var recordedTask: RecordedTask?
 
     /// Opens config.json, vocab.txt and the safetensors header; throws the first problem,
     /// naming its file. The shape checks mirror `EncoderModel.init` (which does them for real,
@@ -219,7 +219,7 @@ struct ModelFacts: Sendable {
             throw PreflightError(subject: weightsURL.path, message: Self.withoutPath("\(error)", weightsURL.path))
         }
         let head = try checkShapes(file, config: config, path: weightsURL.path)
-        return ModelFacts(folder: folder, config: config, head: head, recordedTask: recordedTask(in: url))
+        return ModelFacts(folder: folder, config: config, head: head, recordedTask: RecordedTask(folder: url))
     }
 
     static func checkShapes(_ file: SafetensorsFile, config c: ModelConfig, path: String) throws -> Head {
@@ -260,33 +260,13 @@ struct ModelFacts: Sendable {
         return .encoderOnly
     }
 
-    /// `training.json`'s `task` (Frontier's fine-tunes and the shared checkpoints write one),
-    /// else config.json's `finetuning_task` (Hugging Face's `run_glue` writes it).
-    static func recordedTask(in folder: URL) -> (name: String, file: String)? {
-        for (file, key) in [("training.json", "task"), ("config.json", "finetuning_task")] {
-            let url = folder.appendingPathComponent(file)
-            guard let data = FileManager.default.contents(atPath: url.path),
-                  let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                  let task = object[key] as? String, !task.isEmpty else { continue }
-            return (task, url.path)
-        }
-        return nil
-    }
-
     /// Whether this model can be scored on `task`: its head, and the task it records.
     func problems(for task: String) -> [PreflightError] {
         var out: [PreflightError] = []
         let isSquad = ["squad", "squad1.1", "squad-v1.1"].contains(task.lowercased())
         let configPath = URL(fileURLWithPath: folder).appendingPathComponent("config.json").path
         if let recorded = recordedTask {
-            let same: Bool?
-            if isSquad {
-                same = recorded.name.lowercased().hasPrefix("squad")
-            } else if let mine = GlueTask(name: recorded.name) {
-                same = GlueTask(name: task) == mine
-            } else {
-                same = recorded.name.lowercased().hasPrefix("squad") ? false : nil
-            }
+            let same = recorded.matches(task)
             if same == false {
                 out.append(PreflightError(subject: recorded.file, message: "this model was fine-tuned on \(recorded.name), not "
                     + "\(task): its scores on \(task) would mean nothing (pair it only with its task, e.g. an exclude rule "
