@@ -43,25 +43,22 @@ extension ConfidenceInterval {
     public static func bootstrapMedian(_ samples: [Double], resamples: Int = 1000, level: Double = 0.95,
                                        seed: UInt64 = 0x5EED) -> ConfidenceInterval? {
         guard !samples.isEmpty, resamples > 0 else { return nil }
-        var state = seed
-        func next() -> UInt64 {  // SplitMix64: small, fast, and the same on every machine
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng = SeededResampler(seed: seed)
         var medians: [Double] = []
         medians.reserveCapacity(resamples)
         var draw = [Double](repeating: 0, count: samples.count)
         for _ in 0..<resamples {
-            for k in draw.indices { draw[k] = samples[Int(next() % UInt64(samples.count))] }
+            for k in draw.indices { draw[k] = samples[rng.index(samples.count)] }
             medians.append(Percentiles.median(draw))
         }
-        medians.sort()
+        return percentileInterval(sorted: medians.sorted(), level: level)
+    }
+
+    /// The central `level` of sorted bootstrap statistics (nearest rank at each tail).
+    package static func percentileInterval(sorted: [Double], level: Double) -> ConfidenceInterval {
         let tail = (1 - level) / 2
-        return ConfidenceInterval(low: Percentiles.nearestRank(medians, tail * 100),
-                                  high: Percentiles.nearestRank(medians, (1 - tail) * 100), level: level)
+        return ConfidenceInterval(low: Percentiles.nearestRank(sorted, tail * 100),
+                                  high: Percentiles.nearestRank(sorted, (1 - tail) * 100), level: level)
     }
 
     /// Whether two intervals share any value: "indistinguishable" when they do.
@@ -92,4 +89,23 @@ extension ConfidenceInterval {
         guard a.low >= 0, b.low > 0, a.high.isFinite, b.high.isFinite else { return nil }
         return ConfidenceInterval(low: a.low / b.high, high: a.high / b.low, level: min(a.level, b.level))
     }
+}
+
+/// SplitMix64 from a fixed seed: every bootstrap in Frontier draws from it, so the same data
+/// give the same interval on every machine and in every run.
+package struct SeededResampler {
+    private var state: UInt64
+
+    package init(seed: UInt64) { state = seed }
+
+    package mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// An index in 0..<count.
+    package mutating func index(_ count: Int) -> Int { Int(next() % UInt64(count)) }
 }

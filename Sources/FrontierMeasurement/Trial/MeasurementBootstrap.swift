@@ -7,19 +7,6 @@ enum MeasurementBootstrap {
     static let resamples = 1000
     static let level = 0.95
 
-    /// SplitMix64 from a fixed seed.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func index(_ count: Int) -> Int { Int(next() % UInt64(count)) }
-    }
-
     /// The distribution-free interval of a median from order statistics: with n samples sorted,
     /// ranks n/2 ∓ z·√n/2 cover the population median with the level's probability. Exact in
     /// cost (no resampling), so it suits 10⁵ latencies as well as 10³. Nil below 6 samples.
@@ -46,7 +33,7 @@ enum MeasurementBootstrap {
             den = stride(from: 0, to: denominators.count, by: per).map { denominators[$0..<min($0 + per, denominators.count)].reduce(0, +) }
         }
         guard num.count >= 3 else { return nil }
-        var rng = Generator(state: seed)
+        var rng = SeededResampler(seed: seed)
         var stats: [Double] = []
         stats.reserveCapacity(resamples)
         for _ in 0..<resamples {
@@ -65,7 +52,7 @@ enum MeasurementBootstrap {
     /// scores of a dev set). Nil for fewer than 3 items or a statistic that is never finite.
     static func statistic(count: Int, level: Double = level, seed: UInt64 = 0x5EED, _ statistic: ([Int]) -> Double) -> ConfidenceInterval? {
         guard count >= 3 else { return nil }
-        var rng = Generator(state: seed)
+        var rng = SeededResampler(seed: seed)
         var stats: [Double] = []
         stats.reserveCapacity(resamples)
         var draw = [Int](repeating: 0, count: count)
@@ -78,11 +65,7 @@ enum MeasurementBootstrap {
     }
 
     static func percentiles(_ values: [Double], level: Double) -> ConfidenceInterval? {
-        guard values.count >= 10 else { return nil }
-        let sorted = values.sorted()
-        let tail = (1 - level) / 2
-        return ConfidenceInterval(low: Percentiles.nearestRank(sorted, tail * 100), high: Percentiles.nearestRank(sorted, (1 - tail) * 100),
-                                  level: level)
+        values.count >= 10 ? ConfidenceInterval.percentileInterval(sorted: values.sorted(), level: level) : nil
     }
 
     /// `point`'s interval scaled from another estimate's: when two quantities move together
