@@ -25,10 +25,8 @@ import FrontierTasks
 public enum FrozenFinetune {
     /// The GLUE split the head is trained on.
     public static let trainSplit = "train"
-    /// Tokenizer files copied from the base when present (`vocab.txt` is required). The
-    /// sentence-transformers files (`modules.json`, `1_Pooling/`) are not: the result is a
-    /// transformers classifier, not a sentence embedder.
-    public static let tokenizerFiles = ["vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"]
+    /// Tokenizer files copied from the base when present (`vocab.txt` is required).
+    public static let tokenizerFiles = TaskModelConfig.tokenizerFiles
 
     /// What `run` is doing, for a progress display.
     public enum Event: Sendable {
@@ -216,24 +214,12 @@ public enum FrozenFinetune {
         try JSONCoding.encoder.encode(record).write(to: output.appendingPathComponent("training.json"), options: .atomic)
     }
 
-    /// The base's `config.json` as a JSON object with the classification keys replaced; every
-    /// other key (hyper-parameters, `_name_or_path`, dtypes) is kept as the base wrote it.
+    /// The base's `config.json` with the classification keys replaced (`TaskModelConfig`);
+    /// every other key (hyper-parameters, `_name_or_path`, dtypes) is kept as the base wrote it.
     static func writeConfig(from source: URL, to destination: URL, task: GlueTask, labels: [String]) throws {
-        guard let data = FileManager.default.contents(atPath: source.path) else {
-            throw ModelError.missingFile(path: source.path, hint: "The base checkpoint needs config.json.")
-        }
-        guard var dict = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ModelError.invalidConfig(path: source.path, detail: "expected a JSON object at the top level")
-        }
-        dict["architectures"] = ["BertForSequenceClassification"]
-        dict["id2label"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0.offset), $0.element) })
-        dict["label2id"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset) })
-        dict["num_labels"] = labels.count
-        dict.removeValue(forKey: "_num_labels")
-        dict["problem_type"] = task.isRegression ? "regression" : "single_label_classification"
-        dict["finetuning_task"] = task.rawValue
-        let encoded = try JSONSerialization.data(withJSONObject: dict, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try (encoded + Data("\n".utf8)).write(to: destination, options: .atomic)
+        try TaskModelConfig.write(from: source, to: destination, architecture: "BertForSequenceClassification", labels: labels,
+                                  problemType: task.isRegression ? "regression" : "single_label_classification",
+                                  finetuningTask: task.rawValue)
     }
 
     /// Copies the encoder tensors under task-model names and adds the classifier. Returns the

@@ -215,16 +215,17 @@ import Testing
                 .contains("MRPC/train.tsv"))
     }
 
-    /// The command as a user runs it: only the frozen regime, JSON on stdout, progress on stderr.
-    @Test(.needsAgentBinary) func finetuneCommandPrintsASummaryAndRefusesFullFineTuning() throws {
+    /// The command as a user runs it with `--probe lbfgs` (backprop is the default since issue
+    /// 15): the probe only for the frozen regime, JSON on stdout, progress on stderr.
+    @Test(.needsAgentBinary) func finetuneProbeCommandPrintsASummaryAndNeedsTheFrozenRegime() throws {
         let root = try Self.temporaryFolder("cli")
         defer { try? FileManager.default.removeItem(at: root) }
         let base = try Self.tinyBase(in: root), data = try Self.writeSST2(in: root)
         let output = root.appendingPathComponent("out")
-        let common = ["finetune", "--base", base.path, "--task", "SST-2", "--data", data.path, "--out", output.path]
+        let common = ["finetune", "--base", base.path, "--task", "SST-2", "--data", data.path, "--out", output.path, "--probe", "lbfgs"]
 
         let full = try AgentCommandLineTests.run(common + ["--regime", "full"])
-        #expect(full.status != 0 && full.stderr.contains("needs a backward pass"), "\(full.stderr)")
+        #expect(full.status != 0 && full.stderr.contains("it needs --regime frozen"), "\(full.stderr)")
         let bad = try AgentCommandLineTests.run(common + ["--regime", "frozen", "--l2", "nan"])
         #expect(bad.status != 0 && bad.stderr.contains("--l2 must be a finite number"), "\(bad.stderr)")
 

@@ -1,89 +1,223 @@
 import ArgumentParser
 import Foundation
-import FrontierTasks
 import FrontierEngine
+import FrontierMeasurement
+import FrontierTasks
 import FrontierTechniques
+import FrontierTraining
 
 struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
-        abstract: "Train a task head on a base checkpoint and write a new checkpoint folder.",
+        abstract: "Fine-tune a base checkpoint on a task's train split and write a new checkpoint folder.",
         discussion: """
-            --regime frozen keeps every encoder weight of the base and trains only a linear head on \
-            the pooled features (the BERT pooler over [CLS]) of the task's train split: multinomial \
-            logistic regression by full-batch L-BFGS, or ridge regression in closed form for STS-B. \
-            The result is a BertForSequenceClassification folder (config.json, model.safetensors, the \
-            tokenizer files and a training.json saying how it was made) that eval, bench and run load \
-            like any checkpoint. Full fine-tuning needs a backward pass and is not available yet. \
-            Prints one JSON object on stdout; progress goes to stderr.
+            Trains by backpropagation with AdamW (decoupled weight decay, not on biases and \
+            LayerNorms), a linear warm-up then linear decay of the learning rate over all updates, \
+            gradient clipping and the base's dropout rates, as transformers' Trainer does. --regime \
+            full trains every weight, top-K (e.g. top-2) the last K encoder blocks, the pooler and \
+            the head, frozen the head only. --base is a bare encoder (a new head is initialised from \
+            --seed) or a checkpoint already fine-tuned on the task (its head is kept). TASK is a GLUE \
+            folder name with DATA the folder holding the task folders (DATA/SST-2/train.tsv, \
+            dev.tsv), or squad with DATA the folder holding train-v1.1.json and dev-v1.1.json.
+
+            The output is a Hugging Face folder that transformers' from_pretrained and every \
+            frontier-agent command load: config.json, model.safetensors (F32), the tokenizer files, \
+            mask.safetensors when weights were pruned (0/1 per weight, the --mask format), and \
+            training.json: the settings, the loss curve (loss, gradient norm and learning rate per \
+            update), the dev metric at each evaluation and at the end, examples/s and real tokens/s \
+            over the training updates, wall time, energy in joules with its source (as run measures \
+            it: RAPL, NVML or hwmon when readable, else a labelled estimate), peak memory, the CPU, \
+            the threads and the frontier version.
+
+            Crash safety: every --checkpoint-every updates, and after the last, the parameters, the \
+            optimizer's moments and the position in the data are saved in OUT/.training-state \
+            (atomically: the last good state survives a crash at any moment). Running the same \
+            command again resumes there and ends with exactly the weights of a run that never \
+            stopped (the data order and dropout depend only on the seed, the epoch and the update; \
+            the same --threads is part of "the same command"). A command with other settings is \
+            refused, naming what differs; --restart discards the state. A finished folder run again \
+            with the same command reports it and exits 0.
+
+            Techniques change the base before training: --sparsity or --mask zero weights by \
+            magnitude and keep them at zero while training (the mask is written beside the model); \
+            --prune-ffn and --keep-layers shrink it, and it trains in its shrunk shape (structural \
+            pruning first, then --sparsity on what is left). Inference-time techniques (quantization, \
+            early exit, token pruning, sparse kernels) are given to eval, bench or run with the \
+            fine-tuned folder; head pruning is not offered, because the engine's loader does not \
+            read config.json's pruned_heads.
+
+            --probe lbfgs keeps the previous frozen baseline: the encoder's pooled features of the \
+            train split and a linear head fitted by full-batch L-BFGS (ridge in closed form for \
+            STS-B), BERT GLUE bases only.
+
+            Prints one JSON summary on stdout; progress goes to stderr. Exit status: 0 finished (or \
+            already finished); 1 training failed (a non-finite loss: the message names the update, \
+            and the last saved state is kept); 64 nothing ran (bad options, unreadable inputs, a \
+            state or folder of another command); 70 frontier could not go on (writing the state or \
+            the checkpoint failed).
             """
     )
 
-    @Option(help: "What to train: frozen (the linear head only; the encoder stays as it is).")
-    var regime: String
-
-    @Option(help: "The base checkpoint folder: a BERT encoder with a pooler (e.g. cache/models/all-minilm-l6-v2), or a sequence classifier whose head is replaced.")
+    @Option(help: "The base checkpoint folder: a bare BERT/DistilBERT encoder (e.g. cache/models/all-minilm-l6-v2), or a checkpoint fine-tuned on this task, whose head is kept.")
     var base: String
 
-    @Option(help: "The GLUE task whose train split to learn: \(GlueTask.allCases.map(\.folderName).joined(separator: ", ")).")
+    @Option(help: "The task: a GLUE folder name (\(GlueTask.allCases.map(\.folderName).joined(separator: ", "))) or squad.")
     var task: String
 
-    @Option(help: "The folder holding the GLUE task folders (DATA/SST-2/train.tsv).")
+    @Option(help: "For GLUE, the folder holding the task folders (DATA/SST-2/train.tsv and dev.tsv); for squad, the folder holding train-v1.1.json and dev-v1.1.json.")
     var data: String
 
-    @Option(help: "Where to write the new checkpoint folder (created; an existing non-empty folder needs --overwrite).")
+    @Option(help: "Where to write the new checkpoint folder (created; a folder with files of something else needs --overwrite).")
     var out: String
 
-    @Flag(help: "Replace the files of an existing output folder.")
-    var overwrite = false
+    @Option(help: "What trains: full (every weight), top-K (e.g. top-2: the last K encoder blocks, the pooler and the head) or frozen (the head only).")
+    var regime: String = "full"
 
-    @Option(help: "Train on the first N examples of the train split only.")
+    @Option(help: "Passes over the training data.")
+    var epochs: Int = 3
+
+    @Option(help: "Train on the first N examples of the train file only (SQuAD: questions).")
     var limit: Int?
 
-    @Option(name: .customLong("max-seq-len"), help: "Truncate each training input to at most this many tokens, [CLS] and [SEP] included (default 128, as eval uses).")
+    @Option(name: .customLong("max-seq-len"), help: "Tokens per training input, [CLS] and [SEP] included; pairs are cut longest-first (default 128 for GLUE, as run_glue; 384 for squad windows). Dev evaluation uses the same length.")
     var maxSeqLen: Int?
+
+    @Option(name: .customLong("doc-stride"), help: "squad: tokens shared by consecutive windows of a long context (default 128, as run_qa).")
+    var docStride: Int?
 
     @OptionGroup var compute: ComputeOptions
 
-    @Option(help: "L2 penalty λ on the head's weights: the objective is mean loss + λ/2·‖W‖², over standardised features unless --no-standardize.")
-    var l2: Double = LinearProbeSettings().l2
+    @Option(help: "Micro-batches (of --batch sequences) whose gradients are summed into one update.")
+    var accumulation: Int = 1
 
-    @Flag(inversion: .prefixedNo, help: "Fit on standardised features (zero mean, unit variance; folded back into the written head).")
-    var standardize = LinearProbeSettings().standardize
+    @Option(help: "Peak learning rate.")
+    var lr: Double = 5e-5
 
-    @Option(name: .customLong("max-iterations"), help: "L-BFGS iterations at most (classification).")
-    var maxIterations: Int = LinearProbeSettings().maxIterations
+    @Option(name: .customLong("warmup-ratio"), help: "Fraction of all updates over which the learning rate rises linearly from 0 (rounded up to whole updates); it then falls linearly to 0.")
+    var warmupRatio: Double = 0
 
-    @Option(name: .customLong("gradient-tolerance"), help: "Stop when every gradient component is at most this (classification).")
-    var gradientTolerance: Double = LinearProbeSettings().gradientTolerance
+    @Option(name: .customLong("weight-decay"), help: "AdamW's decoupled weight decay (not on biases and LayerNorm weights).")
+    var weightDecay: Double = 0.01
+
+    @Option(name: .customLong("max-grad-norm"), help: "Clip the global gradient norm to this; 0 turns clipping off.")
+    var maxGradNorm: Double = 1
+
+    @Option(help: "One dropout probability for every site (embeddings, attention, feed-forward, head) instead of the base config.json's; 0 turns dropout off.")
+    var dropout: Double?
+
+    @Option(help: "Seeds the data order, the dropout masks and a new head's initialisation.")
+    var seed: UInt64 = 42
+
+    @Flag(name: .customLong("no-shuffle"), help: "Keep the train file's order in every epoch instead of a seeded shuffle per epoch.")
+    var noShuffle = false
+
+    @Option(name: .customLong("eval-every"), help: "Score the dev set every N updates (always after the last).")
+    var evalEvery: Int?
+
+    @Option(name: .customLong("eval-limit"), help: "Score only the first N dev examples at each evaluation (per split for MNLI; questions for squad).")
+    var evalLimit: Int?
+
+    @Option(name: .customLong("checkpoint-every"), help: "Save the training state every N updates (and after the last); 0: never, and the run cannot resume.")
+    var checkpointEvery: Int = 500
+
+    @Flag(help: "Discard a training state (or a finished fine-tune) left in --out by another command and start from the beginning.")
+    var restart = false
+
+    @Flag(help: "Write into an existing --out that holds other files (files of the same name are replaced).")
+    var overwrite = false
+
+    @Option(help: "Energy meter: auto (RAPL/NVML, else hwmon, else estimated, each fallback noted), rapl, nvml, hwmon or estimated.")
+    var energy: EnergyMeterChoice = .auto
+
+    @OptionGroup(title: "Techniques applied to the base before training") var techniqueOptions: FinetuneTechniqueOptions
+
+    @Option(help: "--probe lbfgs: instead of backprop, fit a linear head on the frozen encoder's pooled features by full-batch L-BFGS (ridge for STS-B); needs --regime frozen and a BERT base with a pooler.")
+    var probe: String?
+
+    @Option(help: "--probe lbfgs: L2 penalty λ on the head's weights: the objective is mean loss + λ/2·‖W‖², over standardised features unless --no-standardize (default \(LinearProbeSettings().l2)).")
+    var l2: Double?
+
+    @Flag(inversion: .prefixedNo, help: "--probe lbfgs: fit on standardised features (zero mean, unit variance; folded back into the written head).")
+    var standardize: Bool?
+
+    @Option(name: .customLong("max-iterations"), help: "--probe lbfgs: L-BFGS iterations at most (default \(LinearProbeSettings().maxIterations)).")
+    var maxIterations: Int?
+
+    @Option(name: .customLong("gradient-tolerance"), help: "--probe lbfgs: stop when every gradient component is at most this (default \(LinearProbeSettings().gradientTolerance)).")
+    var gradientTolerance: Double?
 
     func validate() throws {
-        switch regime {
-        case "frozen": break
-        case "full":
-            throw ValidationError("--regime full (training every weight) needs a backward pass, which the engine does not have yet; only --regime frozen is available.")
-        default:
-            throw ValidationError("unknown --regime '\(regime)'; the available regime is frozen (full fine-tuning needs backprop, not built yet).")
+        guard TrainingRegime(name: regime) != nil else {
+            throw ValidationError("unknown --regime '\(regime)'; use full, top-K (e.g. top-2) or frozen.")
         }
-        guard GlueTask(name: task) != nil else {
-            throw ValidationError("unknown --task '\(task)'; finetune trains on a GLUE task: \(GlueTask.allCases.map(\.folderName).joined(separator: ", ")).")
+        guard let fineTuneTask = FineTuneTask(name: task) else {
+            throw ValidationError("unknown --task '\(task)'; finetune trains on \(FineTuneTask.names.joined(separator: ", ")).")
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1; got \(limit).") }
         if let maxSeqLen, maxSeqLen < 3 {
             throw ValidationError("--max-seq-len must be at least 3 (room for [CLS], a token and [SEP]); got \(maxSeqLen).")
         }
-        guard l2.isFinite, l2 >= 0 else { throw ValidationError("--l2 must be a finite number ≥ 0; got \(l2).") }
-        guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be at least 1; got \(maxIterations).") }
-        guard gradientTolerance.isFinite, gradientTolerance > 0 else {
-            throw ValidationError("--gradient-tolerance must be positive; got \(gradientTolerance).")
+        let probeOptions = l2 != nil || standardize != nil || maxIterations != nil || gradientTolerance != nil
+        if let probe {
+            guard probe == "lbfgs" else { throw ValidationError("unknown --probe '\(probe)'; the probe is lbfgs.") }
+            guard regime == "frozen" else {
+                throw ValidationError("--probe lbfgs fits the head of a frozen encoder; it needs --regime frozen (got --regime \(regime)).")
+            }
+            guard case .glue = fineTuneTask else { throw ValidationError("--probe lbfgs trains GLUE heads; squad needs backprop (leave out --probe).") }
+            guard techniqueOptions.sparsity == nil, techniqueOptions.mask == nil, techniqueOptions.structural.isEmpty else {
+                throw ValidationError("--probe lbfgs reads the base as it is; techniques before training need backprop (leave out --probe).")
+            }
+            if let l2 { guard l2.isFinite, l2 >= 0 else { throw ValidationError("--l2 must be a finite number ≥ 0; got \(l2).") } }
+            if let maxIterations { guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be at least 1; got \(maxIterations).") } }
+            if let gradientTolerance {
+                guard gradientTolerance.isFinite, gradientTolerance > 0 else {
+                    throw ValidationError("--gradient-tolerance must be positive; got \(gradientTolerance).")
+                }
+            }
+            return
         }
+        if probeOptions {
+            throw ValidationError("--l2, --standardize, --max-iterations and --gradient-tolerance set the L-BFGS probe; add --probe lbfgs (with --regime frozen) or leave them out.")
+        }
+        if docStride != nil, !fineTuneTask.isQuestionAnswering { throw ValidationError("--doc-stride applies to squad only.") }
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be ≥ 0 (0: never); got \(checkpointEvery).") }
+        guard maxGradNorm.isFinite, maxGradNorm >= 0 else { throw ValidationError("--max-grad-norm must be ≥ 0 (0: no clipping); got \(maxGradNorm).") }
+        let settings = trainingSettings()
+        do { try settings.validate() } catch { throw ValidationError("\(error)") }
+    }
+
+    /// The settings of a backprop run, with paths made absolute (the state compares them).
+    func trainingSettings() -> FineTuneSettings {
+        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+        let fineTuneTask = FineTuneTask(name: task)
+        let isSquad = fineTuneTask?.isQuestionAnswering ?? false
+        let t = techniqueOptions
+        return FineTuneSettings(
+            task: fineTuneTask?.description ?? task, base: absolute(base), data: absolute(data), regime: regime, epochs: epochs, limit: limit,
+            batchSize: compute.batch, accumulation: accumulation, maxSeqLen: maxSeqLen ?? (isSquad ? 384 : GlueEvaluator.defaultMaxSeqLen),
+            docStride: isSquad ? (docStride ?? 128) : nil, learningRate: lr, warmupRatio: warmupRatio, weightDecay: weightDecay,
+            maxGradNorm: maxGradNorm > 0 ? maxGradNorm : nil, dropout: dropout, seed: seed, threads: compute.threads, shuffle: !noShuffle,
+            evalEvery: evalEvery, evalLimit: evalLimit, checkpointEvery: checkpointEvery > 0 ? checkpointEvery : nil,
+            gemm: compute.gemm.rawValue, techniques: t.structural.map(\.label), sparsity: t.sparsity, sparsityScope: t.sparsity == nil ? nil : (t.sparsityScope ?? .global).rawValue,
+            mask: t.mask.map(absolute))
     }
 
     func run() throws {
+        if probe != nil {
+            try runProbe()
+        } else {
+            try FinetuneTraining(command: self).run()
+        }
+    }
+
+    /// The frozen L-BFGS baseline (`FrozenFinetune`), as before backprop existed.
+    func runProbe() throws {
         Blas.setThreads(compute.threads)
         let workspace = Workspace(threads: compute.threads)
-        let probe = LinearProbeSettings(l2: l2, standardize: standardize, maxIterations: maxIterations,
-                                        gradientTolerance: gradientTolerance)
+        let defaults = LinearProbeSettings()
+        let probe = LinearProbeSettings(l2: l2 ?? defaults.l2, standardize: standardize ?? defaults.standardize,
+                                        maxIterations: maxIterations ?? defaults.maxIterations,
+                                        gradientTolerance: gradientTolerance ?? defaults.gradientTolerance)
         let settings = FrozenFinetuneSettings(limit: limit, batchSize: compute.batch, maxSeqLen: maxSeqLen, probe: probe)
         var bar: ProgressBar?
         let result = try FrozenFinetune.run(
@@ -109,6 +243,7 @@ struct FinetuneCommand: ParsableCommand {
     }
 }
 
+/// The summary of a `--probe lbfgs` run.
 struct FinetuneReport: Codable {
     var regime: String
     var task: String
