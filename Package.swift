@@ -39,6 +39,10 @@ let package = Package(
         .target(name: "FrontierTasks", dependencies: ["FrontierEngine", "FrontierSupport"]),
         // Pruning, quantisation, early exit, probes: model → model, on the engine and task data.
         .target(name: "FrontierTechniques", dependencies: ["FrontierEngine", "FrontierTasks", "FrontierSupport"]),
+        // Backprop, AdamW and fine-tuning on the engine: parameters as flat values with gradients
+        // and optimiser state beside them, never inside the inference model.
+        .target(name: "FrontierTraining",
+                dependencies: ["FrontierEngine", "FrontierTasks", "FrontierSupport", "CKernels", "CBLAS"]),
         // Energy meters, device fingerprint, one measured trial in a worker process.
         .target(name: "FrontierMeasurement",
                 dependencies: ["FrontierEngine", "FrontierTasks", "FrontierTechniques", "FrontierSupport", "FrontierAnalysis"]),
@@ -80,10 +84,11 @@ let package = Package(
         .executableTarget(
             name: "Agent",
             dependencies: ["FrontierFleet", "FrontierSweep", "FrontierMeasurement", "FrontierTechniques", "FrontierTasks",
-                           "FrontierEngine", "FrontierTransport", "FrontierSupport", "FrontierWire", argumentParser]),
+                           "FrontierEngine", "FrontierTraining", "FrontierTransport", "FrontierSupport", "FrontierWire", argumentParser]),
         .testTarget(
             name: "FrontierTests",
             dependencies: ["CKernels", "FrontierSupport", "FrontierAnalysis", "FrontierEngine", "FrontierTasks", "FrontierTechniques",
+                           "FrontierTraining", "CBLAS",
                            "FrontierMeasurement", "FrontierReport", "FrontierLiveView", "FrontierWire", "FrontierTransport",
                            "FrontierGrid", "FrontierSweep", "FrontierStore", "FrontierFleet",
                            .product(name: "GRDB", package: "GRDB.swift")],

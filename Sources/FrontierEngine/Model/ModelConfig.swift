@@ -27,6 +27,15 @@ public struct ModelConfig: Sendable, Equatable {
     public var labels: [String]
     public var problemType: String?
     public var padTokenId: Int
+    /// Dropout rates as transformers reads them (training only; inference ignores them). BERT:
+    /// `hidden_dropout_prob` (embeddings, attention output, feed-forward output),
+    /// `attention_probs_dropout_prob`, and `classifier_dropout` before the classifier (nil: the
+    /// hidden rate). DistilBERT: `dropout`, `attention_dropout`, `seq_classif_dropout` and
+    /// `qa_dropout`.
+    public var hiddenDropout: Float = 0.1
+    public var attentionDropout: Float = 0.1
+    public var classifierDropout: Float? = nil
+    public var questionAnsweringDropout: Float? = nil
 
     public var headDim: Int { hiddenSize / numHeads }
     public var numLabels: Int { labels.count }
@@ -114,6 +123,23 @@ public struct ModelConfig: Sendable, Equatable {
         problemType = dict["problem_type"] as? String
         padTokenId = try reader.int("pad_token_id", default: 0)
         labels = try Self.readLabels(dict, source: source)
+        switch family {
+        case .bert:
+            hiddenDropout = Float(try reader.double("hidden_dropout_prob", default: 0.1))
+            attentionDropout = Float(try reader.double("attention_probs_dropout_prob", default: 0.1))
+            classifierDropout = dict["classifier_dropout"].flatMap { $0 is NSNull ? nil : $0 }.map { _ in Float(0) }
+            if classifierDropout != nil { classifierDropout = Float(try reader.double("classifier_dropout", default: 0.1)) }
+        case .distilbert:
+            hiddenDropout = Float(try reader.double("dropout", default: 0.1))
+            attentionDropout = Float(try reader.double("attention_dropout", default: 0.1))
+            classifierDropout = Float(try reader.double("seq_classif_dropout", default: 0.2))
+            questionAnsweringDropout = Float(try reader.double("qa_dropout", default: 0.1))
+        }
+        for (key, rate) in [("hidden dropout", hiddenDropout), ("attention dropout", attentionDropout),
+                            ("classifier dropout", classifierDropout ?? 0), ("qa dropout", questionAnsweringDropout ?? 0)]
+            where !(0..<1).contains(rate) {
+            throw ModelError.invalidConfig(path: source, detail: "\(key) must be in [0, 1), got \(rate)")
+        }
 
         guard Self.supportedActivations.contains(hiddenAct) else {
             throw ModelError.unsupportedActivation(path: source, activation: hiddenAct, supported: Self.supportedActivations)
