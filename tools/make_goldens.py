@@ -335,41 +335,44 @@ def numpy_reference_check(path: Path) -> float:
     return float(worst)
 
 
+def random_model_specs() -> list[dict]:
+    """The four random-weight models: golden file name, model class, config, description, whether it
+    uses token types, whether it has a span (QA) head. Shared with tools/make_training_goldens.py."""
+    return [
+        {"file": "random_bert_base.json", "cls": BertForSequenceClassification,
+         "config": BertConfig(vocab_size=1000, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                              intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2,
+                              num_labels=3, layer_norm_eps=1e-12, hidden_act="gelu"),
+         "description": "BertForSequenceClassification, BERT-base shape, vocab 1000, 3 labels, PRNG weights",
+         "uses_token_types": True, "qa": False},
+        {"file": "random_distilbert.json", "cls": DistilBertForSequenceClassification,
+         "config": DistilBertConfig(vocab_size=1000, dim=768, n_layers=6, n_heads=12, hidden_dim=3072,
+                                    max_position_embeddings=512, num_labels=2, sinusoidal_pos_embds=False,
+                                    activation="gelu"),
+         "description": "DistilBertForSequenceClassification, 6 layers, dim 768, 2 labels, PRNG weights",
+         "uses_token_types": False, "qa": False},
+        {"file": "random_bert_qa.json", "cls": BertForQuestionAnswering,
+         "config": BertConfig(vocab_size=1000, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                              intermediate_size=128, max_position_embeddings=512, type_vocab_size=2,
+                              layer_norm_eps=1e-12, hidden_act="gelu"),
+         "description": "BertForQuestionAnswering, hidden 64, 2 layers, 4 heads, PRNG weights",
+         "uses_token_types": True, "qa": True},
+        {"file": "random_bert_regression.json", "cls": BertForSequenceClassification,
+         "config": BertConfig(vocab_size=1000, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                              intermediate_size=64, max_position_embeddings=512, type_vocab_size=2,
+                              num_labels=1, problem_type="regression", layer_norm_eps=1e-12, hidden_act="gelu"),
+         "description": "BertForSequenceClassification, regression (num_labels 1), hidden 32, 2 layers, PRNG weights",
+         "uses_token_types": True, "qa": False},
+    ]
+
+
 def random_goldens(out_dir: Path) -> list[Path]:
     torch.manual_seed(0)  # init values are overwritten, but keep construction deterministic anyway
     paths = []
-
-    cfg = BertConfig(vocab_size=1000, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                     intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2,
-                     num_labels=3, layer_norm_eps=1e-12, hidden_act="gelu")
-    m = BertForSequenceClassification._from_config(cfg, attn_implementation="eager", dtype=torch.float32)
-    paths.append(run_random_model("random_bert_base.json", m,
-                                  "BertForSequenceClassification, BERT-base shape, vocab 1000, 3 labels, PRNG weights",
-                                  uses_token_types=True, qa=False, out_dir=out_dir))
-
-    cfg = DistilBertConfig(vocab_size=1000, dim=768, n_layers=6, n_heads=12, hidden_dim=3072,
-                           max_position_embeddings=512, num_labels=2, sinusoidal_pos_embds=False,
-                           activation="gelu")
-    m = DistilBertForSequenceClassification._from_config(cfg, attn_implementation="eager", dtype=torch.float32)
-    paths.append(run_random_model("random_distilbert.json", m,
-                                  "DistilBertForSequenceClassification, 6 layers, dim 768, 2 labels, PRNG weights",
-                                  uses_token_types=False, qa=False, out_dir=out_dir))
-
-    cfg = BertConfig(vocab_size=1000, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                     intermediate_size=128, max_position_embeddings=512, type_vocab_size=2,
-                     layer_norm_eps=1e-12, hidden_act="gelu")
-    m = BertForQuestionAnswering._from_config(cfg, attn_implementation="eager", dtype=torch.float32)
-    paths.append(run_random_model("random_bert_qa.json", m,
-                                  "BertForQuestionAnswering, hidden 64, 2 layers, 4 heads, PRNG weights",
-                                  uses_token_types=True, qa=True, out_dir=out_dir))
-
-    cfg = BertConfig(vocab_size=1000, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=512, type_vocab_size=2,
-                     num_labels=1, problem_type="regression", layer_norm_eps=1e-12, hidden_act="gelu")
-    m = BertForSequenceClassification._from_config(cfg, attn_implementation="eager", dtype=torch.float32)
-    paths.append(run_random_model("random_bert_regression.json", m,
-                                  "BertForSequenceClassification, regression (num_labels 1), hidden 32, 2 layers, PRNG weights",
-                                  uses_token_types=True, qa=False, out_dir=out_dir))
+    for spec in random_model_specs():
+        m = spec["cls"]._from_config(spec["config"], attn_implementation="eager", dtype=torch.float32)
+        paths.append(run_random_model(spec["file"], m, spec["description"], uses_token_types=spec["uses_token_types"],
+                                      qa=spec["qa"], out_dir=out_dir))
     return paths
 
 

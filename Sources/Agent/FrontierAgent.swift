@@ -13,7 +13,7 @@ struct FrontierAgent: ParsableCommand {
             machine's CPU with an explicit thread count.
             """,
         version: "frontier-agent \(FrontierVersion.string)",
-        subcommands: [InfoCommand.self, TokenizeCommand.self, LogitsCommand.self, EvalCommand.self, BenchCommand.self,
+        subcommands: [InfoCommand.self, TokenizeCommand.self, LogitsCommand.self, EvalCommand.self, BenchCommand.self, TrainingBenchCommand.self,
                       RunCommand.self, ConnectCommand.self, WorkerCommand.self, FinetuneCommand.self]
     )
 }

@@ -38,9 +38,14 @@ public struct TrainableParts: Sendable, Equatable {
 /// pass is the chain rule through the same ops in reverse, as `torch.autograd` computes it.
 public final class GradientEngine {
     public let threads: Int
+    public let gemm: GemmBackend
+    private let gemms: TrainingGemm
 
-    public init(threads: Int) {
+    /// `gemm`: the engine's packed microkernels (default) or OpenBLAS, for the linear layers.
+    public init(threads: Int, gemm: GemmBackend = .packed) {
         self.threads = max(1, threads)
+        self.gemm = gemm
+        gemms = TrainingGemm(backend: gemm, threads: self.threads)
     }
 
     /// What a pass returns besides the gradients.
@@ -64,7 +69,7 @@ public final class GradientEngine {
         return model.parameters.values.withUnsafeBufferPointer { parameters in
             gradients.values.withUnsafeMutableBufferPointer { grads in
                 var pass = Computation(model: model, batch: batch, dropout: dropout, stream: stream, trainable: trainable,
-                                       parameters: parameters.baseAddress!, gradients: grads.baseAddress!, threads: threads)
+                                       parameters: parameters.baseAddress!, gradients: grads.baseAddress!, threads: threads, gemm: gemms)
                 return pass.run(lossScale: lossScale, backward: computeGradients)
             }
         }
@@ -149,15 +154,16 @@ private struct Computation {
     let p: UnsafePointer<Float>
     let g: UnsafeMutablePointer<Float>
     let threads: Int
+    let gemm: TrainingGemm
     let layout: ParameterLayout
     let arch: TrainableArchitecture
     let tokens: Int, sequences: Int, h: Int
     let offsets: [Int]
 
     init(model: TrainableModel, batch: TrainingBatch, dropout: DropoutRates, stream: DropoutStream, trainable: TrainableParts,
-         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, threads: Int) {
+         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, threads: Int, gemm: TrainingGemm) {
         self.model = model; self.batch = batch; self.dropout = dropout; self.stream = stream; self.trainable = trainable
-        p = parameters; g = gradients; self.threads = threads
+        p = parameters; g = gradients; self.threads = threads; self.gemm = gemm
         layout = model.layout; arch = model.architecture
         tokens = batch.inputs.tokenCount; sequences = batch.count; h = model.config.hiddenSize
         offsets = batch.inputs.offsets
@@ -250,7 +256,7 @@ private struct Computation {
     func forwardLayer(_ layer: LayerSlots, index: Int, input x: FloatBuffer, keep: Bool) -> (LayerActivations?, FloatBuffer) {
         let a = layer.attentionWidth, inter = layer.intermediateSize, t = tokens
         let qkv = FloatBuffer(count: t * 3 * a)
-        TrainingKernels.linear(x.pointer, m: t, k: h, weight: w(layer.queryKeyValue.weight), n: 3 * a, into: qkv.pointer)
+        gemm.linear(x.pointer, m: t, k: h, weight: w(layer.queryKeyValue.weight), n: 3 * a, into: qkv.pointer)
         TrainingKernels.addBias(qkv.pointer, w(layer.queryKeyValue.bias), rows: t, cols: 3 * a)
 
         let probabilityOffsets = TrainingKernels.probabilityOffsets(offsets, heads: layer.numHeads)
@@ -264,7 +270,7 @@ private struct Computation {
         }
 
         let s1 = FloatBuffer(count: t * h)
-        TrainingKernels.linear(context.pointer, m: t, k: a, weight: w(layer.attentionOutput.weight), n: h, into: s1.pointer)
+        gemm.linear(context.pointer, m: t, k: a, weight: w(layer.attentionOutput.weight), n: h, into: s1.pointer)
         TrainingKernels.addBias(s1.pointer, w(layer.attentionOutput.bias), rows: t, cols: h)
         let attentionOutputMask = model.config.family == .bert ? mask(site: 2 + 4 * index, count: t * h, rate: dropout.hidden) : nil
         if let attentionOutputMask { attentionOutputMask.withUnsafeBufferPointer { TrainingKernels.applyMask(s1.pointer, $0.baseAddress!, count: t * h, rate: dropout.hidden) } }
@@ -274,12 +280,12 @@ private struct Computation {
                                          eps: layer.attentionNorm.eps, output: hidden1.pointer, normalized: normalized1.pointer, rstd: rstd1.pointer, threads: threads)
 
         let preActivation = FloatBuffer(count: t * inter), activation = FloatBuffer(count: t * inter)
-        TrainingKernels.linear(hidden1.pointer, m: t, k: h, weight: w(layer.intermediate.weight), n: inter, into: preActivation.pointer)
+        gemm.linear(hidden1.pointer, m: t, k: h, weight: w(layer.intermediate.weight), n: inter, into: preActivation.pointer)
         TrainingKernels.addBias(preActivation.pointer, w(layer.intermediate.bias), rows: t, cols: inter)
         TrainingKernels.geluForward(preActivation.pointer, into: activation.pointer, count: t * inter, threads: threads)
 
         let s2 = s1  // reused: s1 is no longer needed
-        TrainingKernels.linear(activation.pointer, m: t, k: inter, weight: w(layer.output.weight), n: h, into: s2.pointer)
+        gemm.linear(activation.pointer, m: t, k: inter, weight: w(layer.output.weight), n: h, into: s2.pointer)
         TrainingKernels.addBias(s2.pointer, w(layer.output.bias), rows: t, cols: h)
         let outputMask = mask(site: 3 + 4 * index, count: t * h, rate: dropout.hidden)
         if let outputMask { outputMask.withUnsafeBufferPointer { TrainingKernels.applyMask(s2.pointer, $0.baseAddress!, count: t * h, rate: dropout.hidden) } }
@@ -306,15 +312,15 @@ private struct Computation {
         let dOut = FloatBuffer(count: t * h)
         dOut.pointer.update(from: ds2.pointer, count: t * h)
         if let m = saved.outputMask { m.withUnsafeBufferPointer { TrainingKernels.applyMask(dOut.pointer, $0.baseAddress!, count: t * h, rate: dropout.hidden) } }
-        TrainingKernels.accumulateWeightGradient(dOut.pointer, m: t, n: h, input: saved.activation.pointer, k: inter, into: dw(layer.output.weight))
+        gemm.accumulateWeightGradient(dOut.pointer, m: t, n: h, input: saved.activation.pointer, k: inter, into: dw(layer.output.weight))
         TrainingKernels.accumulateColumnSums(dOut.pointer, rows: t, cols: h, into: dw(layer.output.bias), threads: threads)
         let dAct = saved.activation  // reused: the activation is read above only
-        TrainingKernels.backwardInput(dOut.pointer, m: t, n: h, weight: w(layer.output.weight), k: inter, into: dAct.pointer)
+        gemm.backwardInput(dOut.pointer, m: t, n: h, weight: w(layer.output.weight), k: inter, into: dAct.pointer)
         TrainingKernels.geluBackward(saved.preActivation.pointer, gradient: dAct.pointer, count: t * inter, threads: threads)
-        TrainingKernels.accumulateWeightGradient(dAct.pointer, m: t, n: inter, input: saved.hidden1.pointer, k: h, into: dw(layer.intermediate.weight))
+        gemm.accumulateWeightGradient(dAct.pointer, m: t, n: inter, input: saved.hidden1.pointer, k: h, into: dw(layer.intermediate.weight))
         TrainingKernels.accumulateColumnSums(dAct.pointer, rows: t, cols: inter, into: dw(layer.intermediate.bias), threads: threads)
         // dhidden1 = dAct·Wi + ds2 (the residual).
-        TrainingKernels.backwardInput(dAct.pointer, m: t, n: inter, weight: w(layer.intermediate.weight), k: h, into: ds2.pointer, beta: 1)
+        gemm.backwardInput(dAct.pointer, m: t, n: inter, weight: w(layer.intermediate.weight), k: h, into: ds2.pointer, accumulate: true)
 
         // Attention LayerNorm; its input was (dropout(attention projection) + block input).
         let ds1 = ds2
@@ -323,10 +329,10 @@ private struct Computation {
                                           betaGradient: dw(layer.attentionNorm.beta), threads: threads)
         dOut.pointer.update(from: ds1.pointer, count: t * h)
         if let m = saved.attentionOutputMask { m.withUnsafeBufferPointer { TrainingKernels.applyMask(dOut.pointer, $0.baseAddress!, count: t * h, rate: dropout.hidden) } }
-        TrainingKernels.accumulateWeightGradient(dOut.pointer, m: t, n: h, input: saved.context.pointer, k: a, into: dw(layer.attentionOutput.weight))
+        gemm.accumulateWeightGradient(dOut.pointer, m: t, n: h, input: saved.context.pointer, k: a, into: dw(layer.attentionOutput.weight))
         TrainingKernels.accumulateColumnSums(dOut.pointer, rows: t, cols: h, into: dw(layer.attentionOutput.bias), threads: threads)
         let dContext = saved.context  // reused
-        TrainingKernels.backwardInput(dOut.pointer, m: t, n: h, weight: w(layer.attentionOutput.weight), k: a, into: dContext.pointer)
+        gemm.backwardInput(dOut.pointer, m: t, n: h, weight: w(layer.attentionOutput.weight), k: a, into: dContext.pointer)
 
         let dqkv = FloatBuffer(count: t * 3 * a)
         let probabilityOffsets = TrainingKernels.probabilityOffsets(offsets, heads: layer.numHeads)
@@ -335,11 +341,11 @@ private struct Computation {
                                               probabilities: saved.probabilities.pointer, probabilityOffsets: probabilityOffsets,
                                               mask: m, rate: dropout.attention, contextGradient: dContext.pointer, into: dqkv.pointer, threads: threads)
         }
-        TrainingKernels.accumulateWeightGradient(dqkv.pointer, m: t, n: 3 * a, input: saved.input.pointer, k: h, into: dw(layer.queryKeyValue.weight))
+        gemm.accumulateWeightGradient(dqkv.pointer, m: t, n: 3 * a, input: saved.input.pointer, k: h, into: dw(layer.queryKeyValue.weight))
         TrainingKernels.accumulateColumnSums(dqkv.pointer, rows: t, cols: 3 * a, into: dw(layer.queryKeyValue.bias), threads: threads)
         if needInputGradient {
             // dx = dqkv·Wqkv + ds1 (the residual).
-            TrainingKernels.backwardInput(dqkv.pointer, m: t, n: 3 * a, weight: w(layer.queryKeyValue.weight), k: h, into: ds1.pointer, beta: 1)
+            gemm.backwardInput(dqkv.pointer, m: t, n: 3 * a, weight: w(layer.queryKeyValue.weight), k: h, into: ds1.pointer, accumulate: true)
         }
         return ds1
     }
@@ -362,7 +368,7 @@ private struct Computation {
             var transform: LinearSlots?
             if let dense = pooler ?? pre {
                 transform = dense
-                TrainingKernels.linear(cls.pointer, m: b, k: h, weight: w(dense.weight), n: h, into: feature.pointer)
+                gemm.linear(cls.pointer, m: b, k: h, weight: w(dense.weight), n: h, into: feature.pointer)
                 TrainingKernels.addBias(feature.pointer, w(dense.bias), rows: b, cols: h)
                 for i in 0..<(b * h) { feature.pointer[i] = pooler != nil ? Foundation.tanh(feature.pointer[i]) : max(0, feature.pointer[i]) }
                 reader = feature
@@ -372,7 +378,7 @@ private struct Computation {
             let headMask = mask(site: site, count: b * h, rate: dropout.head)
             if let headMask { headMask.withUnsafeBufferPointer { TrainingKernels.applyMask(activated.pointer, $0.baseAddress!, count: b * h, rate: dropout.head) } }
             let logits = FloatBuffer(count: b * labels)
-            TrainingKernels.linear(activated.pointer, m: b, k: h, weight: w(classifier.weight), n: labels, into: logits.pointer)
+            gemm.linear(activated.pointer, m: b, k: h, weight: w(classifier.weight), n: labels, into: logits.pointer)
             TrainingKernels.addBias(logits.pointer, w(classifier.bias), rows: b, cols: labels)
             let rows = (0..<b).map { Array(UnsafeBufferPointer(start: logits.pointer + $0 * labels, count: labels)) }
 
@@ -404,13 +410,13 @@ private struct Computation {
             guard backward else { return (meanLoss, rows) }
 
             if trains(classifier.weight) {
-                TrainingKernels.accumulateWeightGradient(dLogits.pointer, m: b, n: labels, input: activated.pointer, k: h, into: dw(classifier.weight))
+                gemm.accumulateWeightGradient(dLogits.pointer, m: b, n: labels, input: activated.pointer, k: h, into: dw(classifier.weight))
                 TrainingKernels.accumulateColumnSums(dLogits.pointer, rows: b, cols: labels, into: dw(classifier.bias), threads: 1)
             }
             let lowestTrains = trainable.embeddings || trainable.layersFrom < arch.layers.count
             guard lowestTrains || (transform.map { trains($0.weight) } ?? false) else { return (meanLoss, rows) }
             let dFeature = FloatBuffer(count: b * h)
-            TrainingKernels.backwardInput(dLogits.pointer, m: b, n: labels, weight: w(classifier.weight), k: h, into: dFeature.pointer)
+            gemm.backwardInput(dLogits.pointer, m: b, n: labels, weight: w(classifier.weight), k: h, into: dFeature.pointer)
             if let headMask { headMask.withUnsafeBufferPointer { TrainingKernels.applyMask(dFeature.pointer, $0.baseAddress!, count: b * h, rate: dropout.head) } }
             var dCls = dFeature
             if let transform {
@@ -419,11 +425,11 @@ private struct Computation {
                     dFeature.pointer[i] *= pooler != nil ? (1 - y * y) : (y > 0 ? 1 : 0)
                 }
                 if trains(transform.weight) {
-                    TrainingKernels.accumulateWeightGradient(dFeature.pointer, m: b, n: h, input: cls.pointer, k: h, into: dw(transform.weight))
+                    gemm.accumulateWeightGradient(dFeature.pointer, m: b, n: h, input: cls.pointer, k: h, into: dw(transform.weight))
                     TrainingKernels.accumulateColumnSums(dFeature.pointer, rows: b, cols: h, into: dw(transform.bias), threads: 1)
                 }
                 dCls = FloatBuffer(count: b * h)
-                TrainingKernels.backwardInput(dFeature.pointer, m: b, n: h, weight: w(transform.weight), k: h, into: dCls.pointer)
+                gemm.backwardInput(dFeature.pointer, m: b, n: h, weight: w(transform.weight), k: h, into: dCls.pointer)
             }
             for s in 0..<b { (dx.pointer + offsets[s] * h).update(from: dCls.pointer + s * h, count: h) }
             return (meanLoss, rows)
@@ -435,7 +441,7 @@ private struct Computation {
             let headMask = mask(site: site, count: t * h, rate: dropout.head)
             if let headMask { headMask.withUnsafeBufferPointer { TrainingKernels.applyMask(input.pointer, $0.baseAddress!, count: t * h, rate: dropout.head) } }
             let spans = FloatBuffer(count: t * 2)
-            TrainingKernels.linear(input.pointer, m: t, k: h, weight: w(qa.weight), n: 2, into: spans.pointer)
+            gemm.linear(input.pointer, m: t, k: h, weight: w(qa.weight), n: 2, into: spans.pointer)
             TrainingKernels.addBias(spans.pointer, w(qa.bias), rows: t, cols: 2)
             let dSpans = FloatBuffer(count: t * 2)
             dSpans.pointer.update(repeating: 0, count: t * 2)
@@ -466,10 +472,10 @@ private struct Computation {
             let meanLoss = Float(0.5 * (counted[0] > 0 ? sums[0] / Double(counted[0]) : 0) + 0.5 * (counted[1] > 0 ? sums[1] / Double(counted[1]) : 0))
             guard backward else { return (meanLoss, []) }
             if trains(qa.weight) {
-                TrainingKernels.accumulateWeightGradient(dSpans.pointer, m: t, n: 2, input: input.pointer, k: h, into: dw(qa.weight))
+                gemm.accumulateWeightGradient(dSpans.pointer, m: t, n: 2, input: input.pointer, k: h, into: dw(qa.weight))
                 TrainingKernels.accumulateColumnSums(dSpans.pointer, rows: t, cols: 2, into: dw(qa.bias), threads: 1)
             }
-            TrainingKernels.backwardInput(dSpans.pointer, m: t, n: 2, weight: w(qa.weight), k: h, into: dx.pointer)
+            gemm.backwardInput(dSpans.pointer, m: t, n: 2, weight: w(qa.weight), k: h, into: dx.pointer)
             if let headMask { headMask.withUnsafeBufferPointer { TrainingKernels.applyMask(dx.pointer, $0.baseAddress!, count: t * h, rate: dropout.head) } }
             return (meanLoss, [])
         }
