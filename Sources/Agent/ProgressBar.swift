@@ -41,7 +41,8 @@ final class ProgressBar {
             let decile = Int(fraction * 10)
             guard decile > lastDecile else { return }
             lastDecile = decile
-            FileHandle.standardError.write(Data(String(format: "%@: %d/%d (%.0f%%), %.1fs elapsed%@\n", label, done, total, fraction * 100, elapsed, suffix).utf8))
+            let remaining = done < total && doneHere > 0 ? String(format: ", ETA %.0fs", eta) : ""
+            FileHandle.standardError.write(Data(String(format: "%@: %d/%d (%.0f%%), %.1fs elapsed%@%@\n", label, done, total, fraction * 100, elapsed, remaining, suffix).utf8))
         }
     }
 

@@ -87,6 +87,44 @@ import FrontierSupport
         }
     }
 
+    /// Saving swaps folders by rename: whatever moment a crash picks, a complete state is found.
+    @Test func stateStoreKeepsTheLastGoodStateThroughAnInterruptedSave() throws {
+        let root = try FineTuneFixtures.folder("store")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = TrainingStateStore(output: root)
+        func state(_ step: Int) -> TrainingState {
+            let settings = FineTuneSettings(task: "SST-2", base: "/b", data: "/d", regime: "full")
+            return TrainingState(manifest: .init(settings: settings, inputs: [], step: step, epoch: 0, update: step, totalSteps: 10,
+                                                 parameterNames: ["w"], parameterCount: 3, progress: TrainingProgress(), frontierVersion: "test"),
+                                 parameters: [1, 2, Float(step)], firstMoment: [0, 0, 1], secondMoment: [0, 0, 2])
+        }
+        #expect(try store.load() == nil && !store.exists)
+        try store.save(state(1))
+        try store.save(state(2))
+        #expect(try store.load()?.parameters == [1, 2, 2])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path) == [".training-state"], "no folder left aside")
+
+        // Killed while writing the next state: the half-written `.next` is ignored and replaced.
+        try FileManager.default.createDirectory(at: root.appendingPathComponent(".training-state.next"), withIntermediateDirectories: true)
+        try Data("partial".utf8).write(to: root.appendingPathComponent(".training-state.next/vectors.safetensors"))
+        #expect(try store.load()?.manifest.step == 2)
+        // Killed between moving the old state aside and moving the new one in: the old one is back.
+        try FileManager.default.moveItem(at: store.folder, to: root.appendingPathComponent(".training-state.prev"))
+        #expect(try store.exists && store.load()?.manifest.step == 2)
+        try store.save(state(3))
+        #expect(try store.load()?.parameters == [1, 2, 3])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path) == [".training-state"])
+
+        // A manifest and vectors of different steps are not a state.
+        try FileManager.default.copyItem(at: store.folder, to: root.appendingPathComponent("copy"))
+        try store.save(state(4))
+        try FileManager.default.removeItem(at: store.folder.appendingPathComponent("vectors.safetensors"))
+        try FileManager.default.copyItem(at: root.appendingPathComponent("copy/vectors.safetensors"), to: store.folder.appendingPathComponent("vectors.safetensors"))
+        #expect(throws: TrainingError.self) { try store.load() }
+        try store.remove()
+        #expect(!store.exists)
+    }
+
     @Test func nonFiniteLossStopsNamingTheUpdateAndKeepsTheLastState() throws {
         let root = try FineTuneFixtures.folder("nan")
         defer { try? FileManager.default.removeItem(at: root) }

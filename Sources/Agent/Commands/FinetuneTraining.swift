@@ -203,7 +203,9 @@ struct FinetuneTrainingReport: Codable {
     var tokensPerS: Double
     var trainingS: Double
     var wallS: Double
-    var energyJ: Double?
+    /// Joules over the training updates and over the whole run, and where they come from.
+    var trainingJ: Double?
+    var totalJ: Double?
     var energySource: String?
     var peakRssMb: Double?
     /// Updates already taken when each process started; more than one entry: it was resumed.
@@ -226,7 +228,8 @@ struct FinetuneTrainingReport: Codable {
         tokensPerS = record.throughput.tokensPerS
         trainingS = record.throughput.trainingS
         wallS = record.wallS
-        energyJ = record.energy?.trainingJ
+        trainingJ = record.energy?.trainingJ
+        totalJ = record.energy?.totalJ
         energySource = record.energy?.source
         peakRssMb = record.peakRssMb
         startSteps = record.segments.map(\.fromStep)

@@ -57,6 +57,12 @@ public struct FineTuneRecord: Codable, Sendable, Equatable {
         public var notes: [String]
     }
 
+    /// The CPU the run trained on (the last process's, for a resumed run).
+    public struct Machine: Codable, Sendable, Equatable {
+        public var cpuModel: String
+        public var logicalCpus: Int
+    }
+
     public var format: String
     public var status: String
     public var task: String
@@ -84,8 +90,10 @@ public struct FineTuneRecord: Codable, Sendable, Equatable {
     public var peakRssMb: Double?
     /// One per process, up to its last saved state (more than one: the run was resumed).
     public var segments: [TrainingProgress.Segment]
-    public var machine: TrainingEnvironment
+    public var machine: Machine
     public var threads: Int
+    public var frontierVersion: String
+    public var gitCommit: String?
     public var finishedAt: String
 
     public init(outcome: FineTuneOutcome, job: FineTuneJob, environment: TrainingEnvironment, maskedWeights: Int?,
@@ -125,8 +133,10 @@ public struct FineTuneRecord: Codable, Sendable, Equatable {
         }
         peakRssMb = progress.peakRssMb
         segments = progress.segments
-        machine = environment
+        machine = Machine(cpuModel: environment.cpuModel, logicalCpus: environment.logicalCpus)
         threads = settings.threads
+        frontierVersion = environment.frontierVersion
+        gitCommit = environment.gitCommit
         self.finishedAt = ISO8601DateFormatter().string(from: finishedAt)
     }
 }
