@@ -101,17 +101,12 @@ struct TrainingBenchCommand: ParsableCommand {
         var stepSeconds: [Double] = [], passSeconds: [Double] = [], tokens: [Int] = [], flops: [Double] = []
         for index in 0..<(warmup + steps) {
             let b = batchAt(index)
-            // The pass alone (forward + backward), then the whole update including it.
-            var scratch = ParameterVector(zeros: trainer.model.layout)
-            let passStart = MonotonicClock.now()
-            try engine.run(trainer.model, batch: b, dropout: rates, seed: 1, step: index, trainable: trainer.parts, into: &scratch)
-            let pass = MonotonicClock.now() - passStart
             let start = MonotonicClock.now()
-            _ = try trainer.update([b], engine: engine)
+            let report = try trainer.update([b], engine: engine)
             let total = MonotonicClock.now() - start
             guard index >= warmup else { continue }
             stepSeconds.append(total)
-            passSeconds.append(pass)
+            passSeconds.append(report.passSeconds)
             tokens.append(b.inputs.tokenCount)
             let counted = trainer.model.architecture.trainingFlops(lengths: b.inputs.lengths, parts: trainer.parts)
             flops.append(counted.forward + counted.backward)

@@ -127,8 +127,10 @@ public struct ModelConfig: Sendable, Equatable {
         case .bert:
             hiddenDropout = Float(try reader.double("hidden_dropout_prob", default: 0.1))
             attentionDropout = Float(try reader.double("attention_probs_dropout_prob", default: 0.1))
-            classifierDropout = dict["classifier_dropout"].flatMap { $0 is NSNull ? nil : $0 }.map { _ in Float(0) }
-            if classifierDropout != nil { classifierDropout = Float(try reader.double("classifier_dropout", default: 0.1)) }
+            // null (transformers' default) means "the hidden rate", kept as nil.
+            if let value = dict["classifier_dropout"], !(value is NSNull) {
+                classifierDropout = Float(try reader.double("classifier_dropout", default: 0))
+            }
         case .distilbert:
             hiddenDropout = Float(try reader.double("dropout", default: 0.1))
             attentionDropout = Float(try reader.double("attention_dropout", default: 0.1))

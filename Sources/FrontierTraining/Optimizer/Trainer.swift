@@ -1,4 +1,5 @@
 import Foundation
+import FrontierSupport
 
 /// How a run trains: the optimiser, its schedule and what changes.
 public struct TrainerSettings: Sendable, Equatable, Codable {
@@ -36,6 +37,8 @@ public struct StepReport: Sendable, Equatable, Codable {
     public var learningRate: Float
     public var examples: Int
     public var tokens: Int
+    /// Seconds in the forward and backward passes (the rest of an update is clipping and AdamW).
+    public var passSeconds: Double
 }
 
 /// The training state: the model's parameters and AdamW's moments, both values, and the
@@ -89,23 +92,21 @@ public struct Trainer: Sendable {
         }
         let scale = 1 / Float(settings.accumulationSteps)
         var loss: Float = 0
+        let passStart = MonotonicClock.now()
         for (index, batch) in microbatches.enumerated() {
             let pass = try engine.run(model, batch: batch, dropout: settings.dropout, seed: settings.seed, step: step,
                                       microbatch: index, trainable: parts, lossScale: scale, into: &gradients)
             loss += pass.loss * scale
         }
+        let passSeconds = MonotonicClock.now() - passStart
         if let mask { mask.apply(to: &gradients) }
-        let norm: Float
-        if let bound = settings.maxGradientNorm {
-            norm = clipGradientNorm(&gradients, maxNorm: bound, slots: slots)
-        } else {
-            norm = clipGradientNorm(&gradients, maxNorm: .infinity, slots: slots)
-        }
+        let norm = clipGradientNorm(&gradients, maxNorm: settings.maxGradientNorm ?? .infinity, slots: slots)
         guard loss.isFinite, norm.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: loss.isFinite ? norm : loss) }
         let rate = settings.schedule.rate(at: step)
         let parts = self.parts
         optimizer.update(&model.parameters, gradients: gradients, learningRate: rate, threads: engine.threads) { parts.contains($0.group) }
         return StepReport(step: step, loss: loss, gradientNorm: norm, learningRate: rate,
-                          examples: microbatches.reduce(0) { $0 + $1.count }, tokens: microbatches.reduce(0) { $0 + $1.inputs.tokenCount })
+                          examples: microbatches.reduce(0) { $0 + $1.count }, tokens: microbatches.reduce(0) { $0 + $1.inputs.tokenCount },
+                          passSeconds: passSeconds)
     }
 }
