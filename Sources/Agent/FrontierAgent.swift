@@ -14,6 +14,7 @@ struct FrontierAgent: ParsableCommand {
             """,
         version: "frontier-agent \(FrontierVersion.string)",
         subcommands: [InfoCommand.self, TokenizeCommand.self, LogitsCommand.self, EvalCommand.self, BenchCommand.self, TrainingBenchCommand.self,
-                      RunCommand.self, ConnectCommand.self, WorkerCommand.self, FinetuneCommand.self]
+                      RunCommand.self, ConnectCommand.self, WorkerCommand.self, FinetuneCommand.self,
+                      ImpCommand.self, ImpControlCommand.self]
     )
 }

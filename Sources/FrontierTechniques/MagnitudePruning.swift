@@ -1,5 +1,6 @@
 import Foundation
 import FrontierEngine
+import FrontierSupport
 
 /// Unstructured magnitude pruning: the smallest-magnitude fraction of the prunable weights set
 /// to zero, over one global threshold (as the lottery-ticket papers prune BERT) or one
@@ -27,7 +28,7 @@ public enum MagnitudePruning {
             for weight in weights { all += try values(weight).lazy.map(abs) }
             let prune = Int(sparsity * Double(all.count))
             guard prune > 0 else { return weights.map { ($0, [Bool](repeating: true, count: $0.count)) } }
-            let threshold = select(&all, rank: prune - 1)
+            let threshold = quickselect(&all, rank: prune - 1)
             // Everything below the threshold goes; of the weights equal to it, as many as needed.
             var below = 0
             for weight in weights { below += try values(weight).reduce(0) { $0 + (abs($1) < threshold ? 1 : 0) } }
@@ -47,7 +48,7 @@ public enum MagnitudePruning {
     static func keepMask(_ values: ArraySlice<Float>, prune: Int) -> [Bool] {
         guard prune > 0 else { return [Bool](repeating: true, count: values.count) }
         var magnitudes = values.map(abs)
-        let threshold = select(&magnitudes, rank: prune - 1)
+        let threshold = quickselect(&magnitudes, rank: prune - 1)
         var tiesLeft = prune - values.reduce(0) { $0 + (abs($1) < threshold ? 1 : 0) }
         return values.map { value in
             let magnitude = abs(value)
@@ -55,25 +56,6 @@ public enum MagnitudePruning {
             if magnitude == threshold, tiesLeft > 0 { tiesLeft -= 1; return false }
             return true
         }
-    }
-
-    /// The value of rank `rank` (0-based) in ascending order; reorders `values`. Quickselect:
-    /// BERT-base has 85 M prunable weights, which a full sort would spend seconds on.
-    static func select(_ values: inout [Float], rank: Int) -> Float {
-        var low = 0, high = values.count - 1
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        while low < high {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            let pivot = values[low + Int((state >> 33) % UInt64(high - low + 1))]
-            var i = low, j = high
-            while i <= j {
-                while values[i] < pivot { i += 1 }
-                while values[j] > pivot { j -= 1 }
-                if i <= j { values.swapAt(i, j); i += 1; j -= 1 }
-            }
-            if rank <= j { high = j } else if rank >= i { low = i } else { return values[rank] }
-        }
-        return values[rank]
     }
 
     /// The model with the masked weights zeroed (a weight without a mask stays as it is).

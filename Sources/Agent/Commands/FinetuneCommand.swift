@@ -73,61 +73,13 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "What trains: full (every weight), top-K (e.g. top-2: the last K encoder blocks, the pooler and the head) or frozen (the head only).")
     var regime: String = "full"
 
-    @Option(help: "Passes over the training data.")
-    var epochs: Int = 3
-
-    @Option(help: "Train on the first N examples of the train file only (SQuAD: questions).")
-    var limit: Int?
-
-    @Option(name: .customLong("max-seq-len"), help: "Tokens per training input, [CLS] and [SEP] included; pairs are cut longest-first (default 128 for GLUE, as run_glue; 384 for squad windows). Dev evaluation uses the same length.")
-    var maxSeqLen: Int?
-
-    @Option(name: .customLong("doc-stride"), help: "squad: tokens shared by consecutive windows of a long context (default 128, as run_qa).")
-    var docStride: Int?
-
-    @OptionGroup var compute: ComputeOptions
-
-    @Option(help: "Micro-batches (of --batch sequences) whose gradients are summed into one update.")
-    var accumulation: Int = 1
-
-    @Option(help: "Peak learning rate.")
-    var lr: Double = 5e-5
-
-    @Option(name: .customLong("warmup-ratio"), help: "Fraction of all updates over which the learning rate rises linearly from 0 (rounded up to whole updates); it then falls linearly to 0.")
-    var warmupRatio: Double = 0
-
-    @Option(name: .customLong("weight-decay"), help: "AdamW's decoupled weight decay (not on biases and LayerNorm weights).")
-    var weightDecay: Double = 0.01
-
-    @Option(name: .customLong("max-grad-norm"), help: "Clip the global gradient norm to this; 0 turns clipping off.")
-    var maxGradNorm: Double = 1
-
-    @Option(help: "One dropout probability for every site (embeddings, attention, feed-forward, head) instead of the base config.json's; 0 turns dropout off.")
-    var dropout: Double?
-
-    @Option(help: "Seeds the data order, the dropout masks and a new head's initialisation.")
-    var seed: UInt64 = 42
-
-    @Flag(name: .customLong("no-shuffle"), help: "Keep the train file's order in every epoch instead of a seeded shuffle per epoch.")
-    var noShuffle = false
-
-    @Option(name: .customLong("eval-every"), help: "Score the dev set every N updates (always after the last).")
-    var evalEvery: Int?
-
-    @Option(name: .customLong("eval-limit"), help: "Score only the first N dev examples at each evaluation (per split for MNLI; questions for squad).")
-    var evalLimit: Int?
-
-    @Option(name: .customLong("checkpoint-every"), help: "Save the training state every N updates (and after the last); 0: never, and the run cannot resume.")
-    var checkpointEvery: Int = 500
+    @OptionGroup(title: "Training") var training: TrainingOptions
 
     @Flag(help: "Discard a training state (or a finished fine-tune) left in --out by another command and start from the beginning.")
     var restart = false
 
     @Flag(help: "Write into an existing --out that holds other files (files of the same name are replaced).")
     var overwrite = false
-
-    @Option(help: "Energy meter: auto (RAPL/NVML, else hwmon, else estimated, each fallback noted), rapl, nvml, hwmon or estimated.")
-    var energy: EnergyMeterChoice = .auto
 
     @OptionGroup(title: "Techniques applied to the base before training") var techniqueOptions: FinetuneTechniqueOptions
 
@@ -153,10 +105,7 @@ struct FinetuneCommand: ParsableCommand {
         guard let fineTuneTask = FineTuneTask(name: task) else {
             throw ValidationError("unknown --task '\(task)'; finetune trains on \(FineTuneTask.names.joined(separator: ", ")).")
         }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1; got \(limit).") }
-        if let maxSeqLen, maxSeqLen < 3 {
-            throw ValidationError("--max-seq-len must be at least 3 (room for [CLS], a token and [SEP]); got \(maxSeqLen).")
-        }
+        try training.validateRecipe(task: fineTuneTask)
         let probeOptions = l2 != nil || standardize != nil || maxIterations != nil || gradientTolerance != nil
         if let probe {
             guard probe == "lbfgs" else { throw ValidationError("unknown --probe '\(probe)'; the probe is lbfgs.") }
@@ -179,27 +128,16 @@ struct FinetuneCommand: ParsableCommand {
         if probeOptions {
             throw ValidationError("--l2, --standardize, --max-iterations and --gradient-tolerance set the L-BFGS probe; add --probe lbfgs (with --regime frozen) or leave them out.")
         }
-        if docStride != nil, !fineTuneTask.isQuestionAnswering { throw ValidationError("--doc-stride applies to squad only.") }
-        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be ≥ 0 (0: never); got \(checkpointEvery).") }
-        guard maxGradNorm.isFinite, maxGradNorm >= 0 else { throw ValidationError("--max-grad-norm must be ≥ 0 (0: no clipping); got \(maxGradNorm).") }
         let settings = trainingSettings()
         do { try settings.validate() } catch { throw ValidationError("\(error)") }
     }
 
     /// The settings of a backprop run, with paths made absolute (the state compares them).
     func trainingSettings() -> FineTuneSettings {
-        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
-        let fineTuneTask = FineTuneTask(name: task)
-        let isSquad = fineTuneTask?.isQuestionAnswering ?? false
         let t = techniqueOptions
-        return FineTuneSettings(
-            task: fineTuneTask?.description ?? task, base: absolute(base), data: absolute(data), regime: regime, epochs: epochs, limit: limit,
-            batchSize: compute.batch, accumulation: accumulation, maxSeqLen: maxSeqLen ?? (isSquad ? 384 : GlueEvaluator.defaultMaxSeqLen),
-            docStride: isSquad ? (docStride ?? 128) : nil, learningRate: lr, warmupRatio: warmupRatio, weightDecay: weightDecay,
-            maxGradNorm: maxGradNorm > 0 ? maxGradNorm : nil, dropout: dropout, seed: seed, threads: compute.threads, shuffle: !noShuffle,
-            evalEvery: evalEvery, evalLimit: evalLimit, checkpointEvery: checkpointEvery > 0 ? checkpointEvery : nil,
-            gemm: compute.gemm.rawValue, techniques: t.structural.map(\.label), sparsity: t.sparsity, sparsityScope: t.sparsity == nil ? nil : (t.sparsityScope ?? .global).rawValue,
-            mask: t.mask.map(absolute))
+        return training.settings(task: task, base: base, data: data, regime: regime, techniques: t.structural.map(\.label),
+                                 sparsity: t.sparsity, sparsityScope: t.sparsity == nil ? nil : (t.sparsityScope ?? .global).rawValue,
+                                 mask: t.mask)
     }
 
     func run() throws {
@@ -212,18 +150,18 @@ struct FinetuneCommand: ParsableCommand {
 
     /// The frozen L-BFGS baseline (`FrozenFinetune`), as before backprop existed.
     func runProbe() throws {
-        Blas.setThreads(compute.threads)
-        let workspace = Workspace(threads: compute.threads)
+        Blas.setThreads(training.compute.threads)
+        let workspace = Workspace(threads: training.compute.threads)
         let defaults = LinearProbeSettings()
         let probe = LinearProbeSettings(l2: l2 ?? defaults.l2, standardize: standardize ?? defaults.standardize,
                                         maxIterations: maxIterations ?? defaults.maxIterations,
                                         gradientTolerance: gradientTolerance ?? defaults.gradientTolerance)
-        let settings = FrozenFinetuneSettings(limit: limit, batchSize: compute.batch, maxSeqLen: maxSeqLen, probe: probe)
+        let settings = FrozenFinetuneSettings(limit: training.limit, batchSize: training.compute.batch, maxSeqLen: training.maxSeqLen, probe: probe)
         var bar: ProgressBar?
         let result = try FrozenFinetune.run(
             base: URL(fileURLWithPath: base), task: task, dataRoot: URL(fileURLWithPath: data),
             output: URL(fileURLWithPath: out), settings: settings, workspace: workspace,
-            options: compute.forwardOptions, overwrite: overwrite,
+            options: training.compute.forwardOptions, overwrite: overwrite,
             progress: { event in
                 switch event {
                 case let .extracted(done, total):

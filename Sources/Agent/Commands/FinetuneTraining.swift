@@ -35,7 +35,7 @@ struct FinetuneTraining {
         let start: Start
         let inputs: [InputFingerprint]
         do {
-            meter = try TrainingEnergyMeter(choice: command.energy)
+            meter = try TrainingEnergyMeter(choice: command.training.energy)
             inputs = try FineTuneSetup.inputs(settings: settings)
             start = try checkOutput(output, store: store, settings: settings, inputs: inputs)
         } catch {
@@ -60,61 +60,13 @@ struct FinetuneTraining {
         }
         note("finetune: \(job.data.sequences.count) training sequences from \(job.data.examples) examples of \(job.data.file); head \(job.head)")
 
-        var bar: ProgressBar?
-        var total = 0
-        let hooks = FineTuneHooks(
-            joules: { meter.joules() },
-            peakResidentMb: { ProcessMemory.peakResidentKB().map { Double($0) / 1024 } },
-            event: { event in
-                switch event {
-                case let .started(step, steps):
-                    total = steps
-                    bar = ProgressBar(label: "train \(settings.task)", total: steps, startingAt: step)
-                case let .step(step, _):
-                    bar?.update(step.step, detail: String(format: "loss %.4f", step.loss))
-                case .evaluating, .checkpointed:
-                    break
-                case let .evaluated(evaluation):
-                    bar?.clearLine()
-                    let metrics = evaluation.metrics.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }
-                    note(String(format: "update %d/%d: dev %@ (%d examples, %.1f s)", evaluation.step, total,
-                                metrics.joined(separator: ", "), evaluation.examples, evaluation.seconds))
-                }
-            })
-        let outcome: FineTuneOutcome
-        do {
-            outcome = try FineTuner(job: job, store: store, hooks: hooks, startedAt: started).run()
-        } catch let error as TrainingError {
-            if case .checkpoint = error { throw Self.fail(error, status: 70) }
-            throw Self.fail(error, status: 1)
-        } catch let error as CocoaError {
-            throw Self.fail(error, status: 70)
-        } catch let error as SafetensorsError {
-            throw Self.fail(error, status: 70)
-        } catch {
-            throw Self.fail(error, status: 1)
-        }
-
-        let record: FineTuneRecord
-        do {
-            let device = AgentDevice.fingerprint(threads: settings.threads, settings: EnergySettings(meter: command.energy), deviceClass: nil)
-            let environment = TrainingEnvironment(
-                cpuModel: device.cpuModel, logicalCpus: device.logicalCpus, energySource: meter.source,
-                energyNotes: meter.setup.notes, energyEstimate: meter.estimate, frontierVersion: device.engineVersion,
-                gitCommit: device.gitCommit)
-            let masked = masks.map { $0.reduce(0) { $0 + $1.keep.filter { !$0 }.count } }
-            record = FineTuneRecord(outcome: outcome, job: job, environment: environment, maskedWeights: masked)
-            note("finetune: writing \(output.path)")
-            try FineTunedCheckpoint.write(model: outcome.model, task: settings.fineTuneTask, base: URL(fileURLWithPath: settings.base),
-                                          output: output, record: record) { folder in
-                guard let masks else { return }
-                try MagnitudePruning.save(masks, to: folder.appendingPathComponent("mask.safetensors"))
-                if let path = command.techniqueOptions.saveMask { try MagnitudePruning.save(masks, to: URL(fileURLWithPath: path)) }
-            }
-            try store.remove()
-        } catch {
-            throw Self.fail(error, status: 70)
-        }
+        let masked = masks.map { $0.reduce(0) { $0 + $1.keep.filter { !$0 }.count } }
+        let record = try FineTuneRun(meter: meter, energy: command.training.energy, started: started).train(
+            job, into: output, maskedWeights: masked) { folder in
+            guard let masks else { return }
+            try MagnitudePruning.save(masks, to: folder.appendingPathComponent("mask.safetensors"))
+            if let path = command.techniqueOptions.saveMask { try MagnitudePruning.save(masks, to: URL(fileURLWithPath: path)) }
+        }.record
         try JSONOutput.write(FinetuneTrainingReport(record: record, out: output.path, status: "finished"))
     }
 

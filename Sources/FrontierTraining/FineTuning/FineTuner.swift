@@ -22,12 +22,18 @@ public struct FineTuneHooks {
     /// The process's peak resident set so far, in MiB.
     public var peakResidentMb: () -> Double?
     public var event: (FineTuneEvent) -> Void
+    /// Called with the model after each update, before that update's state is saved (so a
+    /// snapshot it writes is on disk before any state past it): lottery-ticket rewinding to an
+    /// early step keeps the weights of that step this way.
+    public var afterUpdate: ((_ step: Int, _ model: TrainableModel) throws -> Void)?
 
     public init(joules: (() -> Double?)? = nil, peakResidentMb: @escaping () -> Double? = { nil },
-                event: @escaping (FineTuneEvent) -> Void = { _ in }) {
+                event: @escaping (FineTuneEvent) -> Void = { _ in },
+                afterUpdate: ((_ step: Int, _ model: TrainableModel) throws -> Void)? = nil) {
         self.joules = joules
         self.peakResidentMb = peakResidentMb
         self.event = event
+        self.afterUpdate = afterUpdate
     }
 }
 
@@ -170,6 +176,7 @@ public final class FineTuner {
                                              lr: report.learningRate, examples: report.examples, tokens: report.tokens)
             progress.steps.append(step)
             hooks.event(.step(step, total: plan.totalSteps))
+            try hooks.afterUpdate?(trainer.step, trainer.model)
             let done = trainer.step == plan.totalSteps
             if let every = settings.evalEvery, trainer.step % every == 0, !done { progress.evaluations.append(try evaluate()) }
             if let every = settings.checkpointEvery, trainer.step % every == 0 || done { try save() }

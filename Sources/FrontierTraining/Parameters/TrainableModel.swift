@@ -1,5 +1,6 @@
 import Foundation
 import FrontierEngine
+import FrontierSupport
 
 /// An encoder and its head as trainable values: the architecture (`TrainableArchitecture`) and
 /// every parameter in one flat vector (`ParameterVector`).
@@ -198,22 +199,14 @@ public enum HeadSlots: Sendable, Equatable {
 /// Normal samples by Box–Muller over SplitMix64: a seeded head initialisation that does not
 /// depend on the platform's random number generator.
 struct NormalSampler {
-    private var state: UInt64
+    private var bits: SplitMix64
     private var spare: Float?
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func nextUInt64() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    init(seed: UInt64) { bits = SplitMix64(seed: seed) }
 
     mutating func next() -> Float {
         if let spare { self.spare = nil; return spare }
-        let u1 = (Double(nextUInt64() >> 11) + 1) * 0x1p-53, u2 = Double(nextUInt64() >> 11) * 0x1p-53
+        let u1 = (Double(bits.next() >> 11) + 1) * 0x1p-53, u2 = Double(bits.next() >> 11) * 0x1p-53
         let radius = (-2 * Foundation.log(u1)).squareRoot()
         spare = Float(radius * Foundation.sin(2 * Double.pi * u2))
         return Float(radius * Foundation.cos(2 * Double.pi * u2))

@@ -1,0 +1,350 @@
+import Foundation
+import Testing
+@testable import FrontierEngine
+import FrontierSupport
+@testable import FrontierTechniques
+@testable import FrontierTraining
+
+/// Lottery tickets on tiny random bases: the pruning schedule's counts, IMP following it level
+/// by level with pruned weights held at zero through training and rewinding, the controls'
+/// masks, mask files that the `--mask` loader reads, and a search interrupted between levels
+/// resuming to the bits of an uninterrupted one.
+@Suite struct TicketTests {
+    // MARK: Schedule
+
+    @Test func originalBasisPrunesAFixedShareOfTheOriginalCountPerRound() throws {
+        let schedule = PruningSchedule(perRound: 0.1, basis: .original, target: 0.9)
+        #expect(schedule.prunedCounts(prunable: 1000) == [0, 100, 200, 300, 400, 500, 600, 700, 800, 900])
+        // A target between rounds ends exactly at the target.
+        #expect(PruningSchedule(perRound: 0.2, basis: .original, target: 0.5).prunedCounts(prunable: 1000) == [0, 200, 400, 500])
+    }
+
+    @Test func remainingBasisPrunesAShareOfWhatIsLeft() throws {
+        let counts = PruningSchedule(perRound: 0.1, basis: .remaining, target: 0.9).prunedCounts(prunable: 1000)
+        var expected = [0]
+        while expected.last! < 900 {
+            let pruned = expected.last!
+            expected.append(min(900, pruned + Int((0.1 * Double(1000 - pruned)).rounded())))
+        }
+        #expect(counts == expected)
+        #expect(counts.count == 23, "1 − 0.9^r reaches 90 % after 22 rounds")
+        #expect(counts[1] == 100 && counts[2] == 190 && counts[3] == 271)
+    }
+
+    @Test func scheduleRefusesNonsense() {
+        #expect(throws: TrainingError.self) { try PruningSchedule(perRound: 0, target: 0.9).validate() }
+        #expect(throws: TrainingError.self) { try PruningSchedule(perRound: 0.1, target: 1).validate() }
+    }
+
+    // MARK: Masks
+
+    static func tinyModel(_ root: URL, family: ModelConfig.Family = .bert) throws -> TrainableModel {
+        let base = try FrozenFinetuneTests.tinyBase(in: root, family: family)
+        let checkpoint = try Checkpoint.load(directory: base)
+        return try TrainableModel(checkpoint.model, newHead: .sequenceClassification(labels: 2), seed: 3)
+    }
+
+    @Test func prunableSlotsAreTheSevenMatricesPerBlockAndThePooler() throws {
+        let root = try FineTuneFixtures.folder("tickets-slots")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let model = try Self.tinyModel(root)
+        let names = model.prunableSlots.map(\.name)
+        #expect(names.count == 2 * 6 + 1)
+        #expect(names.first == "bert.encoder.layer.0.attention.self.query.weight")
+        #expect(names.last == "bert.pooler.dense.weight")
+        // The same matrices the inference-side pruning (and its --mask loader) knows.
+        let encoder = model.encoderModel()
+        #expect(Set(encoder.prunableWeights.map { $0.name + ".weight" }) == Set(names))
+    }
+
+    @Test func globalMagnitudePruningTakesTheSmallestKeptWeightsAndKeepsEarlierPruning() throws {
+        let root = try FineTuneFixtures.folder("tickets-magnitude")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let model = try Self.tinyModel(root)
+        let dense = TicketMask.dense(for: model)
+        let first = try TicketPruning.magnitude(model, from: dense, pruned: dense.count / 5)
+        #expect(first.pruned == dense.count / 5)
+        // Every pruned weight is no larger than every kept one.
+        var pruned: [Float] = [], kept: [Float] = []
+        for (slot, matrix) in zip(model.prunableSlots, first.matrices) {
+            for (i, keep) in matrix.keep.enumerated() { (keep ? { kept.append($0) } : { pruned.append($0) })(abs(model.parameters.values[slot.offset + i])) }
+        }
+        #expect(pruned.max()! <= kept.min()!)
+        // The next round keeps what the first pruned, whatever the weights are now.
+        var changed = model
+        first.apply(to: &changed)
+        for i in changed.parameters.values.indices { changed.parameters.values[i] *= -2 }
+        let second = try TicketPruning.magnitude(changed, from: first, pruned: dense.count / 2)
+        #expect(second.pruned == dense.count / 2)
+        for (a, b) in zip(first.matrices, second.matrices) {
+            #expect(zip(a.keep, b.keep).allSatisfy { !$0.0 ? !$0.1 : true }, "\(a.name): a weight pruned earlier came back")
+        }
+        #expect(throws: TrainingError.self) { try TicketPruning.magnitude(model, from: second, pruned: dense.count / 5) }
+    }
+
+    @Test func controlMasksMatchThePerMatrixCounts() throws {
+        let root = try FineTuneFixtures.folder("tickets-controls")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let model = try Self.tinyModel(root)
+        let ticket = try TicketPruning.magnitude(model, from: .dense(for: model), pruned: TicketMask.dense(for: model).count * 3 / 10)
+        let counts = TicketPruning.counts(of: ticket)
+        let random = TicketPruning.random(like: ticket, seed: 5)
+        #expect(TicketPruning.counts(of: random) == counts)
+        #expect(random != ticket)
+        #expect(TicketPruning.random(like: ticket, seed: 5) == random, "seeded")
+        let oneShot = try TicketPruning.magnitudePerMatrix(model, counts: counts)
+        #expect(TicketPruning.counts(of: oneShot) == counts)
+        // Within each matrix, one-shot keeps the larger magnitudes.
+        for (slot, matrix) in zip(model.prunableSlots, oneShot.matrices) where matrix.pruned > 0 {
+            let values = model.parameters.values[slot.range].map(abs)
+            let prunedMax = zip(values, matrix.keep).filter { !$0.1 }.map(\.0).max()!
+            let keptMin = zip(values, matrix.keep).filter { $0.1 }.map(\.0).min()!
+            #expect(prunedMax <= keptMin)
+        }
+    }
+
+    @Test func rewindingRestoresTheEncoderKeepsTheHeadAndZeroesTheMask() throws {
+        let root = try FineTuneFixtures.folder("tickets-rewind")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let theta0 = try Self.tinyModel(root)
+        var trained = theta0
+        for i in trained.parameters.values.indices { trained.parameters.values[i] += 0.5 }
+        let mask = try TicketPruning.magnitude(trained, from: .dense(for: trained), pruned: 1000)
+        let kept = TicketRewind.rewound(trained, to: theta0.parameters, head: .keep, mask: mask)
+        let rewound = TicketRewind.rewound(trained, to: theta0.parameters, head: .rewind, mask: mask)
+        let prunedIndices = Set(zip(kept.prunableSlots, mask.matrices).flatMap { slot, matrix in
+            matrix.keep.enumerated().filter { !$0.element }.map { slot.offset + $0.offset }
+        })
+        #expect(prunedIndices.count == 1000)
+        for slot in kept.layout.slots {
+            for i in slot.range {
+                let expected: Float = prunedIndices.contains(i) ? 0 : (slot.group == .head ? trained.parameters.values[i] : theta0.parameters.values[i])
+                #expect(kept.parameters.values[i].bitPattern == expected.bitPattern, "\(slot.name)[\(i - slot.offset)]")
+                if slot.group == .head { #expect(rewound.parameters.values[i] == theta0.parameters.values[i]) }
+            }
+        }
+    }
+
+    @Test func reinitialisationDrawsTheBlocksAfreshAndKeepsTheEmbeddingsAndHead() throws {
+        let root = try FineTuneFixtures.folder("tickets-reinit")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let model = try Self.tinyModel(root)
+        let fresh = TicketRewind.reinitialised(model, seed: 9)
+        #expect(TicketRewind.reinitialised(model, seed: 9).parameters == fresh.parameters, "seeded")
+        for slot in model.layout.slots {
+            let before = model.parameters.values[slot.range], after = fresh.parameters.values[slot.range]
+            switch slot.group {
+            case .embeddings, .head:
+                #expect(Array(before) == Array(after), "\(slot.name) changed")
+            case .layer, .pooler:
+                if slot.name.hasSuffix("LayerNorm.weight") {
+                    #expect(after.allSatisfy { $0 == 1 })
+                } else if slot.name.hasSuffix(".bias") {
+                    #expect(after.allSatisfy { $0 == 0 })
+                } else {
+                    let mean = after.reduce(0, +) / Float(after.count)
+                    let std = (after.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(after.count)).squareRoot()
+                    #expect(abs(std - 0.02) < 0.006 && Array(before) != Array(after), "\(slot.name): std \(std)")
+                }
+            }
+        }
+    }
+
+    @Test func maskFilesRoundTripAndLoadThroughTheMaskOptionsLoader() throws {
+        let root = try FineTuneFixtures.folder("tickets-files")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let model = try Self.tinyModel(root)
+        let mask = try TicketPruning.magnitude(model, from: .dense(for: model), pruned: 1234)
+        let url = root.appendingPathComponent("mask.safetensors")
+        try mask.write(to: url)
+        #expect(try TicketMask.read(from: url, for: model) == mask)
+        let file = try SafetensorsFile(url: url)
+        #expect(file.tensorNames.contains("bert.encoder.layer.0.attention.self.query.weight_mask"))
+        #expect(file.tensorNames.contains("bert.pooler.dense.weight_mask"))
+        // What eval, bench, run, grids and finetune read with --mask.
+        let loaded = try MagnitudePruning.load(from: url, for: model.encoderModel())
+        let byName = Dictionary(loaded.map { ($0.weight.name + ".weight", $0.keep) }, uniquingKeysWith: { $1 })
+        for matrix in mask.matrices { #expect(byName[matrix.name] == matrix.keep, "\(matrix.name)") }
+        // Keys without the family prefix (as some lottery-ticket dumps have them) load too.
+        let unprefixed = root.appendingPathComponent("unprefixed.safetensors")
+        try SafetensorsWriter.write(mask.matrices.map {
+            SafetensorsWriter.Tensor(name: String($0.maskKey.dropFirst("bert.".count)), dtype: .f32, shape: $0.shape, values: $0.keep.map { $0 ? 1 : 0 })
+        }, to: unprefixed)
+        #expect(try TicketMask.read(from: unprefixed, for: model) == mask)
+        // A wrong shape names the tensor.
+        let bad = root.appendingPathComponent("bad.safetensors")
+        try SafetensorsWriter.write([SafetensorsWriter.Tensor(name: mask.matrices[0].maskKey, dtype: .f32, shape: [2, 2], values: [1, 0, 1, 1])], to: bad)
+        #expect { try TicketMask.read(from: bad, for: model) } throws: { "\($0)".contains("query.weight_mask' has shape [2, 2]") }
+    }
+
+    // MARK: Searches
+
+    /// Trains a level in process as the agent's `FineTuneRun` does, without meters.
+    static func train(_ job: FineTuneJob, _ folder: URL, _ mask: TicketMask,
+                      _ afterUpdate: ((Int, TrainableModel) throws -> Void)?) throws -> TicketSearch.Trained {
+        let store = TrainingStateStore(output: folder)
+        let outcome = try FineTuner(job: job, store: store, hooks: FineTuneHooks(afterUpdate: afterUpdate)).run()
+        let record = FineTuneRecord(outcome: outcome, job: job, environment: FineTuneTests.environment(), maskedWeights: mask.pruned)
+        try FineTunedCheckpoint.write(model: outcome.model, task: job.settings.fineTuneTask, base: URL(fileURLWithPath: job.settings.base),
+                                      output: folder, record: record)
+        try store.remove()
+        return TicketSearch.Trained(model: outcome.model, record: record)
+    }
+
+    static func search(_ settings: TicketSearchSettings, out: URL) throws -> TicketSearch {
+        TicketSearch(settings: settings, baseJob: try FineTuneFixtures.job(settings.fineTune), store: TicketSearchStore(folder: out))
+    }
+
+    static func impSettings(base: URL, data: URL, basis: PruningSchedule.Basis, target: Double = 0.5, perRound: Double = 0.2) -> TicketSearchSettings {
+        var fineTune = FineTuneFixtures.settings(base: base, data: data)
+        fineTune.epochs = 1
+        fineTune.evalEvery = nil
+        return TicketSearchSettings(method: .imp, fineTune: fineTune, schedule: PruningSchedule(perRound: perRound, basis: basis, target: target))
+    }
+
+    static func trainedModel(_ folder: URL, like model: TrainableModel) throws -> TrainableModel {
+        let loaded = try TrainableModel(try Checkpoint.load(directory: folder).model)
+        var result = model
+        result.parameters = ParameterVector(layout: model.layout, values: loaded.parameters.values)
+        return result
+    }
+
+    @Test(arguments: [PruningSchedule.Basis.original, .remaining])
+    func impFollowsTheScheduleAndPrunedWeightsStayZero(basis: PruningSchedule.Basis) throws {
+        let root = try FineTuneFixtures.folder("tickets-imp-\(basis.rawValue)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let base = try FrozenFinetuneTests.tinyBase(in: root), data = try FrozenFinetuneTests.writeSST2(in: root)
+        let out = root.appendingPathComponent("imp")
+        let settings = Self.impSettings(base: base, data: data, basis: basis)
+        let search = try Self.search(settings, out: out)
+        let levels = try search.run(train: Self.train)
+        let prunable = TicketMask.dense(for: search.baseJob.model).count
+        let expected = settings.schedule.prunedCounts(prunable: prunable)
+        #expect(levels.map(\.pruned) == expected)
+        #expect(levels.map(\.level) == Array(expected.indices))
+        #expect(levels.allSatisfy { $0.metrics["accuracy"] != nil && $0.steps == 6 })
+        let theta0 = search.baseJob.model
+        var previous = TicketMask.dense(for: theta0)
+        for level in levels {
+            let folder = out.appendingPathComponent(level.folder)
+            let trained = try Self.trainedModel(folder, like: theta0)
+            // Zeros in the trained prunable matrices: exactly the schedule's count (the mask's).
+            #expect(TicketMask.zeros(of: trained).pruned == expected[level.level], "level \(level.level)")
+            guard level.level > 0 else { continue }
+            let mask = try TicketMask.read(from: folder.appendingPathComponent("mask.safetensors"), for: theta0)
+            #expect(mask.pruned == expected[level.level])
+            #expect(TicketMask.zeros(of: trained) == mask, "the trained zeros are the mask's")
+            for (a, b) in zip(previous.matrices, mask.matrices) { #expect(zip(a.keep, b.keep).allSatisfy { $0.0 || !$0.1 }) }
+            previous = mask
+        }
+        let lines = try String(contentsOf: out.appendingPathComponent("levels.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == expected.count && lines.allSatisfy { $0.contains("\"sparsity\"") && $0.contains("\"training_s\"") })
+    }
+
+    @Test func searchInterruptedBetweenLevelsResumesToTheBitsOfAnUninterruptedOne() throws {
+        let root = try FineTuneFixtures.folder("tickets-resume")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let base = try FrozenFinetuneTests.tinyBase(in: root), data = try FrozenFinetuneTests.writeSST2(in: root)
+        var settings = Self.impSettings(base: base, data: data, basis: .original, target: 0.6, perRound: 0.3)
+        settings.rewindStep = 2
+        let whole = root.appendingPathComponent("whole"), broken = root.appendingPathComponent("broken")
+        let reference = try Self.search(settings, out: whole).run(train: Self.train)
+        #expect(reference.count == 3 && FileManager.default.fileExists(atPath: whole.appendingPathComponent("rewind-point.safetensors").path))
+
+        struct Stop: Error {}
+        var calls = 0
+        do {
+            _ = try Self.search(settings, out: broken).run { job, folder, mask, after in
+                calls += 1
+                if calls == 2 { throw Stop() }
+                return try Self.train(job, folder, mask, after)
+            }
+            Issue.record("the interrupted search did not stop")
+        } catch is Stop {}
+        var read: [Int] = []
+        let resumed = try Self.search(settings, out: broken).run(train: Self.train) { event in
+            if case let .levelRead(level) = event { read.append(level.level) }
+        }
+        #expect(read == [0])
+        #expect(resumed.map(\.metrics) == reference.map(\.metrics))
+        let theta0 = try FineTuneFixtures.job(settings.fineTune).model
+        for level in reference {
+            let a = try Self.trainedModel(whole.appendingPathComponent(level.folder), like: theta0)
+            let b = try Self.trainedModel(broken.appendingPathComponent(level.folder), like: theta0)
+            #expect(FineTuneFixtures.bits(a) == FineTuneFixtures.bits(b), "level \(level.level) differs")
+        }
+        // A different search in the same folder is refused, naming what differs.
+        var other = settings
+        other.fineTune.learningRate = 5e-3
+        #expect { try Self.search(other, out: broken).run(train: Self.train) } throws: { "\($0)".contains("--lr: 0.001 in the folder, 0.005 now") }
+    }
+
+    @Test func controlsFollowTheImpLevelsCounts() throws {
+        let root = try FineTuneFixtures.folder("tickets-control-run")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let base = try FrozenFinetuneTests.tinyBase(in: root), data = try FrozenFinetuneTests.writeSST2(in: root)
+        let settings = Self.impSettings(base: base, data: data, basis: .original, target: 0.4)
+        let imp = root.appendingPathComponent("imp")
+        _ = try Self.search(settings, out: imp).run(train: Self.train)
+        let theta0 = try FineTuneFixtures.job(settings.fineTune).model
+        for method in [TicketMethod.oneShot, .randomPruning, .randomReinit] {
+            let out = root.appendingPathComponent(method.rawValue)
+            let control = TicketSearchSettings(method: method, fineTune: settings.fineTune, schedule: settings.schedule, source: imp.path)
+            let levels = try Self.search(control, out: out).run(train: Self.train)
+            #expect(levels.map(\.level) == [1, 2])
+            for level in levels {
+                let impMask = try TicketMask.read(from: imp.appendingPathComponent(level.folder).appendingPathComponent("mask.safetensors"), for: theta0)
+                let mask = try TicketMask.read(from: out.appendingPathComponent(level.folder).appendingPathComponent("mask.safetensors"), for: theta0)
+                #expect(TicketPruning.counts(of: mask) == TicketPruning.counts(of: impMask), "\(method) level \(level.level)")
+                // One-shot at IMP's first level is IMP's first mask: both prune level 0's weights by
+                // magnitude, and with IMP's counts per matrix the global and per-matrix choices agree.
+                let same = method == .randomReinit || (method == .oneShot && level.level == 1)
+                #expect((mask == impMask) == same, "\(method) level \(level.level)")
+                let trained = try Self.trainedModel(out.appendingPathComponent(level.folder), like: theta0)
+                #expect(TicketMask.zeros(of: trained) == mask)
+            }
+        }
+        // A control needs an imp folder.
+        let orphan = TicketSearchSettings(method: .randomPruning, fineTune: settings.fineTune, schedule: settings.schedule,
+                                          source: root.appendingPathComponent("nowhere").path)
+        #expect { try Self.search(orphan, out: root.appendingPathComponent("orphan")).run(train: Self.train) } throws: { "\($0)".contains("tickets.json") }
+    }
+
+    // MARK: Command line
+
+    @Test(.needsAgentBinary) func impAndItsControlRunAsAUserRunsThem() throws {
+        let root = try FineTuneFixtures.folder("tickets-cli")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let base = try FrozenFinetuneTests.tinyBase(in: root), data = try FrozenFinetuneTests.writeSST2(in: root, examples: 16)
+        let out = root.appendingPathComponent("imp")
+        func imp(_ target: String) -> [String] {
+            ["imp", "--base", base.path, "--task", "SST-2", "--data", data.path, "--out", out.path, "--target-sparsity", target,
+             "--per-round", "0.25", "--epochs", "1", "--batch", "8", "--max-seq-len", "16", "--lr", "1e-3", "--threads", "2",
+             "--energy", "estimated"]
+        }
+        let first = try AgentCommandLineTests.run(imp("0.5"))
+        #expect(first.status == 0, "\(first.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+        let levels = try #require(report["levels"] as? [[String: Any]])
+        #expect(levels.map { $0["pruned"] as? Int } == [0, 960, 1920], "a quarter of the tiny base's 3,840 prunable weights per round")
+        #expect(levels.allSatisfy { $0["energy_source"] as? String == "estimated" && $0["metrics"] is [String: Any] })
+        #expect(first.stderr.contains("imp level 2 of 2: sparsity 50.0%"), "\(first.stderr)")
+        // The same command again reads the levels back; another target is refused, naming it.
+        let again = try AgentCommandLineTests.run(imp("0.5"))
+        #expect(again.status == 0 && !again.stderr.contains("imp level 1 of"), "\(again.stderr)")
+        let other = try AgentCommandLineTests.run(imp("0.75"))
+        #expect(other.status == 64 && other.stderr.contains("--target-sparsity: 0.5 in the folder, 0.75 now"), "\(other.stderr)")
+        // A level's folder is a checkpoint whose mask eval reads with --mask.
+        let level = out.appendingPathComponent("level-02").path
+        let eval = try AgentCommandLineTests.run(["eval", "--model", level, "--task", "SST-2", "--data", data.path,
+                                                  "--mask", level + "/mask.safetensors", "--sparse-kernel", "always"])
+        #expect(eval.status == 0, "\(eval.stderr)")
+
+        let control = try AgentCommandLineTests.run(["imp-control", "--imp", out.path, "--control", "random-reinit",
+                                                     "--out", root.appendingPathComponent("reinit").path, "--levels", "2", "--energy", "estimated"])
+        #expect(control.status == 0, "\(control.stderr)")
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("reinit/level-02/mask.safetensors").path))
+        let bad = try AgentCommandLineTests.run(["imp-control", "--imp", root.path, "--control", "one-shot", "--out", root.appendingPathComponent("x").path])
+        #expect(bad.status == 64 && bad.stderr.contains("tickets.json"), "\(bad.stderr)")
+    }
+}
