@@ -310,6 +310,97 @@ import FrontierSupport
         #expect { try Self.search(orphan, out: root.appendingPathComponent("orphan")).run(train: Self.train) } throws: { "\($0)".contains("tickets.json") }
     }
 
+    // MARK: Structured
+
+    /// A tiny model with a freshly initialised head and one of the SST-2 fixture's sequences.
+    static func structureFixture(_ root: URL) throws -> (TrainableModel, TrainingSequence) {
+        let base = try FrozenFinetuneTests.tinyBase(in: root), data = try FrozenFinetuneTests.writeSST2(in: root)
+        let job = try FineTuneFixtures.job(FineTuneFixtures.settings(base: base, data: data))
+        return (job.model, job.data.sequences[3])
+    }
+
+    @Test func gateGradientsEqualFiniteDifferences() throws {
+        let root = try FineTuneFixtures.folder("tickets-importance")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (model, sequence) = try Self.structureFixture(root)
+        let engine = GradientEngine(threads: 1)
+        var scratch = ParameterVector(zeros: model.layout)
+        let gates = try StructureImportance.gateGradients(model, sequence: sequence, engine: engine, scratch: &scratch)
+        var inputs = EncoderBatch()
+        inputs.append(ids: sequence.ids, typeIds: sequence.typeIds)
+        let batch = TrainingBatch(inputs: inputs, targets: [sequence.target])
+        func loss(scaling indices: [Int], by factor: Float) throws -> Double {
+            var scaled = model
+            for i in indices { scaled.parameters.values[i] *= factor }
+            var unused = ParameterVector(zeros: model.layout)
+            return Double(try engine.run(scaled, batch: batch, into: &unused, computeGradients: false).loss)
+        }
+        let eps: Float = 1e-2
+        let slots = model.layout.slots, h = model.config.hiddenSize
+        for (index, layer) in model.architecture.layers.enumerated() {
+            let w = slots[layer.attentionOutput.weight], a = layer.attentionWidth, d = layer.headDim
+            for head in 0..<layer.numHeads {
+                var columns: [Int] = []
+                for row in 0..<h {
+                    let start: Int = w.offset + row * a + head * d
+                    columns += Array(start..<(start + d))
+                }
+                let estimate = (try loss(scaling: columns, by: 1 + eps) - loss(scaling: columns, by: 1 - eps)) / Double(2 * eps)
+                let exact = gates.heads[index][head]
+                #expect(abs(estimate - exact) <= 0.02 * abs(exact) + 2e-5, "layer \(index) head \(head): \(exact) vs finite difference \(estimate)")
+            }
+            let block = Array(slots[layer.output.weight].range) + Array(slots[layer.output.bias].range)
+            let estimate = (try loss(scaling: block, by: 1 + eps) - loss(scaling: block, by: 1 - eps)) / Double(2 * eps)
+            #expect(abs(estimate - gates.feedForward[index]) <= 0.02 * abs(gates.feedForward[index]) + 2e-5,
+                    "layer \(index) feed-forward: \(gates.feedForward[index]) vs finite difference \(estimate)")
+        }
+        #expect(gates.heads.flatMap { $0 }.contains { abs($0) > 1e-4 }, "the fixture's gradients are not all vanishing")
+    }
+
+    @Test func removedHeadsAndBlocksContributeNothingAndScoreZero() throws {
+        let root = try FineTuneFixtures.folder("tickets-structure")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (model, sequence) = try Self.structureFixture(root)
+        var mask = StructureMask.full(for: model)
+        mask.heads[0][1] = false
+        mask.heads[1][3] = false
+        mask.feedForward[1] = false
+        var masked = model
+        try mask.apply(to: &masked)
+        var inputs = EncoderBatch()
+        inputs.append(ids: sequence.ids, typeIds: sequence.typeIds)
+        let batch = TrainingBatch(inputs: inputs, targets: [sequence.target])
+        let engine = GradientEngine(threads: 1)
+        var unused = ParameterVector(zeros: model.layout)
+        let before = try engine.run(masked, batch: batch, into: &unused, computeGradients: false).logits
+        // A removed head's output columns read a zero attention output: changing them changes nothing.
+        var perturbed = masked
+        let layer = model.architecture.layers[0], w = model.layout.slots[layer.attentionOutput.weight]
+        for row in 0..<model.config.hiddenSize {
+            for c in (row * layer.attentionWidth + layer.headDim)..<(row * layer.attentionWidth + 2 * layer.headDim) { perturbed.parameters.values[w.offset + c] = 7 }
+        }
+        #expect(try engine.run(perturbed, batch: batch, into: &unused, computeGradients: false).logits == before)
+        let importance = try StructureImportance.measure(masked, sequences: [sequence], engine: engine)
+        #expect(importance.heads[0][1] == 0 && importance.heads[1][3] == 0 && importance.feedForward[1] == 0)
+        #expect(importance.heads[0][0] > 0 && importance.feedForward[0] > 0)
+        // Removing by importance takes the least (or, for "bad", the most) important kept ones.
+        let less = importance.removing(from: mask, heads: 2, feedForward: 1)
+        #expect(less.keptHeads == mask.keptHeads - 2 && less.keptFeedForward == 0)
+        func scores(_ include: (Int, Int) -> Bool) -> [Double] {
+            var result: [Double] = []
+            for l in mask.heads.indices { for head in mask.heads[l].indices where include(l, head) { result.append(importance.heads[l][head]) } }
+            return result
+        }
+        let kept = scores { mask.heads[$0][$1] }
+        let removedScores = scores { mask.heads[$0][$1] && !less.heads[$0][$1] }
+        #expect(removedScores.max()! <= kept.sorted()[2])
+        let bad = importance.removing(from: mask, heads: 2, feedForward: 0, mostImportant: true)
+        let badScores = scores { mask.heads[$0][$1] && !bad.heads[$0][$1] }
+        #expect(badScores.min()! >= kept.sorted(by: >)[1])
+        let random = mask.removingRandomly(heads: 2, feedForward: 1, seed: 4)
+        #expect(random.keptHeads == mask.keptHeads - 2 && random.keptFeedForward == 0 && !random.heads[0][1] && !random.heads[1][3])
+    }
+
     // MARK: Command line
 
     @Test(.needsAgentBinary) func impAndItsControlRunAsAUserRunsThem() throws {
