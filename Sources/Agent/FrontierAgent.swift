@@ -15,6 +15,6 @@ struct FrontierAgent: ParsableCommand {
         version: "frontier-agent \(FrontierVersion.string)",
         subcommands: [InfoCommand.self, TokenizeCommand.self, LogitsCommand.self, EvalCommand.self, BenchCommand.self, TrainingBenchCommand.self,
                       RunCommand.self, ConnectCommand.self, WorkerCommand.self, FinetuneCommand.self,
-                      ImpCommand.self, ImpControlCommand.self]
+                      ImpCommand.self, ImpControlCommand.self, PruneStructuredCommand.self]
     )
 }

@@ -203,10 +203,7 @@ import FrontierSupport
     }
 
     static func trainedModel(_ folder: URL, like model: TrainableModel) throws -> TrainableModel {
-        let loaded = try TrainableModel(try Checkpoint.load(directory: folder).model)
-        var result = model
-        result.parameters = ParameterVector(layout: model.layout, values: loaded.parameters.values)
-        return result
+        try TicketSearch.load(folder, like: model)
     }
 
     @Test(arguments: [PruningSchedule.Basis.original, .remaining])
@@ -399,6 +396,46 @@ import FrontierSupport
         #expect(badScores.min()! >= kept.sorted(by: >)[1])
         let random = mask.removingRandomly(heads: 2, feedForward: 1, seed: 4)
         #expect(random.keptHeads == mask.keptHeads - 2 && random.keptFeedForward == 0 && !random.heads[0][1] && !random.heads[1][3])
+    }
+
+    @Test func structuredSearchKeepsTheThresholdAndRetrainsSubnetworksOfOneSize() throws {
+        let root = try FineTuneFixtures.folder("tickets-structured")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let base = try FrozenFinetuneTests.tinyBase(in: root), data = try FrozenFinetuneTests.writeSST2(in: root)
+        var fineTune = FineTuneFixtures.settings(base: base, data: data)
+        fineTune.evalEvery = nil
+        let settings = StructuredSearchSettings(fineTune: fineTune, perStep: 0.25, threshold: 0.8, importanceExamples: 8)
+        let out = root.appendingPathComponent("structured")
+        var steps: [(StructuredResult, Bool)] = []
+        let search = StructuredSearch(settings: settings, baseJob: try FineTuneFixtures.job(fineTune), folder: out)
+        let results = try search.run(train: Self.train) { event in
+            if case let .step(result, accepted) = event { steps.append((result, accepted)) }
+        }
+        #expect(results.map(\.name) == ["full", "good", "random", "bad"])
+        let full = results[0], good = results[1]
+        #expect(full.keptHeads == 8 && full.keptFeedForward == 2)
+        #expect(steps.allSatisfy { $0.1 == ($0.0.value >= 0.8 * full.value) }, "a step is kept exactly when it stays above the threshold")
+        let accepted = steps.filter(\.1).map(\.0)
+        #expect(good.keptHeads == (accepted.last?.keptHeads ?? 8) && good.keptFeedForward == (accepted.last?.keptFeedForward ?? 2))
+        for other in results.dropFirst(2) {
+            #expect(other.keptHeads == good.keptHeads && other.keptFeedForward == good.keptFeedForward, "\(other.name)")
+        }
+        // Each retrained subnetwork's removed tensors are still zero after training.
+        let theta0 = search.baseJob.model
+        for result in results.dropFirst() {
+            let trained = try Self.trainedModel(out.appendingPathComponent(result.name), like: theta0)
+            let keep = result.structure.keep(for: theta0)
+            for (name, flags) in keep {
+                let values = try #require(trained.parameters[name])
+                #expect(zip(values, flags).allSatisfy { $0.1 || $0.0 == 0 }, "\(result.name): \(name)")
+            }
+        }
+        // Run again: everything is read back, with the same results.
+        var trainedAgain = 0
+        let again = try StructuredSearch(settings: settings, baseJob: try FineTuneFixtures.job(fineTune), folder: out).run(train: Self.train) { event in
+            if case .training = event { trainedAgain += 1 }
+        }
+        #expect(trainedAgain == 0 && again == results)
     }
 
     // MARK: Command line

@@ -230,7 +230,10 @@ public final class TicketSearch {
         return model
     }
 
-    func readFinished(_ folder: URL) throws -> FineTuneRecord? {
+    func readFinished(_ folder: URL) throws -> FineTuneRecord? { try Self.readRecord(folder) }
+
+    /// The `training.json` of a finished fine-tune folder (nil: not finished).
+    public static func readRecord(_ folder: URL) throws -> FineTuneRecord? {
         let url = folder.appendingPathComponent(FineTunedCheckpoint.recordFile)
         guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
         do {
@@ -240,16 +243,18 @@ public final class TicketSearch {
         }
     }
 
-    /// A level's trained model, in the base job's layout (the same tensors, in the same order).
-    func loadModel(_ folder: URL) throws -> TrainableModel {
+    func loadModel(_ folder: URL) throws -> TrainableModel { try Self.load(folder, like: baseJob.model) }
+
+    /// A fine-tuned folder's model in `model`'s layout (the same tensors, in the same order).
+    public static func load(_ folder: URL, like model: TrainableModel) throws -> TrainableModel {
         let checkpoint = try Checkpoint.load(directory: folder)
-        var model = baseJob.model
+        var result = model
         let values = try TrainableModel(checkpoint.model).parameters
         guard values.layout.names == model.layout.names, values.layout.count == model.layout.count else {
             throw TrainingError.checkpoint(path: folder.path, detail: "its tensors are not the searched model's (another base or task?)")
         }
-        model.parameters = ParameterVector(layout: model.layout, values: values.values)
-        return model
+        result.parameters = ParameterVector(layout: model.layout, values: values.values)
+        return result
     }
 
     // MARK: Controls' source
