@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Lottery tickets and structured subnetworks on MiniLM-L6 (issue 16): runs the experiments of
+# docs/tickets.md and regenerates its tables. Every run is resumable: run the same command again
+# after an interruption (or in the next session) and it continues where it stopped.
+#
+#   bench/tickets.sh [--tasks "CoLA STS-B MRPC RTE SST-2"] [--seeds "42 43 44"]
+#                    [--methods "imp one-shot random-pruning random-reinit structured"]
+#                    [--control-levels LIST] [--threads T] [--out DIR] [--agent PATH] [--tables-only]
+#
+# Per task and seed, in OUT/TASK/seed-S: imp/ (IMP to 90 % sparsity, 10 % of the original count per
+# round, rewinding to θ0, the head kept), one-shot/, random-pruning/, random-reinit/ (the controls at
+# IMP's per-matrix counts; --control-levels limits them, e.g. 3,5,7,9 for 30/50/70/90 %) and
+# structured/ (prune-structured: good, random and bad subnetworks). The recipe per task is the one
+# of the reference checkpoints in ../shared/models: SST-2 1 epoch, lr 8e-5, max length 64; the small
+# tasks 3 epochs, lr 6e-5, max length 128; all batch 32, warm-up 6 %, AdamW with weight decay 0.01.
+# Then bench/tickets_tables.py writes the tables (markdown on stdout, and docs/tickets-tables.md).
+#
+# Cost on 2 cores (Intel Xeon, 2026-12): one SST-2 fine-tune ≈ 22 min, MRPC ≈ 12, RTE ≈ 10, STS-B ≈ 5,
+# CoLA ≈ 3; IMP to 90 % is 10 fine-tunes, each control 9. The whole matrix is days: run it task by task.
+#
+# Environment: FRONTIER_SHARED (default ../shared beside the checkout), FRONTIER_AGENT (default
+# .build/release/frontier-agent).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+shared="${FRONTIER_SHARED:-$root/../shared}"
+tasks="CoLA STS-B MRPC RTE SST-2" seeds="42 43 44" methods="imp one-shot random-pruning random-reinit structured"
+control_levels="" threads=2 out="$root/cache/tickets" tables_only=0
+agent="${FRONTIER_AGENT:-$root/.build/release/frontier-agent}"
+base="$root/cache/models/all-minilm-l6-v2"
+data="$shared/data/glue"
+
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --tasks) tasks="$2"; shift 2 ;;
+        --seeds) seeds="$2"; shift 2 ;;
+        --methods) methods="$2"; shift 2 ;;
+        --control-levels) control_levels="$2"; shift 2 ;;
+        --threads) threads="$2"; shift 2 ;;
+        --out) out="$2"; shift 2 ;;
+        --agent) agent="$2"; shift 2 ;;
+        --tables-only) tables_only=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "unknown option $1" >&2; usage >&2; exit 64 ;;
+    esac
+done
+
+tables() { python3 "$root/bench/tickets_tables.py" "$out" --write "$root/docs/tickets-tables.md"; }
+if [ "$tables_only" = 1 ]; then tables; exit 0; fi
+
+[ -x "$agent" ] || { echo "error: no frontier-agent at $agent (swift build -c release, or set FRONTIER_AGENT)" >&2; exit 64; }
+if [ ! -f "$base/model.safetensors" ]; then bash "$root/scripts/fetch-base-model.sh" >/dev/null; fi
+
+recipe() {
+    case "$1" in
+        SST-2) echo "--epochs 1 --lr 8e-5 --max-seq-len 64" ;;
+        *) echo "--epochs 3 --lr 6e-5 --max-seq-len 128" ;;
+    esac
+}
+
+for task in $tasks; do
+    [ -f "$data/$task/train.tsv" ] || { echo "error: no $data/$task/train.tsv (set FRONTIER_SHARED)" >&2; exit 64; }
+    for seed in $seeds; do
+        dir="$out/$task/seed-$seed"
+        mkdir -p "$dir"
+        common="--batch 32 --warmup-ratio 0.06 --seed $seed --threads $threads --checkpoint-every 100 $(recipe "$task")"
+        for method in $methods; do
+            echo "== $task seed $seed: $method ($(date -u +%H:%M))" >&2
+            case "$method" in
+                imp)
+                    # shellcheck disable=SC2086
+                    "$agent" imp --base "$base" --task "$task" --data "$data" --out "$dir/imp" \
+                        --target-sparsity 0.9 --per-round 0.1 --of original $common > "$dir/imp.json" ;;
+                one-shot|random-pruning|random-reinit)
+                    levels=()
+                    [ -n "$control_levels" ] && levels=(--levels "$control_levels")
+                    "$agent" imp-control --imp "$dir/imp" --control "$method" --out "$dir/$method" "${levels[@]}" > "$dir/$method.json" ;;
+                structured)
+                    # shellcheck disable=SC2086
+                    "$agent" prune-structured --base "$base" --task "$task" --data "$data" --out "$dir/structured" \
+                        --per-step 0.1 --threshold 0.9 $common > "$dir/structured.json" ;;
+                *) echo "unknown method $method" >&2; exit 64 ;;
+            esac
+        done
+    done
+done
+tables
