@@ -184,4 +184,26 @@ import FrontierTechniques
         let off = try GradientEngine(threads: 2).lossAndGradients(model, batch: batch).gradients.values
         #expect(off != first)
     }
+
+    /// A classifier's last block computes [CLS] alone; computing every row of it must give the
+    /// same loss, logits and gradients (dropout on or off, every regime, both families).
+    @Test(arguments: [ModelConfig.Family.bert, .distilbert])
+    func clsOnlyLastBlockGivesTheGradientsOfTheFullBlock(family: ModelConfig.Family) throws {
+        for regression in [false, true] {
+            let model = try TrainableModel(Self.model(family, head: .classifier(labels: regression ? 1 : 3), regression: regression))
+            let batch = Self.batch(for: .classifier(labels: 3), regression: regression, lengths: [5, 1, 8, 3])
+            for (rates, parts) in [(DropoutRates.off, TrainableParts.everything), (.uniform(0.2), .everything),
+                                   (.uniform(0.2), TrainingRegime.topK(1).parts(layers: 2)), (.off, TrainingRegime.frozen.parts(layers: 2))] {
+                var short = ParameterVector(zeros: model.layout), full = ParameterVector(zeros: model.layout)
+                let a = try GradientEngine(threads: 2).run(model, batch: batch, dropout: rates, seed: 3, step: 2, trainable: parts, into: &short)
+                let b = try GradientEngine(threads: 2, everyRowOfTheLastBlock: true)
+                    .run(model, batch: batch, dropout: rates, seed: 3, step: 2, trainable: parts, into: &full)
+                #expect(abs(a.loss - b.loss) <= 1e-6 * max(1, abs(b.loss)), "\(family) loss \(a.loss) vs \(b.loss)")
+                for (x, y) in zip(a.logits.joined(), b.logits.joined()) { #expect(abs(x - y) <= 1e-5) }
+                let scale = full.values.map(abs).max() ?? 0
+                let worst = zip(short.values, full.values).map { abs($0 - $1) }.max() ?? 0
+                #expect(scale > 0 && worst <= 1e-5 * scale, "\(family) regression \(regression) rates \(rates.hidden) parts \(parts.layersFrom): \(worst) of \(scale)")
+            }
+        }
+    }
 }

@@ -60,6 +60,9 @@ struct TrainingBenchCommand: ParsableCommand {
     @Option(help: "Which part trains: full, top-K (e.g. top-2) or frozen.")
     var regime: String = "full"
 
+    @Flag(name: .customLong("every-row-last-block"), help: "Compute every row of a classifier's last block instead of [CLS] alone (the same gradients; the baseline of that saving).")
+    var everyRowLastBlock = false
+
     func run() throws {
         guard let glueTask = GlueTask(name: task) else { throw ValidationError("unknown --task '\(task)'") }
         guard batch >= 1, steps >= 1, warmup >= 0, limit >= batch else { throw ValidationError("need --batch ≥ 1, --steps ≥ 1, --limit ≥ --batch") }
@@ -96,7 +99,7 @@ struct TrainingBenchCommand: ParsableCommand {
         let settings = TrainerSettings(schedule: LearningRateSchedule(peak: 1e-5, warmupSteps: 0, totalSteps: 1_000_000),
                                        dropout: rates, seed: 1, regime: trainingRegime)
         var trainer = try Trainer(model: trainable, settings: settings)
-        let engine = GradientEngine(threads: threads, gemm: gemm)
+        let engine = GradientEngine(threads: threads, gemm: gemm, everyRowOfTheLastBlock: everyRowLastBlock)
         note("train-bench: \(glueTask.folderName), \(examples.count) examples, batch \(batch), \(threads) thread(s), \(warmup) + \(steps) updates")
         var stepSeconds: [Double] = [], passSeconds: [Double] = [], tokens: [Int] = [], flops: [Double] = []
         for index in 0..<(warmup + steps) {
@@ -108,7 +111,7 @@ struct TrainingBenchCommand: ParsableCommand {
             stepSeconds.append(total)
             passSeconds.append(report.passSeconds)
             tokens.append(b.inputs.tokenCount)
-            let counted = trainer.model.architecture.trainingFlops(lengths: b.inputs.lengths, parts: trainer.parts)
+            let counted = trainer.model.architecture.trainingFlops(lengths: b.inputs.lengths, parts: trainer.parts, everyRowOfTheLastBlock: everyRowLastBlock)
             flops.append(counted.forward + counted.backward)
         }
         let median = { (values: [Double]) -> Double in let s = values.sorted(); return s[s.count / 2] }
@@ -119,17 +122,22 @@ struct TrainingBenchCommand: ParsableCommand {
         let packed = EngineBenchmark.packedGemmRate(workspace: Workspace(threads: threads))
         let device = DeviceProbe().fingerprint(threadsUsed: threads, gpus: [], openblasConfig: Blas.configuration, openblasThreads: Blas.threads,
                                                engineVersion: FrontierVersion.string, gitCommit: nil, deviceClassOverride: nil)
-        let rate = meanFlops / step
-        try JSONOutput.write(TrainingBenchReport(
+        let rate: Double = meanFlops / step
+        let stepRate: Double = rate / 1e9
+        let fraction: Double = stepRate / max(sgemm, packed)
+        let peakRss: Double? = ProcessMemory.peakResidentKB().map { Double($0) / 1024 }
+        let report = TrainingBenchReport(
             model: model, task: glueTask.folderName, regime: trainingRegime.description, batch: batch, maxSeqLen: maxSeqLen,
             threads: threads, steps: steps, meanTokensPerStep: meanTokens, stepSeconds: step,
             passSeconds: pass, optimizerSeconds: max(0, step - pass),
             examplesPerS: Double(batch) / step, tokensPerS: meanTokens / step,
-            stepGflopsPerS: rate / 1e9, openblasSgemmGflopsPerS: sgemm, packedGemmGflopsPerS: packed,
-            fractionOfPeakGemm: rate / 1e9 / max(sgemm, packed), gemm: engine.gemm.rawValue, gemmIsa: PackedGemm.isa,
+            stepGflopsPerS: stepRate, openblasSgemmGflopsPerS: sgemm, packedGemmGflopsPerS: packed,
+            fractionOfPeakGemm: fraction, gemm: engine.gemm.rawValue, lastBlock: everyRowLastBlock ? "every row" : "cls only",
+            gemmIsa: PackedGemm.isa,
             parameters: trainer.model.parameters.values.count, trainableParameters: trainer.trainableParameterCount,
-            peakRssMb: ProcessMemory.peakResidentKB().map { Double($0) / 1024 }, openblasCore: Blas.coreName,
-            cpu: device.cpuModel, cpuFlags: device.cpuFlags))
+            peakRssMb: peakRss, openblasCore: Blas.coreName,
+            cpu: device.cpuModel, cpuFlags: device.cpuFlags)
+        try JSONOutput.write(report)
     }
 }
 
@@ -153,6 +161,8 @@ struct TrainingBenchReport: Codable {
     /// The step's rate over the faster of the two reference GEMMs.
     var fractionOfPeakGemm: Double
     var gemm: String
+    /// A classifier's last block: `cls only` (the default) or `every row`.
+    var lastBlock: String
     var gemmIsa: String
     var parameters: Int
     var trainableParameters: Int

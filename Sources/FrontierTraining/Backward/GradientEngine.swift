@@ -40,11 +40,15 @@ public final class GradientEngine {
     public let threads: Int
     public let gemm: GemmBackend
     private let gemms: TrainingGemm
+    /// A classifier's last block computed for every row instead of [CLS] alone: the same
+    /// gradients with more work, kept to check the short path against.
+    public let everyRowOfTheLastBlock: Bool
 
     /// `gemm`: the engine's packed microkernels (default) or OpenBLAS, for the linear layers.
-    public init(threads: Int, gemm: GemmBackend = .packed) {
+    public init(threads: Int, gemm: GemmBackend = .packed, everyRowOfTheLastBlock: Bool = false) {
         self.threads = max(1, threads)
         self.gemm = gemm
+        self.everyRowOfTheLastBlock = everyRowOfTheLastBlock
         gemms = TrainingGemm(backend: gemm, threads: self.threads)
     }
 
@@ -69,7 +73,8 @@ public final class GradientEngine {
         return model.parameters.values.withUnsafeBufferPointer { parameters in
             gradients.values.withUnsafeMutableBufferPointer { grads in
                 var pass = Computation(model: model, batch: batch, dropout: dropout, stream: stream, trainable: trainable,
-                                       parameters: parameters.baseAddress!, gradients: grads.baseAddress!, threads: threads, gemm: gemms)
+                                       parameters: parameters.baseAddress!, gradients: grads.baseAddress!, threads: threads, gemm: gemms,
+                                       everyRowOfTheLastBlock: everyRowOfTheLastBlock)
                 return pass.run(lossScale: lossScale, backward: computeGradients)
             }
         }
@@ -159,10 +164,13 @@ private struct Computation {
     let arch: TrainableArchitecture
     let tokens: Int, sequences: Int, h: Int
     let offsets: [Int]
+    let everyRowOfTheLastBlock: Bool
 
     init(model: TrainableModel, batch: TrainingBatch, dropout: DropoutRates, stream: DropoutStream, trainable: TrainableParts,
-         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, threads: Int, gemm: TrainingGemm) {
+         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>, threads: Int, gemm: TrainingGemm,
+         everyRowOfTheLastBlock: Bool) {
         self.model = model; self.batch = batch; self.dropout = dropout; self.stream = stream; self.trainable = trainable
+        self.everyRowOfTheLastBlock = everyRowOfTheLastBlock
         p = parameters; g = gradients; self.threads = threads; self.gemm = gemm
         layout = model.layout; arch = model.architecture
         tokens = batch.inputs.tokenCount; sequences = batch.count; h = model.config.hiddenSize
@@ -184,6 +192,28 @@ private struct Computation {
             }
         }
         return mask
+    }
+
+    /// The mask of the elements `segments` (start, count) of a site's full layout, back to back:
+    /// the same flags those elements get in the full mask, for passes that compute part of it.
+    func mask(site: Int, segments: [(start: Int, count: Int)], rate: Float) -> [UInt8]? {
+        let total = segments.reduce(0) { $0 + $1.count }
+        guard rate > 0, total > 0 else { return nil }
+        var mask = [UInt8](repeating: 0, count: total)
+        mask.withUnsafeMutableBufferPointer { buffer in
+            var at = 0
+            for segment in segments {
+                stream.fill(buffer.baseAddress! + at, count: segment.count, site: site, start: segment.start, rate: rate)
+                at += segment.count
+            }
+        }
+        return mask
+    }
+
+    /// Row `r` of a block's output: all rows, or (first query only) each sequence's [CLS] row.
+    func hiddenSegments(firstQueryOnly: Bool) -> [(start: Int, count: Int)]? {
+        guard firstQueryOnly else { return nil }
+        return (0..<sequences).map { (offsets[$0] * h, h) }
     }
 
     mutating func run(lossScale: Float, backward: Bool) -> GradientEngine.Pass {
@@ -212,22 +242,30 @@ private struct Computation {
         // Encoder blocks, keeping what each backward needs.
         var saved: [LayerActivations] = []
         var x = embedded
+        // A classifier reads only [CLS] of the last block: that block computes its [CLS] rows
+        // alone (keys and values still of every token), and its output has one row per sequence.
+        let lastIsClsOnly: Bool
+        if case .classification = arch.head { lastIsClsOnly = !everyRowOfTheLastBlock } else { lastIsClsOnly = false }
         for (index, layer) in arch.layers.enumerated() {
-            let (activations, next) = forwardLayer(layer, index: index, input: x, keep: backward && index >= trainable.layersFrom)
+            let clsOnly = lastIsClsOnly && index == arch.layers.count - 1
+            let (activations, next) = forwardLayer(layer, index: index, input: x, keep: backward && index >= trainable.layersFrom,
+                                                   firstQueryOnly: clsOnly)
             if let activations { saved.append(activations) } else { saved.append(LayerActivations.placeholder) }
             x = next
         }
 
         // Head and loss.
-        let dx = FloatBuffer(count: tokens * h)
-        let (loss, logits) = head(x, lossScale: lossScale, backward: backward, gradient: dx)
+        let compact = lastIsClsOnly && !arch.layers.isEmpty
+        let dx = FloatBuffer(count: (compact ? sequences : tokens) * h)
+        let (loss, logits) = head(x, lossScale: lossScale, backward: backward, gradient: dx, compact: compact)
         guard backward else { return GradientEngine.Pass(loss: loss, logits: logits) }
 
         let lowest = trainable.embeddings ? 0 : trainable.layersFrom
         var dy = dx
         for index in arch.layers.indices.reversed() where index >= lowest {
             let needInput = index > lowest || trainable.embeddings
-            dy = backwardLayer(arch.layers[index], index: index, saved: saved[index], gradient: dy, needInputGradient: needInput)
+            dy = backwardLayer(arch.layers[index], index: index, saved: saved[index], gradient: dy, needInputGradient: needInput,
+                               firstQueryOnly: compact && index == arch.layers.count - 1)
             saved[index] = LayerActivations.placeholder
         }
         if trainable.embeddings {
@@ -253,45 +291,68 @@ private struct Computation {
 
     // MARK: Encoder block
 
-    func forwardLayer(_ layer: LayerSlots, index: Int, input x: FloatBuffer, keep: Bool) -> (LayerActivations?, FloatBuffer) {
+    /// One block forward. With `firstQueryOnly` only each sequence's [CLS] row goes past the
+    /// query/key/value projection (keys and values of every token feed its attention), and the
+    /// output has one row per sequence; dropout flags are those of the same elements in a full
+    /// pass, so both passes train the same model.
+    func forwardLayer(_ layer: LayerSlots, index: Int, input x: FloatBuffer, keep: Bool,
+                      firstQueryOnly: Bool = false) -> (LayerActivations?, FloatBuffer) {
         let a = layer.attentionWidth, inter = layer.intermediateSize, t = tokens
+        let rows = firstQueryOnly ? sequences : t
+        let segments = hiddenSegments(firstQueryOnly: firstQueryOnly)
+        func hiddenMask(_ site: Int) -> [UInt8]? {
+            segments.map { mask(site: site, segments: $0, rate: dropout.hidden) } ?? mask(site: site, count: t * h, rate: dropout.hidden)
+        }
         let qkv = FloatBuffer(count: t * 3 * a)
         gemm.linear(x.pointer, m: t, k: h, weight: w(layer.queryKeyValue.weight), n: 3 * a, into: qkv.pointer)
         TrainingKernels.addBias(qkv.pointer, w(layer.queryKeyValue.bias), rows: t, cols: 3 * a)
 
-        let probabilityOffsets = TrainingKernels.probabilityOffsets(offsets, heads: layer.numHeads)
+        let probabilityOffsets = TrainingKernels.probabilityOffsets(offsets, heads: layer.numHeads, firstQueryOnly: firstQueryOnly)
         let probabilities = FloatBuffer(count: probabilityOffsets.last!)
-        let probabilityMask = mask(site: 1 + 4 * index, count: probabilityOffsets.last!, rate: dropout.attention)
-        let context = FloatBuffer(count: t * a)
+        let probabilityMask: [UInt8]?
+        if firstQueryOnly {
+            let full = TrainingKernels.probabilityOffsets(offsets, heads: layer.numHeads)
+            probabilityMask = mask(site: 1 + 4 * index, segments: (0..<sequences).flatMap { s in
+                let length = offsets[s + 1] - offsets[s]
+                return (0..<layer.numHeads).map { head in (full[s] + head * length * length, length) }
+            }, rate: dropout.attention)
+        } else {
+            probabilityMask = mask(site: 1 + 4 * index, count: probabilityOffsets.last!, rate: dropout.attention)
+        }
+        let context = FloatBuffer(count: rows * a)
         withOptionalPointer(probabilityMask) { m in
             TrainingKernels.attentionForward(qkv: qkv.pointer, offsets: offsets, heads: layer.numHeads, headDim: layer.headDim,
                                              probabilities: probabilities.pointer, probabilityOffsets: probabilityOffsets,
-                                             mask: m, rate: dropout.attention, context: context.pointer, threads: threads)
+                                             mask: m, rate: dropout.attention, context: context.pointer,
+                                             firstQueryOnly: firstQueryOnly, threads: threads)
         }
 
-        let s1 = FloatBuffer(count: t * h)
-        gemm.linear(context.pointer, m: t, k: a, weight: w(layer.attentionOutput.weight), n: h, into: s1.pointer)
-        TrainingKernels.addBias(s1.pointer, w(layer.attentionOutput.bias), rows: t, cols: h)
-        let attentionOutputMask = model.config.family == .bert ? mask(site: 2 + 4 * index, count: t * h, rate: dropout.hidden) : nil
-        if let attentionOutputMask { attentionOutputMask.withUnsafeBufferPointer { TrainingKernels.applyMask(s1.pointer, $0.baseAddress!, count: t * h, rate: dropout.hidden) } }
-        for i in 0..<(t * h) { s1.pointer[i] += x.pointer[i] }
-        let hidden1 = FloatBuffer(count: t * h), normalized1 = FloatBuffer(count: t * h), rstd1 = FloatBuffer(count: t)
-        TrainingKernels.layerNormForward(s1.pointer, rows: t, width: h, gamma: w(layer.attentionNorm.gamma), beta: w(layer.attentionNorm.beta),
+        let s1 = FloatBuffer(count: rows * h)
+        gemm.linear(context.pointer, m: rows, k: a, weight: w(layer.attentionOutput.weight), n: h, into: s1.pointer)
+        TrainingKernels.addBias(s1.pointer, w(layer.attentionOutput.bias), rows: rows, cols: h)
+        let attentionOutputMask = model.config.family == .bert ? hiddenMask(2 + 4 * index) : nil
+        if let attentionOutputMask { attentionOutputMask.withUnsafeBufferPointer { TrainingKernels.applyMask(s1.pointer, $0.baseAddress!, count: rows * h, rate: dropout.hidden) } }
+        for r in 0..<rows {
+            let residual = x.pointer + (firstQueryOnly ? offsets[r] : r) * h, out = s1.pointer + r * h
+            for c in 0..<h { out[c] += residual[c] }
+        }
+        let hidden1 = FloatBuffer(count: rows * h), normalized1 = FloatBuffer(count: rows * h), rstd1 = FloatBuffer(count: rows)
+        TrainingKernels.layerNormForward(s1.pointer, rows: rows, width: h, gamma: w(layer.attentionNorm.gamma), beta: w(layer.attentionNorm.beta),
                                          eps: layer.attentionNorm.eps, output: hidden1.pointer, normalized: normalized1.pointer, rstd: rstd1.pointer, threads: threads)
 
-        let preActivation = FloatBuffer(count: t * inter), activation = FloatBuffer(count: t * inter)
-        gemm.linear(hidden1.pointer, m: t, k: h, weight: w(layer.intermediate.weight), n: inter, into: preActivation.pointer)
-        TrainingKernels.addBias(preActivation.pointer, w(layer.intermediate.bias), rows: t, cols: inter)
-        TrainingKernels.geluForward(preActivation.pointer, into: activation.pointer, count: t * inter, threads: threads)
+        let preActivation = FloatBuffer(count: rows * inter), activation = FloatBuffer(count: rows * inter)
+        gemm.linear(hidden1.pointer, m: rows, k: h, weight: w(layer.intermediate.weight), n: inter, into: preActivation.pointer)
+        TrainingKernels.addBias(preActivation.pointer, w(layer.intermediate.bias), rows: rows, cols: inter)
+        TrainingKernels.geluForward(preActivation.pointer, into: activation.pointer, count: rows * inter, threads: threads)
 
         let s2 = s1  // reused: s1 is no longer needed
-        gemm.linear(activation.pointer, m: t, k: inter, weight: w(layer.output.weight), n: h, into: s2.pointer)
-        TrainingKernels.addBias(s2.pointer, w(layer.output.bias), rows: t, cols: h)
-        let outputMask = mask(site: 3 + 4 * index, count: t * h, rate: dropout.hidden)
-        if let outputMask { outputMask.withUnsafeBufferPointer { TrainingKernels.applyMask(s2.pointer, $0.baseAddress!, count: t * h, rate: dropout.hidden) } }
-        for i in 0..<(t * h) { s2.pointer[i] += hidden1.pointer[i] }
-        let output = FloatBuffer(count: t * h), normalized2 = FloatBuffer(count: t * h), rstd2 = FloatBuffer(count: t)
-        TrainingKernels.layerNormForward(s2.pointer, rows: t, width: h, gamma: w(layer.outputNorm.gamma), beta: w(layer.outputNorm.beta),
+        gemm.linear(activation.pointer, m: rows, k: inter, weight: w(layer.output.weight), n: h, into: s2.pointer)
+        TrainingKernels.addBias(s2.pointer, w(layer.output.bias), rows: rows, cols: h)
+        let outputMask = hiddenMask(3 + 4 * index)
+        if let outputMask { outputMask.withUnsafeBufferPointer { TrainingKernels.applyMask(s2.pointer, $0.baseAddress!, count: rows * h, rate: dropout.hidden) } }
+        for i in 0..<(rows * h) { s2.pointer[i] += hidden1.pointer[i] }
+        let output = FloatBuffer(count: rows * h), normalized2 = FloatBuffer(count: rows * h), rstd2 = FloatBuffer(count: rows)
+        TrainingKernels.layerNormForward(s2.pointer, rows: rows, width: h, gamma: w(layer.outputNorm.gamma), beta: w(layer.outputNorm.beta),
                                          eps: layer.outputNorm.eps, output: output.pointer, normalized: normalized2.pointer, rstd: rstd2.pointer, threads: threads)
         guard keep else { return (nil, output) }
         return (LayerActivations(input: x, qkv: qkv, probabilities: probabilities, probabilityMask: probabilityMask, context: context,
@@ -301,67 +362,81 @@ private struct Computation {
     }
 
     /// From the gradient at the block's output to the gradient at its input (nil work when the
-    /// block below needs none), accumulating the block's parameter gradients.
-    func backwardLayer(_ layer: LayerSlots, index: Int, saved: LayerActivations, gradient dy: FloatBuffer, needInputGradient: Bool) -> FloatBuffer {
+    /// block below needs none), accumulating the block's parameter gradients. With
+    /// `firstQueryOnly`, `dy` has one row per sequence (the [CLS] rows `forwardLayer` computed).
+    func backwardLayer(_ layer: LayerSlots, index: Int, saved: LayerActivations, gradient dy: FloatBuffer, needInputGradient: Bool,
+                       firstQueryOnly: Bool = false) -> FloatBuffer {
         let a = layer.attentionWidth, inter = layer.intermediateSize, t = tokens
+        let rows = firstQueryOnly ? sequences : t
         // Output LayerNorm; its input was (dropout(output projection) + hidden1).
-        let ds2 = FloatBuffer(count: t * h)
-        TrainingKernels.layerNormBackward(dy.pointer, rows: t, width: h, normalized: saved.normalized2.pointer, rstd: saved.rstd2.pointer,
+        let ds2 = FloatBuffer(count: rows * h)
+        TrainingKernels.layerNormBackward(dy.pointer, rows: rows, width: h, normalized: saved.normalized2.pointer, rstd: saved.rstd2.pointer,
                                           gamma: w(layer.outputNorm.gamma), into: ds2.pointer, gammaGradient: dw(layer.outputNorm.gamma),
                                           betaGradient: dw(layer.outputNorm.beta), threads: threads)
-        let dOut = FloatBuffer(count: t * h)
-        dOut.pointer.update(from: ds2.pointer, count: t * h)
-        if let m = saved.outputMask { m.withUnsafeBufferPointer { TrainingKernels.applyMask(dOut.pointer, $0.baseAddress!, count: t * h, rate: dropout.hidden) } }
-        gemm.accumulateWeightGradient(dOut.pointer, m: t, n: h, input: saved.activation.pointer, k: inter, into: dw(layer.output.weight))
-        TrainingKernels.accumulateColumnSums(dOut.pointer, rows: t, cols: h, into: dw(layer.output.bias), threads: threads)
+        let dOut = FloatBuffer(count: rows * h)
+        dOut.pointer.update(from: ds2.pointer, count: rows * h)
+        if let m = saved.outputMask { m.withUnsafeBufferPointer { TrainingKernels.applyMask(dOut.pointer, $0.baseAddress!, count: rows * h, rate: dropout.hidden) } }
+        gemm.accumulateWeightGradient(dOut.pointer, m: rows, n: h, input: saved.activation.pointer, k: inter, into: dw(layer.output.weight))
+        TrainingKernels.accumulateColumnSums(dOut.pointer, rows: rows, cols: h, into: dw(layer.output.bias), threads: threads)
         let dAct = saved.activation  // reused: the activation is read above only
-        gemm.backwardInput(dOut.pointer, m: t, n: h, weight: w(layer.output.weight), k: inter, into: dAct.pointer)
-        TrainingKernels.geluBackward(saved.preActivation.pointer, gradient: dAct.pointer, count: t * inter, threads: threads)
-        gemm.accumulateWeightGradient(dAct.pointer, m: t, n: inter, input: saved.hidden1.pointer, k: h, into: dw(layer.intermediate.weight))
-        TrainingKernels.accumulateColumnSums(dAct.pointer, rows: t, cols: inter, into: dw(layer.intermediate.bias), threads: threads)
+        gemm.backwardInput(dOut.pointer, m: rows, n: h, weight: w(layer.output.weight), k: inter, into: dAct.pointer)
+        TrainingKernels.geluBackward(saved.preActivation.pointer, gradient: dAct.pointer, count: rows * inter, threads: threads)
+        gemm.accumulateWeightGradient(dAct.pointer, m: rows, n: inter, input: saved.hidden1.pointer, k: h, into: dw(layer.intermediate.weight))
+        TrainingKernels.accumulateColumnSums(dAct.pointer, rows: rows, cols: inter, into: dw(layer.intermediate.bias), threads: threads)
         // dhidden1 = dAct·Wi + ds2 (the residual).
-        gemm.backwardInput(dAct.pointer, m: t, n: inter, weight: w(layer.intermediate.weight), k: h, into: ds2.pointer, accumulate: true)
+        gemm.backwardInput(dAct.pointer, m: rows, n: inter, weight: w(layer.intermediate.weight), k: h, into: ds2.pointer, accumulate: true)
 
         // Attention LayerNorm; its input was (dropout(attention projection) + block input).
         let ds1 = ds2
-        TrainingKernels.layerNormBackward(ds2.pointer, rows: t, width: h, normalized: saved.normalized1.pointer, rstd: saved.rstd1.pointer,
+        TrainingKernels.layerNormBackward(ds2.pointer, rows: rows, width: h, normalized: saved.normalized1.pointer, rstd: saved.rstd1.pointer,
                                           gamma: w(layer.attentionNorm.gamma), into: ds1.pointer, gammaGradient: dw(layer.attentionNorm.gamma),
                                           betaGradient: dw(layer.attentionNorm.beta), threads: threads)
-        dOut.pointer.update(from: ds1.pointer, count: t * h)
-        if let m = saved.attentionOutputMask { m.withUnsafeBufferPointer { TrainingKernels.applyMask(dOut.pointer, $0.baseAddress!, count: t * h, rate: dropout.hidden) } }
-        gemm.accumulateWeightGradient(dOut.pointer, m: t, n: h, input: saved.context.pointer, k: a, into: dw(layer.attentionOutput.weight))
-        TrainingKernels.accumulateColumnSums(dOut.pointer, rows: t, cols: h, into: dw(layer.attentionOutput.bias), threads: threads)
+        dOut.pointer.update(from: ds1.pointer, count: rows * h)
+        if let m = saved.attentionOutputMask { m.withUnsafeBufferPointer { TrainingKernels.applyMask(dOut.pointer, $0.baseAddress!, count: rows * h, rate: dropout.hidden) } }
+        gemm.accumulateWeightGradient(dOut.pointer, m: rows, n: h, input: saved.context.pointer, k: a, into: dw(layer.attentionOutput.weight))
+        TrainingKernels.accumulateColumnSums(dOut.pointer, rows: rows, cols: h, into: dw(layer.attentionOutput.bias), threads: threads)
         let dContext = saved.context  // reused
-        gemm.backwardInput(dOut.pointer, m: t, n: h, weight: w(layer.attentionOutput.weight), k: a, into: dContext.pointer)
+        gemm.backwardInput(dOut.pointer, m: rows, n: h, weight: w(layer.attentionOutput.weight), k: a, into: dContext.pointer)
 
         let dqkv = FloatBuffer(count: t * 3 * a)
-        let probabilityOffsets = TrainingKernels.probabilityOffsets(offsets, heads: layer.numHeads)
+        let probabilityOffsets = TrainingKernels.probabilityOffsets(offsets, heads: layer.numHeads, firstQueryOnly: firstQueryOnly)
         withOptionalPointer(saved.probabilityMask) { m in
             TrainingKernels.attentionBackward(qkv: saved.qkv.pointer, offsets: offsets, heads: layer.numHeads, headDim: layer.headDim,
                                               probabilities: saved.probabilities.pointer, probabilityOffsets: probabilityOffsets,
-                                              mask: m, rate: dropout.attention, contextGradient: dContext.pointer, into: dqkv.pointer, threads: threads)
+                                              mask: m, rate: dropout.attention, contextGradient: dContext.pointer, into: dqkv.pointer,
+                                              firstQueryOnly: firstQueryOnly, threads: threads)
         }
         gemm.accumulateWeightGradient(dqkv.pointer, m: t, n: 3 * a, input: saved.input.pointer, k: h, into: dw(layer.queryKeyValue.weight))
         TrainingKernels.accumulateColumnSums(dqkv.pointer, rows: t, cols: 3 * a, into: dw(layer.queryKeyValue.bias), threads: threads)
-        if needInputGradient {
+        guard needInputGradient else { return ds1 }
+        guard firstQueryOnly else {
             // dx = dqkv·Wqkv + ds1 (the residual).
             gemm.backwardInput(dqkv.pointer, m: t, n: 3 * a, weight: w(layer.queryKeyValue.weight), k: h, into: ds1.pointer, accumulate: true)
+            return ds1
         }
-        return ds1
+        // dx = dqkv·Wqkv, plus the residual at the [CLS] rows.
+        let dx = FloatBuffer(count: t * h)
+        gemm.backwardInput(dqkv.pointer, m: t, n: 3 * a, weight: w(layer.queryKeyValue.weight), k: h, into: dx.pointer)
+        for s in 0..<sequences {
+            let row = dx.pointer + offsets[s] * h, residual = ds1.pointer + s * h
+            for c in 0..<h { row[c] += residual[c] }
+        }
+        return dx
     }
 
     // MARK: Head and loss
 
     /// The head's outputs, the mean loss, and (when `backward`) the head's gradients and the
     /// gradient at the encoder's output in `gradient`.
-    func head(_ x: FloatBuffer, lossScale: Float, backward: Bool, gradient dx: FloatBuffer) -> (Float, [[Float]]) {
-        dx.pointer.update(repeating: 0, count: tokens * h)
+    /// `compact`: `x` (and `dx`) hold one row per sequence, its [CLS] row.
+    func head(_ x: FloatBuffer, lossScale: Float, backward: Bool, gradient dx: FloatBuffer, compact: Bool = false) -> (Float, [[Float]]) {
+        dx.pointer.update(repeating: 0, count: (compact ? sequences : tokens) * h)
         let site = 1 + 4 * arch.layers.count
         switch arch.head {
         case let .classification(pooler, pre, classifier, labels):
             let b = sequences
             let cls = FloatBuffer(count: b * h)
-            for s in 0..<b { (cls.pointer + s * h).update(from: x.pointer + offsets[s] * h, count: h) }
+            for s in 0..<b { (cls.pointer + s * h).update(from: x.pointer + (compact ? s : offsets[s]) * h, count: h) }
             // BERT: tanh(pooler); DistilBERT: ReLU(pre-classifier); then dropout.
             let feature = FloatBuffer(count: b * h)
             var reader = cls
@@ -431,7 +506,7 @@ private struct Computation {
                 dCls = FloatBuffer(count: b * h)
                 gemm.backwardInput(dFeature.pointer, m: b, n: h, weight: w(transform.weight), k: h, into: dCls.pointer)
             }
-            for s in 0..<b { (dx.pointer + offsets[s] * h).update(from: dCls.pointer + s * h, count: h) }
+            for s in 0..<b { (dx.pointer + (compact ? s : offsets[s]) * h).update(from: dCls.pointer + s * h, count: h) }
             return (meanLoss, rows)
 
         case let .questionAnswering(qa):

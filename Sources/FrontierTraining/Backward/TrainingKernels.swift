@@ -178,22 +178,27 @@ enum TrainingKernels {
 
     // MARK: Attention over packed sequences
 
-    /// Where each (sequence, head) block of attention probabilities starts: heads·Σ L² floats in all.
-    static func probabilityOffsets(_ offsets: [Int], heads: Int) -> [Int] {
+    /// Where each (sequence, head) block of attention probabilities starts: heads·Σ L² floats in
+    /// all, or heads·Σ L with `firstQueryOnly` (one row of probabilities per block).
+    static func probabilityOffsets(_ offsets: [Int], heads: Int, firstQueryOnly: Bool = false) -> [Int] {
         var result = [0]
         for s in 0..<(offsets.count - 1) {
             let length = offsets[s + 1] - offsets[s]
-            result.append(result[s] + heads * length * length)
+            result.append(result[s] + heads * (firstQueryOnly ? 1 : length) * length)
         }
         return result
     }
 
     /// Softmax attention of every sequence and head: `P = softmax(QKᵀ·scale)` (kept), dropout
     /// on `P` by `mask` (when given), `context = P'·V`. `qkv` rows are `[Q | K | V]`, `3a` wide.
+    ///
+    /// With `firstQueryOnly`, only each sequence's first query ([CLS]) attends: one row of
+    /// probabilities per (sequence, head) block, and `context` has one row per sequence (what the
+    /// last block of a classifier needs, whose other outputs nothing reads).
     static func attentionForward(qkv: UnsafePointer<Float>, offsets: [Int], heads: Int, headDim d: Int,
                                  probabilities: UnsafeMutablePointer<Float>, probabilityOffsets: [Int],
                                  mask: UnsafePointer<UInt8>?, rate: Float,
-                                 context: UnsafeMutablePointer<Float>, threads: Int) {
+                                 context: UnsafeMutablePointer<Float>, firstQueryOnly: Bool = false, threads: Int) {
         let a = heads * d, ld = 3 * a, scale = 1 / Float(d).squareRoot(), keep = 1 / (1 - rate)
         let sequences = offsets.count - 1
         let maxLength = (0..<sequences).map { offsets[$0 + 1] - offsets[$0] }.max() ?? 0
@@ -204,10 +209,11 @@ enum TrainingKernels {
                 let s = item / heads, head = item % heads
                 let start = offsets[s], length = offsets[s + 1] - start
                 let q = qkv + start * ld + head * d, k = q + a, v = q + 2 * a
-                let block = probabilityOffsets[s] + head * length * length
+                let queries = firstQueryOnly ? 1 : length
+                let block = probabilityOffsets[s] + head * queries * length
                 let p = probabilities + block
                 for j in 0..<length { for t in 0..<d { kt[t * length + j] = k[j * ld + t] } }
-                for i in 0..<length {
+                for i in 0..<queries {
                     let row = p + i * length, qi = q + i * ld
                     for j in 0..<length { row[j] = 0 }
                     for t in 0..<d {
@@ -220,7 +226,7 @@ enum TrainingKernels {
                     for j in 0..<length { row[j] = Foundation.exp(row[j] - top); sum += row[j] }
                     let inv = 1 / sum
                     for j in 0..<length { row[j] *= inv }
-                    let out = context + (start + i) * a + head * d
+                    let out = context + (firstQueryOnly ? s : start + i) * a + head * d
                     for t in 0..<d { out[t] = 0 }
                     let m = mask.map { $0 + block + i * length }
                     for j in 0..<length {
@@ -238,7 +244,8 @@ enum TrainingKernels {
     static func attentionBackward(qkv: UnsafePointer<Float>, offsets: [Int], heads: Int, headDim d: Int,
                                   probabilities: UnsafePointer<Float>, probabilityOffsets: [Int],
                                   mask: UnsafePointer<UInt8>?, rate: Float,
-                                  contextGradient dc: UnsafePointer<Float>, into dqkv: UnsafeMutablePointer<Float>, threads: Int) {
+                                  contextGradient dc: UnsafePointer<Float>, into dqkv: UnsafeMutablePointer<Float>,
+                                  firstQueryOnly: Bool = false, threads: Int) {
         let a = heads * d, ld = 3 * a, scale = 1 / Float(d).squareRoot(), keep = 1 / (1 - rate)
         let sequences = offsets.count - 1
         let maxLength = (0..<sequences).map { offsets[$0 + 1] - offsets[$0] }.max() ?? 0
@@ -251,15 +258,18 @@ enum TrainingKernels {
                 let start = offsets[s], length = offsets[s + 1] - start
                 let q = qkv + start * ld + head * d, k = q + a, v = q + 2 * a
                 let dq = dqkv + start * ld + head * d, dk = dq + a, dv = dq + 2 * a
-                let block = probabilityOffsets[s] + head * length * length
+                let queries = firstQueryOnly ? 1 : length
+                let block = probabilityOffsets[s] + head * queries * length
                 for j in 0..<length {
                     for t in 0..<d { vt[t * length + j] = v[j * ld + t] }
                     for t in 0..<d { dk[j * ld + t] = 0; dv[j * ld + t] = 0 }
+                    // Queries that did not attend get no gradient.
+                    if j >= queries { for t in 0..<d { dq[j * ld + t] = 0 } }
                 }
-                for i in 0..<length {
+                for i in 0..<queries {
                     let p = probabilities + block + i * length
                     let m = mask.map { $0 + block + i * length }
-                    let dci = dc + (start + i) * a + head * d
+                    let dci = dc + (firstQueryOnly ? s : start + i) * a + head * d
                     // dP' = dC·Vᵀ; dV += P'ᵀ·dC
                     for j in 0..<length { dp[j] = 0 }
                     for t in 0..<d {
