@@ -57,15 +57,18 @@ struct FineTuneRun {
         let outcome: FineTuneOutcome
         do {
             outcome = try FineTuner(job: job, store: store, hooks: hooks, startedAt: started).run()
-        } catch let error as TrainingError {
-            if case .checkpoint = error { throw FinetuneTraining.fail(error, status: 70) }
-            throw FinetuneTraining.fail(error, status: 1)
-        } catch let error as CocoaError {
-            throw FinetuneTraining.fail(error, status: 70)
-        } catch let error as SafetensorsError {
-            throw FinetuneTraining.fail(error, status: 70)
         } catch {
-            throw FinetuneTraining.fail(error, status: 1)
+            // A search names the level that failed; finetune has only the one.
+            let context = self.label.map { "\($0): " } ?? ""
+            switch error {
+            case let error as TrainingError:
+                if case .checkpoint = error { throw FinetuneTraining.fail(error, status: 70, context: context) }
+                throw FinetuneTraining.fail(error, status: 1, context: context)
+            case is CocoaError, is SafetensorsError:
+                throw FinetuneTraining.fail(error, status: 70, context: context)
+            default:
+                throw FinetuneTraining.fail(error, status: 1, context: context)
+            }
         }
 
         do {

@@ -131,8 +131,8 @@ struct FinetuneTraining {
     }
 
     /// Prints the error as the command's failure and returns the exit status to throw.
-    static func fail(_ error: Error, status: Int32) -> ExitCode {
-        note("Error: \(error)")
+    static func fail(_ error: Error, status: Int32, context: String = "") -> ExitCode {
+        note("Error: \(context)\(error)")
         return ExitCode(status)
     }
 }

@@ -42,14 +42,7 @@ struct ImpCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "The base checkpoint folder (θ0): a bare BERT/DistilBERT encoder or a checkpoint fine-tuned on this task.")
-    var base: String
-
-    @Option(help: "The task: a GLUE folder name (\(GlueTask.allCases.map(\.folderName).joined(separator: ", "))) or squad.")
-    var task: String
-
-    @Option(help: "For GLUE, the folder holding the task folders (DATA/SST-2/train.tsv and dev.tsv); for squad, the folder holding train-v1.1.json and dev-v1.1.json.")
-    var data: String
+    @OptionGroup var inputs: TicketInputs
 
     @Option(help: "The search folder (created; run the same command again to resume it).")
     var out: String
@@ -75,8 +68,8 @@ struct ImpCommand: ParsableCommand {
     var overwrite = false
 
     func validate() throws {
-        guard let fineTuneTask = FineTuneTask(name: task) else {
-            throw ValidationError("unknown --task '\(task)'; imp trains on \(FineTuneTask.names.joined(separator: ", ")).")
+        guard let fineTuneTask = FineTuneTask(name: inputs.task) else {
+            throw ValidationError("unknown --task '\(inputs.task)'; imp trains on \(FineTuneTask.names.joined(separator: ", ")).")
         }
         try training.validateRecipe(task: fineTuneTask)
         do {
@@ -87,7 +80,7 @@ struct ImpCommand: ParsableCommand {
     }
 
     func settings() -> TicketSearchSettings {
-        TicketSearchSettings(method: .imp, fineTune: training.settings(task: task, base: base, data: data, regime: "full"),
+        TicketSearchSettings(method: .imp, fineTune: training.settings(task: inputs.task, base: inputs.base, data: inputs.data, regime: "full"),
                              schedule: PruningSchedule(perRound: perRound, basis: of, target: targetSparsity),
                              rewindStep: rewindStep, head: head)
     }
@@ -178,6 +171,18 @@ struct ImpControlCommand: ParsableCommand {
     }
 }
 
+/// The base θ0, the task and its data, as the ticket searches take them.
+struct TicketInputs: ParsableArguments {
+    @Option(help: "The base checkpoint folder (θ0): a bare BERT/DistilBERT encoder or a checkpoint fine-tuned on this task.")
+    var base: String
+
+    @Option(help: "The task: a GLUE folder name (\(GlueTask.allCases.map(\.folderName).joined(separator: ", "))) or squad.")
+    var task: String
+
+    @Option(help: "For GLUE, the folder holding the task folders (DATA/SST-2/train.tsv and dev.tsv); for squad, the folder holding train-v1.1.json and dev-v1.1.json.")
+    var data: String
+}
+
 extension PruningSchedule.Basis: ExpressibleByArgument {}
 extension TicketRewind.HeadPolicy: ExpressibleByArgument {}
 extension TicketMethod: ExpressibleByArgument {}
@@ -232,17 +237,8 @@ struct TicketSearchRun {
                                     100 * entry.sparsity, metrics.joined(separator: ", "), entry.trainingS))
                     }
             })
-        } catch let exit as ExitCode {
-            throw exit
-        } catch let error as TrainingError {
-            if case .checkpoint = error { throw FinetuneTraining.fail(error, status: 70) }
-            throw FinetuneTraining.fail(error, status: 64)
-        } catch let error as FineTuneError {
-            throw FinetuneTraining.fail(error, status: 64)
-        } catch let error as TicketSearchError {
-            throw FinetuneTraining.fail(error, status: 64)
         } catch {
-            throw FinetuneTraining.fail(error, status: 70)
+            throw searchFailure(error, otherwise: 70)
         }
         try JSONOutput.write(TicketSearchReport(method: settings.method.rawValue, task: fineTune.task, out: output.path,
                                                 source: settings.source, levels: levels))
@@ -264,6 +260,20 @@ struct TicketSearchRun {
         if manager.fileExists(atPath: output.appendingPathComponent(TicketSearchStore.manifestFile).path) { return }
         let entries = try manager.contentsOfDirectory(atPath: output.path)
         guard entries.isEmpty || overwrite else { throw FineTuneError.outputOccupied(folder: output.path, entries: entries) }
+    }
+}
+
+/// The exit status of a search that stopped on `error` (a failed level has its status already):
+/// 70 when a state or checkpoint could not be written, 64 for settings, masks or folders that do
+/// not fit, `otherwise` for anything else.
+func searchFailure(_ error: Error, otherwise: Int32) -> Error {
+    switch error {
+    case let exit as ExitCode: return exit
+    case let error as TrainingError:
+        if case .checkpoint = error { return FinetuneTraining.fail(error, status: 70) }
+        return FinetuneTraining.fail(error, status: 64)
+    case is FineTuneError, is TicketSearchError: return FinetuneTraining.fail(error, status: 64)
+    default: return FinetuneTraining.fail(error, status: otherwise)
     }
 }
 

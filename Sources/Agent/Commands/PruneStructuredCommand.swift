@@ -29,14 +29,7 @@ struct PruneStructuredCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "The base checkpoint folder (θ0): a bare BERT/DistilBERT encoder or a checkpoint fine-tuned on this task.")
-    var base: String
-
-    @Option(help: "The task: a GLUE folder name (\(GlueTask.allCases.map(\.folderName).joined(separator: ", "))) or squad.")
-    var task: String
-
-    @Option(help: "For GLUE, the folder holding the task folders; for squad, the folder holding train-v1.1.json and dev-v1.1.json.")
-    var data: String
+    @OptionGroup var inputs: TicketInputs
 
     @Option(help: "The search folder (created; run the same command again to resume it).")
     var out: String
@@ -56,13 +49,13 @@ struct PruneStructuredCommand: ParsableCommand {
     var overwrite = false
 
     func settings() -> StructuredSearchSettings {
-        StructuredSearchSettings(fineTune: training.settings(task: task, base: base, data: data, regime: "full"),
+        StructuredSearchSettings(fineTune: training.settings(task: inputs.task, base: inputs.base, data: inputs.data, regime: "full"),
                                  perStep: perStep, threshold: threshold, importanceExamples: importanceExamples)
     }
 
     func validate() throws {
-        guard let fineTuneTask = FineTuneTask(name: task) else {
-            throw ValidationError("unknown --task '\(task)'; prune-structured trains on \(FineTuneTask.names.joined(separator: ", ")).")
+        guard let fineTuneTask = FineTuneTask(name: inputs.task) else {
+            throw ValidationError("unknown --task '\(inputs.task)'; prune-structured trains on \(FineTuneTask.names.joined(separator: ", ")).")
         }
         try training.validateRecipe(task: fineTuneTask)
         do {
@@ -117,15 +110,8 @@ struct PruneStructuredCommand: ParsableCommand {
                     case let .finished(result): note("prune-structured: \(result.name) \(describe(result))")
                     }
                 })
-        } catch let exit as ExitCode {
-            throw exit
-        } catch let error as TrainingError {
-            if case .checkpoint = error { throw FinetuneTraining.fail(error, status: 70) }
-            throw FinetuneTraining.fail(error, status: 64)
-        } catch let error as TicketSearchError {
-            throw FinetuneTraining.fail(error, status: 64)
         } catch {
-            throw FinetuneTraining.fail(error, status: 1)
+            throw searchFailure(error, otherwise: 1)
         }
         try JSONOutput.write(StructuredSearchReport(task: settings.fineTune.task, out: output.path, subnetworks: results))
     }

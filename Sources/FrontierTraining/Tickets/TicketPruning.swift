@@ -34,16 +34,7 @@ public enum TicketPruning {
         var tiesLeft = more - below
         var result = mask
         result.edit { index, matrix in
-            let slot = slots[index]
-            for i in matrix.keep.indices where matrix.keep[i] {
-                let magnitude = abs(values[slot.offset + i])
-                if magnitude < threshold {
-                    matrix.keep[i] = false
-                } else if magnitude == threshold, tiesLeft > 0 {
-                    matrix.keep[i] = false
-                    tiesLeft -= 1
-                }
-            }
+            Self.prune(&matrix.keep, values: values[slots[index].range], below: threshold, tiesLeft: &tiesLeft)
         }
         return result
     }
@@ -58,23 +49,29 @@ public enum TicketPruning {
             throw TrainingError.invalidSettings("per-matrix pruning names '\(name)', which is not a prunable matrix of this model")
         }
         mask.edit { index, matrix in
-            let prune = counts[matrix.name] ?? 0
-            guard prune > 0 else { return }
+            let count = counts[matrix.name] ?? 0
+            guard count > 0 else { return }
             let slot = slots[index]
             var magnitudes = values[slot.range].map(abs)
-            let threshold = quickselect(&magnitudes, rank: min(prune, matrix.count) - 1)
-            var tiesLeft = prune - values[slot.range].reduce(0) { $0 + (abs($1) < threshold ? 1 : 0) }
-            for i in 0..<matrix.count {
-                let magnitude = abs(values[slot.offset + i])
-                if magnitude < threshold {
-                    matrix.keep[i] = false
-                } else if magnitude == threshold, tiesLeft > 0 {
-                    matrix.keep[i] = false
-                    tiesLeft -= 1
-                }
-            }
+            let threshold = quickselect(&magnitudes, rank: min(count, matrix.count) - 1)
+            var tiesLeft = count - values[slot.range].reduce(0) { $0 + (abs($1) < threshold ? 1 : 0) }
+            Self.prune(&matrix.keep, values: values[slot.range], below: threshold, tiesLeft: &tiesLeft)
         }
         return mask
+    }
+
+    /// Prunes the kept weights whose magnitude is below `threshold`, and of those equal to it as
+    /// many as `tiesLeft` allows, in storage order.
+    static func prune(_ keep: inout [Bool], values: ArraySlice<Float>, below threshold: Float, tiesLeft: inout Int) {
+        for (i, value) in zip(keep.indices, values) where keep[i] {
+            let magnitude = abs(value)
+            if magnitude < threshold {
+                keep[i] = false
+            } else if magnitude == threshold, tiesLeft > 0 {
+                keep[i] = false
+                tiesLeft -= 1
+            }
+        }
     }
 
     /// A random mask with exactly as many pruned weights in each matrix as `like` has, the
