@@ -88,7 +88,7 @@ public final class FineTuner {
     }
 
     /// Trains to the end (from the saved state when there is one) and returns the model.
-    /// Throws `TrainingError.nonFiniteLoss` naming the update whose loss or gradient was not
+    /// Throws `TrainingError.nonFiniteLoss` or `.nonFiniteGradient` naming the update whose loss or gradient was not
     /// finite; the saved state is then the last one written before it.
     public func run() throws -> FineTuneOutcome {
         let settings = job.settings

@@ -81,7 +81,7 @@ public struct Trainer: Sendable {
     public var trainableParameterCount: Int { trainableSlots.reduce(0) { $0 + $1.count } - (mask?.pruned.count ?? 0) }
 
     /// One update from `microbatches` (at most `accumulationSteps` of them). Throws
-    /// `nonFiniteLoss` before touching the parameters if the loss or a gradient is not finite.
+    /// `nonFiniteLoss` (or `nonFiniteGradient`) before touching the parameters if the loss or a gradient is not finite.
     public mutating func update(_ microbatches: [TrainingBatch], engine: GradientEngine) throws -> StepReport {
         guard !microbatches.isEmpty, microbatches.count <= settings.accumulationSteps else {
             throw TrainingError.invalidBatch("an update takes 1...\(settings.accumulationSteps) micro-batches; got \(microbatches.count)")
@@ -101,7 +101,8 @@ public struct Trainer: Sendable {
         let passSeconds = MonotonicClock.now() - passStart
         if let mask { mask.apply(to: &gradients) }
         let norm = clipGradientNorm(&gradients, maxNorm: settings.maxGradientNorm ?? .infinity, slots: slots)
-        guard loss.isFinite, norm.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: loss.isFinite ? norm : loss) }
+        guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: loss) }
+        guard norm.isFinite else { throw TrainingError.nonFiniteGradient(step: step + 1, norm: norm) }
         let rate = settings.schedule.rate(at: step)
         let parts = self.parts
         optimizer.update(&model.parameters, gradients: gradients, learningRate: rate, threads: engine.threads) { parts.contains($0.group) }
