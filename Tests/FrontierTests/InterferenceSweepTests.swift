@@ -101,7 +101,7 @@ import FrontierSupport
         defer { try? FileManager.default.removeItem(at: quiet.root) }
         let alone = try quiet.start()
         defer { alone.stop() }
-        #expect(alone.wait(180), "\(alone.output.suffix(2000))")
+        try #require(alone.wait(180), "\(alone.output.suffix(2000))")
         #expect(alone.process.terminationStatus == 0, "\(alone.output.suffix(2000))")
 
         let noisy = try Sweep(name: "noisy", model: model)
@@ -116,7 +116,7 @@ import FrontierSupport
         let hog = try CPUHog()
         Thread.sleep(forTimeInterval: 6)
         hog.stop()
-        #expect(shared.wait(180), "\(shared.output.suffix(2000))")
+        try #require(shared.wait(180), "\(shared.output.suffix(2000))")
         #expect(shared.process.terminationStatus == 0, "\(shared.output.suffix(2000))")
 
         // The trials the hog overlapped saw it and were measured again once it had gone. (Not

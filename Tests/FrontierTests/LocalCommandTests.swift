@@ -57,7 +57,7 @@ import Testing
         let started = Date()
         let child = try local.run()
         defer { child.stop() }
-        #expect(child.wait(10), "frontier local still running after 10 s:\n\(child.output)")
+        try #require(child.wait(10), "frontier local still running after 10 s:\n\(child.output)")
         #expect(Date().timeIntervalSince(started) < 10)
         #expect(child.process.terminationStatus == 64, "\(child.output)")
         #expect(child.output.contains("\(missing): model folder not found"), "\(child.output)")
@@ -76,7 +76,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: local.root) }
         let child = try local.run()
         defer { child.stop() }
-        #expect(child.wait(180), "the sweep did not finish:\n\(child.output)")
+        try #require(child.wait(180), "the sweep did not finish:\n\(child.output)")
         #expect(child.process.terminationStatus == 1, "\(child.output)")
         let store = try SweepStore(folder: local.store, readOnly: true)
         let trials = try store.storedTrials()
@@ -92,7 +92,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: local.root) }
         let child = try local.run()
         defer { child.stop() }
-        #expect(child.wait(120), "the sweep did not finish:\n\(child.output)")
+        try #require(child.wait(120), "the sweep did not finish:\n\(child.output)")
         #expect(child.process.terminationStatus == 0, "\(child.output)")
         #expect(child.output.contains("preflight ok"), "\(child.output)")
     }
@@ -119,7 +119,7 @@ import Testing
         }
         #expect(running, "no trial started:\n\(child.output)")
         child.kill(SIGINT)
-        #expect(child.wait(60), "frontier local did not stop after SIGINT:\n\(child.output)")
+        try #require(child.wait(60), "frontier local did not stop after SIGINT:\n\(child.output)")
         #expect(child.process.terminationStatus == 130, "\(child.output)")
         #expect(FileManager.default.fileExists(atPath: local.store.appendingPathComponent("report/index.html").path),
                 "\(child.output)")

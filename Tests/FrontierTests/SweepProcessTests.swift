@@ -144,7 +144,7 @@ import Testing
         }
         #expect(leased, "a1 never got a trial:\n\(agents[0].output)\n\(serve.output)")
         agents[0].kill(SIGKILL)
-        #expect(serve.wait(120), "the sweep did not finish:\n\(serve.output)")
+        try #require(serve.wait(120), "the sweep did not finish:\n\(serve.output)")
         #expect(serve.process.terminationStatus == 0, "\(serve.output)")
         try sweep.assertExactlyOnce([serve] + agents)
         let s = try SweepStore(folder: sweep.store, readOnly: true)
@@ -152,7 +152,7 @@ import Testing
         #expect(moved.resultAgentId != "a1")
         #expect(moved.trial.reasons.contains { $0.contains("lease expired") }, "\(moved.trial.reasons)")
         for agent in agents.dropFirst() {
-            #expect(agent.wait(30), "\(agent.output)")
+            try #require(agent.wait(30), "\(agent.output)")
             #expect(agent.process.terminationStatus == 0, "\(agent.output)")
         }
     }
@@ -174,7 +174,7 @@ import Testing
         // Agents finish their trials meanwhile and spool the results.
         Thread.sleep(forTimeInterval: 1.5)
         serve = try sweep.serve(log: "serve-2.log")
-        #expect(serve.wait(150), "the resumed sweep did not finish:\n\(serve.output)")
+        try #require(serve.wait(150), "the resumed sweep did not finish:\n\(serve.output)")
         #expect(serve.output.contains("resuming"), "\(serve.output)")
         try sweep.assertExactlyOnce([first, serve] + agents)
         // What was done before the kill was never run again.
@@ -193,7 +193,7 @@ import Testing
             .write(to: grid, atomically: true, encoding: .utf8)
         let serve = try Child(Self.frontier!, ["serve", grid.path, "--store", root.appendingPathComponent("s").path],
                               log: root.appendingPathComponent("log"))
-        #expect(serve.wait(20))
+        try #require(serve.wait(20))
         #expect(serve.process.terminationStatus == 64)
         #expect(serve.output.contains("bad.yaml:7:"), "\(serve.output)")
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("s/frontier.sqlite").path))
@@ -204,7 +204,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: sweep.root) }
         let serve = try Child(Self.frontier!, ["serve", sweep.grid.path, "--bind", "tcp://0.0.0.0:\(sweep.port)",
                                                "--store", sweep.store.path], log: sweep.root.appendingPathComponent("log"))
-        #expect(serve.wait(20))
+        try #require(serve.wait(20))
         #expect(serve.process.terminationStatus == 64)
         #expect(serve.output.contains("--keys"), "\(serve.output)")
     }
