@@ -29,6 +29,20 @@ public final class FloatBuffer {
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
+    /// Allocates `count` floats and leaves them as they are: for scratch that is overwritten
+    /// whole before it is read (a packed operand, a GEMM's output), where zero-filling was a pass
+    /// over memory for nothing.
+    public init(uninitializedCount count: Int) {
+        precondition(count >= 0, "FloatBuffer count must be non-negative")
+        self.count = count
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let rounded = (bytes + 63) / 64 * 64
+        guard let raw = aligned_alloc(64, rounded) else {
+            fatalError("FloatBuffer: out of memory allocating \(rounded) bytes")
+        }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
     public convenience init(_ values: [Float]) {
         self.init(count: values.count)
         values.withUnsafeBufferPointer { src in

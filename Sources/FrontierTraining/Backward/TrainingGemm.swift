@@ -47,10 +47,9 @@ final class TrainingGemm {
         case .openblas:
             TrainingKernels.backwardInput(dy, m: m, n: n, weight: w, k: k, into: dx, beta: accumulate ? 1 : 0)
         case .packed:
-            let transposed = transpose(w, rows: n, columns: k)
-            let packed = pack(transposed.pointer, rows: k, columns: n)
+            let packed = packTransposed(w, rows: n, columns: k)
             if accumulate {
-                let product = FloatBuffer(count: m * k)
+                let product = FloatBuffer(uninitializedCount: m * k)
                 fk_linear_packed(pool, dy, n, packed.pointer, nil, product.pointer, k, m, k, n, 0)
                 add(product.pointer, into: dx, count: m * k)
             } else {
@@ -68,9 +67,8 @@ final class TrainingGemm {
             TrainingKernels.accumulateWeightGradient(dy, m: m, n: n, input: x, k: k, into: dw)
         case .packed:
             let dyT = transpose(dy, rows: m, columns: n)      // n × m
-            let xT = transpose(x, rows: m, columns: k)        // k × m
-            let packed = pack(xT.pointer, rows: k, columns: m)
-            let product = FloatBuffer(count: n * k)
+            let packed = packTransposed(x, rows: m, columns: k) // xᵀ, k × m
+            let product = FloatBuffer(uninitializedCount: n * k)
             fk_linear_packed(pool, dyT.pointer, m, packed.pointer, nil, product.pointer, k, n, k, m, 0)
             add(product.pointer, into: dw, count: n * k)
         }
@@ -78,37 +76,42 @@ final class TrainingGemm {
 
     // MARK: Helpers
 
+    /// `w` (n × k) packed, the panels split over the threads.
     private func pack(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int) -> FloatBuffer {
-        let packed = FloatBuffer(count: fk_packed_size(n, k))
-        fk_pack_weights(w, n, k, packed.pointer)
+        let packed = FloatBuffer(uninitializedCount: fk_packed_size(n, k))
+        let out = packed.pointer
+        TrainingKernels.chunks(panels(n), threads: n * k >= 1 << 15 ? threads : 1) { _, range in
+            fk_pack_weights_panels(w, n, k, out, range.lowerBound, range.upperBound)
+        }
         return packed
     }
 
-    /// `rows × columns` → `columns × rows`, in 32×32 tiles.
+    /// `wᵀ` (columns × rows) packed, read straight from `w` (rows × columns).
+    private func packTransposed(_ w: UnsafePointer<Float>, rows: Int, columns: Int) -> FloatBuffer {
+        let packed = FloatBuffer(uninitializedCount: fk_packed_size(columns, rows))
+        let out = packed.pointer
+        TrainingKernels.chunks(panels(columns), threads: rows * columns >= 1 << 15 ? threads : 1) { _, range in
+            fk_pack_transposed_panels(w, rows, columns, out, range.lowerBound, range.upperBound)
+        }
+        return packed
+    }
+
+    private func panels(_ n: Int) -> Int { (n + Int(FK_PANEL) - 1) / Int(FK_PANEL) }
+
+    /// `rows × columns` → `columns × rows`.
     private func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int) -> FloatBuffer {
-        let result = FloatBuffer(count: rows * columns)
+        let result = FloatBuffer(uninitializedCount: rows * columns)
         let out = result.pointer
-        let tile = 32
-        TrainingKernels.chunks((columns + tile - 1) / tile, threads: threads) { _, tiles in
-            for columnTile in tiles {
-                let c0 = columnTile * tile, c1 = min(columns, c0 + tile)
-                var r0 = 0
-                while r0 < rows {
-                    let r1 = min(rows, r0 + tile)
-                    for c in c0..<c1 {
-                        let destination = out + c * rows
-                        for r in r0..<r1 { destination[r] = source[r * columns + c] }
-                    }
-                    r0 = r1
-                }
-            }
+        let tile = 16
+        TrainingKernels.chunks((columns + tile - 1) / tile, threads: rows * columns >= 1 << 15 ? threads : 1) { _, tiles in
+            fk_transpose_columns(source, rows, columns, out, tiles.lowerBound * tile, min(columns, tiles.upperBound * tile))
         }
         return result
     }
 
     private func add(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
         TrainingKernels.chunks(count, threads: count >= 1 << 15 ? threads : 1) { _, range in
-            for i in range { destination[i] += source[i] }
+            fk_add_into(destination + range.lowerBound, source + range.lowerBound, range.count)
         }
     }
 }

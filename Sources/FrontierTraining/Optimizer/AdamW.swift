@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// AdamW's hyper-parameters, `torch.optim.AdamW`'s defaults except the weight decay, which is
@@ -40,27 +41,32 @@ public struct AdamW: Sendable, Equatable {
         step = 0
     }
 
-    /// One update of `parameters` by `gradients` at `learningRate`, on the slots `trains` admits.
+    /// One update of `parameters` by `gradients` (each first multiplied by `gradientScale`,
+    /// clipping's coefficient) at `learningRate`, on the slots `trains` admits.
+    ///
+    /// The trained slots are cut into equal spans of elements, one per thread, whatever the slots'
+    /// sizes: a per-slot split left most of BERT's hundred small slots (biases, LayerNorms) on one
+    /// thread and paid a dispatch for each. The update is element-wise, so the split changes no bit.
     public mutating func update(_ parameters: inout ParameterVector, gradients: ParameterVector, learningRate: Float,
-                                threads: Int = 1, trains: (ParameterLayout.Slot) -> Bool = { _ in true }) {
+                                gradientScale: Float = 1, threads: Int = 1,
+                                trains: (ParameterLayout.Slot) -> Bool = { _ in true }) {
         precondition(parameters.layout == firstMoment.layout && gradients.layout == firstMoment.layout, "AdamW: layouts differ")
         step += 1
         let s = settings, t = Float(step)
         let correction1 = 1 - Foundation.pow(s.beta1, t), correction2 = 1 - Foundation.pow(s.beta2, t)
         let stepSize = learningRate / correction1, correction2Root = correction2.squareRoot()
-        let slots = parameters.layout.slots.filter(trains)
+        let spans = parameters.layout.slots.filter(trains).map { slot in
+            ElementSpan(offset: slot.offset, count: slot.count, decay: slot.decays ? 1 - learningRate * s.weightDecay : 1)
+        }
         parameters.values.withUnsafeMutableBufferPointer { pBuffer in
             firstMoment.values.withUnsafeMutableBufferPointer { mBuffer in
                 secondMoment.values.withUnsafeMutableBufferPointer { vBuffer in
                     gradients.values.withUnsafeBufferPointer { gBuffer in
                         let p = pBuffer.baseAddress!, m = mBuffer.baseAddress!, v = vBuffer.baseAddress!, g = gBuffer.baseAddress!
-                        for slot in slots {
-                            let decay: Float = slot.decays ? 1 - learningRate * s.weightDecay : 1
-                            TrainingKernels.chunks(slot.count, threads: slot.count >= 1 << 16 ? threads : 1) { _, range in
-                                let o = slot.offset + range.lowerBound
-                                Self.kernel(p + o, m + o, v + o, g + o, count: range.count, decay: decay, beta1: s.beta1, beta2: s.beta2,
-                                            stepSize: stepSize, correction2Root: correction2Root, epsilon: s.epsilon)
-                            }
+                        ElementSpan.forEachPiece(of: spans, threads: threads) { span, range in
+                            let o = span.offset + range.lowerBound
+                            fk_adamw(p + o, m + o, v + o, g + o, range.count, gradientScale, span.decay, s.beta1, s.beta2,
+                                     stepSize, correction2Root, s.epsilon)
                         }
                     }
                 }
@@ -68,13 +74,14 @@ public struct AdamW: Sendable, Equatable {
         }
     }
 
-    @inline(__always)
-    static func kernel(_ p: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
-                       _ g: UnsafePointer<Float>, count: Int, decay: Float, beta1: Float, beta2: Float, stepSize: Float,
-                       correction2Root: Float, epsilon: Float) {
+    /// The update written out in Swift, one rounding per operation: the reference `fk_adamw` is
+    /// tested against.
+    static func referenceKernel(_ p: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+                                _ g: UnsafePointer<Float>, count: Int, gradientScale: Float, decay: Float, beta1: Float, beta2: Float,
+                                stepSize: Float, correction2Root: Float, epsilon: Float) {
         let oneMinusBeta1 = 1 - beta1, oneMinusBeta2 = 1 - beta2
         for i in 0..<count {
-            let grad = g[i]
+            let grad = g[i] * gradientScale
             let param = p[i] * decay
             let first = m[i] + oneMinusBeta1 * (grad - m[i])
             let second = beta2 * v[i] + oneMinusBeta2 * grad * grad
@@ -85,23 +92,74 @@ public struct AdamW: Sendable, Equatable {
     }
 }
 
-/// `clip_grad_norm_`: scales the gradients of `slots` so their global L2 norm is at most
-/// `maxNorm` (coefficient `maxNorm / (norm + 1e-6)`, clamped to 1); returns the norm before.
-public func clipGradientNorm(_ gradients: inout ParameterVector, maxNorm: Float, slots: [ParameterLayout.Slot]) -> Float {
-    var sum = 0.0
-    gradients.values.withUnsafeBufferPointer { g in
-        for slot in slots {
-            var partial = 0.0
-            for i in slot.range { partial += Double(g[i]) * Double(g[i]) }
-            sum += partial
+/// A run of consecutive elements of a parameter vector with the weight decay they get.
+struct ElementSpan: Sendable {
+    var offset: Int
+    var count: Int
+    var decay: Float = 1
+
+    /// Calls `body(span, range)` over `spans` cut into `threads` pieces of about equal element
+    /// counts (a span may be cut between two threads; `range` is within the span), one pool
+    /// dispatch in all. Below 64 Ki elements in total it runs on the calling thread.
+    static func forEachPiece(of spans: [ElementSpan], threads: Int, _ body: (ElementSpan, Range<Int>) -> Void) {
+        let total = spans.reduce(0) { $0 + $1.count }
+        let pieces = total >= 1 << 16 ? max(1, threads) : 1
+        let per = (total + pieces - 1) / max(pieces, 1)
+        TrainingKernels.chunks(pieces, threads: pieces) { _, chunk in
+            for piece in chunk {
+                // Elements [begin, end) of the concatenated spans.
+                let begin = piece * per, end = min(total, begin + per)
+                var first = 0
+                for span in spans {
+                    let last = first + span.count
+                    let lower = max(begin, first), upper = min(end, last)
+                    if lower < upper { body(span, (lower - first)..<(upper - first)) }
+                    first = last
+                    if first >= end { break }
+                }
+            }
         }
     }
-    let norm = Float(sum.squareRoot())
-    let coefficient = maxNorm / (norm + 1e-6)
+}
+
+/// `clip_grad_norm_`: scales the gradients of `slots` so their global L2 norm is at most
+/// `maxNorm` (coefficient `maxNorm / (norm + 1e-6)`, clamped to 1); returns the norm before.
+public func clipGradientNorm(_ gradients: inout ParameterVector, maxNorm: Float, slots: [ParameterLayout.Slot], threads: Int = 1) -> Float {
+    let norm = gradientNorm(gradients, slots: slots, threads: threads)
+    let coefficient = clippingCoefficient(norm: norm, maxNorm: maxNorm)
     if coefficient < 1 {
         gradients.values.withUnsafeMutableBufferPointer { g in
             for slot in slots { for i in slot.range { g[i] *= coefficient } }
         }
     }
     return norm
+}
+
+/// `clip_grad_norm_`'s factor for a global norm: `maxNorm / (norm + 1e-6)` clamped to 1.
+public func clippingCoefficient(norm: Float, maxNorm: Float) -> Float {
+    min(1, maxNorm / (norm + 1e-6))
+}
+
+/// The global L2 norm of `slots`, summed in double over fixed blocks of 64 Ki elements whose
+/// partial sums are added in order: the same for any thread count.
+public func gradientNorm(_ gradients: ParameterVector, slots: [ParameterLayout.Slot], threads: Int = 1) -> Float {
+    let block = 1 << 16
+    var blocks: [ElementSpan] = []
+    for slot in slots {
+        var start = 0
+        while start < slot.count {
+            blocks.append(ElementSpan(offset: slot.offset + start, count: min(block, slot.count - start)))
+            start += block
+        }
+    }
+    var partials = [Double](repeating: 0, count: blocks.count)
+    gradients.values.withUnsafeBufferPointer { g in
+        partials.withUnsafeMutableBufferPointer { out in
+            let base = g.baseAddress!, sums = out.baseAddress!
+            TrainingKernels.chunks(blocks.count, threads: blocks.count > 4 ? threads : 1) { _, range in
+                for index in range { sums[index] = fk_sum_squares(base + blocks[index].offset, blocks[index].count) }
+            }
+        }
+    }
+    return Float(partials.reduce(0, +).squareRoot())
 }

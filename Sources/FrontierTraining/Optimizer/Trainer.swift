@@ -87,8 +87,12 @@ public struct Trainer: Sendable {
             throw TrainingError.invalidBatch("an update takes 1...\(settings.accumulationSteps) micro-batches; got \(microbatches.count)")
         }
         let slots = trainableSlots
+        let spans = slots.map { ElementSpan(offset: $0.offset, count: $0.count) }
         gradients.values.withUnsafeMutableBufferPointer { g in
-            for slot in slots { (g.baseAddress! + slot.offset).update(repeating: 0, count: slot.count) }
+            let base = g.baseAddress!
+            ElementSpan.forEachPiece(of: spans, threads: engine.threads) { span, range in
+                (base + span.offset + range.lowerBound).update(repeating: 0, count: range.count)
+            }
         }
         let scale = 1 / Float(settings.accumulationSteps)
         var loss: Float = 0
@@ -100,12 +104,16 @@ public struct Trainer: Sendable {
         }
         let passSeconds = MonotonicClock.now() - passStart
         if let mask { mask.apply(to: &gradients) }
-        let norm = clipGradientNorm(&gradients, maxNorm: settings.maxGradientNorm ?? .infinity, slots: slots)
+        // Clipping's coefficient is applied inside AdamW's pass (the same product as scaling the
+        // gradients first, without another pass over them).
+        let norm = gradientNorm(gradients, slots: slots, threads: engine.threads)
+        let coefficient = clippingCoefficient(norm: norm, maxNorm: settings.maxGradientNorm ?? .infinity)
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: loss) }
         guard norm.isFinite else { throw TrainingError.nonFiniteGradient(step: step + 1, norm: norm) }
         let rate = settings.schedule.rate(at: step)
         let parts = self.parts
-        optimizer.update(&model.parameters, gradients: gradients, learningRate: rate, threads: engine.threads) { parts.contains($0.group) }
+        optimizer.update(&model.parameters, gradients: gradients, learningRate: rate, gradientScale: coefficient,
+                         threads: engine.threads) { parts.contains($0.group) }
         return StepReport(step: step, loss: loss, gradientNorm: norm, learningRate: rate,
                           examples: microbatches.reduce(0) { $0 + $1.count }, tokens: microbatches.reduce(0) { $0 + $1.inputs.tokenCount },
                           passSeconds: passSeconds)

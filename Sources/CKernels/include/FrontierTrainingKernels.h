@@ -1,0 +1,57 @@
+/*
+ * The memory-bound passes of a training step: the optimiser update over every parameter, the
+ * global gradient norm, and the operand rearrangements of the three GEMMs of a linear layer.
+ *
+ * Each runs once per step over up to the whole parameter vector (22.7 M floats for MiniLM-L6,
+ * 110 M for BERT-base), so a scalar loop here cost a fifth of a step. The callers split the work
+ * over threads; these functions are the per-chunk bodies.
+ */
+#ifndef FRONTIER_TRAINING_KERNELS_H
+#define FRONTIER_TRAINING_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * One AdamW step on n elements, as torch.optim.AdamW computes it element by element, with the
+ * gradient first multiplied by grad_scale (clip_grad_norm_'s coefficient, or 1):
+ *   g' = g·grad_scale; p ← p·decay; m ← m + (1−β₁)(g' − m); v ← β₂v + (1−β₂)g'²;
+ *   p ← p − step_size · m / (√v / correction2_root + eps)
+ * No multiply-add is fused, so the result equals the same expressions evaluated one rounding at
+ * a time (the Swift reference and PyTorch's eager kernels).
+ */
+void fk_adamw(float *p, float *m, float *v, const float *g, size_t n, float grad_scale, float decay,
+              float beta1, float beta2, float step_size, float correction2_root, float eps);
+
+/* Σ x[i]² in double. The order of the additions is fixed by the code path (8 lanes, then the
+ * lanes in order), so the same CPU gives the same sum every time. */
+double fk_sum_squares(const float *x, size_t n);
+
+/* y[i] += x[i]. */
+void fk_add_into(float *y, const float *x, size_t n);
+
+/* dst (cols × rows) = srcᵀ for the source columns [col_begin, col_end) of src (rows × cols). */
+void fk_transpose_columns(const float *src, size_t rows, size_t cols, float *dst, size_t col_begin,
+                          size_t col_end);
+
+/*
+ * Packs wᵀ into fk_pack_weights' panels without forming wᵀ: w is rows × cols (row-major), the
+ * packed matrix has n = cols rows of k = rows values. Only panels [panel_begin, panel_end) are
+ * written (a caller splits the panels over threads). Panel p's group kk is 16 consecutive values
+ * of w's row kk, so this reads w in order.
+ */
+void fk_pack_transposed_panels(const float *w, size_t rows, size_t cols, float *packed, size_t panel_begin,
+                               size_t panel_end);
+
+/* fk_pack_weights for panels [panel_begin, panel_end) only. */
+void fk_pack_weights_panels(const float *w, size_t n, size_t k, float *packed, size_t panel_begin,
+                            size_t panel_end);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * See include/FrontierTrainingKernels.h. Plain loops the compiler vectorises, cloned per ISA
+ * (FK_CLONES, as in kernels.c) so one binary picks AVX-512 or AVX2 at load time.
+ */
+#include "fk_common.h"
+#include "FrontierTrainingKernels.h"
+#include "FrontierGemm.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
+#define FK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define FK_CLONES
+#endif
+
+FK_CLONES
+void fk_adamw(float *restrict p, float *restrict m, float *restrict v, const float *restrict g, size_t n,
+              float grad_scale, float decay, float beta1, float beta2, float step_size, float correction2_root,
+              float eps) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    const float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
+    for (size_t i = 0; i < n; i++) {
+        const float grad = g[i] * grad_scale;
+        const float param = p[i] * decay;
+        const float first = m[i] + one_minus_beta1 * (grad - m[i]);
+        const float second = beta2 * v[i] + one_minus_beta2 * grad * grad;
+        m[i] = first;
+        v[i] = second;
+        p[i] = param - step_size * (first / (sqrtf(second) / correction2_root + eps));
+    }
+}
+
+FK_CLONES
+double fk_sum_squares(const float *restrict x, size_t n) {
+    double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        for (int l = 0; l < 8; l++) lanes[l] += (double)x[i + l] * (double)x[i + l];
+    }
+    for (; i < n; i++) lanes[i % 8] += (double)x[i] * (double)x[i];
+    double sum = 0;
+    for (int l = 0; l < 8; l++) sum += lanes[l];
+    return sum;
+}
+
+FK_CLONES
+void fk_add_into(float *restrict y, const float *restrict x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+FK_CLONES
+void fk_transpose_columns(const float *restrict src, size_t rows, size_t cols, float *restrict dst,
+                          size_t col_begin, size_t col_end) {
+    enum { TILE = 16 };
+    for (size_t c0 = col_begin; c0 < col_end; c0 += TILE) {
+        const size_t c1 = c0 + TILE < col_end ? c0 + TILE : col_end;
+        for (size_t r0 = 0; r0 < rows; r0 += TILE) {
+            const size_t r1 = r0 + TILE < rows ? r0 + TILE : rows;
+            for (size_t c = c0; c < c1; c++) {
+                float *out = dst + c * rows;
+                for (size_t r = r0; r < r1; r++) out[r] = src[r * cols + c];
+            }
+        }
+    }
+}
+
+FK_CLONES
+void fk_pack_transposed_panels(const float *restrict w, size_t rows, size_t cols, float *restrict packed,
+                               size_t panel_begin, size_t panel_end) {
+    const size_t k = rows;
+    for (size_t p = panel_begin; p < panel_end; p++) {
+        float *dst = packed + p * FK_PANEL * k;
+        const size_t col = p * FK_PANEL;
+        const size_t width = cols - col < FK_PANEL ? cols - col : FK_PANEL;
+        if (width == FK_PANEL) {
+            for (size_t kk = 0; kk < k; kk++) memcpy(dst + kk * FK_PANEL, w + kk * cols + col, FK_PANEL * sizeof(float));
+        } else {
+            for (size_t kk = 0; kk < k; kk++) {
+                for (size_t j = 0; j < FK_PANEL; j++) dst[kk * FK_PANEL + j] = j < width ? w[kk * cols + col + j] : 0.0f;
+            }
+        }
+    }
+}
+
+FK_CLONES
+void fk_pack_weights_panels(const float *restrict w, size_t n, size_t k, float *restrict packed, size_t panel_begin,
+                            size_t panel_end) {
+    for (size_t p = panel_begin; p < panel_end; p++) {
+        float *dst = packed + p * FK_PANEL * k;
+        for (size_t j = 0; j < FK_PANEL; j++) {
+            const size_t row = p * FK_PANEL + j;
+            if (row < n) {
+                const float *src = w + row * k;
+                for (size_t kk = 0; kk < k; kk++) dst[kk * FK_PANEL + j] = src[kk];
+            } else {
+                for (size_t kk = 0; kk < k; kk++) dst[kk * FK_PANEL + j] = 0.0f;
+            }
+        }
+    }
+}
