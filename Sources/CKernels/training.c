@@ -35,6 +35,28 @@ void fk_adamw(float *restrict p, float *restrict m, float *restrict v, const flo
 }
 
 FK_CLONES
+void fk_adamw_replay(float *restrict p, float *restrict m, float *restrict v, size_t n, const float *restrict step_size,
+                     const float *restrict correction2_root, const float *restrict decay, size_t steps, float beta1,
+                     float beta2, float eps) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    const float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
+    const float grad = 0.0f;
+    for (size_t s = 0; s < steps; s++) {
+        const float d = decay[s], size = step_size[s], root = correction2_root[s];
+        for (size_t i = 0; i < n; i++) {
+            const float param = p[i] * d;
+            const float first = m[i] + one_minus_beta1 * (grad - m[i]);
+            const float second = beta2 * v[i] + one_minus_beta2 * grad * grad;
+            m[i] = first;
+            v[i] = second;
+            p[i] = param - size * (first / (sqrtf(second) / root + eps));
+        }
+    }
+}
+
+FK_CLONES
 double fk_sum_squares(const float *restrict x, size_t n) {
     double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     size_t i = 0;

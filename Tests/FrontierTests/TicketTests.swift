@@ -181,7 +181,7 @@ import FrontierSupport
 
     /// Trains a level in process as the agent's `FineTuneRun` does, without meters.
     static func train(_ job: FineTuneJob, _ folder: URL, _ mask: TicketMask,
-                      _ afterUpdate: ((Int, TrainableModel) throws -> Void)?) throws -> TicketSearch.Trained {
+                      _ afterUpdate: FineTuneHooks.AfterUpdate?) throws -> TicketSearch.Trained {
         let store = TrainingStateStore(output: folder)
         let outcome = try FineTuner(job: job, store: store, hooks: FineTuneHooks(afterUpdate: afterUpdate)).run()
         let record = FineTuneRecord(outcome: outcome, job: job, environment: FineTuneTests.environment(), maskedWeights: mask.pruned)

@@ -108,4 +108,56 @@ import Testing
         for i in 0..<(m * k) { #expect(abs(dxPacked[i] - dxBlas[i]) <= 1e-4 * max(1, abs(dxBlas[i])), "dx[\(i)]") }
         for i in 0..<(n * k) { #expect(abs(dwPacked[i] - dwBlas[i]) <= 1e-4 * max(1, abs(dwBlas[i])), "dw[\(i)]") }
     }
+
+    @Test func replayingZeroGradientStepsGivesTheBitsOfTheDenseUpdates() {
+        let n = 77, steps = 9
+        var p = random(n, seed: 13), m = random(n, seed: 14, scale: 0.01), v = random(n, seed: 15, scale: 0.001).map(abs)
+        var (dp, dm, dv) = (p, m, v)
+        let zero = [Float](repeating: 0, count: n)
+        let sizes = (0..<steps).map { 1e-3 / Float($0 + 1) }, roots = (0..<steps).map { 0.01 * Float($0 + 1) }
+        let decays = (0..<steps).map { 1 - 1e-5 * Float($0 + 1) }
+        for s in 0..<steps { fk_adamw(&dp, &dm, &dv, zero, n, 0.3, decays[s], 0.9, 0.999, sizes[s], roots[s], 1e-8) }
+        fk_adamw_replay(&p, &m, &v, n, sizes, roots, decays, steps, 0.9, 0.999, 1e-8)
+        #expect(p == dp)
+        #expect(m == dm)
+        #expect(v == dv)
+    }
+
+    /// The trainer defers the word-embedding rows no token of a step uses; what it gives back
+    /// must be what updating every row at every step gives: the same bits.
+    @Test func deferredEmbeddingRowsEndWithTheBitsOfDenseUpdates() throws {
+        let model = try TrainableModel(TrainingGradientTests.model(.bert, head: .classifier(labels: 3)))
+        let settings = TrainerSettings(schedule: LearningRateSchedule(peak: 1e-2, warmupSteps: 2, totalSteps: 12),
+                                       maxGradientNorm: nil, dropout: .off, seed: 3, regime: .full)
+        // Batches over a few ids each (vocabulary 30), so most rows sit out most steps.
+        let batches = (0..<8).map { step in
+            TrainingBatch(inputs: TinyCheckpoint.batch(lengths: [3, 2], vocab: 30, seed: UInt64(100 + step)), targets: [.label(step % 3), .label(1)])
+        }
+        let engine = GradientEngine(threads: 2)
+        var trainer = try Trainer(model: model, settings: settings)
+        var halfway: TrainableModel?
+        for (index, batch) in batches.enumerated() {
+            _ = try trainer.update([batch], engine: engine)
+            if index == 3 { halfway = trainer.model }
+        }
+        // Every row, every step, with the public dense update.
+        var dense = model
+        var optimizer = AdamW(settings: settings.adamW, layout: model.layout)
+        var denseHalfway: TrainableModel?
+        for (index, batch) in batches.enumerated() {
+            var gradients = ParameterVector(zeros: model.layout)
+            try engine.run(dense, batch: batch, dropout: .off, seed: 3, step: index, trainable: .everything, into: &gradients)
+            optimizer.update(&dense.parameters, gradients: gradients, learningRate: settings.schedule.rate(at: index), threads: 1)
+            if index == 3 { denseHalfway = dense }
+        }
+        #expect(halfway?.parameters == denseHalfway?.parameters)
+        #expect(trainer.model.parameters == dense.parameters)
+        #expect(trainer.optimizer == optimizer)
+        // Reading did not bring the trainer's own state forward; synchronising does, to the same bits.
+        var synchronized = trainer
+        synchronized.synchronize(threads: 2)
+        #expect(synchronized.model.parameters == dense.parameters)
+        #expect(synchronized.optimizer == optimizer)
+    }
 }
+

@@ -27,7 +27,7 @@ struct FineTuneRun {
     }
 
     func train(_ job: FineTuneJob, into output: URL, maskedWeights: Int?,
-               afterUpdate: ((Int, TrainableModel) throws -> Void)? = nil,
+               afterUpdate: FineTuneHooks.AfterUpdate? = nil,
                extraFiles: (URL) throws -> Void) throws -> TicketSearch.Trained {
         let settings = job.settings
         let store = TrainingStateStore(output: output)

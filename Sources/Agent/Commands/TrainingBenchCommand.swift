@@ -111,7 +111,7 @@ struct TrainingBenchCommand: ParsableCommand {
             stepSeconds.append(total)
             passSeconds.append(report.passSeconds)
             tokens.append(b.inputs.tokenCount)
-            let counted = trainer.model.architecture.trainingFlops(lengths: b.inputs.lengths, parts: trainer.parts, everyRowOfTheLastBlock: everyRowLastBlock)
+            let counted = trainer.architecture.trainingFlops(lengths: b.inputs.lengths, parts: trainer.parts, everyRowOfTheLastBlock: everyRowLastBlock)
             flops.append(counted.forward + counted.backward)
         }
         let median = { (values: [Double]) -> Double in let s = values.sorted(); return s[s.count / 2] }
@@ -134,7 +134,7 @@ struct TrainingBenchCommand: ParsableCommand {
             stepGflopsPerS: stepRate, openblasSgemmGflopsPerS: sgemm, packedGemmGflopsPerS: packed,
             fractionOfPeakGemm: fraction, gemm: engine.gemm.rawValue, lastBlock: everyRowLastBlock ? "every row" : "cls only",
             gemmIsa: PackedGemm.isa,
-            parameters: trainer.model.parameters.values.count, trainableParameters: trainer.trainableParameterCount,
+            parameters: trainer.parameterCount, trainableParameters: trainer.trainableParameterCount,
             peakRssMb: peakRss, openblasCore: Blas.coreName,
             cpu: device.cpuModel, cpuFlags: device.cpuFlags)
         try JSONOutput.write(report)

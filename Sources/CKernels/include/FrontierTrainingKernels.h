@@ -26,6 +26,16 @@ extern "C" {
 void fk_adamw(float *p, float *m, float *v, const float *g, size_t n, float grad_scale, float decay,
               float beta1, float beta2, float step_size, float correction2_root, float eps);
 
+/*
+ * `steps` AdamW steps with a zero gradient on n elements, step s with its own step_size[s],
+ * correction2_root[s] and decay[s]: the same operations as fk_adamw with g = 0, in the same order,
+ * so a row of an embedding table whose updates were deferred while no example used it ends with
+ * the bits it would have had if every step had updated it. The n elements stay in L1 across the
+ * steps: catching a row up costs arithmetic, not a pass over memory per step.
+ */
+void fk_adamw_replay(float *p, float *m, float *v, size_t n, const float *step_size, const float *correction2_root,
+                     const float *decay, size_t steps, float beta1, float beta2, float eps);
+
 /* Σ x[i]² in double. The order of the additions is fixed by the code path (8 lanes, then the
  * lanes in order), so the same CPU gives the same sum every time. */
 double fk_sum_squares(const float *x, size_t n);

@@ -22,14 +22,17 @@ public struct FineTuneHooks {
     /// The process's peak resident set so far, in MiB.
     public var peakResidentMb: () -> Double?
     public var event: (FineTuneEvent) -> Void
-    /// Called with the model after each update, before that update's state is saved (so a
-    /// snapshot it writes is on disk before any state past it): lottery-ticket rewinding to an
-    /// early step keeps the weights of that step this way.
-    public var afterUpdate: ((_ step: Int, _ model: TrainableModel) throws -> Void)?
+    /// Called after each update, before that update's state is saved (so a snapshot it writes is
+    /// on disk before any state past it), with the step and a function that gives the model:
+    /// lottery-ticket rewinding to an early step keeps the weights of that step this way. A
+    /// function, since bringing the deferred embedding rows up to date for a copy is not free and
+    /// most calls do not look.
+    public typealias AfterUpdate = (_ step: Int, _ model: () -> TrainableModel) throws -> Void
+    public var afterUpdate: AfterUpdate?
 
     public init(joules: (() -> Double?)? = nil, peakResidentMb: @escaping () -> Double? = { nil },
                 event: @escaping (FineTuneEvent) -> Void = { _ in },
-                afterUpdate: ((_ step: Int, _ model: TrainableModel) throws -> Void)? = nil) {
+                afterUpdate: AfterUpdate? = nil) {
         self.joules = joules
         self.peakResidentMb = peakResidentMb
         self.event = event
@@ -138,6 +141,7 @@ public final class FineTuner {
             guard let store else { return }
             let started = MonotonicClock.now()
             let (epoch, update) = plan.position(afterSteps: trainer.step)
+            trainer.synchronize(threads: settings.threads)
             let model = trainer.model
             let manifest = TrainingState.Manifest(
                 settings: settings, inputs: job.inputs, step: trainer.step, epoch: epoch, update: update, totalSteps: plan.totalSteps,
@@ -151,6 +155,7 @@ public final class FineTuner {
         func evaluate() throws -> TrainingProgress.Evaluation {
             hooks.event(.evaluating(step: trainer.step))
             let started = MonotonicClock.now()
+            trainer.synchronize(threads: settings.threads)
             let metrics = try job.evaluator.evaluate(trainer.model.encoderModel())
             let seconds = MonotonicClock.now() - started
             segment.evaluationS += seconds
@@ -176,7 +181,7 @@ public final class FineTuner {
                                              lr: report.learningRate, examples: report.examples, tokens: report.tokens)
             progress.steps.append(step)
             hooks.event(.step(step, total: plan.totalSteps))
-            try hooks.afterUpdate?(trainer.step, trainer.model)
+            try hooks.afterUpdate?(trainer.step, { trainer.model })
             let done = trainer.step == plan.totalSteps
             if let every = settings.evalEvery, trainer.step % every == 0, !done { progress.evaluations.append(try evaluate()) }
             if let every = settings.checkpointEvery, trainer.step % every == 0 || done { try save() }

@@ -41,23 +41,43 @@ public struct AdamW: Sendable, Equatable {
         step = 0
     }
 
+    /// The numbers of one update that do not depend on the element: the bias-corrected step size,
+    /// √(1 − β₂ᵗ), and the decay factor of the slots that decay.
+    public struct StepConstants: Sendable, Equatable {
+        public var stepSize: Float
+        public var correction2Root: Float
+        public var decay: Float
+    }
+
+    /// The constants of update `step` (1-based) at `learningRate`.
+    public func constants(step: Int, learningRate: Float) -> StepConstants {
+        let s = settings, t = Float(step)
+        let correction1 = 1 - Foundation.pow(s.beta1, t), correction2 = 1 - Foundation.pow(s.beta2, t)
+        return StepConstants(stepSize: learningRate / correction1, correction2Root: correction2.squareRoot(),
+                             decay: 1 - learningRate * s.weightDecay)
+    }
+
     /// One update of `parameters` by `gradients` (each first multiplied by `gradientScale`,
     /// clipping's coefficient) at `learningRate`, on the slots `trains` admits.
-    ///
-    /// The trained slots are cut into equal spans of elements, one per thread, whatever the slots'
-    /// sizes: a per-slot split left most of BERT's hundred small slots (biases, LayerNorms) on one
-    /// thread and paid a dispatch for each. The update is element-wise, so the split changes no bit.
     public mutating func update(_ parameters: inout ParameterVector, gradients: ParameterVector, learningRate: Float,
                                 gradientScale: Float = 1, threads: Int = 1,
                                 trains: (ParameterLayout.Slot) -> Bool = { _ in true }) {
+        let spans = parameters.layout.slots.filter(trains).map { ElementSpan(offset: $0.offset, count: $0.count, decays: $0.decays) }
+        update(&parameters, gradients: gradients, learningRate: learningRate, gradientScale: gradientScale, threads: threads, spans: spans)
+    }
+
+    /// One update of the elements `spans` cover; the others are left as they are (the caller
+    /// defers them: `Trainer`'s embedding rows). Returns the update's constants.
+    ///
+    /// The spans are cut into equal pieces of elements, one per thread, whatever the slots'
+    /// sizes: a per-slot split left most of BERT's hundred small slots (biases, LayerNorms) on one
+    /// thread and paid a dispatch for each. The update is element-wise, so the split changes no bit.
+    @discardableResult
+    mutating func update(_ parameters: inout ParameterVector, gradients: ParameterVector, learningRate: Float,
+                         gradientScale: Float, threads: Int, spans: [ElementSpan]) -> StepConstants {
         precondition(parameters.layout == firstMoment.layout && gradients.layout == firstMoment.layout, "AdamW: layouts differ")
         step += 1
-        let s = settings, t = Float(step)
-        let correction1 = 1 - Foundation.pow(s.beta1, t), correction2 = 1 - Foundation.pow(s.beta2, t)
-        let stepSize = learningRate / correction1, correction2Root = correction2.squareRoot()
-        let spans = parameters.layout.slots.filter(trains).map { slot in
-            ElementSpan(offset: slot.offset, count: slot.count, decay: slot.decays ? 1 - learningRate * s.weightDecay : 1)
-        }
+        let s = settings, c = constants(step: step, learningRate: learningRate)
         parameters.values.withUnsafeMutableBufferPointer { pBuffer in
             firstMoment.values.withUnsafeMutableBufferPointer { mBuffer in
                 secondMoment.values.withUnsafeMutableBufferPointer { vBuffer in
@@ -65,12 +85,33 @@ public struct AdamW: Sendable, Equatable {
                         let p = pBuffer.baseAddress!, m = mBuffer.baseAddress!, v = vBuffer.baseAddress!, g = gBuffer.baseAddress!
                         ElementSpan.forEachPiece(of: spans, threads: threads) { span, range in
                             let o = span.offset + range.lowerBound
-                            fk_adamw(p + o, m + o, v + o, g + o, range.count, gradientScale, span.decay, s.beta1, s.beta2,
-                                     stepSize, correction2Root, s.epsilon)
+                            fk_adamw(p + o, m + o, v + o, g + o, range.count, gradientScale, span.decays ? c.decay : 1, s.beta1, s.beta2,
+                                     c.stepSize, c.correction2Root, s.epsilon)
                         }
                     }
                 }
             }
+        }
+        return c
+    }
+
+    /// The constants of consecutive updates from `firstStep` on, as the arrays `fk_adamw_replay`
+    /// reads (to replay the updates a deferred row missed).
+    struct StepHistory: Sendable {
+        /// The 1-based update whose constants come first.
+        var firstStep: Int
+        var stepSizes: [Float] = []
+        var correction2Roots: [Float] = []
+        var decays: [Float] = []
+        var noDecay: [Float] = []
+
+        init(firstStep: Int) { self.firstStep = firstStep }
+
+        mutating func append(_ c: StepConstants) {
+            stepSizes.append(c.stepSize)
+            correction2Roots.append(c.correction2Root)
+            decays.append(c.decay)
+            noDecay.append(1)
         }
     }
 
@@ -92,11 +133,11 @@ public struct AdamW: Sendable, Equatable {
     }
 }
 
-/// A run of consecutive elements of a parameter vector with the weight decay they get.
+/// A run of consecutive elements of a parameter vector, and whether AdamW decays them.
 struct ElementSpan: Sendable {
     var offset: Int
     var count: Int
-    var decay: Float = 1
+    var decays = false
 
     /// Calls `body(span, range)` over `spans` cut into `threads` pieces of about equal element
     /// counts (a span may be cut between two threads; `range` is within the span), one pool
@@ -143,6 +184,11 @@ public func clippingCoefficient(norm: Float, maxNorm: Float) -> Float {
 /// The global L2 norm of `slots`, summed in double over fixed blocks of 64 Ki elements whose
 /// partial sums are added in order: the same for any thread count.
 public func gradientNorm(_ gradients: ParameterVector, slots: [ParameterLayout.Slot], threads: Int = 1) -> Float {
+    Float(sumOfSquares(gradients, slots: slots, threads: threads).squareRoot())
+}
+
+/// Σ g² over `slots`, as `gradientNorm` adds it up.
+func sumOfSquares(_ gradients: ParameterVector, slots: [ParameterLayout.Slot], threads: Int) -> Double {
     let block = 1 << 16
     var blocks: [ElementSpan] = []
     for slot in slots {
@@ -161,5 +207,5 @@ public func gradientNorm(_ gradients: ParameterVector, slots: [ParameterLayout.S
             }
         }
     }
-    return Float(partials.reduce(0, +).squareRoot())
+    return partials.reduce(0, +)
 }

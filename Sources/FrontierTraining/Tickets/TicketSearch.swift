@@ -34,7 +34,7 @@ public final class TicketSearch {
     /// writes the checkpoint there with the mask, and returns the result. `afterUpdate` is
     /// `FineTuneHooks.afterUpdate`.
     public typealias Train = (_ job: FineTuneJob, _ folder: URL, _ mask: TicketMask,
-                              _ afterUpdate: ((Int, TrainableModel) throws -> Void)?) throws -> Trained
+                              _ afterUpdate: FineTuneHooks.AfterUpdate?) throws -> Trained
 
     public enum Event {
         /// A level starts training (`resumed`: its folder had a training state).
@@ -124,12 +124,12 @@ public final class TicketSearch {
                 job.settings.mask = maskURL.path
                 job.inputs.append(try InputFingerprint(url: maskURL))
             }
-            var afterUpdate: ((Int, TrainableModel) throws -> Void)?
+            var afterUpdate: FineTuneHooks.AfterUpdate?
             if settings.method == .imp, level == 0, let step = settings.rewindStep {
                 let url = store.rewindPointURL
                 afterUpdate = { current, model in
                     guard current == step else { return }
-                    try SafetensorsWriter.write(Self.pointTensors(model.parameters), metadata: ["format": "frontier-rewind-point", "step": "\(step)"], to: url)
+                    try SafetensorsWriter.write(Self.pointTensors(model().parameters), metadata: ["format": "frontier-rewind-point", "step": "\(step)"], to: url)
                 }
             }
             event(.levelStarted(level: level, levels: manifest.pruned.count, sparsity: mask.sparsity,
