@@ -111,6 +111,11 @@ void fk_pool_destroy(fk_pool *pool) {
 
 int fk_pool_threads(const fk_pool *pool) { return pool ? pool->threads : 1; }
 
+static _Thread_local fk_pool *fk_thread_pool = NULL;
+
+fk_pool *fk_current_pool(void) { return fk_thread_pool; }
+void fk_set_current_pool(fk_pool *pool) { fk_thread_pool = pool; }
+
 void fk_pool_run(fk_pool *pool, void (*fn)(void *, int, int), void *ctx) {
     if (!pool || pool->threads == 1) {
         fn(ctx, 0, 1);

@@ -32,6 +32,15 @@ int fk_pool_threads(const fk_pool *pool);
 /* Runs fn(ctx, index, count) on every pool thread (index 0 is the caller) and waits. */
 void fk_pool_run(fk_pool *pool, void (*fn)(void *ctx, int index, int count), void *ctx);
 
+/*
+ * The pool the calling thread's parallel loops should run on, or NULL (a thread-local setting).
+ * Training sets it for a step so that its element-wise loops and its GEMMs share one set of
+ * threads: a second pool (Dispatch's) woke threads while this pool's workers were still spinning
+ * after a GEMM, more runnable threads than cores.
+ */
+fk_pool *fk_current_pool(void);
+void fk_set_current_pool(fk_pool *pool);
+
 /* Floats needed to hold an (n, k) weight packed into panels. */
 size_t fk_packed_size(size_t n, size_t k);
 

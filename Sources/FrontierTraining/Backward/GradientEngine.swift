@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 import FrontierEngine
 
@@ -52,6 +53,18 @@ public final class GradientEngine {
         gemms = TrainingGemm(backend: gemm, threads: self.threads)
     }
 
+    /// Runs `body` with the calling thread's parallel loops (`TrainingKernels.chunks`) on this
+    /// engine's GEMM threads: a training step's element-wise work and its GEMMs then share two
+    /// threads on two cores instead of two pools competing for them. Not reentrant across
+    /// threads: one engine serves one step at a time, as its GEMM pool already required.
+    public func withKernelThreads<T>(_ body: () throws -> T) rethrows -> T {
+        guard let pool = gemms.pool else { return try body() }
+        let previous = fk_current_pool()
+        fk_set_current_pool(pool)
+        defer { fk_set_current_pool(previous) }
+        return try body()
+    }
+
     /// What a pass returns besides the gradients.
     public struct Pass: Sendable {
         /// The batch's mean loss (before `lossScale`).
@@ -69,6 +82,12 @@ public final class GradientEngine {
                     into gradients: inout ParameterVector, computeGradients: Bool = true) throws -> Pass {
         precondition(gradients.layout == model.layout, "GradientEngine: the gradient vector's layout is not the model's")
         try validate(model, batch, trainable)
+        return withKernelThreads { computePass(model, batch: batch, dropout: dropout, seed: seed, step: step, microbatch: microbatch,
+                                        trainable: trainable, lossScale: lossScale, into: &gradients, computeGradients: computeGradients) }
+    }
+
+    private func computePass(_ model: TrainableModel, batch: TrainingBatch, dropout: DropoutRates, seed: UInt64, step: Int, microbatch: Int,
+                      trainable: TrainableParts, lossScale: Float, into gradients: inout ParameterVector, computeGradients: Bool) -> Pass {
         let stream = DropoutStream(seed: seed, step: step, microbatch: microbatch)
         return model.parameters.values.withUnsafeBufferPointer { parameters in
             gradients.values.withUnsafeMutableBufferPointer { grads in

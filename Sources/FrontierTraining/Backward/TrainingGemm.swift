@@ -17,7 +17,7 @@ import FrontierEngine
 final class TrainingGemm {
     let backend: GemmBackend
     let threads: Int
-    private let pool: OpaquePointer?
+    let pool: OpaquePointer?
 
     init(backend: GemmBackend, threads: Int) {
         self.backend = backend

@@ -36,11 +36,29 @@ enum TrainingKernels {
 
     // MARK: Threads
 
-    /// Runs `body(chunk, rows)` over `rows` split into `threads` contiguous chunks.
+    /// Runs `body(chunk, rows)` over `rows` split into `threads` contiguous chunks: on the
+    /// thread's current pool (`fk_current_pool`, the GEMMs' threads, set by `GradientEngine`
+    /// for a training step) when it has the threads, else on Dispatch's.
     static func chunks(_ rows: Int, threads: Int, _ body: (Int, Range<Int>) -> Void) {
         let count = max(1, min(threads, rows))
         if count == 1 { body(0, 0..<rows); return }
         let per = (rows + count - 1) / count
+        if let pool = fk_current_pool(), Int(fk_pool_threads(pool)) >= count {
+            withoutActuallyEscaping(body) { escaping in
+                var job = PoolChunks(body: escaping, rows: rows, per: per, count: count)
+                // A loop nested in a chunk on this thread must not re-enter the pool it runs on.
+                fk_set_current_pool(nil)
+                defer { fk_set_current_pool(pool) }
+                withUnsafeMutablePointer(to: &job) { pointer in
+                    fk_pool_run(pool, { raw, index, _ in
+                        let job = raw!.assumingMemoryBound(to: PoolChunks.self).pointee
+                        let chunk = Int(index), start = chunk * job.per, end = min(job.rows, start + job.per)
+                        if chunk < job.count, start < end { job.body(chunk, start..<end) }
+                    }, pointer)
+                }
+            }
+            return
+        }
         withoutActuallyEscaping(body) { escaping in
             // The chunks write disjoint rows (or their own partial sums): sharing the closure's
             // pointers across the pool's threads is the point.
@@ -302,6 +320,12 @@ enum TrainingKernels {
             }
         }
     }
+}
+
+/// One `chunks` call as the pool's workers read it.
+private struct PoolChunks {
+    let body: (Int, Range<Int>) -> Void
+    let rows: Int, per: Int, count: Int
 }
 
 private struct UncheckedChunkBody: @unchecked Sendable {

@@ -134,6 +134,10 @@ public struct Trainer: Sendable {
         guard !microbatches.isEmpty, microbatches.count <= settings.accumulationSteps else {
             throw TrainingError.invalidBatch("an update takes 1...\(settings.accumulationSteps) micro-batches; got \(microbatches.count)")
         }
+        return try engine.withKernelThreads { try updateOnKernelThreads(microbatches, engine: engine) }
+    }
+
+    private mutating func updateOnKernelThreads(_ microbatches: [TrainingBatch], engine: GradientEngine) throws -> StepReport {
         let slots = trainableSlots
         let table = lazyRows?.slot
         // The slots other than the word table are zeroed whole; the table only where the last
