@@ -1,3 +1,5 @@
+import Foundation
+
 /// FIPS 180-4 SHA-256: key fingerprints, and the hashes tools/make_goldens.py commits (Linux
 /// Foundation has no CryptoKit, and one small hash does not justify a crypto package).
 public struct SHA256: Sendable {
@@ -31,6 +33,40 @@ public struct SHA256: Sendable {
         }
     }
 
+    /// Contiguous bytes: whole blocks are compressed straight from the buffer (the byte-wise
+    /// path above appends each byte to a block first, too slow for a checkpoint's 90 MB).
+    public mutating func update(bytes buffer: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < buffer.count, !pending.isEmpty {
+            pending.append(buffer[offset])
+            length &+= 1
+            offset += 1
+            if pending.count == 64 {
+                compress(pending)
+                pending.removeAll(keepingCapacity: true)
+            }
+        }
+        while buffer.count - offset >= 64 {
+            compress(UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + 64)]))
+            length &+= 64
+            offset += 64
+        }
+        if offset < buffer.count { update(buffer[offset...]) }
+    }
+
+    /// The hex digest of a file, read in 1 MiB pieces.
+    public static func hex(ofFileAt path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            chunk.withUnsafeBytes { hasher.update(bytes: $0) }
+        }
+        return hasher.finalize()
+    }
+
     public mutating func finalize() -> String {
         let bitLength = length &* 8
         var tail = pending + [0x80]
@@ -50,6 +86,10 @@ public struct SHA256: Sendable {
     }
 
     private mutating func compress(_ block: [UInt8]) {
+        block.withUnsafeBytes { compress($0) }
+    }
+
+    private mutating func compress(_ block: UnsafeRawBufferPointer) {
         func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
         var w = [UInt32](repeating: 0, count: 64)
         for i in 0..<16 {
