@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import FrontierSupport
 
 /// Writes that survive a crash or a power cut: data flushed to the disk (`fsync`) before a
 /// rename publishes it, and the folder flushed after, so the rename itself is on disk.
@@ -27,6 +28,24 @@ enum DurableFiles {
         guard fsync(fd) == 0 else { throw failure(url, "cannot flush") }
         closed = true
         guard close(fd) == 0 else { throw failure(url, "cannot close") }
+    }
+
+    /// Replaces `url` with `data` all at once: written and flushed beside it, renamed over it, the
+    /// folder flushed. A crash leaves the old file or the new one, never a part.
+    static func replace(_ url: URL, with data: Data) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".next")
+        try write(data, to: temporary)
+        try rename(temporary, to: url)
+        try syncFolder(url.deletingLastPathComponent())
+    }
+
+    /// Replaces `url` with one JSON object per line (sorted keys), as `replace` does.
+    static func replaceJSONLines<T: Encodable>(_ url: URL, with values: [T]) throws {
+        let encoder = JSONCoding.encoder
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = Data()
+        for value in values { data += try encoder.encode(value) + Data("\n".utf8) }
+        try replace(url, with: data)
     }
 
     /// Flushes a folder's entries (after files were created or renamed in it).

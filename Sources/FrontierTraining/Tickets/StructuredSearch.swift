@@ -197,12 +197,6 @@ public final class StructuredSearch {
     }
 
     func writeLines<T: Encodable>(_ values: [T], to url: URL) throws {
-        let encoder = JSONCoding.encoder
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var data = Data()
-        for value in values { data += try encoder.encode(value) + Data("\n".utf8) }
-        let temporary = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".next")
-        try DurableFiles.write(data, to: temporary)
-        try DurableFiles.rename(temporary, to: url)
+        try DurableFiles.replaceJSONLines(url, with: values)
     }
 }

@@ -154,7 +154,7 @@ public struct TicketSearchStore: Sendable {
 
     public func saveManifest(_ manifest: TicketSearchManifest) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try writeAtomically(JSONCoding.encoder.encode(manifest) + Data("\n".utf8), to: manifestURL)
+        try DurableFiles.replace(manifestURL, with: JSONCoding.encoder.encode(manifest) + Data("\n".utf8))
     }
 
     /// The finished levels, in the order they finished.
@@ -174,17 +174,6 @@ public struct TicketSearchStore: Sendable {
     }
 
     public func append(_ level: TicketLevel) throws {
-        let encoder = JSONCoding.encoder
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var lines = try levels().filter { $0.level != level.level }.map { try encoder.encode($0) }
-        lines.append(try encoder.encode(level))
-        try writeAtomically(lines.reduce(into: Data()) { $0 += $1 + Data("\n".utf8) }, to: levelsURL)
-    }
-
-    private func writeAtomically(_ data: Data, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".next")
-        try DurableFiles.write(data, to: temporary)
-        try DurableFiles.rename(temporary, to: url)
-        try DurableFiles.syncFolder(url.deletingLastPathComponent())
+        try DurableFiles.replaceJSONLines(levelsURL, with: try levels().filter { $0.level != level.level } + [level])
     }
 }
