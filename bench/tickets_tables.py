@@ -116,6 +116,43 @@ def task_section(task: str, levels: dict, structured: list[dict]) -> list[str]:
     return out
 
 
+def efficiency_section(root: Path, task: str) -> list[str]:
+    """The IMP levels through `frontier-agent run` (bench/tickets_efficiency.sh), sparse and dense kernel."""
+    metric = METRIC.get(task, "accuracy")
+    rows = []
+    for seed_dir in sorted((root / task).glob("seed-*")):
+        search = seed_dir / "imp"
+        for record in read_lines(search / "levels.jsonl"):
+            for kernel in ["sparse", "dense"]:
+                path = search / record["folder"] / f"efficiency-{kernel}.json"
+                if path.exists():
+                    try:
+                        rows.append((seed_dir.name, record, kernel, json.loads(path.read_text())))
+                    except json.JSONDecodeError as error:
+                        sys.exit(f"{path}: not JSON ({error})")
+    if not rows:
+        return []
+    cpu = rows[0][3].get("device", {}).get("cpu_model", "?")
+    threads = rows[0][3].get("configuration", {}).get("threads", "?")
+    out = [f"### {task}: what the IMP tickets cost to run", "",
+           f"`frontier-agent run` over the dev set, {threads} threads, {cpu}; each pruned level on the sparse kernel "
+           "(`--sparse-kernel always`) and on the dense one (`never`). Examples/s is the offline scenario (batch 32), "
+           "p50 the single-stream latency (batch 1). Energy is the agent's own reading and names its source.", "",
+           f"| seed | level | sparsity | kernel | dev {metric} | examples/s | p50 (ms) | J/example | energy source | disturbed |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for seed, record, kernel, result in rows:
+        if result.get("status") != "ok":
+            out.append(f"| {seed} | {record['level']} | {100 * record['sparsity']:.0f} % | {kernel} | failed: {result.get('failure_reason', '?')} | | | | | |")
+            continue
+        value = result.get("metrics", {}).get(metric)
+        out.append(f"| {seed} | {record['level']} | {100 * record['sparsity']:.0f} % | {kernel} | "
+                   f"{'—' if value is None else f'{100 * value:.2f}'} | {result['throughput_examples_per_s']:.1f} | "
+                   f"{result['latency_p50_ms']:.2f} | {result['energy_j_per_example']:.4f} | {result['energy_source']} | "
+                   f"{'yes' if result.get('disturbed') else 'no'} |")
+    out.append("")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("root", type=Path, help="the folder bench/tickets.sh wrote (default cache/tickets)")
@@ -128,6 +165,7 @@ def main() -> None:
         if (args.root / task).is_dir():
             levels, structured = collect(args.root, task)
             lines += task_section(task, levels, structured)
+            lines += efficiency_section(args.root, task)
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if args.write:
