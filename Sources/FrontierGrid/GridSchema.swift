@@ -50,6 +50,7 @@ indirect enum GridSchema: Sendable {
         "heads": .dictionary(.list(.integer)),
         "calibration_examples": .integer,
         "fraction": .number,
+        "blocks": .list(.integer),
         "keep": .integer,
         "strategy": .oneOf(LayerDropping.Strategy.allCases.map(\.rawValue)),
         "entropy": .number,

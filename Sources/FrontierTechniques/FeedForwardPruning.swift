@@ -35,6 +35,20 @@ public enum FeedForwardPruning {
         }
     }
 
+    /// The model without the whole feed-forward block of each of `layers` (every neuron of it):
+    /// the block then adds only its output bias before the LayerNorm, what a retrained structured
+    /// subnetwork (Prasanna et al.) computes for a block it removed.
+    public static func removingBlocks(_ model: consuming EncoderModel, layers: [Int]) throws -> EncoderModel {
+        let count = model.layers.count
+        if let bad = layers.first(where: { !(0..<count).contains($0) }) {
+            throw TechniqueError.invalid("ffn-pruning blocks names layer \(bad); the model has layers 0..<\(count)")
+        }
+        let remove = Set(layers)
+        return try (consume model).mappingLayers { index, layer in
+            remove.contains(index) ? try removing(Set(0..<layer.intermediateSize), from: layer, index: index) : layer
+        }
+    }
+
     /// The model without the given neurons (current indices) of one layer.
     public static func prune(_ model: consuming EncoderModel, layer index: Int, neurons remove: Set<Int>) throws -> EncoderModel {
         precondition(model.layers.indices.contains(index), "FeedForwardPruning: no layer \(index)")
@@ -45,7 +59,6 @@ public enum FeedForwardPruning {
     static func removing(_ remove: Set<Int>, from layer: EncoderLayer, index: Int) throws -> EncoderLayer {
         let n = layer.intermediateSize, h = layer.intermediate.inFeatures, out = layer.output.outFeatures
         let keep = (0..<n).filter { !remove.contains($0) }
-        guard !keep.isEmpty else { throw TechniqueError.invalid("FFN pruning would remove every neuron of layer \(index)") }
         let oldW1 = try layer.intermediate.weight.values, oldB1 = layer.intermediate.bias.values, oldW2 = try layer.output.weight.values
         var w1: [Float] = [], w2: [Float] = []
         w1.reserveCapacity(keep.count * h)

@@ -20,10 +20,10 @@ public enum HeadPruning {
             guard unknown.isEmpty else {
                 throw TechniqueError.invalid("layer \(layerIndex) has no head \(unknown.sorted()) (its heads: \(original))")
             }
+            // Every head may go (Prasanna et al.'s subnetworks remove whole blocks' attention): the
+            // block's attention then adds only its output bias before the LayerNorm, as a
+            // transformers layer whose heads were all pruned does.
             let keep = original.enumerated().filter { !remove.contains($0.element) }
-            guard !keep.isEmpty else {
-                throw TechniqueError.invalid("head pruning would remove every head of layer \(layerIndex); drop the layer instead")
-            }
             kept[layerIndex] = keep.map { ($0.offset, $0.element) }
         }
         return try (consume model).mappingLayers { index, layer in

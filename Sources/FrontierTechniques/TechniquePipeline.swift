@@ -129,9 +129,14 @@ public enum TechniquePipeline {
                 model = try HeadPruning.prune(consume model, heads: heads)
                 applied.removedHeads = Dictionary(uniqueKeysWithValues: heads.filter { !$0.value.isEmpty }.map { ("\($0.key)", $0.value.sorted()) })
             case .ffnPruning:
-                let removed: [Int: [Int]]
-                (model, removed) = try FeedForwardPruning.prune(consume model, fraction: technique.fraction!)
-                progress("FFN pruning: \(removed.values.reduce(0) { $0 + $1.count }) neurons removed")
+                if let blocks = technique.blocks {
+                    model = try FeedForwardPruning.removingBlocks(consume model, layers: blocks)
+                    progress("FFN pruning: the feed-forward blocks of layers \(blocks.sorted()) removed")
+                } else {
+                    let removed: [Int: [Int]]
+                    (model, removed) = try FeedForwardPruning.prune(consume model, fraction: technique.fraction!)
+                    progress("FFN pruning: \(removed.values.reduce(0) { $0 + $1.count }) neurons removed")
+                }
             case .layerDropping:
                 let kept: [Int]
                 (model, kept) = try LayerDropping.apply(consume model, keep: technique.keep!, strategy: technique.strategy ?? .bottom)

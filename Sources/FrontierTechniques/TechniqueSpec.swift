@@ -33,8 +33,9 @@ public struct TechniqueSpec: Codable, Sendable, Equatable {
     public var perLayer: Int?
     public var heads: [String: [Int]]?
     public var calibrationExamples: Int?
-    // ffn-pruning
+    // ffn-pruning: `fraction` of every block's neurons by magnitude, or whole `blocks` (layer indices)
     public var fraction: Double?
+    public var blocks: [Int]?
     // layer-dropping
     public var keep: Int?
     public var strategy: LayerDropping.Strategy?
@@ -52,7 +53,7 @@ public struct TechniqueSpec: Codable, Sendable, Equatable {
     public init(name: Name) { self.name = name }
 
     package enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, sparsity, scope, mask, saveMask, kernel, perLayer, heads, calibrationExamples, fraction, keep, strategy,
+        case name, sparsity, scope, mask, saveMask, kernel, perLayer, heads, calibrationExamples, fraction, blocks, keep, strategy,
              entropy, trainExamples, keepFraction, fromLayer, mode, tokens
     }
 
@@ -60,7 +61,7 @@ public struct TechniqueSpec: Codable, Sendable, Equatable {
     package static let keys: [Name: Set<CodingKeys>] = [
         .magnitudePruning: [.sparsity, .scope, .mask, .saveMask, .kernel],
         .headPruning: [.perLayer, .heads, .calibrationExamples],
-        .ffnPruning: [.fraction],
+        .ffnPruning: [.fraction, .blocks],
         .layerDropping: [.keep, .strategy],
         .earlyExit: [.entropy, .trainExamples],
         .tokenPruning: [.keepFraction, .fromLayer],
@@ -78,7 +79,7 @@ public struct TechniqueSpec: Codable, Sendable, Equatable {
         let mirror: [CodingKeys: Bool] = [
             .sparsity: sparsity != nil, .scope: scope != nil, .mask: mask != nil, .saveMask: saveMask != nil, .kernel: kernel != nil,
             .perLayer: perLayer != nil, .heads: heads != nil, .calibrationExamples: calibrationExamples != nil,
-            .fraction: fraction != nil, .keep: keep != nil, .strategy: strategy != nil, .entropy: entropy != nil,
+            .fraction: fraction != nil, .blocks: blocks != nil, .keep: keep != nil, .strategy: strategy != nil, .entropy: entropy != nil,
             .trainExamples: trainExamples != nil, .keepFraction: keepFraction != nil, .fromLayer: fromLayer != nil,
             .mode: mode != nil, .tokens: tokens != nil,
         ]
@@ -102,8 +103,12 @@ public struct TechniqueSpec: Codable, Sendable, Equatable {
             }
             if let c = calibrationExamples { try check(c >= 1, "calibration_examples must be ≥ 1; got \(c)") }
         case .ffnPruning:
-            let f = try need(fraction, "fraction")
-            try check(f >= 0 && f < 1, "fraction must be in [0, 1); got \(f)")
+            try check((fraction == nil) != (blocks == nil), "give either 'fraction' (of every block's neurons) or 'blocks' (whole blocks, by layer), not both")
+            if let f = fraction { try check(f >= 0 && f < 1, "fraction must be in [0, 1); got \(f)") }
+            if let blocks {
+                try check(!blocks.isEmpty, "blocks names no layer (leave ffn-pruning out instead)")
+                try check(blocks.allSatisfy { $0 >= 0 }, "blocks are layer indices (≥ 0); got \(blocks)")
+            }
         case .layerDropping:
             let k = try need(keep, "keep")
             try check(k >= 1, "keep must be ≥ 1; got \(k)")
@@ -133,6 +138,7 @@ public struct TechniqueSpec: Codable, Sendable, Equatable {
         if let perLayer { parts.append("per_layer=\(perLayer)") }
         if let heads { parts.append("heads=\(heads.values.reduce(0) { $0 + $1.count })") }
         if let fraction { parts.append("fraction=\(fraction)") }
+        if let blocks { parts.append("blocks=\(blocks.count)") }
         if let keep { parts.append("keep=\(keep)") }
         if let strategy { parts.append("strategy=\(strategy.rawValue)") }
         if let entropy { parts.append("entropy=\(entropy)") }

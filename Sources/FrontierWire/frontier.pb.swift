@@ -1683,6 +1683,12 @@ public nonisolated struct Frontier_V1_TechniqueConfiguration: @unchecked Sendabl
   /// Clears the value of `tokens`. Subsequent reads from it will return its default value.
   public mutating func clearTokens() {_uniqueStorage()._tokens = nil}
 
+  /// ffn-pruning: layers whose whole feed-forward block is removed
+  public var blocks: [UInt32] {
+    get {_storage._blocks}
+    set {_uniqueStorage()._blocks = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -4257,7 +4263,7 @@ nonisolated extension Frontier_V1_PairedBaselinePlan: SwiftProtobuf.Message, Swi
 
 nonisolated extension Frontier_V1_TechniqueConfiguration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TechniqueConfiguration"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}sparsity\0\u{1}scope\0\u{1}mask\0\u{3}save_mask\0\u{1}kernel\0\u{3}per_layer\0\u{1}heads\0\u{3}calibration_examples\0\u{1}fraction\0\u{1}keep\0\u{1}strategy\0\u{1}entropy\0\u{3}train_examples\0\u{3}keep_fraction\0\u{3}from_layer\0\u{1}mode\0\u{1}tokens\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}sparsity\0\u{1}scope\0\u{1}mask\0\u{3}save_mask\0\u{1}kernel\0\u{3}per_layer\0\u{1}heads\0\u{3}calibration_examples\0\u{1}fraction\0\u{1}keep\0\u{1}strategy\0\u{1}entropy\0\u{3}train_examples\0\u{3}keep_fraction\0\u{3}from_layer\0\u{1}mode\0\u{1}tokens\0\u{1}blocks\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -4278,6 +4284,7 @@ nonisolated extension Frontier_V1_TechniqueConfiguration: SwiftProtobuf.Message,
     var _fromLayer: UInt32? = nil
     var _mode: String? = nil
     var _tokens: UInt32? = nil
+    var _blocks: [UInt32] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4306,6 +4313,7 @@ nonisolated extension Frontier_V1_TechniqueConfiguration: SwiftProtobuf.Message,
       _fromLayer = source._fromLayer
       _mode = source._mode
       _tokens = source._tokens
+      _blocks = source._blocks
     }
   }
 
@@ -4342,6 +4350,7 @@ nonisolated extension Frontier_V1_TechniqueConfiguration: SwiftProtobuf.Message,
         case 16: try { try decoder.decodeSingularUInt32Field(value: &_storage._fromLayer) }()
         case 17: try { try decoder.decodeSingularStringField(value: &_storage._mode) }()
         case 18: try { try decoder.decodeSingularUInt32Field(value: &_storage._tokens) }()
+        case 19: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._blocks) }()
         default: break
         }
       }
@@ -4408,6 +4417,9 @@ nonisolated extension Frontier_V1_TechniqueConfiguration: SwiftProtobuf.Message,
       try { if let v = _storage._tokens {
         try visitor.visitSingularUInt32Field(value: v, fieldNumber: 18)
       } }()
+      if !_storage._blocks.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._blocks, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -4435,6 +4447,7 @@ nonisolated extension Frontier_V1_TechniqueConfiguration: SwiftProtobuf.Message,
         if _storage._fromLayer != rhs_storage._fromLayer {return false}
         if _storage._mode != rhs_storage._mode {return false}
         if _storage._tokens != rhs_storage._tokens {return false}
+        if _storage._blocks != rhs_storage._blocks {return false}
         return true
       }
       if !storagesAreEqual {return false}

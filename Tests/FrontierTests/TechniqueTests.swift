@@ -116,8 +116,35 @@ import Testing
         let mask2 = HeadPruning.mask(for: dense, removing: [0: [1], 1: [0, 1, 3], 2: [2]])
         let masked2 = try dense.forward(batch, workspace: Workspace(), options: ForwardOptions(headMask: mask2))
         #expect(maxDifference(masked2.logits, twice.logits) < 1e-5)
-        #expect(throws: TechniqueError.self) { _ = try HeadPruning.prune(pruned, heads: [1: [2]]) }  // the last head
         #expect(throws: TechniqueError.self) { _ = try HeadPruning.prune(pruned, heads: [1: [0]]) }  // already gone
+    }
+
+    /// Prasanna et al.'s subnetworks remove whole blocks' attention or feed-forward: the shrunk
+    /// block (no heads, a zero-width FFN) adds only its output bias, as the masked model does.
+    @Test func aBlockWithoutHeadsOrFeedForwardEqualsTheMaskedOne() throws {
+        let dense = try model()
+        let heads: [Int: Set<Int>] = [0: [0, 1, 2, 3], 2: [1]]
+        let batch = batch(dense)
+        var layers = dense.layers
+        let out = layers[1].output
+        layers[1] = layers[1].replacing(output: out.replacing(weight: Tensor(shape: [out.outFeatures, out.inFeatures],
+                                                                             values: [Float](repeating: 0, count: out.outFeatures * out.inFeatures))))
+        let masked = try dense.replacing(layers: layers).forward(batch, workspace: Workspace(),
+                                                                 options: ForwardOptions(headMask: HeadPruning.mask(for: dense, removing: heads)))
+        var spec = TechniqueSpec(name: .ffnPruning)
+        spec.blocks = [1]
+        try spec.validate()
+        let shrunk = try FeedForwardPruning.removingBlocks(try HeadPruning.prune(try model(), heads: heads), layers: [1])
+        #expect(shrunk.layers.map(\.numHeads) == [0, 4, 3])
+        #expect(shrunk.layers.map(\.intermediateSize) == [24, 0, 24])
+        for (clsOnly, gemm) in [(false, GemmBackend.packed), (true, .packed), (false, .openblas)] {
+            let output = try shrunk.forward(batch, workspace: Workspace(), options: ForwardOptions(gemm: gemm, lastLayerClsOnly: clsOnly))
+            #expect(maxDifference(masked.logits, output.logits) < 1e-5, "last layer [CLS] only: \(clsOnly), \(gemm)")
+            #expect(output.flops < masked.flops)
+        }
+        #expect(throws: TechniqueError.self) { _ = try FeedForwardPruning.removingBlocks(try model(), layers: [3]) }
+        spec.fraction = 0.5
+        #expect(throws: TechniqueError.self) { try spec.validate() }
     }
 
     @Test func headImportanceRanksByLossIncrease() throws {

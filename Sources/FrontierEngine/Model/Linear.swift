@@ -137,6 +137,24 @@ public struct Linear: Sendable {
     func apply(_ a: UnsafePointer<Float>, rows: Int, lda: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,
                epilogue: LinearEpilogue, workspace ws: Workspace, gemm: GemmBackend) -> Double {
         let n = outFeatures, k = inFeatures, code = epilogue.rawValue
+        // A layer shrunk to nothing (every head of a block removed, a zero-width feed-forward):
+        // no output columns, or outputs that are the bias alone. Every kernel is spared the
+        // empty operand (BLAS refuses a leading dimension of 0).
+        if n == 0 { return 0 }
+        if k == 0 {
+            bias.withUnsafeBufferPointer { b in
+                for row in 0..<rows {
+                    let y = c + row * ldc
+                    y.update(repeating: 0, count: n)
+                    switch epilogue {
+                    case .none: break
+                    case .bias: fk_add_bias(y, b.baseAddress, 1, n)
+                    case .biasGelu: fk_bias_gelu(y, b.baseAddress, 1, n)
+                    }
+                }
+            }
+            return 0
+        }
         bias.withUnsafeBufferPointer { biasValues in
             let b = biasValues.baseAddress
             switch kernel {

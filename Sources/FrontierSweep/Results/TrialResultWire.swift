@@ -190,6 +190,7 @@ extension WireTechniqueConfiguration {
         if let v = t.heads { heads = v.mapValues { WireHeadList(heads: $0) } }
         if let v = t.calibrationExamples { calibrationExamples = UInt32(clamping: v) }
         if let v = t.fraction { fraction = v }
+        if let v = t.blocks { blocks = v.map { UInt32(clamping: $0) } }
         if let v = t.keep { keep = UInt32(clamping: v) }
         if let v = t.strategy { strategy = v.rawValue }
         if let v = t.entropy { entropy = v }
@@ -219,6 +220,7 @@ extension TechniqueSpec {
         heads = w.heads.isEmpty ? nil : w.heads.mapValues { $0.heads.map(Int.init) }
         calibrationExamples = w.hasCalibrationExamples ? Int(w.calibrationExamples) : nil
         fraction = w.hasFraction ? w.fraction : nil
+        blocks = w.blocks.isEmpty ? nil : w.blocks.map(Int.init)
         keep = w.hasKeep ? Int(w.keep) : nil
         strategy = w.hasStrategy ? try parse(LayerDropping.Strategy.self, w.strategy, "strategy") : nil
         entropy = w.hasEntropy ? w.entropy : nil
