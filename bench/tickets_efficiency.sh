@@ -11,7 +11,12 @@
 #
 # Writes OUT/TASK/seed-S/imp/level-NN/efficiency-{sparse,dense}.json, then the tables
 # (bench/tickets_tables.py, which adds an efficiency table per task). Level 0 is dense (no mask):
-# it runs once, as the baseline. Run it on a quiet machine: the timings are the point.
+# it runs once, as the baseline. The retrained structured subnetworks of prune-structured
+# (OUT/TASK/seed-S/structured/NAME) run twice as well: in their shrunk shape (head-pruning of the
+# removed heads and ffn-pruning of the removed blocks applied at load, the smaller matrices really
+# multiplied) and as the masked full-size checkpoint they were trained as:
+# structured/NAME/efficiency-{shrunk,masked}.json. Run it on a quiet machine: the timings are the
+# point.
 #
 # Environment: FRONTIER_SHARED (default ../shared beside the checkout), FRONTIER_AGENT (default
 # .build/release/frontier-agent).
@@ -47,7 +52,10 @@ measure() {
     local partial="$file.partial"
     echo "  $(basename "$(dirname "$file")") $(basename "$file" .json) ($(date +%H:%M:%S))" >&2
     local status=0
-    "$agent" run "$@" --threads "$threads" ${limit:+--limit "$limit"} > "$partial" 2>"$partial.log" || status=$?
+    local sizing=(--threads "$threads")
+    [ -n "$limit" ] && sizing+=(--limit "$limit")
+    [ "$1" = --spec ] && sizing=()   # the spec carries them
+    "$agent" run "$@" "${sizing[@]}" > "$partial" 2>"$partial.log" || status=$?
     # Exit 1 is a failed trial with its JSON (kept: the table says why); anything else is ours.
     if [ "$status" -ne 0 ] && { [ "$status" -ne 1 ] || [ ! -s "$partial" ]; }; then
         echo "tickets_efficiency: frontier-agent run exited $status, see $partial.log" >&2
@@ -59,12 +67,16 @@ measure() {
 
 for task in $tasks; do
     for seed in $seeds; do
-        search="$out/$task/seed-$seed/imp"
-        [ -s "$search/levels.jsonl" ] || { echo "== $task seed $seed: no finished IMP level in $search (run bench/tickets.sh first)" >&2; continue; }
-        echo "== $task seed $seed: $(wc -l < "$search/levels.jsonl") finished IMP levels" >&2
-        # The folders of finished levels, from levels.jsonl (a level folder without a record is
-        # still training).
-        for folder in $(python3 -c 'import json,sys; [print(json.loads(l)["folder"]) for l in open(sys.argv[1]) if l.strip()]' "$search/levels.jsonl"); do
+        search="$out/$task/seed-$seed/imp" levels=()
+        if [ -s "$search/levels.jsonl" ]; then
+            echo "== $task seed $seed: $(wc -l < "$search/levels.jsonl") finished IMP levels" >&2
+            # The folders of finished levels, from levels.jsonl (a level folder without a record
+            # is still training).
+            mapfile -t levels < <(python3 -c 'import json,sys; [print(json.loads(l)["folder"]) for l in open(sys.argv[1]) if l.strip()]' "$search/levels.jsonl")
+        else
+            echo "== $task seed $seed: no finished IMP level in $search (bench/tickets.sh makes them)" >&2
+        fi
+        for folder in "${levels[@]}"; do
             level="$search/$folder"
             if [ -f "$level/mask.safetensors" ]; then
                 measure "$level/efficiency-sparse.json" --model "$level" --task "$task" --data "$data" --mask "$level/mask.safetensors" --sparse-kernel always
@@ -72,6 +84,36 @@ for task in $tasks; do
             else
                 measure "$level/efficiency-dense.json" --model "$level" --task "$task" --data "$data"
             fi
+        done
+        structured="$out/$task/seed-$seed/structured"
+        [ -s "$structured/subnetworks.jsonl" ] || continue
+        echo "== $task seed $seed: structured subnetworks" >&2
+        # One spec per retrained subnetwork: its removed heads and feed-forward blocks as techniques.
+        python3 - "$structured" "$task" "$data" "$threads" "$limit" <<'PY'
+import json, sys
+from pathlib import Path
+folder, task, data, threads, limit = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+for line in (folder / "subnetworks.jsonl").read_text().splitlines():
+    if not line.strip():
+        continue
+    row = json.loads(line)
+    if not row.get("folder"):
+        continue
+    structure = row["structure"]
+    heads = {str(layer): [h for h, keep in enumerate(flags) if not keep] for layer, flags in enumerate(structure["heads"])}
+    heads = {layer: removed for layer, removed in heads.items() if removed}
+    blocks = [layer for layer, keep in enumerate(structure["feed_forward"]) if not keep]
+    techniques = ([{"name": "head-pruning", "heads": heads}] if heads else []) + ([{"name": "ffn-pruning", "blocks": blocks}] if blocks else [])
+    spec = {"model": str(folder / row["folder"]), "task": task, "data": data, "threads": threads, "techniques": techniques}
+    if limit:
+        spec["limit"] = int(limit)
+    (folder / row["folder"] / "efficiency-shrunk.spec.json").write_text(json.dumps(spec, indent=2) + "\n")
+PY
+        for spec in "$structured"/*/efficiency-shrunk.spec.json; do
+            [ -e "$spec" ] || continue
+            sub=$(dirname "$spec")
+            measure "$sub/efficiency-shrunk.json" --spec "$spec"
+            measure "$sub/efficiency-masked.json" --model "$sub" --task "$task" --data "$data"
         done
     done
 done

@@ -130,16 +130,24 @@ def efficiency_section(root: Path, task: str) -> list[str]:
                         rows.append((seed_dir.name, record, kernel, json.loads(path.read_text())))
                     except json.JSONDecodeError as error:
                         sys.exit(f"{path}: not JSON ({error})")
-    if not rows:
+    structured = []
+    for seed_dir in sorted((root / task).glob("seed-*")):
+        for record in read_lines(seed_dir / "structured" / "subnetworks.jsonl"):
+            for shape in ["shrunk", "masked"]:
+                path = seed_dir / "structured" / str(record.get("folder")) / f"efficiency-{shape}.json"
+                if record.get("folder") and path.exists():
+                    structured.append((seed_dir.name, record, shape, json.loads(path.read_text())))
+    if not rows and not structured:
         return []
-    cpu = rows[0][3].get("device", {}).get("cpu_model", "?")
-    threads = rows[0][3].get("configuration", {}).get("threads", "?")
-    out = [f"### {task}: what the IMP tickets cost to run", "",
+    cpu = (rows or structured)[0][3].get("device", {}).get("cpu_model", "?")
+    threads = (rows or structured)[0][3].get("configuration", {}).get("threads", "?")
+    out = [f"### {task}: what the tickets and subnetworks cost to run", "",
            f"`frontier-agent run` over the dev set, {threads} threads, {cpu}; each pruned level on the sparse kernel "
            "(`--sparse-kernel always`) and on the dense one (`never`). Examples/s is the offline scenario (batch 32), "
-           "p50 the single-stream latency (batch 1). Energy is the agent's own reading and names its source.", "",
-           f"| seed | level | sparsity | kernel | dev {metric} | examples/s | p50 (ms) | J/example | energy source | disturbed |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+           "p50 the single-stream latency (batch 1). Energy is the agent's own reading and names its source.", ""]
+    if rows:
+        out += [f"| seed | level | sparsity | kernel | dev {metric} | examples/s | p50 (ms) | J/example | energy source | disturbed |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for seed, record, kernel, result in rows:
         if result.get("status") != "ok":
             out.append(f"| {seed} | {record['level']} | {100 * record['sparsity']:.0f} % | {kernel} | failed: {result.get('failure_reason', '?')} | | | | | |")
@@ -149,7 +157,23 @@ def efficiency_section(root: Path, task: str) -> list[str]:
                    f"{'—' if value is None else f'{100 * value:.2f}'} | {result['throughput_examples_per_s']:.1f} | "
                    f"{result['latency_p50_ms']:.2f} | {result['energy_j_per_example']:.4f} | {result['energy_source']} | "
                    f"{'yes' if result.get('disturbed') else 'no'} |")
-    out.append("")
+    if rows:
+        out.append("")
+    if structured:
+        out += [f"Retrained structured subnetworks, in their shrunk shape (the removed heads and feed-forward blocks cut out "
+                "at load) and as the masked full-size checkpoint they were trained as:", "",
+                f"| seed | subnetwork | heads kept | FFN blocks kept | shape | dev {metric} | examples/s | p50 (ms) | J/example | energy source | disturbed |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for seed, record, shape, result in structured:
+            kept = f"{record['kept_heads']}/{record['heads']} | {record['kept_feed_forward']}/{record['feed_forward']}"
+            if result.get("status") != "ok":
+                out.append(f"| {seed} | {record['name']} | {kept} | {shape} | failed: {result.get('failure_reason', '?')} | | | | | |")
+                continue
+            value = result.get("metrics", {}).get(metric)
+            out.append(f"| {seed} | {record['name']} | {kept} | {shape} | {'—' if value is None else f'{100 * value:.2f}'} | "
+                       f"{result['throughput_examples_per_s']:.1f} | {result['latency_p50_ms']:.2f} | "
+                       f"{result['energy_j_per_example']:.4f} | {result['energy_source']} | {'yes' if result.get('disturbed') else 'no'} |")
+        out.append("")
     return out
 
 
