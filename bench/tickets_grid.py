@@ -29,20 +29,9 @@ import json
 import sys
 from pathlib import Path
 
+from tickets_tables import read_lines  # beside this file
+
 REFERENCE = {"SST-2": "minilm-l6-sst2", "MRPC": "minilm-l6-mrpc"}
-
-
-def read_lines(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    rows = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                sys.exit(f"{path}:{number}: not JSON ({error})")
-    return rows
 
 
 def quote(text: str) -> str:

@@ -15,6 +15,21 @@
 #define FK_CLONES
 #endif
 
+/* One element of one AdamW step, one rounding per operation (no fused multiply-add), shared by the
+ * update and the replay so the two give the same bits. */
+FK_INLINE void fk_adamw_element(float *p, float *m, float *v, float grad, float decay, float beta1, float beta2,
+                                float step_size, float correction2_root, float eps) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    const float param = *p * decay;
+    const float first = *m + (1.0f - beta1) * (grad - *m);
+    const float second = beta2 * *v + (1.0f - beta2) * grad * grad;
+    *m = first;
+    *v = second;
+    *p = param - step_size * (first / (sqrtf(second) / correction2_root + eps));
+}
+
 FK_CLONES
 void fk_adamw(float *restrict p, float *restrict m, float *restrict v, const float *restrict g, size_t n,
               float grad_scale, float decay, float beta1, float beta2, float step_size, float correction2_root,
@@ -22,15 +37,8 @@ void fk_adamw(float *restrict p, float *restrict m, float *restrict v, const flo
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
-    const float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
     for (size_t i = 0; i < n; i++) {
-        const float grad = g[i] * grad_scale;
-        const float param = p[i] * decay;
-        const float first = m[i] + one_minus_beta1 * (grad - m[i]);
-        const float second = beta2 * v[i] + one_minus_beta2 * grad * grad;
-        m[i] = first;
-        v[i] = second;
-        p[i] = param - step_size * (first / (sqrtf(second) / correction2_root + eps));
+        fk_adamw_element(p + i, m + i, v + i, g[i] * grad_scale, decay, beta1, beta2, step_size, correction2_root, eps);
     }
 }
 
@@ -41,18 +49,9 @@ void fk_adamw_replay(float *restrict p, float *restrict m, float *restrict v, si
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
-    const float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
-    const float grad = 0.0f;
     for (size_t s = 0; s < steps; s++) {
         const float d = decay[s], size = step_size[s], root = correction2_root[s];
-        for (size_t i = 0; i < n; i++) {
-            const float param = p[i] * d;
-            const float first = m[i] + one_minus_beta1 * (grad - m[i]);
-            const float second = beta2 * v[i] + one_minus_beta2 * grad * grad;
-            m[i] = first;
-            v[i] = second;
-            p[i] = param - size * (first / (sqrtf(second) / root + eps));
-        }
+        for (size_t i = 0; i < n; i++) fk_adamw_element(p + i, m + i, v + i, 0.0f, d, beta1, beta2, size, root, eps);
     }
 }
 

@@ -20,11 +20,7 @@ public final class FloatBuffer {
     public init(count: Int) {
         precondition(count >= 0, "FloatBuffer count must be non-negative")
         self.count = count
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let rounded = (bytes + 63) / 64 * 64
-        guard let raw = aligned_alloc(64, rounded) else {
-            fatalError("FloatBuffer: out of memory allocating \(rounded) bytes")
-        }
+        let (raw, rounded) = Self.allocate(count)
         memset(raw, 0, rounded)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
@@ -35,12 +31,17 @@ public final class FloatBuffer {
     public init(uninitializedCount count: Int) {
         precondition(count >= 0, "FloatBuffer count must be non-negative")
         self.count = count
+        pointer = Self.allocate(count).raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
+    /// 64-byte aligned room for `count` floats (at least one), rounded up to whole cache lines.
+    private static func allocate(_ count: Int) -> (raw: UnsafeMutableRawPointer, rounded: Int) {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         let rounded = (bytes + 63) / 64 * 64
         guard let raw = aligned_alloc(64, rounded) else {
             fatalError("FloatBuffer: out of memory allocating \(rounded) bytes")
         }
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        return (raw, rounded)
     }
 
     public convenience init(_ values: [Float]) {
