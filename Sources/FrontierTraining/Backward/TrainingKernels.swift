@@ -167,21 +167,28 @@ enum TrainingKernels {
     }
 
     /// `du = dg · (Φ(u) + u·φ(u))`, in place on `dg`.
+    /// In tiles of 512 on the stack: a scratch of the chunk's size was megabytes allocated (and
+    /// page-faulted in) per call.
     static func geluBackward(_ u: UnsafePointer<Float>, gradient dg: UnsafeMutablePointer<Float>, count: Int, threads: Int) {
+        let tile = 512
         chunks(count, threads: threads) { _, range in
-            let n = range.count, src = u + range.lowerBound, grad = dg + range.lowerBound
-            let erfs = UnsafeMutablePointer<Float>.allocate(capacity: 2 * n)
-            defer { erfs.deallocate() }
-            let exps = erfs + n
-            for i in 0..<n {
-                erfs[i] = src[i] * Float(0.7071067811865476)
-                exps[i] = -0.5 * src[i] * src[i]
-            }
-            fk_erf(erfs, erfs, n)
-            fk_exp(exps, exps, n)
-            for i in 0..<n {
-                let derivative = 0.5 * (1 + erfs[i]) + src[i] * exps[i] * Float(0.3989422804014327)
-                grad[i] *= derivative
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * tile) { scratch in
+                let erfs = scratch.baseAddress!, exps = erfs + tile
+                var start = range.lowerBound
+                while start < range.upperBound {
+                    let n = min(tile, range.upperBound - start), src = u + start, grad = dg + start
+                    for i in 0..<n {
+                        erfs[i] = src[i] * Float(0.7071067811865476)
+                        exps[i] = -0.5 * src[i] * src[i]
+                    }
+                    fk_erf(erfs, erfs, n)
+                    fk_exp(exps, exps, n)
+                    for i in 0..<n {
+                        let derivative = 0.5 * (1 + erfs[i]) + src[i] * exps[i] * Float(0.3989422804014327)
+                        grad[i] *= derivative
+                    }
+                    start += n
+                }
             }
         }
     }
