@@ -15,6 +15,15 @@
 #define FK_CLONES
 #endif
 
+/* IEEE square root without errno: sqrtf may set errno for a negative argument, and that side
+ * effect kept the AdamW loops scalar (one vsqrtss and two vdivss per element, about 12 ns). The
+ * result is the same correctly rounded value. */
+#if defined(__clang__) && __has_builtin(__builtin_elementwise_sqrt)
+#define FK_SQRT(x) __builtin_elementwise_sqrt(x)
+#else
+#define FK_SQRT(x) sqrtf(x)
+#endif
+
 /* One element of one AdamW step, one rounding per operation (no fused multiply-add), shared by the
  * update and the replay so the two give the same bits. */
 FK_INLINE void fk_adamw_element(float *p, float *m, float *v, float grad, float decay, float beta1, float beta2,
@@ -27,7 +36,7 @@ FK_INLINE void fk_adamw_element(float *p, float *m, float *v, float grad, float 
     const float second = beta2 * *v + (1.0f - beta2) * grad * grad;
     *m = first;
     *v = second;
-    *p = param - step_size * (first / (sqrtf(second) / correction2_root + eps));
+    *p = param - step_size * (first / (FK_SQRT(second) / correction2_root + eps));
 }
 
 FK_CLONES
