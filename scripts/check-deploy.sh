@@ -1105,16 +1105,28 @@ check_cluster() {
         tail -n 15 "$t/resume2-$job2.out" | indent
     fi
 
-    # 5. Setup mistakes: a wrong FRONTIER_SHARED (refused by the job), one the agents' preflight
-    # refuses (given to the agents only), a --time shorter than the stop lead.
+    # 5. Setup mistakes: a wrong FRONTIER_SHARED (refused by the job, or by the coordinator's
+    # preflight), one the agents' preflight refuses (given to the agents only), a --time shorter
+    # than the stop lead.
     s0=$SECONDS
     run=$t/run-badshared
     job=$(submit badshared "$run" "$t/smoke.yaml" --time=10 -- FRONTIER_SHARED="$t/no-such-shared")
     wait_job "$job" 120
     scenario_line "wrong FRONTIER_SHARED" "$job" "$JOB_STATE" "$JOB_EXIT"
-    [[ $JOB_STATE == FAILED && $JOB_EXIT == 64:0 ]] && grep -q "FRONTIER_SHARED=$t/no-such-shared has neither models/ nor data/" "$t/badshared-$job.out" &&
-        pass "wrong FRONTIER_SHARED: FAILED 64:0, the reason in the job's output" ||
+    [[ $JOB_STATE == FAILED && $JOB_EXIT == 64:0 ]] && grep -q "FRONTIER_SHARED=$t/no-such-shared is not a folder" "$t/badshared-$job.out" &&
+        pass "wrong FRONTIER_SHARED (no such folder): FAILED 64:0, the reason in the job's output" ||
         { fail "wrong FRONTIER_SHARED: $JOB_STATE $JOB_EXIT"; tail -n 10 "$t/badshared-$job.out" | indent; }
+    # A FRONTIER_SHARED that exists but is the wrong folder: the coordinator's preflight names
+    # the missing files.
+    mkdir -p "$t/wrong-shared"
+    run=$t/run-wrongshared
+    job=$(submit wrongshared "$run" "$t/smoke.yaml" --time=10 -- FRONTIER_SHARED="$t/wrong-shared")
+    wait_job "$job" 120
+    scenario_line "FRONTIER_SHARED, wrong folder" "$job" "$JOB_STATE" "$JOB_EXIT"
+    [[ $JOB_STATE == FAILED && $JOB_EXIT == 64:0 ]] && grep -q "$t/wrong-shared/models/minilm-l6-sst2" "$t/wrongshared-$job.out" &&
+        grep -q 'frontier serve refused to start (status 64' "$t/wrongshared-$job.out" &&
+        pass "FRONTIER_SHARED naming the wrong folder: FAILED 64:0, the missing model named in the job's output, no trial run" ||
+        { fail "FRONTIER_SHARED, wrong folder: $JOB_STATE $JOB_EXIT"; tail -n 10 "$t/wrongshared-$job.out" | indent; }
     run=$t/run-badagent
     job=$(submit badagent "$run" "$t/smoke.yaml" --time=10 -- FRONTIER_AGENT_ARGS="--shared $t/no-such-shared")
     wait_job "$job" 120

@@ -27,9 +27,9 @@ struct ConnectCommand: ParsableCommand {
             Grid paths such as ${FRONTIER_SHARED}/models/minilm-l6-sst2 are resolved here: \
             FRONTIER_SHARED is --shared (default: the FRONTIER_SHARED environment variable, else ../shared).
 
-            Preflight: a --shared folder (or FRONTIER_SHARED) that is given but is not a folder with \
-            models/ or data/ stops the agent before it takes any work (exit status 64): every trial would \
-            fail on it. The default ../shared is only warned about, for grids that name no shared files.
+            Preflight: a --shared folder (or FRONTIER_SHARED) that is given but does not exist stops the \
+            agent before it takes any work (exit status 64): every trial that reads from it would fail. \
+            A missing default ../shared is only warned about, for grids that name no shared files.
 
             Exit status: 0 when the sweep is finished or the agent was stopped; 2 when the coordinator \
             refuses the agent (protocol version, bad Hello); 64 for bad options or a failed preflight.
@@ -131,18 +131,13 @@ struct ConnectCommand: ParsableCommand {
     }
 
     /// Why `folder` cannot be the shared folder (`${FRONTIER_SHARED}` of the grid's paths), or
-    /// nil: it must be a folder holding models/ or data/.
+    /// nil: it must be an existing folder. (Which files the grid needs there is the
+    /// coordinator's preflight, `frontier serve --check-files`.)
     static func sharedFolderProblem(_ folder: URL) -> String? {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
             return "the shared folder \(folder.path) does not exist"
         }
-        guard isDirectory.boolValue else { return "the shared folder \(folder.path) is not a folder" }
-        let hasPart = ["models", "data"].contains { part in
-            var sub: ObjCBool = false
-            return FileManager.default.fileExists(atPath: folder.appendingPathComponent(part).path, isDirectory: &sub)
-                && sub.boolValue
-        }
-        return hasPart ? nil : "the shared folder \(folder.path) has neither models/ nor data/"
+        return isDirectory.boolValue ? nil : "the shared folder \(folder.path) is not a folder"
     }
 }
