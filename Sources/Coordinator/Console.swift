@@ -1,8 +1,15 @@
 import Foundation
+import FrontierSupport
 
 /// A line for the operator on stderr; stdout is kept for what scripts read (`status --json`).
 func note(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// A fleet log line (`frontier serve`, `frontier local`): `note` with an RFC 3339 timestamp
+/// with milliseconds in front, so that coordinator and agent logs line up.
+func logNote(_ message: String) {
+    note(LogTime.stamped(message))
 }
 
 /// A value handed from one thread to another.

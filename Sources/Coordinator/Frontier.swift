@@ -14,7 +14,7 @@ struct Frontier: ParsableCommand {
             (SQLite); `frontier status` and `frontier report` read it, also while the sweep runs.
             """,
         version: "frontier \(FrontierVersion.string)",
-        subcommands: [LocalCommand.self, ServeCommand.self, StatusCommand.self, ReportCommand.self, KeygenCommand.self, BenchCommand.self,
+        subcommands: [LocalCommand.self, ServeCommand.self, StatusCommand.self, ReportCommand.self, RetryCommand.self, KeygenCommand.self, BenchCommand.self,
                       VersionCommand.self]
     )
 }

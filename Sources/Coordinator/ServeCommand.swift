@@ -84,15 +84,15 @@ struct ServeCommand: ParsableCommand {
                 let p = coordinator.snapshot.progress
                 let line = "progress: \(p.done + p.failed)/\(p.total) ended (\(p.failed) failed), \(p.running) running, "
                     + "\(coordinator.snapshot.agents.filter { $0.state != .lost }.count) agents"
-                if line != last { note(line) }
+                if line != last { logNote(line) }
                 last = line
             }
         }
         reporter.start()
         do {
-            try coordinator.run(stop: stop) { note("frontier: listening on \($0)") }
+            try coordinator.run(stop: stop) { logNote("frontier: listening on \($0)") }
         } catch {
-            note("Error: \(error)")
+            logNote("Error: \(error)")
             setup.store.checkpoint()
             throw SweepExitStatus.internalError.exitCode
         }
@@ -101,10 +101,10 @@ struct ServeCommand: ParsableCommand {
         stop.raise("done")
         setup.store.checkpoint()
         let p = coordinator.snapshot.progress
-        note("frontier: \(p.done) done, \(p.failed) failed, \(p.pending + p.running) left of \(p.total); store \(setup.storeURL.path)")
+        logNote("frontier: \(p.done) done, \(p.failed) failed, \(p.pending + p.running) left of \(p.total); store \(setup.storeURL.path)")
         let status = SweepExitStatus.after(stopReason: signal, progress: p, serve: true)
         if status != .ok {
-            if status == .trialsFailed { note("frontier: \(p.failed) trial(s) failed; `frontier report --store \(setup.storeURL.path)` lists why") }
+            if status == .trialsFailed { logNote("frontier: \(p.failed) trial(s) failed; `frontier report --store \(setup.storeURL.path)` lists why") }
             throw status.exitCode
         }
     }
@@ -138,7 +138,7 @@ struct CoordinatorSetup {
         do {
             loaded = try SweepGrid.load(path: path)
         } catch {
-            note("Error: \(error)")
+            logNote("Error: \(error)")
             throw SweepExitStatus.cannotStart.exitCode
         }
         try Self.runPreflight(preflight, on: loaded, path: path)
@@ -146,11 +146,11 @@ struct CoordinatorSetup {
         do {
             coordinatorKeys = try keys.map { try CoordinatorKeys.load(URL(fileURLWithPath: $0)) }
         } catch {
-            note("Error: \(error)")
+            logNote("Error: \(error)")
             throw SweepExitStatus.cannotStart.exitCode
         }
         if coordinatorKeys == nil, !SweepEndpoint.isLoopback(bind) {
-            note("Error: \(bind) is reachable from other machines: pass --keys DIR so that only authorised agents "
+            logNote("Error: \(bind) is reachable from other machines: pass --keys DIR so that only authorised agents "
                 + "can connect (CURVE); `frontier keygen --out DIR` makes the keys")
             throw SweepExitStatus.cannotStart.exitCode
         }
@@ -158,7 +158,7 @@ struct CoordinatorSetup {
         do {
             store = try SweepStore(folder: storeURL)
         } catch {
-            note("Error: \(error)")
+            logNote("Error: \(error)")
             throw SweepExitStatus.internalError.exitCode
         }
         self.grid = loaded.info
@@ -169,16 +169,16 @@ struct CoordinatorSetup {
         options.exitWhenDone = exitWhenDone
         do {
             coordinator = try SweepCoordinator(store: store, grid: loaded.info, points: loaded.points, options: options,
-                                               log: { note("frontier: \($0)") })
+                                               log: { logNote("frontier: \($0)") })
         } catch {
-            note("Error: \(error)")
+            logNote("Error: \(error)")
             throw SweepExitStatus.internalError.exitCode
         }
         let p = coordinator.snapshot.progress
         if coordinator.resumed {
-            note("frontier: resuming \(storeURL.path): \(p.done) done, \(p.failed) failed, \(p.pending + p.running) to run")
+            logNote("frontier: resuming \(storeURL.path): \(p.done) done, \(p.failed) failed, \(p.pending + p.running) to run")
         } else {
-            note("frontier: grid '\(loaded.info.name)': \(loaded.points.count) points, placement \(loaded.info.placement.rawValue)")
+            logNote("frontier: grid '\(loaded.info.name)': \(loaded.points.count) points, placement \(loaded.info.placement.rawValue)")
         }
     }
 
@@ -192,16 +192,16 @@ struct CoordinatorSetup {
     static func runPreflight(_ preflight: GridPreflight, on grid: SweepGrid, path: String) throws {
         let started = Date()
         let report = preflight.check(grid.points)
-        for line in report.notes { note("frontier: preflight: not checked here: \(line)") }
+        for line in report.notes { logNote("frontier: preflight: not checked here: \(line)") }
         if !report.notes.isEmpty, preflight.files == .whereFound {
-            note("frontier: preflight: (--check-files makes paths missing here errors)")
+            logNote("frontier: preflight: (--check-files makes paths missing here errors)")
         }
         guard report.ok else {
-            for problem in report.problems { note("Error: \(problem)") }
-            note("Error: \(path): the grid cannot run as it is (\(report.problems.count) problem(s) above); nothing was started")
+            for problem in report.problems { logNote("Error: \(problem)") }
+            logNote("Error: \(path): the grid cannot run as it is (\(report.problems.count) problem(s) above); nothing was started")
             throw SweepExitStatus.cannotStart.exitCode
         }
-        note(String(format: "frontier: preflight ok: %d configuration(s), %d model(s), %d data file(s) checked in %.2f s",
+        logNote(String(format: "frontier: preflight ok: %d configuration(s), %d model(s), %d data file(s) checked in %.2f s",
                     report.configurationsChecked, report.modelsChecked, report.dataChecked, Date().timeIntervalSince(started)))
     }
 
@@ -213,10 +213,10 @@ struct CoordinatorSetup {
         do {
             try server.start()
         } catch {
-            note("Error: cannot serve the live view on \(address): \(error)")
+            logNote("Error: cannot serve the live view on \(address): \(error)")
             throw SweepExitStatus.internalError.exitCode
         }
-        note("frontier: live view on \(server.url ?? "http://\(host):\(port)/")")
+        logNote("frontier: live view on \(server.url ?? "http://\(host):\(port)/")")
         return server
     }
 }

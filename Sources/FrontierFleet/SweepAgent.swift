@@ -34,6 +34,8 @@ public final class SweepAgent: @unchecked Sendable {
         public var liveness = 5
         public var backoffInitialS = 0.5
         public var backoffMaxS = 30.0
+        /// Deliver the spool and exit without taking work (`SweepAgentMachine.Settings.deliverOnly`).
+        public var deliverOnly = false
         /// What this agent can run (`AgentCapabilities.current` for the real engine).
         public var capabilities: WireCapabilities
 
@@ -73,6 +75,10 @@ public final class SweepAgent: @unchecked Sendable {
     static let receiveBatch = 64
 
     public let options: Options
+    /// This process's run of the agent, in every routing id it connects with
+    /// (`AGENT_ID/INSTANCE:CONNECTION`): the coordinator tells a reconnect of the same agent from
+    /// a second process claiming the same id (`SweepScheduler.routingInstance`).
+    let instance = String(UUID().uuidString.prefix(8))
     let runner: any SweepTrialRunner
     let log: @Sendable (String) -> Void
     let spool: ResultSpool
@@ -92,12 +98,14 @@ public final class SweepAgent: @unchecked Sendable {
     }
 
     var machineSettings: SweepAgentMachine.Settings {
-        SweepAgentMachine.Settings(agentId: options.agentId, deviceClass: options.deviceClass,
+        var settings = SweepAgentMachine.Settings(agentId: options.agentId, deviceClass: options.deviceClass,
                                    fingerprint: options.fingerprint, threads: options.threads,
                                    capabilities: options.capabilities, engineVersion: FrontierVersion.string,
                                    endpoint: options.endpoint, exitWhenFinished: options.exitWhenFinished,
                                    liveness: options.liveness, backoffInitialS: options.backoffInitialS,
                                    backoffMaxS: options.backoffMaxS)
+        settings.deliverOnly = options.deliverOnly
+        return settings
     }
 
     /// Runs until the sweep is finished (with `exitWhenFinished`) or `stop` is raised. A trial
@@ -234,7 +242,7 @@ public final class SweepAgent: @unchecked Sendable {
         do {
             try socket.setLinger(ms: 0)
             try socket.setMaxMessageSize(bytes: WireProtocol.maxMessageBytes)
-            try socket.setRoutingId(Data("\(options.agentId)/\(UUID().uuidString.prefix(8))".utf8))
+            try socket.setRoutingId(Data("\(options.agentId)/\(instance):\(UUID().uuidString.prefix(8))".utf8))
             if let keys = options.keys {
                 try socket.setCurveClient(serverPublicKey: keys.coordinatorPublicKey, keyPair: keys.keyPair)
             }

@@ -422,6 +422,41 @@ public final class SweepStore: Sendable {
 
     // MARK: - Helpers
 
+    /// Makes failed trials pending again, each with a fresh count of attempts, for the next
+    /// `frontier serve` on this store (`frontier retry`): `trialIds` (each must be failed), and
+    /// with `allFailed` every failed trial. Their earlier attempts and reasons stay, with a line
+    /// saying when they were reset. Returns the ids reset. Done trials are never touched: their
+    /// result stands. A coordinator serving the store while this runs does not see it until
+    /// it is restarted.
+    public func retry(trialIds: [String], allFailed: Bool, at date: Date = Date()) throws -> [String] {
+        try pool.write { db in
+            var ids: [String] = []
+            if allFailed {
+                ids = try String.fetchAll(db, sql: "SELECT trial_id FROM trials WHERE state = 'failed' ORDER BY rowid")
+            }
+            for id in trialIds where !ids.contains(id) {
+                guard let state = try String.fetchOne(db, sql: "SELECT state FROM trials WHERE trial_id = ?", arguments: [id]) else {
+                    throw SweepStoreError.cannotRetry(id, "no such trial in this store")
+                }
+                guard state == "failed" else {
+                    throw SweepStoreError.cannotRetry(id, "it is \(state), not failed (only failed trials are run again)")
+                }
+                ids.append(id)
+            }
+            let note = "reset for a retry at \(Self.timestamp(date)) (frontier retry)"
+            for id in ids {
+                let reasons = try String.fetchOne(db, sql: "SELECT reasons_json FROM trials WHERE trial_id = ?", arguments: [id])
+                var list = Self.decode([String].self, reasons) ?? []
+                list.append(note)
+                try db.execute(sql: """
+                    UPDATE trials SET state = 'pending', attempt = 1, agent_id = NULL, reasons_json = ?, updated_at = ?
+                    WHERE trial_id = ?
+                    """, arguments: [Self.json(list), date.timeIntervalSince1970, id])
+            }
+            return ids
+        }
+    }
+
     static func json<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -442,9 +477,11 @@ public enum SweepStoreError: Error, CustomStringConvertible {
     case noStore(String)
     case cannotOpen(String, String)
     case differentGrid(store: String, storedName: String, newName: String)
+    case cannotRetry(String, String)
 
     public var description: String {
         switch self {
+        case let .cannotRetry(id, why): return "cannot retry \(id): \(why)"
         case let .noStore(path): return "\(path): no sweep store here (no frontier.sqlite); start one with `frontier serve` or `frontier local`"
         case let .cannotOpen(path, detail): return "\(path): cannot open the sweep store: \(detail)"
         case let .differentGrid(store, storedName, newName):

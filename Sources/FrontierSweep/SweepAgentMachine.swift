@@ -29,6 +29,9 @@ public struct SweepAgentMachine: Sendable {
         public var liveness: Int
         public var backoffInitialS: Double
         public var backoffMaxS: Double
+        /// Deliver the spool and exit: no work requests; `.stopped("spool delivered")` once every
+        /// spooled result has its Ack (at once when there is none).
+        public var deliverOnly = false
 
         public init(agentId: String, deviceClass: String, fingerprint: WireDeviceFingerprint? = nil, threads: Int = 1,
                     capabilities: WireCapabilities = WireCapabilities(), engineVersion: String, endpoint: String,
@@ -173,7 +176,9 @@ public struct SweepAgentMachine: Sendable {
             var deadline = session.lastHeard + session.silenceLimit(liveness: settings.liveness)
             if session.welcomed {
                 deadline = min(deadline, session.lastBeat + session.heartbeat)
-                if running == nil, !session.finishedSweep { deadline = min(deadline, session.nextRequest) }
+                if running == nil, !session.finishedSweep, !settings.deliverOnly {
+                    deadline = min(deadline, session.nextRequest)
+                }
                 deadline = min(deadline, session.lastSpoolSend + session.spoolResendInterval)
             }
             return deadline
@@ -198,6 +203,10 @@ public struct SweepAgentMachine: Sendable {
         case let .start(spooled, now):
             guard case .notStarted = phase else { return }
             unacknowledged = spooled
+            if settings.deliverOnly, spooled.isEmpty {
+                exit(.stopped("nothing spooled to deliver"), into: &out)
+                return
+            }
             connect(backoff: 0, now: now, into: &out)
         case let .received(envelope, now):
             receive(envelope, now: now, into: &out)
@@ -241,7 +250,14 @@ public struct SweepAgentMachine: Sendable {
             }
             // No answer to the last WorkRequest in two heartbeats: it or its answer was lost.
             if session.awaitingWork, now >= session.nextRequest { session.awaitingWork = false }
-            if running == nil, !session.awaitingWork, !session.finishedSweep, now >= session.nextRequest {
+            if settings.deliverOnly, unacknowledged.isEmpty {
+                phase = .connected(session)
+                out.append(.disconnect)
+                exit(.stopped("spool delivered"), into: &out)
+                return
+            }
+            if !settings.deliverOnly, running == nil, !session.awaitingWork, !session.finishedSweep,
+               now >= session.nextRequest {
                 out.append(.send(.workRequest(.init())))
                 session.awaitingWork = true
                 session.nextRequest = now + session.heartbeat * 2
@@ -296,6 +312,11 @@ public struct SweepAgentMachine: Sendable {
             switch reject.reason {
             case .versionMismatch, .badHello, .identityRefused:
                 end = .refused(reject.detail)
+            case .agentIDInUse:
+                // Another live process holds this id (a duplicate, or the previous run of this
+                // agent that the coordinator has not yet seen go): not fatal, it may be gone by
+                // the next try; the backoff grows while it is not.
+                end = .lost("coordinator: \(reject.detail)", heardAnything: false)
             case .leaseExpired, .notLeaseHolder, .unknownTrial:
                 // The answer to a heartbeat (or a Hello) naming a lease that is gone: whatever
                 // the running trial measures now could not count, so stop it.

@@ -364,6 +364,16 @@ public struct SweepScheduler: Sendable {
         }
     }
 
+    /// The process instance in a Frontier agent's routing id `AGENT_ID/INSTANCE:CONNECTION`
+    /// (`SweepAgent`), or nil for a routing id of another shape (another client, an older agent):
+    /// those are never refused as duplicates.
+    static func routingInstance(_ peer: Data) -> Substring? {
+        guard let text = String(data: peer, encoding: .utf8), let slash = text.lastIndex(of: "/") else { return nil }
+        let tail = text[text.index(after: slash)...]
+        guard let colon = tail.firstIndex(of: ":"), colon != tail.startIndex else { return nil }
+        return tail[..<colon]
+    }
+
     static func validDeviceClass(_ name: String) -> Bool {
         guard !name.isEmpty, name.utf8.count <= 200, !name.contains("@") else { return false }
         return !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
@@ -396,6 +406,19 @@ public struct SweepScheduler: Sendable {
                 refused(nil, attempt: nil, agentId: agentId, key: key, reason: .identityRefused, detail: detail, now: now, into: &out)
                 return
             }
+        }
+        // One live process per agent id. Frontier's agents connect with routing ids
+        // `AGENT_ID/INSTANCE:CONNECTION`: a new connection of the same instance is a reconnect
+        // and takes the id over; another instance's Hello while the holder is live (not yet
+        // `.lost`: heard from within a lease) would knock it off, so it is refused until then.
+        if let old = agents[agentId], old.peer != peer, old.state != .lost,
+           let held = Self.routingInstance(old.peer), let claimed = Self.routingInstance(peer), held != claimed {
+            let detail = "agent id \(agentId) is held by another live process (instance \(held), last heard "
+                + "\(String(format: "%.0f", max(0, now - old.lastSeen))) s ago): give every agent its own --agent-id; "
+                + "if that process is gone, the id is free once its lease (\(String(format: "%.0f", settings.leaseSeconds)) s) runs out"
+            out.append(.send(peer: peer, reject(.agentIDInUse, detail)))
+            refused(nil, attempt: nil, agentId: agentId, key: key, reason: .agentIDInUse, detail: detail, now: now, into: &out)
+            return
         }
         if let old = agents[agentId], old.peer != peer { agentByPeer[old.peer] = nil }
         agentByPeer[peer] = agentId
@@ -694,6 +717,7 @@ public struct SweepScheduler: Sendable {
         case .emptyFrame: return "EMPTY_FRAME"
         case .duplicate: return "DUPLICATE"
         case .wrongDeviceClass: return "WRONG_DEVICE_CLASS"
+        case .agentIDInUse: return "AGENT_ID_IN_USE"
         case let .UNRECOGNIZED(n): return "REASON_\(n)"
         }
     }

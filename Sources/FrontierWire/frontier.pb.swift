@@ -598,6 +598,9 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
 
     /// the trial belongs to another device class
     case wrongDeviceClass // = 13
+
+    /// another live connection (another process) holds this agent_id: try again later
+    case agentIDInUse // = 14
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -620,6 +623,7 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
       case 11: self = .emptyFrame
       case 12: self = .duplicate
       case 13: self = .wrongDeviceClass
+      case 14: self = .agentIDInUse
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -640,6 +644,7 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
       case .emptyFrame: return 11
       case .duplicate: return 12
       case .wrongDeviceClass: return 13
+      case .agentIDInUse: return 14
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -660,6 +665,7 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
       .emptyFrame,
       .duplicate,
       .wrongDeviceClass,
+      .agentIDInUse,
     ]
 
   }
@@ -3255,7 +3261,7 @@ nonisolated extension Frontier_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._
 }
 
 nonisolated extension Frontier_V1_Reject.Reason: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_UNSPECIFIED\0\u{1}VERSION_MISMATCH\0\u{1}MALFORMED\0\u{1}NOT_WELCOMED\0\u{1}UNKNOWN_TRIAL\0\u{1}BAD_HELLO\0\u{1}NOT_LEASE_HOLDER\0\u{1}LEASE_EXPIRED\0\u{1}INVALID_RESULT\0\u{1}IDENTITY_REFUSED\0\u{1}FRAME_TOO_LARGE\0\u{1}EMPTY_FRAME\0\u{1}DUPLICATE\0\u{1}WRONG_DEVICE_CLASS\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_UNSPECIFIED\0\u{1}VERSION_MISMATCH\0\u{1}MALFORMED\0\u{1}NOT_WELCOMED\0\u{1}UNKNOWN_TRIAL\0\u{1}BAD_HELLO\0\u{1}NOT_LEASE_HOLDER\0\u{1}LEASE_EXPIRED\0\u{1}INVALID_RESULT\0\u{1}IDENTITY_REFUSED\0\u{1}FRAME_TOO_LARGE\0\u{1}EMPTY_FRAME\0\u{1}DUPLICATE\0\u{1}WRONG_DEVICE_CLASS\0\u{1}AGENT_ID_IN_USE\0")
 }
 
 nonisolated extension Frontier_V1_Shutdown: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -105,8 +105,10 @@ import Testing
         var machine: SweepAgentMachine
         var now = 1000.0
 
-        init(exitWhenFinished: Bool = true) {
-            machine = SweepAgentMachine(settings: SweepAgentMachineTests.settings(exitWhenFinished: exitWhenFinished))
+        init(exitWhenFinished: Bool = true, deliverOnly: Bool = false) {
+            var settings = SweepAgentMachineTests.settings(exitWhenFinished: exitWhenFinished)
+            settings.deliverOnly = deliverOnly
+            machine = SweepAgentMachine(settings: settings)
         }
 
         /// Also checks what keeps the shell from spinning: a deadline is always in the future.
@@ -294,6 +296,43 @@ import Testing
         #expect(Array(Self.sent(welcomed).prefix(2)) == old.map { .result($0) })
         _ = h.receive(Self.ack(old[1]))
         #expect(h.machine.unacknowledged == [old[0]])
+    }
+
+    // MARK: - Delivering a spool left by another run (issue 20)
+
+    @Test func deliverOnlySendsTheSpoolAsksForNoWorkAndExitsOnceEveryResultIsAnswered() {
+        var h = Harness(deliverOnly: true)
+        let old = [Self.result(Self.assignment("p3@cpu-a")), Self.result(Self.assignment("p4@cpu-a", attempt: 2))]
+        #expect(Self.kinds(h.start(spooled: old)) == ["hello"])
+        let welcomed = h.receive(Self.welcome())
+        #expect(Array(Self.sent(welcomed).prefix(2)) == old.map { .result($0) })
+        #expect(!Self.kinds(welcomed).contains("workRequest"))
+        #expect(!Self.kinds(h.passHearing(3).map(\.directive)).contains("workRequest"))
+        _ = h.receive(Self.ack(old[0]))
+        #expect(h.machine.exit == nil)
+        let last = h.receive(Self.ack(old[1]))
+        #expect(last.contains(.disconnect))
+        #expect(h.machine.exit == .stopped("spool delivered"))
+    }
+
+    @Test func deliverOnlyWithAnEmptySpoolExitsWithoutConnecting() {
+        var h = Harness(deliverOnly: true)
+        let out = h.start()
+        #expect(!out.contains { if case .connect = $0 { return true } else { return false } })
+        #expect(h.machine.exit == .stopped("nothing spooled to deliver"))
+    }
+
+    @Test func anAgentIdInUseIsRetriedAfterABackoffNotFatal() {
+        var h = Harness()
+        _ = h.start()
+        var reject = WireReject()
+        reject.reason = .agentIDInUse
+        reject.detail = "agent id a1 is held by another live process"
+        let out = h.receive(.reject(reject))
+        #expect(out.contains(.disconnect))
+        #expect(h.machine.exit == nil)
+        let later = h.pass(5).map(\.directive)
+        #expect(later.contains { if case .connect = $0 { return true } else { return false } }, "it tries again")
     }
 
     @Test func silenceReconnectsAfterABackoffThatDoublesToItsCapAndRestartsAfterASessionThatHeardSomething() {

@@ -20,6 +20,34 @@ import Testing
         return nil
     }
 
+    // MARK: - One live process per agent id (issue 20)
+
+    @Test func aSecondProcessWithALiveAgentsIdIsRefusedUntilTheFirstIsLost() throws {
+        var h = Harness(points: 2, lease: 5)
+        h.hello("node0-j7/aaaa1111:c1", id: "node0-j7")
+        let aReply = h.request("node0-j7/aaaa1111:c1")
+        let a = try #require(aReply)
+        // Another process (another instance) claiming the same id: refused, and not knocked off.
+        let refusedReplies = h.hello("node0-j7/bbbb2222:c1", id: "node0-j7", expectWelcome: false)
+        let refusedReply = Self.reject(refusedReplies)
+        let refused = try #require(refusedReply)
+        #expect(refused.reason == .agentIDInUse)
+        #expect(refused.detail.contains("another live process"))
+        #expect(h.refusals.map(\.reason) == ["AGENT_ID_IN_USE"])
+        #expect(h.result("node0-j7/aaaa1111:c1", a)?.accepted == true, "the holder keeps its connection and lease")
+        // The same process reconnecting (a new connection of instance aaaa1111) takes its id back.
+        h.hello("node0-j7/aaaa1111:c2", id: "node0-j7")
+        // Once the holder is lost (silent for a lease), another process may have the id.
+        _ = h.tick(6)
+        h.hello("node0-j7/bbbb2222:c2", id: "node0-j7")
+    }
+
+    @Test func peersWithoutAnInstanceInTheirRoutingIdKeepTheOldTakeOver() {
+        var h = Harness(points: 1)
+        h.hello("p1", id: "outside")
+        h.hello("p2", id: "outside")
+    }
+
     @Test func aSuccessForATrialNobodyLeasedIsRefused() throws {
         var h = Harness(points: 2)
         h.hello("mallory")

@@ -85,6 +85,34 @@ import FrontierSupport
         }
     }
 
+    @Test func retryMakesFailedTrialsPendingWithFreshAttemptsAndLeavesDoneOnesAlone() throws {
+        let dir = Self.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SweepStore(folder: dir)
+        try store.prepare(grid: Self.grid, points: SweepSchedulerTests.points(3))
+        try store.apply([.trialsAdded([
+            SweepTrialRow(trialId: "p0@cpu", pointKey: "p0", deviceClass: "cpu", state: .failed, attempt: 3, agentId: "a",
+                          reasons: ["attempt 3 on a: no such file"]),
+            SweepTrialRow(trialId: "p1@cpu", pointKey: "p1", deviceClass: "cpu", state: .done, attempt: 1, agentId: "a"),
+            SweepTrialRow(trialId: "p2@cpu", pointKey: "p2", deviceClass: "cpu", state: .failed, attempt: 1, agentId: "a"),
+        ])])
+        #expect(throws: SweepStoreError.self) { try store.retry(trialIds: ["p1@cpu"], allFailed: false) }
+        #expect(throws: SweepStoreError.self) { try store.retry(trialIds: ["nope"], allFailed: false) }
+        #expect(try store.retry(trialIds: ["p2@cpu"], allFailed: false) == ["p2@cpu"])
+        #expect(try store.retry(trialIds: [], allFailed: true) == ["p0@cpu"])
+        let rows = Dictionary(uniqueKeysWithValues: try store.trials().map { ($0.trialId, $0) })
+        #expect(rows["p0@cpu"]?.state == .pending && rows["p0@cpu"]?.attempt == 1 && rows["p0@cpu"]?.agentId == nil)
+        #expect(rows["p0@cpu"]?.reasons.first == "attempt 3 on a: no such file")
+        #expect(rows["p0@cpu"]?.reasons.last?.contains("frontier retry") == true)
+        #expect(rows["p1@cpu"]?.state == .done)
+        #expect(try store.retry(trialIds: [], allFailed: true).isEmpty)
+    }
+
+    @Test func logTimesAreRFC3339WithMilliseconds() {
+        #expect(LogTime.format(seconds: 1_796_585_836, milliseconds: 7) == "2026-12-06T19:37:16.007Z")
+        #expect(LogTime.now().wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/) != nil)
+    }
+
     @Test func theResultsTableRefusesASecondResult() throws {
         let dir = Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -27,8 +27,12 @@ struct ConnectCommand: ParsableCommand {
             Grid paths such as ${FRONTIER_SHARED}/models/minilm-l6-sst2 are resolved here: \
             FRONTIER_SHARED is --shared (default: the FRONTIER_SHARED environment variable, else ../shared).
 
+            Preflight: a --shared folder (or FRONTIER_SHARED) that is given but does not exist stops the \
+            agent before it takes any work (exit status 64): every trial that reads from it would fail. \
+            A missing default ../shared is only warned about, for grids that name no shared files.
+
             Exit status: 0 when the sweep is finished or the agent was stopped; 2 when the coordinator \
-            refuses the agent (protocol version, bad Hello); 64 for bad options.
+            refuses the agent (protocol version, bad Hello); 64 for bad options or a failed preflight.
             """
     )
 
@@ -56,6 +60,14 @@ struct ConnectCommand: ParsableCommand {
     @Flag(name: .customLong("stay"), help: "Keep running (and asking for work) after the coordinator says the sweep is finished.")
     var stay = false
 
+    @Flag(name: .customLong("deliver-only"), help: """
+        Only deliver the spool: connect as --agent-id, send every spooled result, and exit 0 once the \
+        coordinator has answered each one; take no work. For results left by an agent that is gone (a \
+        Slurm job stopped at its time limit), sent under the id that ran them, the only id whose result \
+        the coordinator accepts.
+        """)
+    var deliverOnly = false
+
     func validate() throws {
         guard endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") else {
             throw ValidationError("the endpoint must look like tcp://HOST:PORT; got '\(endpoint)'")
@@ -66,8 +78,17 @@ struct ConnectCommand: ParsableCommand {
 
     func run() throws {
         let env = ProcessInfo.processInfo.environment
-        let sharedPath = shared ?? env["FRONTIER_SHARED"] ?? "../shared"
-        let sharedRoot = URL(fileURLWithPath: sharedPath).standardizedFileURL
+        let sharedGiven = shared ?? env["FRONTIER_SHARED"].flatMap { $0.isEmpty ? nil : $0 }
+        let sharedRoot = URL(fileURLWithPath: sharedGiven ?? "../shared").standardizedFileURL
+        if !deliverOnly, let problem = Self.sharedFolderProblem(sharedRoot) {
+            if sharedGiven != nil {
+                logNote("Error: \(problem) (--shared or FRONTIER_SHARED): every trial that reads a model or data "
+                    + "file would fail; nothing was taken from the coordinator. Point it at the folder with models/ and data/.")
+                throw ExitCode.validationFailure
+            }
+            logNote("warning: \(problem) (the default ../shared): trials that read ${FRONTIER_SHARED} paths will fail; "
+                + "pass --shared DIR or set FRONTIER_SHARED")
+        }
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "agent"
         let id = agentId ?? "\(host)-\(getpid())"
         let device = AgentDevice.fingerprint(threads: threads ?? 1, settings: EnergySettings(), deviceClass: deviceClass)
@@ -75,11 +96,11 @@ struct ConnectCommand: ParsableCommand {
         do {
             agentKeys = try keys.map { try AgentKeys.load(URL(fileURLWithPath: $0)) }
         } catch {
-            note("Error: \(error)")
+            logNote("Error: \(error)")
             throw ExitCode.validationFailure
         }
         if agentKeys == nil, !SweepEndpoint.isLoopback(endpoint) {
-            note("Error: \(endpoint) is not a loopback address: pass --keys DIR (CURVE) to connect to a remote coordinator")
+            logNote("Error: \(endpoint) is not a loopback address: pass --keys DIR (CURVE) to connect to a remote coordinator")
             throw ExitCode.validationFailure
         }
         let spoolDir = spool.map { URL(fileURLWithPath: $0) }
@@ -89,9 +110,10 @@ struct ConnectCommand: ParsableCommand {
                                          threads: threads ?? 1, keys: agentKeys, spool: spoolDir,
                                          capabilities: AgentCapabilities.current(device: device))
         options.exitWhenFinished = !stay
-        let log: @Sendable (String) -> Void = { note("agent \(id): \($0)") }
+        options.deliverOnly = deliverOnly
+        let log: @Sendable (String) -> Void = { logNote("agent \(id): \($0)") }
         let runner = MeasuredTrialRunner(device: device, sharedRoot: sharedRoot, threads: threads, agentId: id,
-                                         progress: { note("agent \(id): " + $0) })
+                                         progress: { logNote("agent \(id): " + $0) })
         let stop = StopSignal()
         stop.installSignalHandlers()
         log("device class \(device.deviceClass); spool \(spoolDir.path); shared \(sharedRoot.path)")
@@ -102,10 +124,20 @@ struct ConnectCommand: ParsableCommand {
             case let .stopped(why): log("stopped (\(why)) after \(agent.completed) trials")
             }
         } catch let error as SweepAgentError {
-            note("Error: \(error)")
+            logNote("Error: \(error)")
             if case .refused = error { throw ExitCode(2) }
             throw ExitCode(1)
         }
     }
-}
 
+    /// Why `folder` cannot be the shared folder (`${FRONTIER_SHARED}` of the grid's paths), or
+    /// nil: it must be an existing folder. (Which files the grid needs there is the
+    /// coordinator's preflight, `frontier serve --check-files`.)
+    static func sharedFolderProblem(_ folder: URL) -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
+            return "the shared folder \(folder.path) does not exist"
+        }
+        return isDirectory.boolValue ? nil : "the shared folder \(folder.path) is not a folder"
+    }
+}

@@ -19,6 +19,7 @@ struct WorkerCommand: ParsableCommand {
     var outcome: String
 
     func run() throws {
+        Self.belongToTheAgent()
         let outcome: WorkerOutcome
         do {
             guard let data = FileManager.default.contents(atPath: request) else {
@@ -32,5 +33,23 @@ struct WorkerCommand: ParsableCommand {
         }
         try JSONCoding.encoder.encode(outcome).write(to: URL(fileURLWithPath: self.outcome), options: .atomic)
         if outcome.error != nil { throw ExitCode(1) }
+    }
+
+    /// The agent alone decides when a trial stops: it waits for the trial in flight on SIGTERM
+    /// or SIGINT, and kills the worker itself (SIGKILL) on a cancellation, a timeout or the
+    /// memory limit. So the worker ignores SIGTERM and SIGINT, which reach it too when they
+    /// are sent to the whole process tree: Slurm's `scancel --signal=TERM JOB.STEP` signals
+    /// every process of the step, a terminal's Ctrl-C the whole foreground group. And it exits
+    /// when the agent is gone (its parent changes), so an agent killed outright leaves no worker.
+    static func belongToTheAgent() {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let parent = getppid()
+        let watcher = Thread {
+            while getppid() == parent { Thread.sleep(forTimeInterval: 0.5) }
+            note("  worker: the agent (pid \(parent)) is gone; exiting")
+            Glibc.exit(1)
+        }
+        watcher.start()
     }
 }
