@@ -974,6 +974,11 @@ check_cluster() {
     # The smoke grid, and a slow copy of it whose trials last long enough to be caught in flight.
     cp "$root/examples/smoke.yaml" "$t/smoke.yaml"
     sed -e 's/^name: smoke/name: smoke-slow/' -e 's/min_duration_s: 0.5/min_duration_s: 5/' "$root/examples/smoke.yaml" >"$t/slow.yaml"
+    # For the time limit, trials of at least 30 s (the offline scenario runs that long whatever the
+    # machine's speed): the stop comes 60 s into the job, so one trial has ended and the next is
+    # in flight, on a quiet machine as on a loaded one. With 5 s trials a fast machine finished all
+    # three before the stop and nothing was in flight to spool.
+    sed -e 's/^name: smoke/name: smoke-timelimit/' -e 's/min_duration_s: 0.5/min_duration_s: 30/' "$root/examples/smoke.yaml" >"$t/timelimit.yaml"
     # Short intervals for every wait of the scripts, through their environment variables.
     local common=(FRONTIER_BIN_DIR="$bin_dir" FRONTIER_SHARED="$shared" FRONTIER_THREADS=1 FRONTIER_POLL_S=1
                   FRONTIER_FINISH_GRACE_S=1 FRONTIER_LEASE_S=8 FRONTIER_AGENT_STOP_S=60 FRONTIER_COORDINATOR_STOP_S=20
@@ -1022,7 +1027,7 @@ check_cluster() {
     # spooled; the resubmitted job delivers it under the id that ran it, and it is accepted.
     s0=$SECONDS
     run=$t/run-timelimit
-    job=$(submit timelimit "$run" "$t/slow.yaml" --time=2)
+    job=$(submit timelimit "$run" "$t/timelimit.yaml" --time=2)
     wait_job "$job" 240
     scenario_line "time limit" "$job" "$JOB_STATE" "$JOB_EXIT"
     local spooled in_flight
@@ -1042,7 +1047,7 @@ check_cluster() {
     fi
     local spooled_id
     spooled_id=$(find "$run/spool" -name '*.result.pb' -printf '%h\n' | head -n 1 | xargs -r basename)
-    job2=$(submit timelimit2 "$run" "$t/slow.yaml" --time=10)
+    job2=$(submit timelimit2 "$run" "$t/timelimit.yaml" --time=10)
     wait_job "$job2" 300
     scenario_line "time limit, resubmitted" "$job2" "$JOB_STATE" "$JOB_EXIT"
     local by_old
