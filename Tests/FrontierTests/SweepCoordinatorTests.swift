@@ -555,7 +555,9 @@ import Glibc
         let impostor = try h.agent("victim", endpoint: c.endpoint, runner: Runner(Calls()), keys: try AgentKeys.load(goodDir))
         let impostorExit = try #require(impostor.thread.join(5), "the impostor was not refused")
         #expect(throws: SweepAgentError.self) { try impostorExit.get() }
-        #expect(c.log.all.contains { $0.contains("IDENTITY_REFUSED") && $0.contains("good.pub") })
+        // The coordinator sends the refusal before it writes its log line: the agent may end first.
+        #expect(Self.waitUntil(5) { c.log.all.contains { $0.contains("IDENTITY_REFUSED") && $0.contains("good.pub") } },
+                "no IDENTITY_REFUSED line naming good.pub: \(c.log.all.suffix(5))")
 
         let goodCalls = Calls()
         _ = try h.agent("good", endpoint: c.endpoint, runner: Runner(goodCalls), keys: try AgentKeys.load(goodDir))
