@@ -89,20 +89,15 @@ for task in $tasks; do
         [ -s "$structured/subnetworks.jsonl" ] || continue
         echo "== $task seed $seed: structured subnetworks" >&2
         # One spec per retrained subnetwork: its removed heads and feed-forward blocks as techniques.
-        python3 - "$structured" "$task" "$data" "$threads" "$limit" <<'PY'
+        PYTHONPATH="$root/bench" python3 - "$structured" "$task" "$data" "$threads" "$limit" <<'PY'
 import json, sys
 from pathlib import Path
+from tickets_tables import read_lines, removed_structure
 folder, task, data, threads, limit = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-for line in (folder / "subnetworks.jsonl").read_text().splitlines():
-    if not line.strip():
-        continue
-    row = json.loads(line)
+for row in read_lines(folder / "subnetworks.jsonl"):
     if not row.get("folder"):
         continue
-    structure = row["structure"]
-    heads = {str(layer): [h for h, keep in enumerate(flags) if not keep] for layer, flags in enumerate(structure["heads"])}
-    heads = {layer: removed for layer, removed in heads.items() if removed}
-    blocks = [layer for layer, keep in enumerate(structure["feed_forward"]) if not keep]
+    heads, blocks = removed_structure(row["structure"])
     techniques = ([{"name": "head-pruning", "heads": heads}] if heads else []) + ([{"name": "ffn-pruning", "blocks": blocks}] if blocks else [])
     spec = {"model": str(folder / row["folder"]), "task": task, "data": data, "threads": threads, "techniques": techniques}
     if limit:

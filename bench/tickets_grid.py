@@ -29,7 +29,7 @@ import json
 import sys
 from pathlib import Path
 
-from tickets_tables import read_lines  # beside this file
+from tickets_tables import read_lines, removed_structure  # beside this file
 
 REFERENCE = {"SST-2": "minilm-l6-sst2", "MRPC": "minilm-l6-mrpc"}
 
@@ -66,9 +66,7 @@ def main() -> None:
     for row in structured:
         label = f"structured-{row['name']}"
         models.append((label, f"{base}/structured/{row['folder']}"))
-        heads = {str(layer): [h for h, keep in enumerate(flags) if not keep] for layer, flags in enumerate(row["structure"]["heads"])}
-        heads = {layer: removed for layer, removed in heads.items() if removed}
-        blocks = [layer for layer, keep in enumerate(row["structure"]["feed_forward"]) if not keep]
+        heads, blocks = removed_structure(row["structure"])
         if heads or blocks:
             shrunk.append((label, heads, blocks))
     reference = REFERENCE.get(args.task)

@@ -116,6 +116,24 @@ def task_section(task: str, levels: dict, structured: list[dict]) -> list[str]:
     return out
 
 
+def measured_cells(result: dict, metric: str) -> str:
+    """The dev metric, examples/s, p50, J/example, energy source and disturbed cells of one `run` result."""
+    if result.get("status") != "ok":
+        return f"failed: {result.get('failure_reason', '?')} | | | | | "
+    value = result.get("metrics", {}).get(metric)
+    return (f"{'—' if value is None else f'{100 * value:.2f}'} | {result['throughput_examples_per_s']:.1f} | "
+            f"{result['latency_p50_ms']:.2f} | {result['energy_j_per_example']:.4f} | {result['energy_source']} | "
+            f"{'yes' if result.get('disturbed') else 'no'}")
+
+
+def removed_structure(structure: dict) -> tuple[dict[str, list[int]], list[int]]:
+    """A structured subnetwork's removed heads ({layer: [head, …]}, layers with none left out) and
+    removed feed-forward blocks, as head-pruning's `heads` and ffn-pruning's `blocks` take them."""
+    heads = {str(layer): [h for h, keep in enumerate(flags) if not keep] for layer, flags in enumerate(structure["heads"])}
+    blocks = [layer for layer, keep in enumerate(structure["feed_forward"]) if not keep]
+    return {layer: removed for layer, removed in heads.items() if removed}, blocks
+
+
 def efficiency_section(root: Path, task: str) -> list[str]:
     """The IMP levels through `frontier-agent run` (bench/tickets_efficiency.sh), sparse and dense kernel."""
     metric = METRIC.get(task, "accuracy")
@@ -149,14 +167,7 @@ def efficiency_section(root: Path, task: str) -> list[str]:
         out += [f"| seed | level | sparsity | kernel | dev {metric} | examples/s | p50 (ms) | J/example | energy source | disturbed |",
                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for seed, record, kernel, result in rows:
-        if result.get("status") != "ok":
-            out.append(f"| {seed} | {record['level']} | {100 * record['sparsity']:.0f} % | {kernel} | failed: {result.get('failure_reason', '?')} | | | | | |")
-            continue
-        value = result.get("metrics", {}).get(metric)
-        out.append(f"| {seed} | {record['level']} | {100 * record['sparsity']:.0f} % | {kernel} | "
-                   f"{'—' if value is None else f'{100 * value:.2f}'} | {result['throughput_examples_per_s']:.1f} | "
-                   f"{result['latency_p50_ms']:.2f} | {result['energy_j_per_example']:.4f} | {result['energy_source']} | "
-                   f"{'yes' if result.get('disturbed') else 'no'} |")
+        out.append(f"| {seed} | {record['level']} | {100 * record['sparsity']:.0f} % | {kernel} | {measured_cells(result, metric)} |")
     if rows:
         out.append("")
     if structured:
@@ -166,13 +177,7 @@ def efficiency_section(root: Path, task: str) -> list[str]:
                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for seed, record, shape, result in structured:
             kept = f"{record['kept_heads']}/{record['heads']} | {record['kept_feed_forward']}/{record['feed_forward']}"
-            if result.get("status") != "ok":
-                out.append(f"| {seed} | {record['name']} | {kept} | {shape} | failed: {result.get('failure_reason', '?')} | | | | | |")
-                continue
-            value = result.get("metrics", {}).get(metric)
-            out.append(f"| {seed} | {record['name']} | {kept} | {shape} | {'—' if value is None else f'{100 * value:.2f}'} | "
-                       f"{result['throughput_examples_per_s']:.1f} | {result['latency_p50_ms']:.2f} | "
-                       f"{result['energy_j_per_example']:.4f} | {result['energy_source']} | {'yes' if result.get('disturbed') else 'no'} |")
+            out.append(f"| {seed} | {record['name']} | {kept} | {shape} | {measured_cells(result, metric)} |")
         out.append("")
     return out
 
