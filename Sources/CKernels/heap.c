@@ -18,3 +18,14 @@ int fk_release_free_heap(void) {
     return 0;
 #endif
 }
+
+int fk_keep_freed_heap(void) {
+#if defined(__GLIBC__)
+    /* 32 MiB is the largest mmap threshold glibc accepts on 64-bit; the trim threshold has no such cap. */
+    int mmap_set = mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    int trim_set = mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+    return mmap_set == 1 && trim_set == 1;
+#else
+    return 0;
+#endif
+}

@@ -5,6 +5,7 @@
 #include "fk_common.h"
 #include "FrontierTrainingKernels.h"
 #include "FrontierGemm.h"
+#include "fk_math.h"
 
 #include <math.h>
 #include <string.h>
@@ -128,6 +129,135 @@ void fk_pack_weights_panels(const float *restrict w, size_t n, size_t k, float *
                 for (size_t kk = 0; kk < k; kk++) dst[kk * FK_PANEL + j] = src[kk];
             } else {
                 for (size_t kk = 0; kk < k; kk++) dst[kk * FK_PANEL + j] = 0.0f;
+            }
+        }
+    }
+}
+
+
+FK_CLONES
+void fk_gelu_forward(const float *restrict u, float *restrict g, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const float x = u[i];
+        g[i] = 0.5f * x * (1.0f + fk_erf1(x * 0.70710678118654752440f));
+    }
+}
+
+FK_CLONES
+void fk_gelu_backward(const float *restrict u, float *restrict dg, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const float x = u[i];
+        const float cdf = 0.5f * (1.0f + fk_erf1(x * 0.70710678118654752440f));
+        const float pdf = fk_exp1(-0.5f * x * x) * 0.39894228040143267794f;
+        dg[i] *= cdf + x * pdf;
+    }
+}
+
+/* The transpose of `length` rows of d values, `ld` apart, as d rows of `stride` values (the
+ * columns past `length` left as they are). */
+FK_INLINE void fk_transpose_head(const float *restrict x, size_t ld, size_t length, size_t d, float *restrict xt,
+                                 size_t stride) {
+    for (size_t j = 0; j < length; j++) {
+        const float *row = x + j * ld;
+        for (size_t t = 0; t < d; t++) xt[t * stride + j] = row[t];
+    }
+}
+
+/* row[j] = Σ_t coefficient[t]·xt[t][j] for j < length: one query's scores (or one context
+ * gradient's dP row) with the length-long loop innermost, where the vectors are. */
+FK_INLINE void fk_row_times_transposed(const float *restrict coefficient, const float *restrict xt, size_t stride,
+                                       size_t length, size_t d, float *restrict row) {
+    for (size_t j = 0; j < length; j++) row[j] = 0.0f;
+    for (size_t t = 0; t < d; t++) {
+        const float c = coefficient[t];
+        const float *restrict column = xt + t * stride;
+        for (size_t j = 0; j < length; j++) row[j] += c * column[j];
+    }
+}
+
+FK_CLONES
+void fk_attention_block_forward(const float *restrict q, const float *restrict k, const float *restrict v, size_t ld,
+                                size_t d, size_t length, size_t queries, float scale, float *restrict p,
+                                const unsigned char *restrict mask, float keep, float *restrict context,
+                                size_t context_ld, float *restrict scratch) {
+    if (length == 0) return;
+    float *restrict kt = scratch;
+    float *restrict scaled = scratch + d * length;
+    fk_transpose_head(k, ld, length, d, kt, length);
+    for (size_t i = 0; i < queries; i++) {
+        const float *qi = q + i * ld;
+        float *restrict row = p + i * length;
+        for (size_t t = 0; t < d; t++) scaled[t] = qi[t] * scale;
+        fk_row_times_transposed(scaled, kt, length, length, d, row);
+        float top = row[0];
+        for (size_t j = 1; j < length; j++) top = row[j] > top ? row[j] : top;
+        float sum = 0.0f;
+        for (size_t j = 0; j < length; j++) {
+            const float e = fk_exp1(row[j] - top);
+            row[j] = e;
+            sum += e;
+        }
+        const float inv = 1.0f / sum;
+        for (size_t j = 0; j < length; j++) row[j] *= inv;
+        float *restrict out = context + i * context_ld;
+        for (size_t t = 0; t < d; t++) out[t] = 0.0f;
+        const unsigned char *m = mask ? mask + i * length : NULL;
+        for (size_t j = 0; j < length; j++) {
+            float weight = row[j];
+            if (m) weight = m[j] ? weight * keep : 0.0f;
+            const float *restrict vj = v + j * ld;
+            for (size_t t = 0; t < d; t++) out[t] += weight * vj[t];
+        }
+    }
+}
+
+FK_CLONES
+void fk_attention_block_backward(const float *restrict q, const float *restrict k, const float *restrict v, size_t ld,
+                                 size_t d, size_t length, size_t queries, float scale, const float *restrict p,
+                                 const unsigned char *restrict mask, float keep, const float *restrict dc,
+                                 size_t dc_ld, float *restrict dq, float *restrict dk, float *restrict dv,
+                                 float *restrict scratch) {
+    if (length == 0) return;
+    float *restrict vt = scratch;
+    float *restrict dp = scratch + d * length;
+    fk_transpose_head(v, ld, length, d, vt, length);
+    for (size_t j = 0; j < length; j++) {
+        float *restrict dkj = dk + j * ld, *restrict dvj = dv + j * ld;
+        for (size_t t = 0; t < d; t++) { dkj[t] = 0.0f; dvj[t] = 0.0f; }
+        /* Queries that did not attend get no gradient. */
+        if (j >= queries) {
+            float *restrict dqj = dq + j * ld;
+            for (size_t t = 0; t < d; t++) dqj[t] = 0.0f;
+        }
+    }
+    for (size_t i = 0; i < queries; i++) {
+        const float *restrict pi = p + i * length;
+        const unsigned char *m = mask ? mask + i * length : NULL;
+        const float *restrict dci = dc + i * dc_ld;
+        /* dP' = dC·Vᵀ; dV += P'ᵀ·dC */
+        fk_row_times_transposed(dci, vt, length, length, d, dp);
+        for (size_t j = 0; j < length; j++) {
+            float weight = pi[j];
+            if (m) {
+                weight = m[j] ? weight * keep : 0.0f;
+                dp[j] = m[j] ? dp[j] * keep : 0.0f;
+            }
+            float *restrict dvj = dv + j * ld;
+            for (size_t t = 0; t < d; t++) dvj[t] += weight * dci[t];
+        }
+        /* dS = P ⊙ (dP − Σ dP·P); dQ = dS·K·scale; dK += dSᵀ·Q·scale */
+        float dot = 0.0f;
+        for (size_t j = 0; j < length; j++) dot += dp[j] * pi[j];
+        const float *restrict qi = q + i * ld;
+        float *restrict dqi = dq + i * ld;
+        for (size_t t = 0; t < d; t++) dqi[t] = 0.0f;
+        for (size_t j = 0; j < length; j++) {
+            const float ds = pi[j] * (dp[j] - dot) * scale;
+            const float *restrict kj = k + j * ld;
+            float *restrict dkj = dk + j * ld;
+            for (size_t t = 0; t < d; t++) {
+                dqi[t] += ds * kj[t];
+                dkj[t] += ds * qi[t];
             }
         }
     }

@@ -1,10 +1,11 @@
 /*
- * The memory-bound passes of a training step: the optimiser update over every parameter, the
- * global gradient norm, and the operand rearrangements of the three GEMMs of a linear layer.
+ * The passes of a training step besides its GEMMs: the optimiser update over every parameter, the
+ * global gradient norm, the operand rearrangements of the three GEMMs of a linear layer, GELU
+ * forward and backward, and softmax attention forward and backward per (sequence, head).
  *
  * Each runs once per step over up to the whole parameter vector (22.7 M floats for MiniLM-L6,
- * 110 M for BERT-base), so a scalar loop here cost a fifth of a step. The callers split the work
- * over threads; these functions are the per-chunk bodies.
+ * 110 M for BERT-base) or every activation, so a scalar loop here cost a fifth of a step. The
+ * callers split the work over threads; these functions are the per-chunk bodies.
  */
 #ifndef FRONTIER_TRAINING_KERNELS_H
 #define FRONTIER_TRAINING_KERNELS_H
@@ -59,6 +60,34 @@ void fk_pack_transposed_panels(const float *w, size_t rows, size_t cols, float *
 /* fk_pack_weights for panels [panel_begin, panel_end) only. */
 void fk_pack_weights_panels(const float *w, size_t n, size_t k, float *packed, size_t panel_begin,
                             size_t panel_end);
+
+/* g = ½u(1 + erf(u/√2)), GELU with the exact erf (the approximation of kernels.c's fk_erf). */
+void fk_gelu_forward(const float *u, float *g, size_t n);
+
+/* dg ← dg·(Φ(u) + u·φ(u)), GELU's derivative applied to the gradient in place, in one pass
+ * (erf and exp computed per element instead of into scratch arrays). */
+void fk_gelu_backward(const float *u, float *dg, size_t n);
+
+/*
+ * Softmax attention of one (sequence, head) block, for training: P = softmax(scale·QKᵀ) is
+ * written to p (queries × length, kept for the backward pass), dropout by mask (queries ×
+ * length bytes, 1 = kept, NULL for none) scales the kept probabilities by keep = 1/(1−rate), and
+ * context (queries rows, context_ld apart) = P'·V. q, k and v point at the block's first row,
+ * rows ld apart, d = head dim; queries is length, or 1 when only [CLS] attends. scratch holds
+ * d·length + d floats.
+ */
+void fk_attention_block_forward(const float *q, const float *k, const float *v, size_t ld, size_t d, size_t length,
+                                size_t queries, float scale, float *p, const unsigned char *mask, float keep,
+                                float *context, size_t context_ld, float *scratch);
+
+/*
+ * The backward of fk_attention_block_forward from dc (queries rows, dc_ld apart): dq, dk and dv
+ * (rows ld apart, as q, k, v) are overwritten, dq's rows past queries with zeros. scratch holds
+ * d·length + length floats.
+ */
+void fk_attention_block_backward(const float *q, const float *k, const float *v, size_t ld, size_t d, size_t length,
+                                 size_t queries, float scale, const float *p, const unsigned char *mask, float keep,
+                                 const float *dc, size_t dc_ld, float *dq, float *dk, float *dv, float *scratch);
 
 #ifdef __cplusplus
 }

@@ -51,7 +51,11 @@ public final class GradientEngine {
         self.gemm = gemm
         self.everyRowOfTheLastBlock = everyRowOfTheLastBlock
         gemms = TrainingGemm(backend: gemm, threads: self.threads)
+        _ = Self.heapKeepsFreedBuffers
     }
+
+    /// Set once per process, by the first engine (`fk_keep_freed_heap`).
+    private static let heapKeepsFreedBuffers: Bool = fk_keep_freed_heap() == 1
 
     /// Runs `body` with the calling thread's parallel loops (`TrainingKernels.chunks`) on this
     /// engine's GEMM threads: a training step's element-wise work and its GEMMs then share two

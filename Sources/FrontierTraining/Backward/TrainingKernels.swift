@@ -159,37 +159,14 @@ enum TrainingKernels {
     /// `g = u·Φ(u) = ½u(1 + erf(u/√2))`.
     static func geluForward(_ u: UnsafePointer<Float>, into g: UnsafeMutablePointer<Float>, count: Int, threads: Int) {
         chunks(count, threads: threads) { _, range in
-            let n = range.count, src = u + range.lowerBound, dst = g + range.lowerBound
-            for i in 0..<n { dst[i] = src[i] * Float(0.7071067811865476) }
-            fk_erf(dst, dst, n)
-            for i in 0..<n { dst[i] = 0.5 * src[i] * (1 + dst[i]) }
+            fk_gelu_forward(u + range.lowerBound, g + range.lowerBound, range.count)
         }
     }
 
-    /// `du = dg · (Φ(u) + u·φ(u))`, in place on `dg`.
-    /// In tiles of 512 on the stack: a scratch of the chunk's size was megabytes allocated (and
-    /// page-faulted in) per call.
+    /// `du = dg · (Φ(u) + u·φ(u))`, in place on `dg`, in one pass per chunk.
     static func geluBackward(_ u: UnsafePointer<Float>, gradient dg: UnsafeMutablePointer<Float>, count: Int, threads: Int) {
-        let tile = 512
         chunks(count, threads: threads) { _, range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * tile) { scratch in
-                let erfs = scratch.baseAddress!, exps = erfs + tile
-                var start = range.lowerBound
-                while start < range.upperBound {
-                    let n = min(tile, range.upperBound - start), src = u + start, grad = dg + start
-                    for i in 0..<n {
-                        erfs[i] = src[i] * Float(0.7071067811865476)
-                        exps[i] = -0.5 * src[i] * src[i]
-                    }
-                    fk_erf(erfs, erfs, n)
-                    fk_exp(exps, exps, n)
-                    for i in 0..<n {
-                        let derivative = 0.5 * (1 + erfs[i]) + src[i] * exps[i] * Float(0.3989422804014327)
-                        grad[i] *= derivative
-                    }
-                    start += n
-                }
-            }
+            fk_gelu_backward(u + range.lowerBound, dg + range.lowerBound, range.count)
         }
     }
 
@@ -228,38 +205,17 @@ enum TrainingKernels {
         let sequences = offsets.count - 1
         let maxLength = (0..<sequences).map { offsets[$0 + 1] - offsets[$0] }.max() ?? 0
         chunks(sequences * heads, threads: threads) { _, items in
-            let kt = UnsafeMutablePointer<Float>.allocate(capacity: d * maxLength)
-            defer { kt.deallocate() }
-            for item in items {
-                let s = item / heads, head = item % heads
-                let start = offsets[s], length = offsets[s + 1] - start
-                let q = qkv + start * ld + head * d, k = q + a, v = q + 2 * a
-                let queries = firstQueryOnly ? 1 : length
-                let block = probabilityOffsets[s] + head * queries * length
-                let p = probabilities + block
-                for j in 0..<length { for t in 0..<d { kt[t * length + j] = k[j * ld + t] } }
-                for i in 0..<queries {
-                    let row = p + i * length, qi = q + i * ld
-                    for j in 0..<length { row[j] = 0 }
-                    for t in 0..<d {
-                        let coefficient = qi[t] * scale, column = kt + t * length
-                        for j in 0..<length { row[j] += coefficient * column[j] }
-                    }
-                    var top = -Float.infinity
-                    for j in 0..<length { top = max(top, row[j]) }
-                    var sum: Float = 0
-                    for j in 0..<length { row[j] = Foundation.exp(row[j] - top); sum += row[j] }
-                    let inv = 1 / sum
-                    for j in 0..<length { row[j] *= inv }
-                    let out = context + (firstQueryOnly ? s : start + i) * a + head * d
-                    for t in 0..<d { out[t] = 0 }
-                    let m = mask.map { $0 + block + i * length }
-                    for j in 0..<length {
-                        var weight = row[j]
-                        if let m { weight = m[j] != 0 ? weight * keep : 0 }
-                        let vj = v + j * ld
-                        for t in 0..<d { out[t] += weight * vj[t] }
-                    }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: d * maxLength + d) { scratch in
+                for item in items {
+                    let s = item / heads, head = item % heads
+                    let start = offsets[s], length = offsets[s + 1] - start
+                    let q = qkv + start * ld + head * d
+                    let queries = firstQueryOnly ? 1 : length
+                    let block = probabilityOffsets[s] + head * queries * length
+                    fk_attention_block_forward(q, q + a, q + 2 * a, ld, d, length, queries, scale,
+                                               probabilities + block, mask.map { $0 + block }, keep,
+                                               context + (firstQueryOnly ? s : start) * a + head * d, a,
+                                               scratch.baseAddress!)
                 }
             }
         }
@@ -275,54 +231,18 @@ enum TrainingKernels {
         let sequences = offsets.count - 1
         let maxLength = (0..<sequences).map { offsets[$0 + 1] - offsets[$0] }.max() ?? 0
         chunks(sequences * heads, threads: threads) { _, items in
-            let vt = UnsafeMutablePointer<Float>.allocate(capacity: d * maxLength + maxLength)
-            defer { vt.deallocate() }
-            let dp = vt + d * maxLength
-            for item in items {
-                let s = item / heads, head = item % heads
-                let start = offsets[s], length = offsets[s + 1] - start
-                let q = qkv + start * ld + head * d, k = q + a, v = q + 2 * a
-                let dq = dqkv + start * ld + head * d, dk = dq + a, dv = dq + 2 * a
-                let queries = firstQueryOnly ? 1 : length
-                let block = probabilityOffsets[s] + head * queries * length
-                for j in 0..<length {
-                    for t in 0..<d { vt[t * length + j] = v[j * ld + t] }
-                    for t in 0..<d { dk[j * ld + t] = 0; dv[j * ld + t] = 0 }
-                    // Queries that did not attend get no gradient.
-                    if j >= queries { for t in 0..<d { dq[j * ld + t] = 0 } }
-                }
-                for i in 0..<queries {
-                    let p = probabilities + block + i * length
-                    let m = mask.map { $0 + block + i * length }
-                    let dci = dc + (firstQueryOnly ? s : start + i) * a + head * d
-                    // dP' = dC·Vᵀ; dV += P'ᵀ·dC
-                    for j in 0..<length { dp[j] = 0 }
-                    for t in 0..<d {
-                        let coefficient = dci[t], column = vt + t * length
-                        for j in 0..<length { dp[j] += coefficient * column[j] }
-                    }
-                    for j in 0..<length {
-                        var weight = p[j]
-                        if let m {
-                            weight = m[j] != 0 ? weight * keep : 0
-                            dp[j] = m[j] != 0 ? dp[j] * keep : 0
-                        }
-                        let dvj = dv + j * ld
-                        for t in 0..<d { dvj[t] += weight * dci[t] }
-                    }
-                    // dS = P ⊙ (dP − Σ dP·P); dQ = dS·K·scale; dK += dSᵀ·Q·scale
-                    var dot: Float = 0
-                    for j in 0..<length { dot += dp[j] * p[j] }
-                    let dqi = dq + i * ld, qi = q + i * ld
-                    for t in 0..<d { dqi[t] = 0 }
-                    for j in 0..<length {
-                        let ds = p[j] * (dp[j] - dot) * scale
-                        let kj = k + j * ld, dkj = dk + j * ld
-                        for t in 0..<d {
-                            dqi[t] += ds * kj[t]
-                            dkj[t] += ds * qi[t]
-                        }
-                    }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: d * maxLength + maxLength) { scratch in
+                for item in items {
+                    let s = item / heads, head = item % heads
+                    let start = offsets[s], length = offsets[s + 1] - start
+                    let q = qkv + start * ld + head * d
+                    let dq = dqkv + start * ld + head * d
+                    let queries = firstQueryOnly ? 1 : length
+                    let block = probabilityOffsets[s] + head * queries * length
+                    fk_attention_block_backward(q, q + a, q + 2 * a, ld, d, length, queries, scale,
+                                                probabilities + block, mask.map { $0 + block }, keep,
+                                                dc + (firstQueryOnly ? s : start) * a + head * d, a,
+                                                dq, dq + a, dq + 2 * a, scratch.baseAddress!)
                 }
             }
         }
