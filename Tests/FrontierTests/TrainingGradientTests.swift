@@ -48,8 +48,11 @@ import FrontierTechniques
         #expect(maxRelative(grad.array, u.map { ReferenceKernels.geluDerivative(Double($0)) }) < 1e-6)
     }
 
-    @Test func packedAttentionMatchesTheReferencePerSequenceAndHead() {
-        let heads = 3, d = 5, a = heads * d, lengths = [4, 1, 7]
+    /// Odd head sizes and lengths, and MiniLM's 32-wide heads over lengths past one and two
+    /// AVX-512 vectors (the C kernel's loops run over both).
+    @Test(arguments: [(3, 5, [4, 1, 7]), (2, 32, [33, 17, 2])])
+    func packedAttentionMatchesTheReferencePerSequenceAndHead(heads: Int, d: Int, lengths: [Int]) {
+        let a = heads * d
         var offsets = [0]
         for length in lengths { offsets.append(offsets.last! + length) }
         let tokens = offsets.last!
