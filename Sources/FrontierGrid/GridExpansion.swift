@@ -1,5 +1,6 @@
 import Foundation
 import FrontierMeasurement
+import FrontierSupport
 import FrontierTechniques
 
 /// A grid expanded into its points, in a deterministic order:
@@ -21,6 +22,8 @@ public struct GridExpansion: Sendable {
     public let source: String
     public let placement: SweepPlacement
     public let points: [GridPoint]
+    /// The training stages the points need, dependencies first (empty without `train` blocks).
+    public let stages: [TrainingStage]
     /// Changes when anything a trial would run changes (any point's key or spec, the
     /// placement), not when comments, key order or spellings do: what the coordinator stores
     /// to refuse resuming a sweep with a different grid.
@@ -28,7 +31,11 @@ public struct GridExpansion: Sendable {
 
     public init(_ grid: GridFile) throws {
         var builder = Builder(grid: grid)
-        points = BaselinePairing.pair(try builder.expand())
+        var expanded = try builder.expand()
+        var planner = TrainingStagePlanner(grid: grid)
+        try planner.plan(&expanded.points, recipes: expanded.recipes)
+        points = BaselinePairing.pair(expanded.points)
+        stages = planner.order.map { planner.stages[$0]! }
         name = grid.name
         source = grid.source
         placement = grid.placement
@@ -37,6 +44,7 @@ public struct GridExpansion: Sendable {
         for point in points {
             digest.add("\(point.key) ".utf8)
             digest.add(try point.specJSON())
+            if let stage = point.trainingStage { digest.add(" trained-by \(stage)".utf8) }
             digest.add([0x0A])
         }
         fingerprint = digest.hex
@@ -61,6 +69,8 @@ extension GridExpansion {
     struct Configuration {
         var techniques: [TechniqueSpec]
         var settings: GridConverter.Settings
+        /// The decoded `train` block; nil without one.
+        var training: TrainingRecipe?
     }
 
     struct Builder {
@@ -71,14 +81,15 @@ extension GridExpansion {
 
         init(grid: GridFile) { self.grid = grid }
 
-        mutating func expand() throws -> [GridPoint] {
+        mutating func expand() throws -> (points: [GridPoint], recipes: [TrainingRecipe?]) {
             let products = grid.variants.map(Self.product)
             let includes = grid.variants.map { variant in grid.include.filter { $0.variant == variant.name } }
             var matched = Array(repeating: false, count: grid.exclude.count)
             var points: [GridPoint] = []
+            var recipes: [TrainingRecipe?] = []
             var seen: [String: Int] = [:]
 
-            func emit(_ point: GridPoint, include: GridFile.Include?) throws {
+            func emit(_ point: GridPoint, include: GridFile.Include?, recipe: TrainingRecipe?) throws {
                 if let index = seen[point.key] {
                     let other = points[index]
                     if let include {
@@ -90,6 +101,7 @@ extension GridExpansion {
                 }
                 seen[point.key] = points.count
                 points.append(point)
+                recipes.append(recipe)
             }
 
             let rounds = grid.variants.map(\.repeats).max() ?? 1
@@ -105,14 +117,16 @@ extension GridExpansion {
                                 }
                                 if excluded { continue }
                                 let configuration = try self.configuration(variant: v, index: c, bindings)
-                                try emit(point(task, model, variant, bindings, configuration, repeatIndex, included: false), include: nil)
+                                try emit(point(task, model, variant, bindings, configuration, repeatIndex, included: false), include: nil,
+                                         recipe: configuration.training)
                             }
                             for (i, include) in includes[v].enumerated() {
                                 if let tasks = include.tasks, !tasks.contains(task.name) { continue }
                                 if let models = include.models, !models.contains(model.name) { continue }
                                 let bindings = variant.axes.map { Binding(name: $0.name, value: include.values[$0.name]!) }
                                 let configuration = try self.configuration(variant: v, index: products[v].count + i, bindings)
-                                try emit(point(task, model, variant, bindings, configuration, repeatIndex, included: true), include: include)
+                                try emit(point(task, model, variant, bindings, configuration, repeatIndex, included: true), include: include,
+                                         recipe: configuration.training)
                             }
                         }
                     }
@@ -127,7 +141,7 @@ extension GridExpansion {
                 throw GridError(.emptyGrid, source: grid.source, mark: grid.exclude.first?.mark, path: grid.exclude.isEmpty ? "" : "exclude",
                                 "every point of the grid is excluded")
             }
-            return points
+            return (points, recipes)
         }
 
         func point(_ task: GridFile.Task, _ model: GridFile.Model, _ variant: GridFile.Variant, _ bindings: [Binding],
@@ -217,7 +231,23 @@ extension GridExpansion {
                 throw GridError(.badValue, source: grid.source, mark: layers.last?.node.mark ?? variant.mark,
                                 path: layers.last?.path ?? variant.path, "\(error)")
             }
-            return Configuration(techniques: techniques, settings: settings)
+            return Configuration(techniques: techniques, settings: settings, training: try training(variant, values))
+        }
+
+        /// The variant's `train` block with this configuration's axis values, decoded and checked.
+        func training(_ variant: GridFile.Variant, _ values: [String: GridNode]) throws -> TrainingRecipe? {
+            guard let train = variant.train else { return nil }
+            let node = Self.substitute(train, values)
+            let path = GridKeyPath.join(variant.path, "train")
+            let object = try converter.record(node, GridSchema.train, path: path)
+            let recipe: TrainingRecipe
+            do {
+                recipe = try JSONCoding.decoder.decode(TrainingRecipe.self, from: JSONSerialization.data(withJSONObject: object))
+            } catch {
+                throw GridError(.wrongType, source: grid.source, mark: node.mark, path: path, "\(error)")
+            }
+            if let problem = recipe.problem() { throw converter.located(.badValue, problem, in: node, path: path) }
+            return recipe
         }
 
         /// `${axis}` replaced: a scalar that is only the placeholder becomes the axis value

@@ -51,10 +51,22 @@ public struct GridFile: Sendable, Equatable {
         public var zip: [[String]]
         /// The variant's own `measurement` block, laid over the grid's key by key.
         public var measurement: GridNode?
+        /// The variant's `train` block (`${axis}` placeholders substituted per point): its points
+        /// are measured on the checkpoint a training stage makes (`TrainingStage`).
+        public var train: GridNode?
         public var repeats: Int
         public var mark: GridMark
         /// `variants[2]`, for error paths.
         public var path: String
+
+        /// The variants this one's `train` block names (`from`, `mask_from`).
+        public var trainReferences: [(key: String, name: String, mark: GridMark)] {
+            guard let train else { return [] }
+            return ["from", "mask_from"].compactMap { key in
+                guard let node = train[key], let name = node.text else { return nil }
+                return (key, name, node.mark)
+            }
+        }
 
         public func axis(_ name: String) -> Axis? { axes.first { $0.name == name } }
 

@@ -12,7 +12,7 @@ struct GridFileReader {
 
     static let topKeys = ["name", "description", "data_root", "tasks", "models", "repeats", "placement", "measurement",
                           "variants", "include", "exclude"]
-    static let variantKeys = ["name", "description", "baseline", "techniques", "axes", "zip", "measurement", "repeats"]
+    static let variantKeys = ["name", "description", "baseline", "techniques", "axes", "zip", "measurement", "train", "repeats"]
     /// Rule keys that are not axes; no axis may be called so.
     static let reservedAxisNames: Set<String> = ["variant", "task", "model", "repeat"]
     static let squadNames: Set<String> = ["squad", "squad1.1", "squad-v1.1"]
@@ -64,6 +64,7 @@ struct GridFileReader {
             variants.append(variant)
         }
         try markBaseline(&variants, flagged: flagged, declined: declined, at: variantsNode.mark)
+        try checkTrainReferences(variants)
 
         var grid = GridFile(source: source, name: name, description: description, tasks: tasks, models: models, repeats: repeats,
                             placement: placement, measurement: measurement, variants: variants, include: [], exclude: [])
@@ -201,8 +202,11 @@ struct GridFileReader {
             _ = try converter.record(measurement, GridSchema.measurement, path: GridKeyPath.join(path, "measurement"))
         }
 
+        let train = entries["train"]
+        if let train { try checkTrain(train, path: GridKeyPath.join(path, "train")) }
+
         var variant = GridFile.Variant(name: name, description: description, isBaseline: false, techniques: techniques, axes: axes,
-                                       zip: [], measurement: measurement, repeats: repeats, mark: node.mark, path: path)
+                                       zip: [], measurement: measurement, train: train, repeats: repeats, mark: node.mark, path: path)
         if let node = entries["zip"] { variant.zip = try readZip(node, path: GridKeyPath.join(path, "zip"), variant: variant) }
         try checkPlaceholders(variant, gridMeasurement: gridMeasurement)
         return (variant, baseline)
@@ -295,6 +299,7 @@ struct GridFileReader {
             try visit(technique, GridKeyPath.index(GridKeyPath.join(variant.path, "techniques"), index), key: nil)
         }
         if let measurement = variant.measurement { try visit(measurement, GridKeyPath.join(variant.path, "measurement"), key: nil) }
+        if let train = variant.train { try visit(train, GridKeyPath.join(variant.path, "train"), key: nil) }
         if let gridMeasurement {
             // Keys the variant overrides do not come from the grid's block.
             let overridden = Set(variant.measurement?.entries?.map(\.key) ?? [])
@@ -304,12 +309,12 @@ struct GridFileReader {
         }
         for axis in variant.axes where !used.contains(axis.name) {
             throw error(.invalidCombination, axis.mark, GridKeyPath.join(GridKeyPath.join(variant.path, "axes"), axis.name),
-                        "axis '\(axis.name)' is not used: write ${\(axis.name)} in a technique parameter or a measurement setting of variant '\(variant.name)'")
+                        "axis '\(axis.name)' is not used: write ${\(axis.name)} in a technique parameter, a measurement setting or the train block of variant '\(variant.name)'")
         }
     }
 
     /// Exactly one baseline: the variant marked `baseline: true`, else the one variant with no
-    /// techniques (not marked `baseline: false`).
+    /// techniques and no train block (not marked `baseline: false`).
     func markBaseline(_ variants: inout [GridFile.Variant], flagged: [(index: Int, mark: GridMark)], declined: Set<Int>, at mark: GridMark) throws {
         if flagged.count > 1 {
             throw error(.duplicate, flagged[1].mark, GridKeyPath.join(variants[flagged[1].index].path, "baseline"),
@@ -319,7 +324,8 @@ struct GridFileReader {
             variants[only.index].isBaseline = true
             return
         }
-        let plain = variants.indices.filter { variants[$0].techniques.isEmpty && !declined.contains($0) }
+        // A variant that trains is not the model as it is, even without techniques.
+        let plain = variants.indices.filter { variants[$0].techniques.isEmpty && variants[$0].train == nil && !declined.contains($0) }
         guard plain.count == 1 else {
             if plain.isEmpty {
                 throw error(.missingKey, mark, "variants",

@@ -36,6 +36,9 @@ public struct GridPoint: Sendable, Equatable {
     public var label: String
     /// The trial to run, paths unexpanded, `trialId` nil (the coordinator sets it).
     public var spec: TrialSpec
+    /// The training stage whose checkpoint this point measures (its variant's `train` block);
+    /// nil: the grid's model as it is.
+    public var trainingStage: String?
 
     public var parameters: [String: String] { Dictionary(uniqueKeysWithValues: axisValues.map { ($0.name, $0.value) }) }
 

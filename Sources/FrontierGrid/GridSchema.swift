@@ -96,6 +96,32 @@ indirect enum GridSchema: Sendable {
         "paired_baseline": .record(["enabled": .bool, "every_trials": .integer, "every_minutes": .number]),
     ]
 
+    /// A variant's `train` block: fine-tune (and, with `imp`, prune iteratively) before the
+    /// variant's points are measured on the result (`TrainingStage`).
+    static let train: [String: GridSchema] = [
+        "regime": .string,
+        "epochs": .integer,
+        "lr": .number,
+        "batch": .integer,
+        "max_seq_len": .integer,
+        "warmup_ratio": .number,
+        "weight_decay": .number,
+        "seed": .integer,
+        "threads": .integer,
+        "limit": .optional(.integer),
+        "dropout": .optional(.number),
+        "train_on": .string,
+        "imp": .record([
+            "sparsity": .number,
+            "per_round": .number,
+            "of": .oneOf(TrainingRecipe.Imp.Basis.allCases.map(\.rawValue)),
+            "rewind_step": .integer,
+        ]),
+        "from": .string,
+        "mask_from": .string,
+        "mask_task": .string,
+    ]
+
     /// Keys whose values are paths: a `${NAME}` in them that is not an axis is an environment
     /// variable, left for the agent to expand.
     static let pathKeys: Set<String> = ["mask", "save_mask", "sysfs_root", "nvml_library"]

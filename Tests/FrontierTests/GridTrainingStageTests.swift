@@ -1,0 +1,243 @@
+import Foundation
+import Testing
+@testable import FrontierGrid
+
+/// Grid `train` blocks: points measured on trained checkpoints become training stages, one per
+/// distinct training, IMP levels chained, references between variants resolved, and every
+/// mistake (an unknown variant, a cycle, an unreachable sparsity) reported at its line.
+@Suite struct GridTrainingStageTests {
+    static let header = """
+        name: stages
+        data_root: /data/glue
+        tasks: [MRPC, RTE]
+        models: [/models/minilm]
+
+        """
+
+    func expansion(_ yaml: String) throws -> GridExpansion { try GridExpansion(GridFile.parse(text: yaml, source: "grid.yaml")) }
+
+    func failure(_ yaml: String) -> GridError? {
+        do {
+            _ = try expansion(yaml)
+            return nil
+        } catch let error as GridError {
+            return error
+        } catch {
+            Issue.record("not a GridError: \(error)")
+            return nil
+        }
+    }
+
+    static let example = header + """
+        variants:
+          - name: dense
+            techniques: []
+          - name: finetuned
+            train: { epochs: 3, lr: 6.0e-5, seed: 42 }
+            techniques: []
+          - name: finetuned-int8
+            train: { epochs: 3, lr: 6.0e-5, seed: 42 }
+            techniques: [{ name: quantization, mode: int8 }]
+          - name: imp
+            train: { epochs: 3, lr: 6.0e-5, seed: 42, imp: { sparsity: "${sparsity}", per_round: 0.1 } }
+            axes: { sparsity: [0.2, 0.5] }
+            techniques: []
+        """
+
+    @Test func equalTrainingsAreOneStageAndImpLevelsChain() throws {
+        let grid = try expansion(Self.example)
+        // Per task: one dense fine-tune (shared by finetuned, finetuned-int8 and IMP level 0)
+        // and IMP levels 1…5 (0.2 needs 1–2; 0.5 reuses them and adds 3–5).
+        #expect(grid.stages.count == 2 * 6)
+        for task in ["MRPC", "RTE"] {
+            let stages = grid.stages.filter { $0.task == task }
+            let dense = try #require(stages.first { $0.impLevel == nil })
+            #expect(dense.dependsOn.isEmpty)
+            #expect(Set(dense.variants) == ["finetuned", "finetuned-int8", "imp"])
+            #expect(dense.recipe.imp == nil)
+            var previous = dense.key
+            for level in 1...5 {
+                let stage = try #require(stages.first { $0.impLevel == level })
+                #expect(stage.dependsOn == [previous])
+                #expect(stage.maskStage == previous)
+                #expect(abs(stage.sparsity! - Double(level) / 10) < 1e-9)
+                previous = stage.key
+            }
+            let points = grid.points.filter { $0.task == task }
+            #expect(points.first { $0.variant == "dense" }?.trainingStage == nil)
+            #expect(points.first { $0.variant == "finetuned" }?.trainingStage == dense.key)
+            #expect(points.first { $0.variant == "finetuned-int8" }?.trainingStage == dense.key)
+            #expect(points.first { $0.label == "imp sparsity=0.2" }?.trainingStage == stages.first { $0.impLevel == 2 }?.key)
+            #expect(points.first { $0.label == "imp sparsity=0.5" }?.trainingStage == previous)
+        }
+        // Dependencies come first.
+        var seen: Set<String> = []
+        for stage in grid.stages {
+            #expect(stage.dependsOn.allSatisfy(seen.contains))
+            seen.insert(stage.key)
+        }
+    }
+
+    @Test func keysDependOnWhatIsTrainedNotOnHowTheGridIsWritten() throws {
+        let a = try expansion(Self.example)
+        let reordered = Self.header + """
+            variants:
+              - name: imp
+                axes: { sparsity: [0.5, 0.2] }
+                techniques: []
+                train: { imp: { per_round: 0.1, sparsity: "${sparsity}" }, seed: 42, lr: 6.0e-5, epochs: 3, train_on: any }
+              - name: dense
+                techniques: []
+            """
+        let b = try expansion(reordered)
+        #expect(Set(b.stages.map(\.key)).isSubset(of: Set(a.stages.map(\.key))))
+        #expect(b.stages.count == a.stages.count)
+        // Another seed is another training.
+        let seed43 = try expansion(Self.example.replacingOccurrences(of: "seed: 42", with: "seed: 43"))
+        #expect(Set(seed43.stages.map(\.key)).isDisjoint(with: Set(a.stages.map(\.key))))
+        // The grid fingerprint sees the training.
+        #expect(a.fingerprint != seed43.fingerprint)
+    }
+
+    @Test func removingARoundOfTheOriginalCountOrOfWhatRemains() throws {
+        let remaining = Self.header + """
+            variants:
+              - name: dense
+                techniques: []
+              - name: imp
+                train: { imp: { sparsity: 0.271, per_round: 0.1, of: remaining } }
+                techniques: []
+            """
+        let grid = try expansion(remaining)
+        #expect(grid.stages.filter { $0.task == "MRPC" }.map(\.impLevel) == [nil, 1, 2, 3])
+        let unreachable = try #require(failure(remaining.replacingOccurrences(of: "0.271", with: "0.3")))
+        #expect(unreachable.message.contains("not reached"))
+        #expect(unreachable.message.contains("0.271"))
+        #expect(unreachable.path == "variants[1].train.imp.sparsity" || unreachable.path.hasPrefix("variants[1].train"))
+    }
+
+    @Test func fromAndMaskFromPairByTaskModelAndSharedAxes() throws {
+        let yaml = Self.header + """
+            variants:
+              - name: dense
+                techniques: []
+              - name: imp
+                train: { imp: { sparsity: "${sparsity}" } }
+                axes: { sparsity: [0.1, 0.2] }
+                techniques: []
+              - name: transfer
+                train: { mask_from: imp, mask_task: MRPC }
+                axes: { sparsity: [0.2] }
+                techniques: [{ name: magnitude-pruning, sparsity: "${sparsity}" }]
+              - name: further
+                train: { from: transfer, epochs: 1 }
+                axes: { sparsity: [0.2] }
+                techniques: [{ name: magnitude-pruning, sparsity: "${sparsity}" }]
+            """
+        let grid = try expansion(yaml)
+        let mrpcLevel2 = try #require(grid.stages.first { $0.task == "MRPC" && $0.impLevel == 2 })
+        let transfer = try #require(grid.stages.first { $0.task == "RTE" && $0.variants == ["transfer"] })
+        #expect(transfer.maskStage == mrpcLevel2.key)
+        #expect(transfer.dependsOn == [mrpcLevel2.key])
+        let further = try #require(grid.stages.first { $0.task == "RTE" && $0.variants == ["further"] })
+        #expect(further.start == .stage(transfer.key))
+        #expect(further.dependsOn == [transfer.key])
+        #expect(grid.points.first { $0.task == "RTE" && $0.variant == "further" }?.trainingStage == further.key)
+    }
+
+    @Test func mistakesAreReportedAtTheirLine() throws {
+        func variants(_ text: String) -> String { Self.header + "variants:\n  - name: dense\n    techniques: []\n" + text }
+        let unknown = try #require(failure(variants("""
+              - name: a
+                train: { from: fine-tuned }
+                techniques: []
+              - name: finetuned
+                train: {}
+                techniques: []
+            """)))
+        #expect(unknown.message.contains("no variant is named 'fine-tuned'"))
+        #expect(unknown.message.contains("did you mean 'finetuned'"))
+        #expect(unknown.mark?.line == 9)
+
+        let cycle = try #require(failure(variants("""
+              - name: a
+                train: { from: b }
+                techniques: []
+              - name: b
+                train: { from: a }
+                techniques: []
+            """)))
+        #expect(cycle.message.contains("cycle"))
+        #expect(cycle.message.contains("a → b → a") || cycle.message.contains("b → a → b"))
+
+        let selfReference = try #require(failure(variants("""
+              - name: a
+                train: { from: a }
+                techniques: []
+            """)))
+        #expect(selfReference.message.contains("cycle"))
+
+        let untrained = try #require(failure(variants("""
+              - name: a
+                train: { from: dense }
+                techniques: []
+            """)))
+        #expect(untrained.message.contains("has no train block"))
+
+        let notPruned = try #require(failure(variants("""
+              - name: ft
+                train: {}
+                techniques: []
+              - name: a
+                train: { mask_from: ft }
+                techniques: []
+            """)))
+        #expect(notPruned.message.contains("does not prune"))
+
+        let badKey = try #require(failure(variants("""
+              - name: a
+                train: { epoch: 3 }
+                techniques: []
+            """)))
+        #expect(badKey.kind == .unknownKey)
+        #expect(badKey.message.contains("did you mean 'epochs'"))
+
+        let badRegime = try #require(failure(variants("""
+              - name: a
+                train: { regime: top-0 }
+                techniques: []
+            """)))
+        #expect(badRegime.message.contains("regime"))
+        #expect(badRegime.path == "variants[1].train.regime")
+
+        let ambiguous = try #require(failure(variants("""
+              - name: imp
+                train: { imp: { sparsity: "${s}" } }
+                axes: { s: [0.1, 0.2] }
+                techniques: []
+              - name: a
+                train: { mask_from: imp }
+                techniques: []
+            """)))
+        #expect(ambiguous.message.contains("trains 2 different models"))
+
+        let trainOn = try #require(failure(variants("""
+              - name: a
+                train: { train_on: big-gpu }
+                techniques: []
+              - name: b
+                train: { train_on: any }
+                techniques: [{ name: quantization, mode: int8 }]
+            """)))
+        #expect(trainOn.message.contains("train_on"))
+    }
+
+    @Test func theCoordinatorRefusesTrainedGridsUntilItSchedulesStages() throws {
+        #expect(throws: GridError.self) { try SweepGrid(file: GridFile.parse(text: Self.example, source: "grid.yaml")) }
+        do {
+            _ = try SweepGrid(file: GridFile.parse(text: Self.example, source: "grid.yaml"))
+        } catch let error as GridError {
+            #expect(error.message.contains("12 training stage(s)"))
+        }
+    }
+}
