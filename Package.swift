@@ -46,6 +46,9 @@ let package = Package(
         // Energy meters, device fingerprint, one measured trial in a worker process.
         .target(name: "FrontierMeasurement",
                 dependencies: ["FrontierEngine", "FrontierTasks", "FrontierTechniques", "FrontierSupport", "FrontierAnalysis"]),
+        // Checkpoint folders as one content-addressed file: the archive format, the coordinator's
+        // store of uploads and the agent's cache. Files only; the wire carries the bytes elsewhere.
+        .target(name: "FrontierArtifacts", dependencies: ["FrontierSupport"]),
         // Tables, plots and HTML from trial records; files only.
         .target(name: "FrontierReport", dependencies: ["FrontierAnalysis", "FrontierSupport"]),
         // The live view's small HTTP server (sockets), apart from the report it serves.
@@ -87,7 +90,7 @@ let package = Package(
                            "FrontierEngine", "FrontierTraining", "FrontierTransport", "FrontierSupport", "FrontierWire", argumentParser]),
         .testTarget(
             name: "FrontierTests",
-            dependencies: ["CKernels", "FrontierSupport", "FrontierAnalysis", "FrontierEngine", "FrontierTasks", "FrontierTechniques",
+            dependencies: ["CKernels", "FrontierSupport", "FrontierArtifacts", "FrontierAnalysis", "FrontierEngine", "FrontierTasks", "FrontierTechniques",
                            "FrontierTraining", "CBLAS",
                            "FrontierMeasurement", "FrontierReport", "FrontierLiveView", "FrontierWire", "FrontierTransport",
                            "FrontierGrid", "FrontierSweep", "FrontierStore", "FrontierFleet",
