@@ -29,8 +29,11 @@ let package = Package(
         // dispatch (target attributes per function, so no command-line flags).
         .target(name: "CKernels"),
 
-        // Clocks, the JSON dialect, the version string: what every layer shares, and nothing else.
-        .target(name: "FrontierSupport"),
+        // SHA-256 compression with the x86 SHA extensions (run-time CPUID check), for SHA256.
+        .target(name: "CSHA256"),
+
+        // Clocks, the JSON dialect, the version string, SHA-256: what every layer shares, and nothing else.
+        .target(name: "FrontierSupport", dependencies: ["CSHA256"]),
         // Pareto frontiers, summaries, repeat statistics: pure maths over trial records.
         .target(name: "FrontierAnalysis"),
         // Tensors, safetensors, tokenizer, kernels, the encoder: knows no network, no store.
