@@ -9,10 +9,10 @@ BUILD=${BUILD:-.build-test/release}
 SIZE_MB=${SIZE_MB:-90}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/frontier-artifact-speed.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-# The benchmark links the two modules' objects directly: no package target for a bench.
-swiftc -O -module-cache-path "$WORK/modules" -I "$BUILD/Modules" \
+# The benchmark links the modules' objects directly: no package target for a bench.
+swiftc -O -module-cache-path "$WORK/modules" -I "$BUILD/Modules" -I "$BUILD/CSHA256.build" \
     bench/artifacts/ArtifactSpeed.swift \
-    "$BUILD"/FrontierArtifacts.build/*.o "$BUILD"/FrontierSupport.build/*.o \
+    "$BUILD"/FrontierArtifacts.build/*.o "$BUILD"/FrontierSupport.build/*.o "$BUILD"/CSHA256.build/*.o \
     -o "$WORK/artifact-speed"
 head -c $((SIZE_MB * 1000 * 1000)) /dev/urandom > "$WORK/source.bin"
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p')"
