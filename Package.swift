@@ -29,8 +29,11 @@ let package = Package(
         // dispatch (target attributes per function, so no command-line flags).
         .target(name: "CKernels"),
 
-        // Clocks, the JSON dialect, the version string: what every layer shares, and nothing else.
-        .target(name: "FrontierSupport"),
+        // SHA-256 compression with the x86 SHA extensions (run-time CPUID check), for SHA256.
+        .target(name: "CSHA256"),
+
+        // Clocks, the JSON dialect, the version string, SHA-256: what every layer shares, and nothing else.
+        .target(name: "FrontierSupport", dependencies: ["CSHA256"]),
         // Pareto frontiers, summaries, repeat statistics: pure maths over trial records.
         .target(name: "FrontierAnalysis"),
         // Tensors, safetensors, tokenizer, kernels, the encoder: knows no network, no store.
@@ -46,6 +49,9 @@ let package = Package(
         // Energy meters, device fingerprint, one measured trial in a worker process.
         .target(name: "FrontierMeasurement",
                 dependencies: ["FrontierEngine", "FrontierTasks", "FrontierTechniques", "FrontierSupport", "FrontierAnalysis"]),
+        // Checkpoint folders as one content-addressed file: the archive format, the coordinator's
+        // store of uploads and the agent's cache. Files only; the wire carries the bytes elsewhere.
+        .target(name: "FrontierArtifacts", dependencies: ["FrontierSupport"]),
         // Tables, plots and HTML from trial records; files only.
         .target(name: "FrontierReport", dependencies: ["FrontierAnalysis", "FrontierSupport"]),
         // The live view's small HTTP server (sockets), apart from the report it serves.
@@ -87,7 +93,7 @@ let package = Package(
                            "FrontierEngine", "FrontierTraining", "FrontierTransport", "FrontierSupport", "FrontierWire", argumentParser]),
         .testTarget(
             name: "FrontierTests",
-            dependencies: ["CKernels", "FrontierSupport", "FrontierAnalysis", "FrontierEngine", "FrontierTasks", "FrontierTechniques",
+            dependencies: ["CKernels", "FrontierSupport", "FrontierArtifacts", "FrontierAnalysis", "FrontierEngine", "FrontierTasks", "FrontierTechniques",
                            "FrontierTraining", "CBLAS",
                            "FrontierMeasurement", "FrontierReport", "FrontierLiveView", "FrontierWire", "FrontierTransport",
                            "FrontierGrid", "FrontierSweep", "FrontierStore", "FrontierFleet",
