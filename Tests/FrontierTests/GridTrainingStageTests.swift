@@ -16,17 +16,8 @@ import Testing
 
     func expansion(_ yaml: String) throws -> GridExpansion { try GridExpansion(GridFile.parse(text: yaml, source: "grid.yaml")) }
 
-    func failure(_ yaml: String) -> GridError? {
-        do {
-            _ = try expansion(yaml)
-            return nil
-        } catch let error as GridError {
-            return error
-        } catch {
-            Issue.record("not a GridError: \(error)")
-            return nil
-        }
-    }
+    /// The error parsing and expanding `yaml` gives (nil when there is none).
+    func failure(_ yaml: String) -> GridError? { GridFileTests().failure(yaml) }
 
     static let example = header + """
         variants:
