@@ -78,19 +78,20 @@ let package = Package(
         .target(name: "FrontierFleet",
                 dependencies: ["FrontierSweep", "FrontierStore", "FrontierTransport", "FrontierWire", "FrontierMeasurement",
                                "FrontierGrid", "FrontierReport", "FrontierAnalysis", "FrontierSupport", "FrontierEngine",
-                               "FrontierTasks", "FrontierTechniques"]),
+                               "FrontierTasks", "FrontierTechniques", "FrontierArtifacts"]),
 
         .executableTarget(
             name: "Coordinator",
             dependencies: ["FrontierFleet", "FrontierStore", "FrontierSweep", "FrontierGrid", "FrontierReport",
-                           "FrontierLiveView", "FrontierAnalysis", "FrontierTransport", "FrontierWire", "FrontierSupport",
+                           "FrontierLiveView", "FrontierAnalysis", "FrontierTransport", "FrontierWire", "FrontierSupport", "FrontierArtifacts",
                            // Trial specs only (`frontier bench` builds simulated ones); it runs no model.
                            "FrontierMeasurement", "FrontierTechniques",
                            argumentParser]),
         .executableTarget(
             name: "Agent",
             dependencies: ["FrontierFleet", "FrontierSweep", "FrontierMeasurement", "FrontierTechniques", "FrontierTasks",
-                           "FrontierEngine", "FrontierTraining", "FrontierTransport", "FrontierSupport", "FrontierWire", argumentParser]),
+                           "FrontierEngine", "FrontierTraining", "FrontierTransport", "FrontierSupport", "FrontierWire", "FrontierArtifacts",
+                           argumentParser]),
         .testTarget(
             name: "FrontierTests",
             dependencies: ["CKernels", "FrontierSupport", "FrontierArtifacts", "FrontierAnalysis", "FrontierEngine", "FrontierTasks", "FrontierTechniques",

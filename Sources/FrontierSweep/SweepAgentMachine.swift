@@ -343,7 +343,8 @@ public struct SweepAgentMachine: Sendable {
                 if settings.exitWhenFinished { end = .sweepFinished }
             }
             if end == nil { end = .lost("coordinator: \(shutdown.reason)", heardAnything: true) }
-        case .heartbeat, .hello, .workRequest, .result, nil:
+        case .heartbeat, .hello, .workRequest, .result, .artifactOffer, .artifactResume, .artifactChunk, .artifactChunkAck,
+             .artifactFetch, .artifactData, nil:
             break
         }
         phase = .connected(session)

@@ -718,6 +718,9 @@ public struct SweepScheduler: Sendable {
         case .duplicate: return "DUPLICATE"
         case .wrongDeviceClass: return "WRONG_DEVICE_CLASS"
         case .agentIDInUse: return "AGENT_ID_IN_USE"
+        case .artifactTooLarge: return "ARTIFACT_TOO_LARGE"
+        case .artifactHashMismatch: return "ARTIFACT_HASH_MISMATCH"
+        case .unknownArtifact: return "UNKNOWN_ARTIFACT"
         case let .UNRECOGNIZED(n): return "REASON_\(n)"
         }
     }

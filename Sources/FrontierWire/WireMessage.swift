@@ -42,6 +42,14 @@ public typealias WireChanceLevel = Frontier_V1_ChanceLevel
 public typealias WireEnergyBasis = Frontier_V1_EnergyBasis
 public typealias WirePairedBaselineMeasurement = Frontier_V1_PairedBaselineMeasurement
 public typealias WirePairedBaselinePlan = Frontier_V1_PairedBaselinePlan
+public typealias WireArtifactRef = Frontier_V1_ArtifactRef
+public typealias WireArtifactOffer = Frontier_V1_ArtifactOffer
+public typealias WireArtifactResume = Frontier_V1_ArtifactResume
+public typealias WireArtifactChunk = Frontier_V1_ArtifactChunk
+public typealias WireArtifactChunkAck = Frontier_V1_ArtifactChunkAck
+public typealias WireArtifactFetch = Frontier_V1_ArtifactFetch
+public typealias WireArtifactData = Frontier_V1_ArtifactData
+public typealias WireTrainingRun = Frontier_V1_TrainingRun
 
 public enum WireProtocol {
     /// Bumped on any change to proto/frontier.proto that an older peer would misread. Peers
@@ -59,6 +67,14 @@ public enum WireProtocol {
     /// between the two limits are read and answered with a `FRAME_TOO_LARGE` Reject, so a
     /// peer learns why; beyond this one ZeroMQ drops the connection before anyone reads it.
     public static let transportMessageBytes = 64 << 20
+
+    /// Most data bytes in one ArtifactChunk or ArtifactData: well under `maxMessageBytes`.
+    public static let maxArtifactChunkBytes = 1 << 20
+
+    /// `Capabilities.features`: runs training stages and uploads their checkpoints.
+    public static let featureTraining = "training"
+    /// `Capabilities.features`: fetches `Assignment.inputs` and measures what they unpack to.
+    public static let featureArtifacts = "artifacts"
 }
 
 public enum WireError: Error, CustomStringConvertible, Equatable {
@@ -120,6 +136,12 @@ extension WireEnvelope {
         case .ack: return "ack"
         case .reject: return "reject"
         case .shutdown: return "shutdown"
+        case .artifactOffer: return "artifact_offer"
+        case .artifactResume: return "artifact_resume"
+        case .artifactChunk: return "artifact_chunk"
+        case .artifactChunkAck: return "artifact_chunk_ack"
+        case .artifactFetch: return "artifact_fetch"
+        case .artifactData: return "artifact_data"
         case nil: return "empty"
         }
     }

@@ -56,6 +56,11 @@
 /// that an older peer would misread. The package stays `frontier.v1` (package names never
 /// reach the wire); the version number is what peers compare.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -270,6 +275,54 @@ public nonisolated struct Frontier_V1_Envelope: Sendable {
     set {body = .shutdown(newValue)}
   }
 
+  public var artifactOffer: Frontier_V1_ArtifactOffer {
+    get {
+      if case .artifactOffer(let v)? = body {return v}
+      return Frontier_V1_ArtifactOffer()
+    }
+    set {body = .artifactOffer(newValue)}
+  }
+
+  public var artifactResume: Frontier_V1_ArtifactResume {
+    get {
+      if case .artifactResume(let v)? = body {return v}
+      return Frontier_V1_ArtifactResume()
+    }
+    set {body = .artifactResume(newValue)}
+  }
+
+  public var artifactChunk: Frontier_V1_ArtifactChunk {
+    get {
+      if case .artifactChunk(let v)? = body {return v}
+      return Frontier_V1_ArtifactChunk()
+    }
+    set {body = .artifactChunk(newValue)}
+  }
+
+  public var artifactChunkAck: Frontier_V1_ArtifactChunkAck {
+    get {
+      if case .artifactChunkAck(let v)? = body {return v}
+      return Frontier_V1_ArtifactChunkAck()
+    }
+    set {body = .artifactChunkAck(newValue)}
+  }
+
+  public var artifactFetch: Frontier_V1_ArtifactFetch {
+    get {
+      if case .artifactFetch(let v)? = body {return v}
+      return Frontier_V1_ArtifactFetch()
+    }
+    set {body = .artifactFetch(newValue)}
+  }
+
+  public var artifactData: Frontier_V1_ArtifactData {
+    get {
+      if case .artifactData(let v)? = body {return v}
+      return Frontier_V1_ArtifactData()
+    }
+    set {body = .artifactData(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -283,6 +336,12 @@ public nonisolated struct Frontier_V1_Envelope: Sendable {
     case ack(Frontier_V1_Ack)
     case reject(Frontier_V1_Reject)
     case shutdown(Frontier_V1_Shutdown)
+    case artifactOffer(Frontier_V1_ArtifactOffer)
+    case artifactResume(Frontier_V1_ArtifactResume)
+    case artifactChunk(Frontier_V1_ArtifactChunk)
+    case artifactChunkAck(Frontier_V1_ArtifactChunkAck)
+    case artifactFetch(Frontier_V1_ArtifactFetch)
+    case artifactData(Frontier_V1_ArtifactData)
 
   }
 
@@ -376,8 +435,15 @@ public nonisolated struct Frontier_V1_Capabilities: Sendable {
   /// Memory the agent's trials may use, bytes (MemTotal, or the cgroup limit when lower).
   public var memoryBytes: UInt64 = 0
 
-  /// Whether the agent can run training trials (fine-tuning); false until the engine trains.
+  /// Whether the agent can run training stages (the same as features listing "training").
   public var trains: Bool = false
+
+  /// Protocol features beyond version 2's core, which the coordinator relies on only when listed:
+  /// "training" (runs training stages: Assignment.training, uploads with ArtifactOffer/Chunk) and
+  /// "artifacts" (fetches Assignment.inputs with ArtifactFetch and measures the unpacked
+  /// checkpoint). A measurement of a trained model goes only to an agent listing "artifacts", so
+  /// an older agent is never handed a trial it would run on the wrong model.
+  public var features: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -446,6 +512,167 @@ public nonisolated struct Frontier_V1_Assignment: Sendable {
 
   /// A human-readable name of the configuration, for logs.
   public var label: String = String()
+
+  /// Files this trial needs from the coordinator, fetched by hash (ArtifactFetch) before it runs:
+  /// a measurement of a trained model names its checkpoint ("checkpoint"); a training stage
+  /// names the checkpoint it starts from ("start") and the stage whose mask it trains under
+  /// ("mask"). The agent unpacks each and points the spec at it.
+  public var inputs: [Frontier_V1_ArtifactRef] = []
+
+  /// A training stage (trial id `stage-KEY@train`, or `@train:CLASS` for `train_on: CLASS`):
+  /// spec_json is then the stage (docs/pipelines.md), not a TrialConfiguration, and the Result
+  /// must carry TrialResult.training naming an artifact already uploaded (ArtifactOffer).
+  public var training: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A content-addressed file: a checkpoint folder packed as ustar (docs/artifacts.md).
+public nonisolated struct Frontier_V1_ArtifactRef: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "checkpoint", "start", "mask" (Assignment.inputs); "checkpoint" for a stage's output.
+  public var role: String = String()
+
+  /// Lower-case hex SHA-256 of the file, 64 characters.
+  public var sha256: String = String()
+
+  public var size: UInt64 = 0
+
+  /// The training stage that made it.
+  public var stageKey: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Agent → coordinator, before uploading a training stage's output. Answered by ArtifactResume.
+public nonisolated struct Frontier_V1_ArtifactOffer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var trialID: String = String()
+
+  public var attempt: UInt32 = 0
+
+  public var sha256: String = String()
+
+  public var size: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Coordinator → agent: send from `offset` (0 for a new upload, the bytes already durable after a
+/// broken connection). `stored`: the coordinator already has the whole verified file (another
+/// attempt uploaded the same bytes): send the Result.
+public nonisolated struct Frontier_V1_ArtifactResume: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var trialID: String = String()
+
+  public var sha256: String = String()
+
+  public var offset: UInt64 = 0
+
+  public var stored: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Agent → coordinator: bytes [offset, offset + len(data)) of the file. The chunk that completes
+/// the declared size makes the coordinator verify the hash, fsync and keep the file.
+public nonisolated struct Frontier_V1_ArtifactChunk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var trialID: String = String()
+
+  public var attempt: UInt32 = 0
+
+  public var sha256: String = String()
+
+  public var offset: UInt64 = 0
+
+  public var data: Data = Data()
+
+  /// The declared size (as in the offer): a chunk stands on its own after a coordinator restart.
+  public var size: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Coordinator → agent, for every chunk: the offset the coordinator expects next (a chunk at the
+/// wrong offset is not written; the agent resends from next_offset). `stored`: the whole file is
+/// verified and durable.
+public nonisolated struct Frontier_V1_ArtifactChunkAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var trialID: String = String()
+
+  public var sha256: String = String()
+
+  public var nextOffset: UInt64 = 0
+
+  public var stored: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Agent → coordinator: up to max_bytes (≤ 1 MiB) of a stored artifact from `offset`.
+public nonisolated struct Frontier_V1_ArtifactFetch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var trialID: String = String()
+
+  public var attempt: UInt32 = 0
+
+  public var sha256: String = String()
+
+  public var offset: UInt64 = 0
+
+  public var maxBytes: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Coordinator → agent: bytes [offset, offset + len(data)) of the artifact of `size` bytes.
+public nonisolated struct Frontier_V1_ArtifactData: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var trialID: String = String()
+
+  public var sha256: String = String()
+
+  public var offset: UInt64 = 0
+
+  public var size: UInt64 = 0
+
+  public var data: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -554,6 +781,9 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
   /// The trial concerned, when there is one (a Heartbeat for a lost lease).
   public var trialID: String = String()
 
+  /// The artifact concerned, for an ARTIFACT_* refusal or a refused upload or fetch.
+  public var sha256: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Reason: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -601,6 +831,15 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
 
     /// another live connection (another process) holds this agent_id: try again later
     case agentIDInUse // = 14
+
+    /// an offered artifact exceeds the coordinator's limit (in the detail)
+    case artifactTooLarge // = 15
+
+    /// the uploaded bytes do not hash to the offered sha256: upload again from 0
+    case artifactHashMismatch // = 16
+
+    /// no such artifact for this trial (not an input of it, or not stored)
+    case unknownArtifact // = 17
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -624,6 +863,9 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
       case 12: self = .duplicate
       case 13: self = .wrongDeviceClass
       case 14: self = .agentIDInUse
+      case 15: self = .artifactTooLarge
+      case 16: self = .artifactHashMismatch
+      case 17: self = .unknownArtifact
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -645,6 +887,9 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
       case .duplicate: return 12
       case .wrongDeviceClass: return 13
       case .agentIDInUse: return 14
+      case .artifactTooLarge: return 15
+      case .artifactHashMismatch: return 16
+      case .unknownArtifact: return 17
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -666,6 +911,9 @@ public nonisolated struct Frontier_V1_Reject: Sendable {
       .duplicate,
       .wrongDeviceClass,
       .agentIDInUse,
+      .artifactTooLarge,
+      .artifactHashMismatch,
+      .unknownArtifact,
     ]
 
   }
@@ -1112,6 +1360,18 @@ public nonisolated struct Frontier_V1_TrialResult: @unchecked Sendable {
   /// Clears the value of `pairedBaseline`. Subsequent reads from it will return its default value.
   public mutating func clearPairedBaseline() {_uniqueStorage()._pairedBaseline = nil}
 
+  /// Required for a training stage (Assignment.training), absent otherwise: what the training
+  /// cost and the artifact it made. `metrics` then holds the dev metrics after training,
+  /// `examples` the dev examples they were computed on.
+  public var training: Frontier_V1_TrainingRun {
+    get {_storage._training ?? Frontier_V1_TrainingRun()}
+    set {_uniqueStorage()._training = newValue}
+  }
+  /// Returns true if `training` has been explicitly set.
+  public var hasTraining: Bool {_storage._training != nil}
+  /// Clears the value of `training`. Subsequent reads from it will return its default value.
+  public mutating func clearTraining() {_uniqueStorage()._training = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Status: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -1153,6 +1413,132 @@ public nonisolated struct Frontier_V1_TrialResult: @unchecked Sendable {
     ]
 
   }
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A training stage's run: its cost, and the checkpoint it produced (already uploaded).
+public nonisolated struct Frontier_V1_TrainingRun: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The stage key (the trial id's part before '@', without "stage-").
+  public var stageKey: String {
+    get {_storage._stageKey}
+    set {_uniqueStorage()._stageKey = newValue}
+  }
+
+  /// Required: the checkpoint folder as an artifact the coordinator holds, verified.
+  public var artifact: Frontier_V1_ArtifactRef {
+    get {_storage._artifact ?? Frontier_V1_ArtifactRef()}
+    set {_uniqueStorage()._artifact = newValue}
+  }
+  /// Returns true if `artifact` has been explicitly set.
+  public var hasArtifact: Bool {_storage._artifact != nil}
+  /// Clears the value of `artifact`. Subsequent reads from it will return its default value.
+  public mutating func clearArtifact() {_uniqueStorage()._artifact = nil}
+
+  /// Training updates' wall time, seconds (> 0), and the whole run's, set-up and evaluation included.
+  public var trainingS: Double {
+    get {_storage._trainingS}
+    set {_uniqueStorage()._trainingS = newValue}
+  }
+
+  public var wallS: Double {
+    get {_storage._wallS}
+    set {_uniqueStorage()._wallS = newValue}
+  }
+
+  /// Training examples per second over the updates (> 0).
+  public var examplesPerS: Double {
+    get {_storage._examplesPerS}
+    set {_uniqueStorage()._examplesPerS = newValue}
+  }
+
+  public var steps: UInt64 {
+    get {_storage._steps}
+    set {_uniqueStorage()._steps = newValue}
+  }
+
+  public var epochs: UInt32 {
+    get {_storage._epochs}
+    set {_uniqueStorage()._epochs = newValue}
+  }
+
+  public var trainExamples: UInt64 {
+    get {_storage._trainExamples}
+    set {_uniqueStorage()._trainExamples = newValue}
+  }
+
+  public var finalLoss: Double {
+    get {_storage._finalLoss ?? 0}
+    set {_uniqueStorage()._finalLoss = newValue}
+  }
+  /// Returns true if `finalLoss` has been explicitly set.
+  public var hasFinalLoss: Bool {_storage._finalLoss != nil}
+  /// Clears the value of `finalLoss`. Subsequent reads from it will return its default value.
+  public mutating func clearFinalLoss() {_uniqueStorage()._finalLoss = nil}
+
+  /// Joules over the training updates and over the whole run, ≥ 0, with their source
+  /// ("rapl", "estimated", …).
+  public var trainingJ: Double {
+    get {_storage._trainingJ ?? 0}
+    set {_uniqueStorage()._trainingJ = newValue}
+  }
+  /// Returns true if `trainingJ` has been explicitly set.
+  public var hasTrainingJ: Bool {_storage._trainingJ != nil}
+  /// Clears the value of `trainingJ`. Subsequent reads from it will return its default value.
+  public mutating func clearTrainingJ() {_uniqueStorage()._trainingJ = nil}
+
+  public var totalJ: Double {
+    get {_storage._totalJ ?? 0}
+    set {_uniqueStorage()._totalJ = newValue}
+  }
+  /// Returns true if `totalJ` has been explicitly set.
+  public var hasTotalJ: Bool {_storage._totalJ != nil}
+  /// Clears the value of `totalJ`. Subsequent reads from it will return its default value.
+  public mutating func clearTotalJ() {_uniqueStorage()._totalJ = nil}
+
+  public var energySource: String {
+    get {_storage._energySource}
+    set {_uniqueStorage()._energySource = newValue}
+  }
+
+  /// The training process's peak resident set, MiB.
+  public var peakRssMb: Double {
+    get {_storage._peakRssMb ?? 0}
+    set {_uniqueStorage()._peakRssMb = newValue}
+  }
+  /// Returns true if `peakRssMb` has been explicitly set.
+  public var hasPeakRssMb: Bool {_storage._peakRssMb != nil}
+  /// Clears the value of `peakRssMb`. Subsequent reads from it will return its default value.
+  public mutating func clearPeakRssMb() {_uniqueStorage()._peakRssMb = nil}
+
+  /// Updates already taken when each process started: more than one entry, it was resumed.
+  public var startSteps: [UInt64] {
+    get {_storage._startSteps}
+    set {_uniqueStorage()._startSteps = newValue}
+  }
+
+  /// Fraction of the prunable weights held at zero, when the stage pruned.
+  public var sparsity: Double {
+    get {_storage._sparsity ?? 0}
+    set {_uniqueStorage()._sparsity = newValue}
+  }
+  /// Returns true if `sparsity` has been explicitly set.
+  public var hasSparsity: Bool {_storage._sparsity != nil}
+  /// Clears the value of `sparsity`. Subsequent reads from it will return its default value.
+  public mutating func clearSparsity() {_uniqueStorage()._sparsity = nil}
+
+  public var regime: String {
+    get {_storage._regime}
+    set {_uniqueStorage()._regime = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
@@ -2602,7 +2988,7 @@ nonisolated extension Frontier_V1_EnergyDomainKind: SwiftProtobuf._ProtoNameProv
 
 nonisolated extension Frontier_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}hello\0\u{1}welcome\0\u{3}work_request\0\u{1}assignment\0\u{3}no_work\0\u{1}heartbeat\0\u{1}result\0\u{1}ack\0\u{1}reject\0\u{1}shutdown\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}hello\0\u{1}welcome\0\u{3}work_request\0\u{1}assignment\0\u{3}no_work\0\u{1}heartbeat\0\u{1}result\0\u{1}ack\0\u{1}reject\0\u{1}shutdown\0\u{3}artifact_offer\0\u{3}artifact_resume\0\u{3}artifact_chunk\0\u{3}artifact_chunk_ack\0\u{3}artifact_fetch\0\u{3}artifact_data\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2741,6 +3127,84 @@ nonisolated extension Frontier_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf
           self.body = .shutdown(v)
         }
       }()
+      case 12: try {
+        var v: Frontier_V1_ArtifactOffer?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .artifactOffer(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .artifactOffer(v)
+        }
+      }()
+      case 13: try {
+        var v: Frontier_V1_ArtifactResume?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .artifactResume(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .artifactResume(v)
+        }
+      }()
+      case 14: try {
+        var v: Frontier_V1_ArtifactChunk?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .artifactChunk(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .artifactChunk(v)
+        }
+      }()
+      case 15: try {
+        var v: Frontier_V1_ArtifactChunkAck?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .artifactChunkAck(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .artifactChunkAck(v)
+        }
+      }()
+      case 16: try {
+        var v: Frontier_V1_ArtifactFetch?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .artifactFetch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .artifactFetch(v)
+        }
+      }()
+      case 17: try {
+        var v: Frontier_V1_ArtifactData?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .artifactData(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .artifactData(v)
+        }
+      }()
       default: break
       }
     }
@@ -2794,6 +3258,30 @@ nonisolated extension Frontier_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf
     case .shutdown?: try {
       guard case .shutdown(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .artifactOffer?: try {
+      guard case .artifactOffer(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    }()
+    case .artifactResume?: try {
+      guard case .artifactResume(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    }()
+    case .artifactChunk?: try {
+      guard case .artifactChunk(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    }()
+    case .artifactChunkAck?: try {
+      guard case .artifactChunkAck(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    }()
+    case .artifactFetch?: try {
+      guard case .artifactFetch(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+    }()
+    case .artifactData?: try {
+      guard case .artifactData(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
     }()
     case nil: break
     }
@@ -2874,7 +3362,7 @@ nonisolated extension Frontier_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Frontier_V1_Capabilities: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Capabilities"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}techniques\0\u{1}kernels\0\u{1}tasks\0\u{3}isa_features\0\u{3}memory_bytes\0\u{1}trains\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}techniques\0\u{1}kernels\0\u{1}tasks\0\u{3}isa_features\0\u{3}memory_bytes\0\u{1}trains\0\u{1}features\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2888,6 +3376,7 @@ nonisolated extension Frontier_V1_Capabilities: SwiftProtobuf.Message, SwiftProt
       case 4: try { try decoder.decodeRepeatedStringField(value: &self.isaFeatures) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.memoryBytes) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self.trains) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.features) }()
       default: break
       }
     }
@@ -2912,6 +3401,9 @@ nonisolated extension Frontier_V1_Capabilities: SwiftProtobuf.Message, SwiftProt
     if self.trains != false {
       try visitor.visitSingularBoolField(value: self.trains, fieldNumber: 6)
     }
+    if !self.features.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.features, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2922,6 +3414,7 @@ nonisolated extension Frontier_V1_Capabilities: SwiftProtobuf.Message, SwiftProt
     if lhs.isaFeatures != rhs.isaFeatures {return false}
     if lhs.memoryBytes != rhs.memoryBytes {return false}
     if lhs.trains != rhs.trains {return false}
+    if lhs.features != rhs.features {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3003,7 +3496,7 @@ nonisolated extension Frontier_V1_WorkRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Frontier_V1_Assignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Assignment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}attempt\0\u{3}spec_json\0\u{3}lease_ms\0\u{3}point_key\0\u{1}label\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}attempt\0\u{3}spec_json\0\u{3}lease_ms\0\u{3}point_key\0\u{1}label\0\u{1}inputs\0\u{1}training\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3017,6 +3510,8 @@ nonisolated extension Frontier_V1_Assignment: SwiftProtobuf.Message, SwiftProtob
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.leaseMs) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.pointKey) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.inputs) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.training) }()
       default: break
       }
     }
@@ -3041,6 +3536,12 @@ nonisolated extension Frontier_V1_Assignment: SwiftProtobuf.Message, SwiftProtob
     if !self.label.isEmpty {
       try visitor.visitSingularStringField(value: self.label, fieldNumber: 6)
     }
+    if !self.inputs.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.inputs, fieldNumber: 7)
+    }
+    if self.training != false {
+      try visitor.visitSingularBoolField(value: self.training, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3051,6 +3552,343 @@ nonisolated extension Frontier_V1_Assignment: SwiftProtobuf.Message, SwiftProtob
     if lhs.leaseMs != rhs.leaseMs {return false}
     if lhs.pointKey != rhs.pointKey {return false}
     if lhs.label != rhs.label {return false}
+    if lhs.inputs != rhs.inputs {return false}
+    if lhs.training != rhs.training {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_ArtifactRef: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArtifactRef"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}role\0\u{1}sha256\0\u{1}size\0\u{3}stage_key\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.role) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.stageKey) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.role.isEmpty {
+      try visitor.visitSingularStringField(value: self.role, fieldNumber: 1)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 2)
+    }
+    if self.size != 0 {
+      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 3)
+    }
+    if !self.stageKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.stageKey, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_ArtifactRef, rhs: Frontier_V1_ArtifactRef) -> Bool {
+    if lhs.role != rhs.role {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.size != rhs.size {return false}
+    if lhs.stageKey != rhs.stageKey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_ArtifactOffer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArtifactOffer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}attempt\0\u{1}sha256\0\u{1}size\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.trialID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.trialID.isEmpty {
+      try visitor.visitSingularStringField(value: self.trialID, fieldNumber: 1)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 3)
+    }
+    if self.size != 0 {
+      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_ArtifactOffer, rhs: Frontier_V1_ArtifactOffer) -> Bool {
+    if lhs.trialID != rhs.trialID {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.size != rhs.size {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_ArtifactResume: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArtifactResume"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}sha256\0\u{1}offset\0\u{1}stored\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.trialID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.stored) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.trialID.isEmpty {
+      try visitor.visitSingularStringField(value: self.trialID, fieldNumber: 1)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 2)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 3)
+    }
+    if self.stored != false {
+      try visitor.visitSingularBoolField(value: self.stored, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_ArtifactResume, rhs: Frontier_V1_ArtifactResume) -> Bool {
+    if lhs.trialID != rhs.trialID {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.stored != rhs.stored {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_ArtifactChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArtifactChunk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}attempt\0\u{1}sha256\0\u{1}offset\0\u{1}data\0\u{1}size\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.trialID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.trialID.isEmpty {
+      try visitor.visitSingularStringField(value: self.trialID, fieldNumber: 1)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 3)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 4)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 5)
+    }
+    if self.size != 0 {
+      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_ArtifactChunk, rhs: Frontier_V1_ArtifactChunk) -> Bool {
+    if lhs.trialID != rhs.trialID {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.size != rhs.size {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_ArtifactChunkAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArtifactChunkAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}sha256\0\u{3}next_offset\0\u{1}stored\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.trialID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.nextOffset) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.stored) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.trialID.isEmpty {
+      try visitor.visitSingularStringField(value: self.trialID, fieldNumber: 1)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 2)
+    }
+    if self.nextOffset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.nextOffset, fieldNumber: 3)
+    }
+    if self.stored != false {
+      try visitor.visitSingularBoolField(value: self.stored, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_ArtifactChunkAck, rhs: Frontier_V1_ArtifactChunkAck) -> Bool {
+    if lhs.trialID != rhs.trialID {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.nextOffset != rhs.nextOffset {return false}
+    if lhs.stored != rhs.stored {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_ArtifactFetch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArtifactFetch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}attempt\0\u{1}sha256\0\u{1}offset\0\u{3}max_bytes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.trialID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.maxBytes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.trialID.isEmpty {
+      try visitor.visitSingularStringField(value: self.trialID, fieldNumber: 1)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 3)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 4)
+    }
+    if self.maxBytes != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxBytes, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_ArtifactFetch, rhs: Frontier_V1_ArtifactFetch) -> Bool {
+    if lhs.trialID != rhs.trialID {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.maxBytes != rhs.maxBytes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Frontier_V1_ArtifactData: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArtifactData"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}trial_id\0\u{1}sha256\0\u{1}offset\0\u{1}size\0\u{1}data\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.trialID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.trialID.isEmpty {
+      try visitor.visitSingularStringField(value: self.trialID, fieldNumber: 1)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 2)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 3)
+    }
+    if self.size != 0 {
+      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 4)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_ArtifactData, rhs: Frontier_V1_ArtifactData) -> Bool {
+    if lhs.trialID != rhs.trialID {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.size != rhs.size {return false}
+    if lhs.data != rhs.data {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3222,7 +4060,7 @@ nonisolated extension Frontier_V1_Ack: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Frontier_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Reject"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0\u{1}detail\0\u{3}trial_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0\u{1}detail\0\u{3}trial_id\0\u{1}sha256\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3233,6 +4071,7 @@ nonisolated extension Frontier_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._
       case 1: try { try decoder.decodeSingularEnumField(value: &self.reason) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.detail) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.trialID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
       default: break
       }
     }
@@ -3248,6 +4087,9 @@ nonisolated extension Frontier_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._
     if !self.trialID.isEmpty {
       try visitor.visitSingularStringField(value: self.trialID, fieldNumber: 3)
     }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3255,13 +4097,14 @@ nonisolated extension Frontier_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.reason != rhs.reason {return false}
     if lhs.detail != rhs.detail {return false}
     if lhs.trialID != rhs.trialID {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Frontier_V1_Reject.Reason: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_UNSPECIFIED\0\u{1}VERSION_MISMATCH\0\u{1}MALFORMED\0\u{1}NOT_WELCOMED\0\u{1}UNKNOWN_TRIAL\0\u{1}BAD_HELLO\0\u{1}NOT_LEASE_HOLDER\0\u{1}LEASE_EXPIRED\0\u{1}INVALID_RESULT\0\u{1}IDENTITY_REFUSED\0\u{1}FRAME_TOO_LARGE\0\u{1}EMPTY_FRAME\0\u{1}DUPLICATE\0\u{1}WRONG_DEVICE_CLASS\0\u{1}AGENT_ID_IN_USE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_UNSPECIFIED\0\u{1}VERSION_MISMATCH\0\u{1}MALFORMED\0\u{1}NOT_WELCOMED\0\u{1}UNKNOWN_TRIAL\0\u{1}BAD_HELLO\0\u{1}NOT_LEASE_HOLDER\0\u{1}LEASE_EXPIRED\0\u{1}INVALID_RESULT\0\u{1}IDENTITY_REFUSED\0\u{1}FRAME_TOO_LARGE\0\u{1}EMPTY_FRAME\0\u{1}DUPLICATE\0\u{1}WRONG_DEVICE_CLASS\0\u{1}AGENT_ID_IN_USE\0\u{1}ARTIFACT_TOO_LARGE\0\u{1}ARTIFACT_HASH_MISMATCH\0\u{1}UNKNOWN_ARTIFACT\0")
 }
 
 nonisolated extension Frontier_V1_Shutdown: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -3341,7 +4184,7 @@ nonisolated extension Frontier_V1_Interval: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrialResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}failure_reason\0\u{1}configuration\0\u{1}task\0\u{1}model\0\u{1}examples\0\u{1}metrics\0\u{1}energy\0\u{3}energy_source\0\u{3}energy_j_per_example\0\u{3}energy_j_per_correct\0\u{3}latency_p50_ms\0\u{3}latency_p90_ms\0\u{3}latency_p99_ms\0\u{3}latency_p50_ms_interval\0\u{3}throughput_examples_per_s\0\u{3}throughput_tokens_per_s\0\u{3}throughput_examples_per_s_interval\0\u{3}peak_rss_mb\0\u{3}model_file_bytes\0\u{3}parameter_count\0\u{3}non_zero_parameter_count\0\u{3}weight_bytes_fp32\0\u{3}flops_per_example\0\u{3}mean_exit_layer\0\u{1}techniques\0\u{1}offline\0\u{3}single_stream\0\u{3}idle_baseline\0\u{1}device\0\u{1}timings\0\u{3}started_at\0\u{3}finished_at\0\u{3}engine_version\0\u{1}worker\0\u{3}trial_id\0\u{1}interference\0\u{1}disturbed\0\u{3}remeasured_windows\0\u{3}metric_intervals\0\u{1}chance\0\u{3}energy_basis\0\u{3}energy_j_per_example_interval\0\u{3}weight_bytes_held\0\u{3}paired_baseline\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}failure_reason\0\u{1}configuration\0\u{1}task\0\u{1}model\0\u{1}examples\0\u{1}metrics\0\u{1}energy\0\u{3}energy_source\0\u{3}energy_j_per_example\0\u{3}energy_j_per_correct\0\u{3}latency_p50_ms\0\u{3}latency_p90_ms\0\u{3}latency_p99_ms\0\u{3}latency_p50_ms_interval\0\u{3}throughput_examples_per_s\0\u{3}throughput_tokens_per_s\0\u{3}throughput_examples_per_s_interval\0\u{3}peak_rss_mb\0\u{3}model_file_bytes\0\u{3}parameter_count\0\u{3}non_zero_parameter_count\0\u{3}weight_bytes_fp32\0\u{3}flops_per_example\0\u{3}mean_exit_layer\0\u{1}techniques\0\u{1}offline\0\u{3}single_stream\0\u{3}idle_baseline\0\u{1}device\0\u{1}timings\0\u{3}started_at\0\u{3}finished_at\0\u{3}engine_version\0\u{1}worker\0\u{3}trial_id\0\u{1}interference\0\u{1}disturbed\0\u{3}remeasured_windows\0\u{3}metric_intervals\0\u{1}chance\0\u{3}energy_basis\0\u{3}energy_j_per_example_interval\0\u{3}weight_bytes_held\0\u{3}paired_baseline\0\u{1}training\0")
 
   fileprivate class _StorageClass {
     var _status: Frontier_V1_TrialResult.Status = .unspecified
@@ -3389,6 +4232,7 @@ nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProto
     var _energyJPerExampleInterval: Frontier_V1_Interval? = nil
     var _weightBytesHeld: UInt64? = nil
     var _pairedBaseline: Frontier_V1_PairedBaselineMeasurement? = nil
+    var _training: Frontier_V1_TrainingRun? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3444,6 +4288,7 @@ nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProto
       _energyJPerExampleInterval = source._energyJPerExampleInterval
       _weightBytesHeld = source._weightBytesHeld
       _pairedBaseline = source._pairedBaseline
+      _training = source._training
     }
   }
 
@@ -3507,6 +4352,7 @@ nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProto
         case 43: try { try decoder.decodeSingularMessageField(value: &_storage._energyJPerExampleInterval) }()
         case 44: try { try decoder.decodeSingularUInt64Field(value: &_storage._weightBytesHeld) }()
         case 45: try { try decoder.decodeSingularMessageField(value: &_storage._pairedBaseline) }()
+        case 46: try { try decoder.decodeSingularMessageField(value: &_storage._training) }()
         default: break
         }
       }
@@ -3654,6 +4500,9 @@ nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProto
       try { if let v = _storage._pairedBaseline {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 45)
       } }()
+      try { if let v = _storage._training {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 46)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3708,6 +4557,7 @@ nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProto
         if _storage._energyJPerExampleInterval != rhs_storage._energyJPerExampleInterval {return false}
         if _storage._weightBytesHeld != rhs_storage._weightBytesHeld {return false}
         if _storage._pairedBaseline != rhs_storage._pairedBaseline {return false}
+        if _storage._training != rhs_storage._training {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -3719,6 +4569,181 @@ nonisolated extension Frontier_V1_TrialResult: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Frontier_V1_TrialResult.Status: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STATUS_UNSPECIFIED\0\u{1}OK\0\u{1}FAILED\0")
+}
+
+nonisolated extension Frontier_V1_TrainingRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TrainingRun"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}stage_key\0\u{1}artifact\0\u{3}training_s\0\u{3}wall_s\0\u{3}examples_per_s\0\u{1}steps\0\u{1}epochs\0\u{3}train_examples\0\u{3}final_loss\0\u{3}training_j\0\u{3}total_j\0\u{3}energy_source\0\u{3}peak_rss_mb\0\u{3}start_steps\0\u{1}sparsity\0\u{1}regime\0")
+
+  fileprivate class _StorageClass {
+    var _stageKey: String = String()
+    var _artifact: Frontier_V1_ArtifactRef? = nil
+    var _trainingS: Double = 0
+    var _wallS: Double = 0
+    var _examplesPerS: Double = 0
+    var _steps: UInt64 = 0
+    var _epochs: UInt32 = 0
+    var _trainExamples: UInt64 = 0
+    var _finalLoss: Double? = nil
+    var _trainingJ: Double? = nil
+    var _totalJ: Double? = nil
+    var _energySource: String = String()
+    var _peakRssMb: Double? = nil
+    var _startSteps: [UInt64] = []
+    var _sparsity: Double? = nil
+    var _regime: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _stageKey = source._stageKey
+      _artifact = source._artifact
+      _trainingS = source._trainingS
+      _wallS = source._wallS
+      _examplesPerS = source._examplesPerS
+      _steps = source._steps
+      _epochs = source._epochs
+      _trainExamples = source._trainExamples
+      _finalLoss = source._finalLoss
+      _trainingJ = source._trainingJ
+      _totalJ = source._totalJ
+      _energySource = source._energySource
+      _peakRssMb = source._peakRssMb
+      _startSteps = source._startSteps
+      _sparsity = source._sparsity
+      _regime = source._regime
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._stageKey) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._artifact) }()
+        case 3: try { try decoder.decodeSingularDoubleField(value: &_storage._trainingS) }()
+        case 4: try { try decoder.decodeSingularDoubleField(value: &_storage._wallS) }()
+        case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._examplesPerS) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._steps) }()
+        case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._epochs) }()
+        case 8: try { try decoder.decodeSingularUInt64Field(value: &_storage._trainExamples) }()
+        case 9: try { try decoder.decodeSingularDoubleField(value: &_storage._finalLoss) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._trainingJ) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._totalJ) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._energySource) }()
+        case 13: try { try decoder.decodeSingularDoubleField(value: &_storage._peakRssMb) }()
+        case 14: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._startSteps) }()
+        case 15: try { try decoder.decodeSingularDoubleField(value: &_storage._sparsity) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._regime) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._stageKey.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._stageKey, fieldNumber: 1)
+      }
+      try { if let v = _storage._artifact {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      if _storage._trainingS.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._trainingS, fieldNumber: 3)
+      }
+      if _storage._wallS.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._wallS, fieldNumber: 4)
+      }
+      if _storage._examplesPerS.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._examplesPerS, fieldNumber: 5)
+      }
+      if _storage._steps != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._steps, fieldNumber: 6)
+      }
+      if _storage._epochs != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._epochs, fieldNumber: 7)
+      }
+      if _storage._trainExamples != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._trainExamples, fieldNumber: 8)
+      }
+      try { if let v = _storage._finalLoss {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._trainingJ {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._totalJ {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 11)
+      } }()
+      if !_storage._energySource.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._energySource, fieldNumber: 12)
+      }
+      try { if let v = _storage._peakRssMb {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 13)
+      } }()
+      if !_storage._startSteps.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._startSteps, fieldNumber: 14)
+      }
+      try { if let v = _storage._sparsity {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 15)
+      } }()
+      if !_storage._regime.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._regime, fieldNumber: 16)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Frontier_V1_TrainingRun, rhs: Frontier_V1_TrainingRun) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._stageKey != rhs_storage._stageKey {return false}
+        if _storage._artifact != rhs_storage._artifact {return false}
+        if _storage._trainingS != rhs_storage._trainingS {return false}
+        if _storage._wallS != rhs_storage._wallS {return false}
+        if _storage._examplesPerS != rhs_storage._examplesPerS {return false}
+        if _storage._steps != rhs_storage._steps {return false}
+        if _storage._epochs != rhs_storage._epochs {return false}
+        if _storage._trainExamples != rhs_storage._trainExamples {return false}
+        if _storage._finalLoss != rhs_storage._finalLoss {return false}
+        if _storage._trainingJ != rhs_storage._trainingJ {return false}
+        if _storage._totalJ != rhs_storage._totalJ {return false}
+        if _storage._energySource != rhs_storage._energySource {return false}
+        if _storage._peakRssMb != rhs_storage._peakRssMb {return false}
+        if _storage._startSteps != rhs_storage._startSteps {return false}
+        if _storage._sparsity != rhs_storage._sparsity {return false}
+        if _storage._regime != rhs_storage._regime {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Frontier_V1_WindowInterference: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
