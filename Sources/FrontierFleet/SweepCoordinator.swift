@@ -83,7 +83,8 @@ public final class SweepCoordinator: @unchecked Sendable {
         let storedPoints = try store.points(includingSpecs: false)
         pointCount = storedPoints.count
         scheduler = SweepScheduler(points: storedPoints, placement: grid.placement,
-                                   settings: options.settings, restored: try store.trials(), now: now)
+                                   settings: options.settings, restored: try store.trials(), now: now,
+                                   artifacts: try store.artifacts(), stageArtifacts: try store.stageArtifacts())
         try store.apply(scheduler.takeStartupChanges())
         // Loading 10⁵ rows leaves freed blocks behind; give them back so the coordinator's
         // resident memory is what it holds, not what loading once took.

@@ -106,8 +106,15 @@ public struct GridPoint: Sendable, Equatable {
     }
 
     public func sweepPoint() throws -> SweepPoint {
-        SweepPoint(key: key, configKey: configKey, label: label, variant: variant, task: task, model: model.label,
-                   isBaseline: isBaseline, repeatIndex: repeatIndex, parameters: parameters, specJSON: try specJSON(),
-                   requirements: TrialRequirements(spec: spec))
+        var requirements = TrialRequirements(spec: spec)
+        var inputs: [SweepStageInput] = []
+        if let trainingStage {
+            // Measured on a checkpoint the sweep trains: only an agent that fetches it may run it.
+            requirements.features = ["artifacts"]
+            inputs = [SweepStageInput(role: "checkpoint", stage: trainingStage)]
+        }
+        return SweepPoint(key: key, configKey: configKey, label: label, variant: variant, task: task, model: model.label,
+                          isBaseline: isBaseline, repeatIndex: repeatIndex, parameters: parameters, specJSON: try specJSON(),
+                          requirements: requirements, inputs: inputs)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import FrontierSupport
 
 /// A grid file as the coordinator takes it: the store's identity of the grid and its points.
 public struct SweepGrid: Sendable {
@@ -16,12 +17,30 @@ public struct SweepGrid: Sendable {
     public init(file: GridFile) throws {
         self.file = file
         let expansion = try GridExpansion(file)
-        if let trained = file.variants.first(where: { $0.train != nil }) {
-            // Measuring these points on the untrained model would be a wrong answer, not a slow one.
-            throw GridError(.invalidCombination, source: file.source, mark: trained.train?.mark, path: GridKeyPath.join(trained.path, "train"),
-                            "variant '\(trained.name)' has a train block: the grid expands to \(expansion.stages.count) training stage(s), but this coordinator does not schedule training stages yet (train with `frontier-agent finetune` / `imp` and list the checkpoints as models instead)")
+        if let imp = expansion.stages.first(where: { $0.impLevel != nil || $0.maskStage != nil }),
+           let variant = file.variants.first(where: { imp.variants.contains($0.name) }) {
+            // Fine-tunes (and `from` chains of them) are scheduled; a level of IMP needs the level
+            // runner on the agents, which is not there yet. Refused rather than measured wrongly.
+            throw GridError(.invalidCombination, source: file.source, mark: variant.train?.mark, path: GridKeyPath.join(variant.path, "train"),
+                            "variant '\(variant.name)' trains under an IMP mask (imp or mask_from): sweeps schedule fine-tuning stages (train blocks without imp or mask_from) but not IMP levels yet; run `frontier-agent imp` and list its level folders as models instead")
         }
-        points = try expansion.sweepPoints()
+        points = try expansion.stages.map(Self.stagePoint) + expansion.sweepPoints()
         info = expansion.gridInfo
+    }
+
+    /// A training stage as the scheduler takes it: a point of its own (key `stage-KEY`) whose
+    /// spec is the stage, run once on the class its `train_on` names, after the stages it
+    /// starts from.
+    static func stagePoint(_ stage: TrainingStage) throws -> SweepPoint {
+        var inputs: [SweepStageInput] = []
+        if case let .stage(from) = stage.start { inputs.append(SweepStageInput(role: "start", stage: from)) }
+        if let mask = stage.maskStage { inputs.append(SweepStageInput(role: "mask", stage: mask)) }
+        let model: String
+        if case let .model(label) = stage.start { model = label } else { model = "" }
+        let key = SweepPoint.stagePointKey(stage.key)
+        return SweepPoint(key: key, configKey: key, label: stage.label, variant: stage.variants.joined(separator: ","),
+                          task: stage.task, model: model, isBaseline: false, specJSON: try JSONCoding.encoder.encode(stage),
+                          requirements: TrialRequirements(task: TrialRequirements.listedTask(stage.task), features: ["training"]),
+                          stageKey: stage.key, trainOn: stage.trainOn, inputs: inputs)
     }
 }

@@ -14,12 +14,17 @@ public struct TrialRequirements: Sendable, Hashable, Codable {
     public var techniques: [String]
     public var kernels: [String]
     public var memoryBytes: UInt64?
+    /// Protocol features (`Capabilities.features`): `training` for a training stage,
+    /// `artifacts` for a measurement of a trained model.
+    public var features: [String]
 
-    public init(task: String, techniques: [String] = [], kernels: [String] = [], memoryBytes: UInt64? = nil) {
+    public init(task: String, techniques: [String] = [], kernels: [String] = [], memoryBytes: UInt64? = nil,
+                features: [String] = []) {
         self.task = task.lowercased()
         self.techniques = Array(Set(techniques)).sorted()
         self.kernels = Array(Set(kernels)).sorted()
         self.memoryBytes = memoryBytes
+        self.features = Array(Set(features)).sorted()
     }
 
     public init(spec: TrialSpec) {
@@ -29,10 +34,14 @@ public struct TrialRequirements: Sendable, Hashable, Codable {
             // `auto` falls back to dense where sparse is not faster; only `always` insists.
             if t.name == .magnitudePruning, t.kernel == .always { kernels.append("sparse") }
         }
-        // The task as agents list it: GLUE's folder name (`sst2` and `SST-2` are one task).
-        let task = spec.isSquad ? "squad" : (GlueTask(name: spec.task)?.folderName ?? spec.task)
+        let task = Self.listedTask(spec.task)
         self.init(task: task, techniques: spec.techniques.map(\.name.rawValue),
                   kernels: kernels, memoryBytes: spec.memoryBytesLimit)
+    }
+
+    /// The task as agents list it: GLUE's folder name (`sst2` and `SST-2` are one task).
+    public static func listedTask(_ task: String) -> String {
+        ["squad", "squad1.1", "squad-v1.1"].contains(task.lowercased()) ? "squad" : (GlueTask(name: task)?.folderName ?? task)
     }
 
     /// From a stored spec; a spec that does not decode needs only its task (the agent's own
@@ -46,15 +55,18 @@ public struct TrialRequirements: Sendable, Hashable, Codable {
     }
 
     /// A stable text form: the key the scheduler groups trials by, and what the store keeps.
+    /// Four parts, or five with features (stores written before features had four).
     public var signature: String {
-        "\(task)|\(techniques.joined(separator: ","))|\(kernels.joined(separator: ","))|\(memoryBytes.map(String.init) ?? "")"
+        let base = "\(task)|\(techniques.joined(separator: ","))|\(kernels.joined(separator: ","))|\(memoryBytes.map(String.init) ?? "")"
+        return features.isEmpty ? base : base + "|" + features.joined(separator: ",")
     }
 
     public init?(signature: String) {
         let parts = signature.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 4, !parts[0].isEmpty else { return nil }
+        guard parts.count == 4 || parts.count == 5, !parts[0].isEmpty else { return nil }
         func list(_ s: String) -> [String] { s.split(separator: ",").map(String.init) }
-        self.init(task: parts[0], techniques: list(parts[1]), kernels: list(parts[2]), memoryBytes: UInt64(parts[3]))
+        self.init(task: parts[0], techniques: list(parts[1]), kernels: list(parts[2]), memoryBytes: UInt64(parts[3]),
+                  features: parts.count == 5 ? list(parts[4]) : [])
     }
 }
 

@@ -103,6 +103,18 @@ public final class SweepStore: Sendable {
                 try update.execute(arguments: [requirements.signature, row["key"] as String])
             }
         }
+        // Training stages: a stage is a point of its own; points name the stages they need;
+        // uploaded artifacts are rows written only after the file is complete and fsync'd.
+        m.registerMigration("v3-stages") { db in
+            try db.execute(sql: """
+                ALTER TABLE points ADD COLUMN stage_key TEXT;
+                ALTER TABLE points ADD COLUMN train_on TEXT;
+                ALTER TABLE points ADD COLUMN inputs_json TEXT NOT NULL DEFAULT '[]';
+                CREATE TABLE artifacts (
+                    sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, trial_id TEXT NOT NULL, agent_id TEXT NOT NULL,
+                    stored_at REAL NOT NULL);
+                """)
+        }
         return m
     }
 
@@ -133,12 +145,14 @@ public final class SweepStore: Sendable {
             }
             let insert = try db.makeStatement(sql: """
                 INSERT INTO points (key, position, config_key, label, variant, task, model, is_baseline, repeat_index,
-                                    parameters_json, spec_json, requirements) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    parameters_json, spec_json, requirements, stage_key, train_on, inputs_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for (position, p) in points.enumerated() {
                 try insert.execute(arguments: [p.key, position, p.configKey, p.label, p.variant, p.task, p.model,
                                                p.isBaseline, p.repeatIndex, Self.json(p.parameters),
-                                               String(decoding: p.specJSON, as: UTF8.self), p.requirements.signature])
+                                               String(decoding: p.specJSON, as: UTF8.self), p.requirements.signature,
+                                               p.stageKey, p.trainOn, p.inputs.isEmpty ? "[]" : Self.json(p.inputs)])
             }
         }
     }
@@ -161,7 +175,8 @@ public final class SweepStore: Sendable {
         try pool.read { db in
             var out: [SweepPoint] = []
             let columns = includingSpecs ? "*"
-                : "key, config_key, label, variant, task, model, is_baseline, repeat_index, parameters_json, requirements"
+                : "key, config_key, label, variant, task, model, is_baseline, repeat_index, parameters_json, requirements, "
+                    + "stage_key, train_on, inputs_json"
             let rows = try Row.fetchCursor(db, sql: "SELECT \(columns) FROM points ORDER BY position")
             while let row = try rows.next() {
                 let parameters: String = row["parameters_json"]
@@ -170,7 +185,9 @@ public final class SweepStore: Sendable {
                                       isBaseline: row["is_baseline"], repeatIndex: row["repeat_index"],
                                       parameters: parameters == "{}" ? [:] : Self.decode([String: String].self, parameters) ?? [:],
                                       specJSON: includingSpecs ? Data((row["spec_json"] as String).utf8) : Data(),
-                                      requirements: TrialRequirements(signature: row["requirements"] ?? "")))
+                                      requirements: TrialRequirements(signature: row["requirements"] ?? ""),
+                                      stageKey: row["stage_key"], trainOn: row["train_on"],
+                                      inputs: Self.decode([SweepStageInput].self, row["inputs_json"]) ?? []))
             }
             return out
         }
@@ -180,6 +197,35 @@ public final class SweepStore: Sendable {
         try pool.read { db in
             try String.fetchOne(db, sql: "SELECT spec_json FROM points WHERE key = ?", arguments: [pointKey])
                 .map { Data($0.utf8) }
+        }
+    }
+
+    /// Every artifact stored (complete and verified), for the scheduler's restart.
+    public func artifacts() throws -> [SweepArtifactRow] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM artifacts ORDER BY stored_at").map {
+                SweepArtifactRow(sha256: $0["sha256"], size: $0["size"], trialId: $0["trial_id"], agentId: $0["agent_id"],
+                                 at: $0["stored_at"])
+            }
+        }
+    }
+
+    /// The checkpoint each finished training stage made (stage key → artifact), from the
+    /// stages' accepted results: what a restarted scheduler hands to the trials that need them.
+    public func stageArtifacts() throws -> [String: WireArtifactRef] {
+        try pool.read { db in
+            var out: [String: WireArtifactRef] = [:]
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT p.stage_key AS stage_key, r.result_pb AS result_pb FROM results r
+                JOIN trials t ON t.trial_id = r.trial_id JOIN points p ON p.key = t.point_key
+                WHERE p.stage_key IS NOT NULL
+                """)
+            for row in rows {
+                guard let stage: String = row["stage_key"], let bytes: Data = row["result_pb"],
+                      let result = try? WireTrialResult.decode(bytes), result.hasTraining, result.training.hasArtifact else { continue }
+                out[stage] = result.training.artifact
+            }
+            return out
         }
     }
 
@@ -253,6 +299,15 @@ public final class SweepStore: Sendable {
                 try db.cachedStatement(sql: "INSERT INTO attempts (trial_id, attempt, agent_id, ended_at, outcome, reason) VALUES (?, ?, ?, ?, 'ended', ?)")
                     .execute(arguments: [trialId, attempt, agentId, at, reason])
             }
+        case let .trialFailed(trialId, reason, at):
+            let reasons = try String.fetchOne(db, sql: "SELECT reasons_json FROM trials WHERE trial_id = ?", arguments: [trialId])
+            var list = decode([String].self, reasons) ?? []
+            list.append(reason)
+            try db.cachedStatement(sql: "UPDATE trials SET state = 'failed', reasons_json = ?, updated_at = ? WHERE trial_id = ?")
+                .execute(arguments: [json(list), at, trialId])
+        case let .artifactStored(a):
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO artifacts (sha256, size, trial_id, agent_id, stored_at) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [a.sha256, a.size, a.trialId, a.agentId, a.at])
         case let .resultAccepted(r):
             try db.cachedStatement(sql: """
                 INSERT INTO results (trial_id, attempt, agent_id, device_class, received_at, result_json, key_name,

@@ -93,6 +93,12 @@ public struct SweepScheduler: Sendable {
         public var running = 0
         public var pending = 0
         public var deviceClasses: [String] = []
+        /// Training stages (their trials are among the totals above): all, done, running now;
+        /// and trials waiting for a stage's checkpoint (counted in `pending`).
+        public var stages = 0
+        public var stagesDone = 0
+        public var training = 0
+        public var waitingOnTraining = 0
         public var finished: Bool { total > 0 && done + failed == total }
         public init() {}
     }
@@ -130,6 +136,8 @@ public struct SweepScheduler: Sendable {
         /// That attempt ended because its lease expired (a slow agent, whose result may still
         /// come), not because its holder reported a failure or an invalid result.
         var lateAllowed = false
+        /// Pending, but waiting for a training stage's checkpoint (in `blocked`, not a queue).
+        var blocked = false
     }
 
     public private(set) var settings: Settings
@@ -158,9 +166,25 @@ public struct SweepScheduler: Sendable {
     var agentByPeer: [Data: String] = [:]
     public private(set) var malformedFrames = 0
     public private(set) var counters: [String: Int] = [:]
+    /// Points measured on device classes (every point but the training stages').
+    var measurementPoints: [Int32] = []
+    /// Training stage key → its trial.
+    var stageTrial: [String: Int32] = [:]
+    /// Training stage key → pending trials waiting for it (checked again when it ends).
+    var blocked: [String: [Int32]] = [:]
+    var blockedCount = 0
+    /// Training stage key → the checkpoint it made (from its accepted result).
+    public private(set) var stageArtifacts: [String: WireArtifactRef] = [:]
+    /// Artifacts stored complete and verified: SHA-256 → size.
+    var uploaded: [String: Int64] = [:]
+    /// Changes made while adding trials (a trial whose stage already failed), for the caller.
+    var deferredChanges: [SweepStoreChange] = []
+    /// The time of the latest event, for changes made where no event's time is at hand.
+    var lastNow = 0.0
 
     public init(points: [SweepPoint], placement: SweepPlacement, settings: Settings,
-                restored: [SweepTrialRow] = [], now: Double = 0) {
+                restored: [SweepTrialRow] = [], now: Double = 0, artifacts: [SweepArtifactRow] = [],
+                stageArtifacts: [String: WireArtifactRef] = [:]) {
         self.points = points
         self.placement = placement
         self.settings = settings
@@ -177,13 +201,25 @@ public struct SweepScheduler: Sendable {
                 groupOfPoint.append(g)
             }
         }
+        lastNow = now
+        for row in artifacts { uploaded[row.sha256] = row.size }
+        self.stageArtifacts = stageArtifacts
+        measurementPoints = points.indices.filter { !points[$0].isTrainingStage }.map(Int32.init)
         if placement == .any { _ = classId(SweepPlacement.anyClass) }
         var restoredTrials: [(Int32, SweepTrialRow)] = []
         for row in restored {
             guard let p = pointIndex[row.pointKey] else { continue }
             restoredTrials.append((p, row))
         }
+        // Stages first, so that every trial that needs one finds it when it is added.
+        restoredTrials.sort { (points[Int($0.0)].isTrainingStage ? 0 : 1) < (points[Int($1.0)].isTrainingStage ? 0 : 1) }
+        var stagesAdded = false
+        var stageRows: [SweepTrialRow] = []
         for (p, row) in restoredTrials {
+            if !stagesAdded, !points[Int(p)].isTrainingStage {
+                addStageTrials(rows: &stageRows)
+                stagesAdded = true
+            }
             let c = classId(row.deviceClass)
             var trial = Trial(point: p, deviceClass: c, state: row.state, attempt: Int32(max(1, row.attempt)),
                               agent: row.agentId, leaseExpiry: 0, reasons: row.reasons, group: groupOfPoint[Int(p)])
@@ -200,10 +236,27 @@ public struct SweepScheduler: Sendable {
             }
             append(trial)
         }
+        if !stagesAdded { addStageTrials(rows: &stageRows) }
+        if !stageRows.isEmpty { startupChanges.append(.trialsAdded(stageRows)) }
         if placement == .any {
             var rows: [SweepTrialRow] = []
             addTrials(forClass: SweepPlacement.anyClass, rows: &rows)
             if !rows.isEmpty { startupChanges.append(.trialsAdded(rows)) }
+        }
+        startupChanges += deferredChanges
+        deferredChanges = []
+    }
+
+    /// One trial per training stage, on the class its `train_on` names, skipping any the store had.
+    mutating func addStageTrials(rows: inout [SweepTrialRow]) {
+        for p in points.indices where points[p].isTrainingStage {
+            let cls = SweepPlacement.trainingClass(trainOn: points[p].trainOn ?? SweepPlacement.anyClass)
+            let c = classId(cls)
+            let id = points[p].trialId(deviceClass: cls)
+            guard trialIndex[id] == nil else { continue }
+            append(Trial(point: Int32(p), deviceClass: c, state: .pending, attempt: 1, agent: nil, leaseExpiry: 0,
+                         reasons: [], group: groupOfPoint[p]))
+            rows.append(SweepTrialRow(trialId: id, pointKey: points[p].key, deviceClass: cls, state: .pending, attempt: 1))
         }
     }
 
@@ -223,7 +276,16 @@ public struct SweepScheduler: Sendable {
         p.running = stateCounts[1]
         p.done = stateCounts[2]
         p.failed = stateCounts[3]
-        p.deviceClasses = classes
+        p.deviceClasses = classes.filter { !SweepPlacement.isTrainingClass($0) }
+        p.stages = stageTrial.count
+        for i in stageTrial.values {
+            switch trials[Int(i)].state {
+            case .done: p.stagesDone += 1
+            case .leased: p.training += 1
+            default: break
+            }
+        }
+        p.waitingOnTraining = blockedCount
         return p
     }
 
@@ -259,14 +321,15 @@ public struct SweepScheduler: Sendable {
         let live = agents.values.filter { $0.state != .lost }.sorted { $0.id < $1.id }
         for c in classes.indices {
             for g in requirementGroups.indices {
-                let open = openCount[c][g] - leasedCount(class: c, group: g)
+                let open = openCount[c][g] - leasedCount(class: c, group: g) - blockedCount(class: c, group: g)
                 guard open > 0 else { continue }
                 let cls = classes[c]
-                let candidates = live.filter { placement == .any || $0.deviceClass == cls }
+                let candidates = live.filter { mayRun(class: Int32(c), $0) }
                 if candidates.contains(where: { $0.runnable.contains(Int32(g)) }) { continue }
                 let reason: String
                 if candidates.isEmpty {
-                    reason = placement == .any ? "no agent connected" : "no agent of device class \(cls) connected"
+                    reason = placement == .any || cls == "train" ? "no agent connected"
+                        : "no agent of device class \(cls.hasPrefix("train:") ? String(cls.dropFirst(6)) : cls) connected"
                 } else {
                     let gaps = candidates.map { ($0.id, requirementGroups[g].missing(in: $0.capabilities)) }
                         .min { $0.1.count < $1.1.count }!
@@ -275,6 +338,34 @@ public struct SweepScheduler: Sendable {
                 out.append(SweepWaitingRow(deviceClass: cls, trials: open, reason: reason))
             }
         }
+        return out
+    }
+
+    /// Trials waiting for a stage are not waiting for an agent. O(blocked), asked once a second.
+    func blockedCount(class c: Int, group g: Int) -> Int {
+        guard blockedCount > 0 else { return 0 }
+        var n = 0
+        for list in blocked.values {
+            for i in list where trials[Int(i)].blocked && trials[Int(i)].deviceClass == Int32(c) && trials[Int(i)].group == Int32(g) { n += 1 }
+        }
+        return n
+    }
+
+    /// Whether `agent` may take trials of class `c`: its own device class (or `any`), and the
+    /// training stages for any class or for its own.
+    func mayRun(class c: Int32, _ agent: Agent) -> Bool {
+        let cls = classes[Int(c)]
+        if cls == "train" { return true }
+        if cls.hasPrefix("train:") { return cls.dropFirst(6) == agent.deviceClass }
+        return placement == .any || cls == agent.deviceClass
+    }
+
+    /// The classes an agent takes work from, training stages first (they unlock the rest).
+    func classesFor(_ agent: Agent) -> [Int32] {
+        var out: [Int32] = []
+        if let c = classIndex["train"] { out.append(c) }
+        if let c = classIndex["train:\(agent.deviceClass)"] { out.append(c) }
+        if let c = classIndex[placement == .any ? SweepPlacement.anyClass : agent.deviceClass] { out.append(c) }
         return out
     }
 
@@ -293,6 +384,10 @@ public struct SweepScheduler: Sendable {
     }
 
     public mutating func handle(_ event: Event, into out: inout [Directive]) {
+        switch event {
+        case let .tick(now), let .malformed(_, _, now), let .oversized(_, _, now), let .received(_, _, _, now, _):
+            lastNow = now
+        }
         switch event {
         case let .tick(now):
             expireLeases(now: now, into: &out)
@@ -375,7 +470,7 @@ public struct SweepScheduler: Sendable {
     }
 
     static func validDeviceClass(_ name: String) -> Bool {
-        guard !name.isEmpty, name.utf8.count <= 200, !name.contains("@") else { return false }
+        guard !name.isEmpty, name.utf8.count <= 200, !name.contains("@"), !SweepPlacement.isTrainingClass(name) else { return false }
         return !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
@@ -384,7 +479,8 @@ public struct SweepScheduler: Sendable {
         let deviceClass = hello.deviceClass.trimmingCharacters(in: .whitespaces)
         guard Self.validAgentId(agentId), Self.validDeviceClass(deviceClass) else {
             let detail = "Hello needs an agent_id of 1–200 characters from [A-Za-z0-9._:-] (got \"\(agentId.prefix(220))\") "
-                + "and a device_class of 1–200 characters without '@' (got \"\(deviceClass.prefix(220))\")"
+                + "and a device_class of 1–200 characters without '@', not `train` or `train:…` (reserved for training stages) "
+                + "(got \"\(deviceClass.prefix(220))\")"
             out.append(.send(peer: peer, reject(.badHello, detail)))
             refused(nil, attempt: nil, agentId: nil, key: key, reason: .badHello, detail: detail, now: now, into: &out)
             return
@@ -547,10 +643,18 @@ public struct SweepScheduler: Sendable {
             out.append(.send(peer: agent.peer, WireEnvelope(.assignment(assignment(Int(i), trialId: current)))))
             return
         }
-        guard let c = classIndex[cls], let i = popPending(Int(c), groups: agent.runnable, agentId: agentId) else {
+        var popped: (Int32, Int32)?
+        for c in classesFor(agent) {
+            if let i = popPending(Int(c), groups: agent.runnable, agentId: agentId) {
+                popped = (c, i)
+                break
+            }
+        }
+        guard let (c, i) = popped else {
             var none = WireNoWork()
             none.retryAfterMs = UInt32(min(5.0, settings.heartbeatSeconds) * 1000)
-            none.sweepFinished = finished(forClass: cls, groups: agent.runnable)
+            none.sweepFinished = classesFor(agent).allSatisfy { finished(forClass: classes[Int($0)], groups: agent.runnable) }
+                && classIndex[cls] != nil
             out.append(.send(peer: agent.peer, WireEnvelope(.noWork(none))))
             return
         }
@@ -559,7 +663,7 @@ public struct SweepScheduler: Sendable {
         trials[Int(i)].leaseExpiry = now + settings.leaseSeconds
         leased.insert(i)
         let point = points[Int(trials[Int(i)].point)]
-        let trialId = point.trialId(deviceClass: cls)
+        let trialId = point.trialId(deviceClass: classes[Int(c)])
         agent.trialId = trialId
         agent.state = .running
         agents[agentId] = agent
@@ -577,6 +681,13 @@ public struct SweepScheduler: Sendable {
         a.leaseMs = UInt32(settings.leaseSeconds * 1000)
         a.pointKey = point.key
         a.label = point.label
+        a.training = point.isTrainingStage
+        a.inputs = point.inputs.compactMap { input in
+            guard var ref = stageArtifacts[input.stage] else { return nil }
+            ref.role = input.role
+            ref.stageKey = input.stage
+            return ref
+        }
         return a
     }
 
@@ -639,14 +750,22 @@ public struct SweepScheduler: Sendable {
         let t = trials[Int(i)]
         let cls = classes[Int(t.deviceClass)]
         // A result counts only for the hardware it was measured on.
-        if placement == .everyDeviceClass, cls != agent.deviceClass {
+        if !mayRun(class: t.deviceClass, agent) {
             return refuse(.wrongDeviceClass, "\(result.trialID) belongs to device class \(cls), not this agent's \(agent.deviceClass)")
         }
         let point = points[Int(t.point)]
         // Validation only: the rules guarantee the message converts, and converting (or
         // encoding JSON) here would cost the loop more than everything else a result needs.
-        let problem = result.hasResult ? TrialResultValidator.validate(result.result, task: point.task)
-            : TrialResultProblem(field: "", problem: "Result.result is missing (it is required)")
+        var problem: TrialResultProblem?
+        if !result.hasResult {
+            problem = TrialResultProblem(field: "", problem: "Result.result is missing (it is required)")
+        } else if let stage = point.stageKey {
+            problem = TrainingResultValidator.validate(result.result, task: point.task, stageKey: stage, uploaded: uploaded)
+        } else if result.result.hasTraining {
+            problem = TrialResultProblem(field: "training", problem: "is only for training stages; this trial measures")
+        } else {
+            problem = TrialResultValidator.validate(result.result, task: point.task)
+        }
         if case .holder = standing {
             if let problem {
                 agent.failedAttempts += 1
@@ -678,6 +797,116 @@ public struct SweepScheduler: Sendable {
         ack.accepted = true
         if case .lateHolder = standing { ack.note = "accepted late: the lease had expired but nobody else took the trial" }
         count("result_accepted")
+        if let stage = point.stageKey {
+            stageArtifacts[stage] = result.result.training.artifact
+            let waiting = blocked.removeValue(forKey: stage) ?? []
+            for w in waiting { release(w, now: now) }
+            out.append(.log("training stage \(stage) done (\(point.label)): checkpoint \(result.result.training.artifact.sha256.prefix(16))…, "
+                + "\(waiting.count) trial(s) may run now"))
+            flushDeferred(into: &out)
+        }
+    }
+
+    // MARK: - Training stages
+
+    /// Puts a pending trial where it belongs: its queue when every stage it needs is done, the
+    /// waiting list of the first that is not, or failed when one failed (the change goes to
+    /// `deferredChanges`, which the caller hands on).
+    mutating func release(_ i: Int32, now: Double) {
+        let t = trials[Int(i)]
+        guard t.state == .pending else { return }
+        if t.blocked {
+            trials[Int(i)].blocked = false
+            blockedCount -= 1
+        }
+        for input in points[Int(t.point)].inputs {
+            guard let s = stageTrial[input.stage] else {
+                return failWithoutAttempt(i, reason: "needs training stage \(input.stage), which this grid does not have", now: now)
+            }
+            switch trials[Int(s)].state {
+            case .done:
+                if stageArtifacts[input.stage] == nil {
+                    return failWithoutAttempt(i, reason: "training stage \(input.stage) is done but its checkpoint is not recorded", now: now)
+                }
+            case .failed:
+                let stagePoint = points[Int(trials[Int(s)].point)]
+                let why = trials[Int(s)].reasons.last ?? "it failed"
+                return failWithoutAttempt(i, reason: "dependency \(stagePoint.label) (stage \(input.stage)) failed: \(why)", now: now)
+            case .pending, .leased:
+                trials[Int(i)].blocked = true
+                blockedCount += 1
+                blocked[input.stage, default: []].append(i)
+                return
+            }
+        }
+        queues[Int(t.deviceClass)][Int(t.group)].append(i)
+    }
+
+    /// A trial that cannot run because a stage it needs failed; a stage failing this way fails
+    /// the trials waiting for it in turn.
+    mutating func failWithoutAttempt(_ i: Int32, reason: String, now: Double) {
+        setState(Int(i), .failed)
+        trials[Int(i)].reasons.append(reason)
+        let point = points[Int(trials[Int(i)].point)]
+        deferredChanges.append(.trialFailed(trialId: point.trialId(deviceClass: classes[Int(trials[Int(i)].deviceClass)]),
+                                            reason: reason, at: now))
+        count("failed_dependency")
+        if let stage = point.stageKey { stageFailed(stage, now: now) }
+    }
+
+    mutating func stageFailed(_ stage: String, now: Double) {
+        for w in blocked.removeValue(forKey: stage) ?? [] { release(w, now: now) }
+    }
+
+    mutating func flushDeferred(into out: inout [Directive]) {
+        guard !deferredChanges.isEmpty else { return }
+        let failed = deferredChanges.count
+        for change in deferredChanges { out.append(.store(change)) }
+        deferredChanges = []
+        out.append(.log("\(failed) trial(s) failed because a training stage they need failed"))
+    }
+
+    /// Records an artifact stored complete, verified and fsync'd (`ArtifactExchange`): a stage's
+    /// result naming it may now count. Returns the row to store.
+    public mutating func artifactStored(sha256: String, size: Int64, trialId: String, agentId: String, at now: Double) -> SweepStoreChange {
+        uploaded[sha256] = size
+        return .artifactStored(SweepArtifactRow(sha256: sha256, size: size, trialId: trialId, agentId: agentId, at: now))
+    }
+
+    /// Whether `peer` may upload the output of training trial `trialId` attempt `attempt`: only
+    /// the holder of its live lease.
+    public func artifactUploadPermission(peer: Data, trialId: String, attempt: UInt32) -> ArtifactPermission {
+        guard let agentId = agentByPeer[peer], agents[agentId] != nil else {
+            return .refused(.notWelcomed, "say Hello first (the coordinator may have restarted)")
+        }
+        guard let i = trialIndex[trialId] else { return .refused(.unknownTrial, "\(trialId) is not a trial of this grid") }
+        let t = trials[Int(i)]
+        guard points[Int(t.point)].isTrainingStage else {
+            return .refused(.unknownArtifact, "\(trialId) is not a training stage: only stages upload checkpoints")
+        }
+        guard t.state == .leased, t.agent == agentId, t.attempt == Int32(attempt) else {
+            return .refused(Self.held(t, attempt: attempt, by: agentId) ? .leaseExpired : .notLeaseHolder,
+                            "\(trialId) attempt \(attempt) is not leased to \(agentId) (the trial is \(t.state.rawValue), attempt \(t.attempt))")
+        }
+        return .allowed(agentId: agentId)
+    }
+
+    /// Whether `peer` may fetch artifact `sha256` for trial `trialId` attempt `attempt`: the holder
+    /// of its live lease, for an artifact among the trial's inputs.
+    public func artifactFetchPermission(peer: Data, trialId: String, attempt: UInt32, sha256: String) -> ArtifactPermission {
+        guard let agentId = agentByPeer[peer], agents[agentId] != nil else {
+            return .refused(.notWelcomed, "say Hello first (the coordinator may have restarted)")
+        }
+        guard let i = trialIndex[trialId] else { return .refused(.unknownTrial, "\(trialId) is not a trial of this grid") }
+        let t = trials[Int(i)]
+        guard t.state == .leased, t.agent == agentId, t.attempt == Int32(attempt) else {
+            return .refused(Self.held(t, attempt: attempt, by: agentId) ? .leaseExpired : .notLeaseHolder,
+                            "\(trialId) attempt \(attempt) is not leased to \(agentId)")
+        }
+        guard points[Int(t.point)].inputs.contains(where: { stageArtifacts[$0.stage]?.sha256 == sha256 }) else {
+            return .refused(.unknownArtifact, "\(sha256.prefix(16))… is not an input of \(trialId)")
+        }
+        return .allowed(agentId: agentId)
     }
 
     /// Records a refusal: counted, logged (the first few of each kind, then every 1000th),
@@ -781,6 +1010,10 @@ public struct SweepScheduler: Sendable {
         trials[i].leaseExpiry = 0
         out.append(.store(.attemptEnded(trialId: trialId, attempt: Int(t.attempt), agentId: t.agent, reason: reason,
                                         nextAttempt: Int(trials[i].attempt), failed: failed, at: now)))
+        if failed, let stage = point.stageKey {
+            stageFailed(stage, now: now)
+            flushDeferred(into: &out)
+        }
     }
 
     // MARK: - Bookkeeping
@@ -804,10 +1037,11 @@ public struct SweepScheduler: Sendable {
         trialIndex[id] = i
         stateCounts[Self.slot(trial.state)] += 1
         let c = Int(trial.deviceClass), g = Int(trial.group)
+        if let key = points[Int(trial.point)].stageKey { stageTrial[key] = i }
         switch trial.state {
         case .pending:
-            queues[c][g].append(i)
             openCount[c][g] += 1
+            release(i, now: lastNow)
         case .leased:
             leased.insert(i)
             openCount[c][g] += 1
@@ -817,8 +1051,8 @@ public struct SweepScheduler: Sendable {
 
     func hasTrials(forClass c: Int32) -> Bool {
         // Trials of a class are added all at once, so one is enough to tell.
-        guard let first = points.first else { return true }
-        return trialIndex[first.trialId(deviceClass: classes[Int(c)])] != nil
+        guard let first = measurementPoints.first else { return true }
+        return trialIndex[points[Int(first)].trialId(deviceClass: classes[Int(c)])] != nil
     }
 
     /// Adds the grid's trials for a device class, skipping any the store already had.
@@ -826,11 +1060,14 @@ public struct SweepScheduler: Sendable {
         var rows: [SweepTrialRow] = []
         addTrials(forClass: cls, rows: &rows)
         if !rows.isEmpty { out.append(.store(.trialsAdded(rows))) }
+        for change in deferredChanges { out.append(.store(change)) }
+        deferredChanges = []
     }
 
     mutating func addTrials(forClass cls: String, rows: inout [SweepTrialRow]) {
         let c = classId(cls)
-        for p in points.indices {
+        for p32 in measurementPoints {
+            let p = Int(p32)
             let id = points[p].trialId(deviceClass: cls)
             guard trialIndex[id] == nil else { continue }
             append(Trial(point: Int32(p), deviceClass: c, state: .pending, attempt: 1, agent: nil, leaseExpiry: 0,

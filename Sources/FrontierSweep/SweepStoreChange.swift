@@ -14,6 +14,10 @@ public enum SweepStoreChange: Sendable, Equatable {
     case attemptEnded(trialId: String, attempt: Int, agentId: String?, reason: String, nextAttempt: Int, failed: Bool,
                       at: Double)
     case resultAccepted(SweepResultRow)
+    /// A trial that cannot run because a training stage it needs failed: failed without an attempt.
+    case trialFailed(trialId: String, reason: String, at: Double)
+    /// An uploaded artifact, complete, verified and fsync'd (written only after all three).
+    case artifactStored(SweepArtifactRow)
     /// A message the coordinator refused (a result or failure from an agent without the live
     /// lease, an invalid result, a Hello claiming another key's name): kept so that `frontier
     /// status` can count them and an operator can see who sent what.
@@ -131,6 +135,23 @@ public struct SweepResultRow: Sendable, Equatable {
         self.result = result
         self.keyName = keyName
         self.keyFingerprint = keyFingerprint
+        self.at = at
+    }
+}
+
+/// An artifact the coordinator holds under `STORE/artifacts/<sha256>`.
+public struct SweepArtifactRow: Sendable, Equatable {
+    public var sha256: String
+    public var size: Int64
+    /// The training stage's trial that uploaded it first.
+    public var trialId: String
+    public var agentId: String
+    public var at: Double
+    public init(sha256: String, size: Int64, trialId: String, agentId: String, at: Double) {
+        self.sha256 = sha256
+        self.size = size
+        self.trialId = trialId
+        self.agentId = agentId
         self.at = at
     }
 }

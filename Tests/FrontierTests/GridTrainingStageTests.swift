@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FrontierGrid
+import FrontierSupport
 
 /// Grid `train` blocks: points measured on trained checkpoints become training stages, one per
 /// distinct training, IMP levels chained, references between variants resolved, and every
@@ -223,12 +224,44 @@ import Testing
         #expect(trainOn.message.contains("train_on"))
     }
 
-    @Test func theCoordinatorRefusesTrainedGridsUntilItSchedulesStages() throws {
-        #expect(throws: GridError.self) { try SweepGrid(file: GridFile.parse(text: Self.example, source: "grid.yaml")) }
+    @Test func theCoordinatorRefusesImpLevelsUntilAgentsRunThem() throws {
         do {
             _ = try SweepGrid(file: GridFile.parse(text: Self.example, source: "grid.yaml"))
+            Issue.record("a grid with IMP levels was accepted")
         } catch let error as GridError {
-            #expect(error.message.contains("12 training stage(s)"))
+            #expect(error.message.contains("variant 'imp' trains under an IMP mask"))
         }
+    }
+
+    @Test func fineTuneStagesBecomePointsThatRunBeforeTheirMeasurements() throws {
+        let grid = try SweepGrid(file: GridFile.parse(text: Self.header + """
+            variants:
+              - name: dense
+                techniques: []
+              - name: finetuned
+                train: { epochs: 1, seed: 7, train_on: big }
+                techniques: []
+              - name: finetuned-int8
+                train: { epochs: 1, seed: 7, train_on: big }
+                techniques: [{ name: quantization, mode: int8 }]
+            """, source: "grid.yaml"))
+        let stages = grid.points.filter(\.isTrainingStage)
+        #expect(stages.count == 2)  // one per task, shared by both trained variants
+        for stage in stages {
+            #expect(stage.key == SweepPoint.stagePointKey(stage.stageKey!))
+            #expect(stage.trainOn == "big")
+            #expect(stage.requirements.features == ["training"])
+            #expect(stage.inputs.isEmpty)
+            let decoded = try JSONCoding.decoder.decode(TrainingStage.self, from: stage.specJSON)
+            #expect(decoded.key == stage.stageKey)
+        }
+        let trained = grid.points.filter { !$0.isTrainingStage && $0.variant.hasPrefix("finetuned") }
+        #expect(trained.count == 4)
+        for point in trained {
+            #expect(point.requirements.features == ["artifacts"])
+            #expect(point.inputs.count == 1 && point.inputs[0].role == "checkpoint")
+            #expect(stages.contains { $0.stageKey == point.inputs[0].stage && $0.task == point.task })
+        }
+        #expect(grid.points.filter { $0.variant == "dense" }.allSatisfy { $0.inputs.isEmpty && $0.requirements.features.isEmpty })
     }
 }
