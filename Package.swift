@@ -78,7 +78,7 @@ let package = Package(
         .target(name: "FrontierFleet",
                 dependencies: ["FrontierSweep", "FrontierStore", "FrontierTransport", "FrontierWire", "FrontierMeasurement",
                                "FrontierGrid", "FrontierReport", "FrontierAnalysis", "FrontierSupport", "FrontierEngine",
-                               "FrontierTasks", "FrontierTechniques", "FrontierArtifacts"]),
+                               "FrontierTasks", "FrontierTechniques", "FrontierArtifacts", "FrontierTraining"]),
 
         .executableTarget(
             name: "Coordinator",

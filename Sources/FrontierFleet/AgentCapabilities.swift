@@ -16,7 +16,9 @@ public enum AgentCapabilities {
         c.tasks = TaskRegistry.benchmarkTasks.map { $0.lowercased() } + ["squad"]
         c.isaFeatures = device.cpuFlags
         c.memoryBytes = device.memoryTotalBytes ?? 0
-        c.trains = false
+        // Training stages and trained checkpoints (this release's agent does both).
+        c.trains = true
+        c.features = [WireProtocol.featureTraining, WireProtocol.featureArtifacts]
         return c
     }
 }

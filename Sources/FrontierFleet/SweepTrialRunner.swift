@@ -26,6 +26,11 @@ public struct MeasuredTrialRunner: SweepTrialRunner {
     public var progress: @Sendable (String) -> Void
     /// This agent's baseline measurements, which its trials' ratios are paired with.
     public let baselines: PairedBaselineCache
+    /// Where training stages and unpacked checkpoints live (`WORK/stages/KEY`,
+    /// `WORK/checkpoints/SHA256`); nil: this runner neither trains nor measures trained models.
+    public var work: URL?
+    /// Moves checkpoints to and from the coordinator; set by the agent's shell once it exists.
+    public let artifacts = ArtifactTransportSlot()
 
     public init(device: DeviceFingerprint, sharedRoot: URL, environment: [String: String] = ProcessInfo.processInfo.environment,
                 threads: Int? = nil, executable: String = WorkerProcess.currentExecutable(),
@@ -80,12 +85,27 @@ public struct MeasuredTrialRunner: SweepTrialRunner {
 
     public func run(_ assignment: WireAssignment, cancellation: TrialCancellation) -> WireResult {
         let startedAt = Date()
-        let spec: TrialSpec
+        if assignment.training { return train(assignment, cancellation: cancellation) }
+        var spec: TrialSpec
         do {
             let decoded = try TrialSpec.decode(Data(assignment.specJson.utf8), source: "assignment \(assignment.trialID)")
             spec = try prepare(decoded, trialId: assignment.trialID)
         } catch {
             return Self.failure(assignment, reason: "bad assignment: \(error)", device: device)
+        }
+        if let ref = assignment.inputs.first(where: { $0.role == "checkpoint" }) {
+            // A trained model: measure the checkpoint the sweep trained, fetched by its hash.
+            guard let work, let transport = artifacts.transport else {
+                return Self.failure(assignment, reason: "bad assignment: this agent cannot fetch trained checkpoints (no work folder)", device: device)
+            }
+            do {
+                progress("fetching checkpoint \(ref.sha256.prefix(16))… (\(ref.size >> 20) MiB) of training stage \(ref.stageKey)")
+                let folder = try CheckpointUnpacker(work: work).folder(for: ref, trialId: assignment.trialID, attempt: assignment.attempt,
+                                                                      transport: transport, cancellation: cancellation)
+                spec.model = folder.path
+            } catch {
+                return Self.failure(assignment, reason: "fetching checkpoint \(ref.sha256.prefix(16))…: \(error)", device: device)
+            }
         }
         let pairing = spec.pairedBaseline.flatMap { plan in
             plan.spec.measurement.pairedBaseline.enabled && !Self.measuresItsBaseline(spec) ? plan : nil
@@ -111,6 +131,23 @@ public struct MeasuredTrialRunner: SweepTrialRunner {
         // The plan told this agent what to measure; it is not part of the configuration that ran.
         result.configuration.pairedBaseline = nil
         return Self.wire(result, assignment: assignment)
+    }
+
+    /// A training stage: the spec is the stage (`TrainingStage` as JSON).
+    func train(_ assignment: WireAssignment, cancellation: TrialCancellation) -> WireResult {
+        let stage: TrainingStage
+        do {
+            stage = try JSONCoding.decoder.decode(TrainingStage.self, from: Data(assignment.specJson.utf8))
+        } catch {
+            return Self.failure(assignment, reason: "bad assignment: the training stage does not decode: \(error)", device: device)
+        }
+        guard let work else {
+            return Self.failure(assignment, reason: "bad assignment: this agent has no work folder for training stages", device: device)
+        }
+        var runner = TrainingStageRunner(executable: executable, work: work, sharedRoot: sharedRoot, environment: environment,
+                                         device: device, progress: progress)
+        if let threads { runner.device.threadsUsed = threads }
+        return runner.run(assignment, stage: stage, transport: artifacts.transport, cancellation: cancellation)
     }
 
     /// One trial in a worker process, after the idle baseline.

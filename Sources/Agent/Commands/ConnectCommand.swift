@@ -51,6 +51,9 @@ struct ConnectCommand: ParsableCommand {
     @Option(help: "Where results wait for acknowledgement (default: ~/.cache/frontier/spool/AGENT_ID).")
     var spool: String?
 
+    @Option(help: "Where training stages run and trained checkpoints are unpacked (default: ~/.cache/frontier/work/AGENT_ID). A stage given back to this agent after a kill resumes from its state here.")
+    var work: String?
+
     @Option(help: "The folder ${FRONTIER_SHARED} stands for in grid paths (default: $FRONTIER_SHARED, else ../shared).")
     var shared: String?
 
@@ -112,8 +115,10 @@ struct ConnectCommand: ParsableCommand {
         options.exitWhenFinished = !stay
         options.deliverOnly = deliverOnly
         let log: @Sendable (String) -> Void = { logNote("agent \(id): \($0)") }
-        let runner = MeasuredTrialRunner(device: device, sharedRoot: sharedRoot, threads: threads, agentId: id,
+        var runner = MeasuredTrialRunner(device: device, sharedRoot: sharedRoot, threads: threads, agentId: id,
                                          progress: { logNote("agent \(id): " + $0) })
+        runner.work = work.map { URL(fileURLWithPath: $0).standardizedFileURL }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/frontier/work/\(id)")
         let stop = StopSignal()
         stop.installSignalHandlers()
         log("device class \(device.deviceClass); spool \(spoolDir.path); shared \(sharedRoot.path)")

@@ -57,12 +57,17 @@ public enum WorkerProcess {
     ///     stdout stays the result's alone).
     ///   - onStart: called with the child's pid once it runs.
     ///   - cancellation: when raised, the child is killed (and `killedBecause` says why).
+    ///   - logFile: the child's stderr (and stdout with `stdoutToStderr`) is appended to this file
+    ///     instead of ours (a training run's hours of progress, kept beside its output).
     public static func run(executable: String, arguments: [String], timeoutS: Double, memoryLimitMb: Double?,
-                           stdoutToStderr: Bool = true, cancellation: TrialCancellation? = nil,
+                           stdoutToStderr: Bool = true, logFile: String? = nil, cancellation: TrialCancellation? = nil,
                            onStart: (Int32) -> Void = { _ in }) throws -> WorkerExit {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        if let logFile {
+            posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, logFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        }
         if stdoutToStderr { posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO) }
         let argv = ([executable] + arguments).map { strdup($0) }
         defer { argv.forEach { free($0) } }

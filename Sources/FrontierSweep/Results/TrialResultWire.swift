@@ -582,7 +582,7 @@ extension TrialResult.Timings {
 }
 
 extension WireWorkerExit {
-    init(_ e: WorkerExit) {
+    public init(_ e: WorkerExit) {
         self.init()
         pid = e.pid
         if let v = e.exitCode { exitCode = v }

@@ -1,0 +1,196 @@
+import Foundation
+import FrontierArtifacts
+import FrontierGrid
+import FrontierMeasurement
+import FrontierSupport
+import FrontierTraining
+import FrontierWire
+
+/// Runs one training stage of a sweep on this agent: `frontier-agent finetune` in a child
+/// process (its crash or memory never touches the agent), in a folder kept per stage key under
+/// the agent's work folder, so that the same stage handed back to this agent after a kill
+/// resumes from its last saved state (`--checkpoint-every`) and a finished one is not trained
+/// again. The checkpoint folder is packed into one content-addressed file, uploaded, and only
+/// then reported: a stage's result counts only when the coordinator holds its checkpoint.
+public struct TrainingStageRunner: Sendable {
+    public var executable: String
+    public var work: URL
+    public var sharedRoot: URL
+    public var environment: [String: String]
+    public var device: DeviceFingerprint
+    /// Updates between saved states: what a kill can cost.
+    public var checkpointEvery = 50
+    public var progress: @Sendable (String) -> Void
+
+    public init(executable: String, work: URL, sharedRoot: URL, environment: [String: String], device: DeviceFingerprint,
+                progress: @escaping @Sendable (String) -> Void) {
+        self.executable = executable
+        self.work = work
+        self.sharedRoot = sharedRoot
+        self.environment = environment
+        self.device = device
+        self.progress = progress
+    }
+
+    /// A stage that could not run, and whether it would fail the same way again.
+    struct StageFailure: Error {
+        var reason: String
+        var deterministic: Bool
+        var exit: WorkerExit?
+    }
+
+    public func run(_ assignment: WireAssignment, stage: TrainingStage, transport: (any ArtifactTransport)?,
+                    cancellation: TrialCancellation) -> WireResult {
+        let started = Date()
+        do {
+            let folder = work.appendingPathComponent("stages/\(stage.key)")
+            let checkpoint = folder.appendingPathComponent("checkpoint")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            guard let transport else {
+                throw StageFailure(reason: "this agent has no artifact transport (cannot upload a checkpoint)", deterministic: false)
+            }
+            let base = try baseFolder(stage, assignment: assignment, transport: transport, cancellation: cancellation)
+            let log = folder.appendingPathComponent("finetune.log")
+            progress("training stage \(stage.key) (\(stage.label)): log \(log.path)")
+            let exit = try train(stage, base: base, out: checkpoint, log: log, cancellation: cancellation)
+            guard exit.succeeded else {
+                let why = Self.lastError(in: log) ?? "see \(log.path)"
+                // 64: the options or inputs (deterministic, like a bad assignment); 1: the training
+                // itself failed (a non-finite loss: the same recipe fails the same way).
+                throw StageFailure(reason: "frontier-agent finetune: \(exit.reason): \(why)",
+                                   deterministic: exit.exitCode == 64 || exit.exitCode == 1, exit: exit)
+            }
+            guard let record = try TicketSearch.readRecord(checkpoint) else {
+                throw StageFailure(reason: "frontier-agent finetune exited 0 but \(checkpoint.path)/training.json is missing", deterministic: false)
+            }
+            let archive = folder.appendingPathComponent("checkpoint.tar")
+            let packed = try ArtifactArchive.pack(folder: checkpoint, to: archive)
+            if let why = cancellation.reason { throw StageFailure(reason: "cancelled: \(why)", deterministic: false) }
+            progress("uploading \(stage.key)'s checkpoint (\(packed.size >> 20) MiB, sha256 \(packed.hash.hex.prefix(16))…)")
+            try transport.upload(file: archive, hash: packed.hash, size: packed.size, trialId: assignment.trialID,
+                                 attempt: assignment.attempt, cancellation: cancellation)
+            return Self.success(assignment, stage: stage, record: record, packed: packed, exit: exit, device: device,
+                                started: started)
+        } catch let failure as StageFailure {
+            var result = MeasuredTrialRunner.failure(assignment, reason: failure.deterministic ? "bad assignment: \(failure.reason)" : failure.reason,
+                                                     device: device)
+            result.result.task = stage.task
+            if let exit = failure.exit { result.result.worker = WireWorkerExit(exit) }
+            return result
+        } catch {
+            var result = MeasuredTrialRunner.failure(assignment, reason: "training stage \(stage.key): \(error)", device: device)
+            result.result.task = stage.task
+            return result
+        }
+    }
+
+    /// The checkpoint the stage starts from: the grid's model (a path on this machine), or the
+    /// checkpoint of the stage named by the `start` input, fetched and unpacked.
+    func baseFolder(_ stage: TrainingStage, assignment: WireAssignment, transport: any ArtifactTransport,
+                    cancellation: TrialCancellation) throws -> String {
+        switch stage.start {
+        case .model:
+            do {
+                return try GridPath.expand(stage.modelPath, environment: environment, sharedRoot: sharedRoot)
+            } catch {
+                throw StageFailure(reason: "model path \(stage.modelPath): \(error)", deterministic: true)
+            }
+        case let .stage(key):
+            guard let ref = assignment.inputs.first(where: { $0.role == "start" && $0.stageKey == key }) else {
+                throw StageFailure(reason: "the assignment does not name the checkpoint of stage \(key) to start from", deterministic: true)
+            }
+            return try CheckpointUnpacker(work: work).folder(for: ref, trialId: assignment.trialID, attempt: assignment.attempt,
+                                                             transport: transport, cancellation: cancellation).path
+        }
+    }
+
+    func arguments(_ stage: TrainingStage, base: String, out: URL) throws -> [String] {
+        let r = stage.recipe
+        let data: String
+        do {
+            data = try GridPath.expand(stage.data, environment: environment, sharedRoot: sharedRoot)
+        } catch {
+            throw StageFailure(reason: "data path \(stage.data): \(error)", deterministic: true)
+        }
+        var args = ["finetune", "--base", base, "--task", stage.task, "--data", data, "--out", out.path,
+                    "--regime", r.regime, "--epochs", String(r.epochs), "--lr", String(r.lr), "--batch", String(r.batch),
+                    "--threads", String(r.threads), "--max-seq-len", String(r.maxSeqLen), "--warmup-ratio", String(r.warmupRatio),
+                    "--weight-decay", String(r.weightDecay), "--seed", String(r.seed),
+                    "--checkpoint-every", String(checkpointEvery)]
+        if let limit = r.limit { args += ["--limit", String(limit)] }
+        if let dropout = r.dropout { args += ["--dropout", String(dropout)] }
+        return args
+    }
+
+    func train(_ stage: TrainingStage, base: String, out: URL, log: URL, cancellation: TrialCancellation) throws -> WorkerExit {
+        let args = try arguments(stage, base: base, out: out)
+        try? Data("\n# \(Date()) \(executable) \(args.joined(separator: " "))\n".utf8).append(to: log)
+        // Training takes minutes to hours; the lease is kept by the agent's heartbeats, and the
+        // stage ends when it is cancelled (the lease is gone) or the agent stops.
+        return try WorkerProcess.run(executable: executable, arguments: args, timeoutS: 7 * 24 * 3600, memoryLimitMb: nil,
+                                     stdoutToStderr: true, logFile: log.path, cancellation: cancellation)
+    }
+
+    /// The last `Error:` line the child wrote, for the failure's reason.
+    static func lastError(in log: URL) -> String? {
+        guard let text = try? String(contentsOf: log, encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").last { $0.contains("Error:") }.map {
+            String($0[$0.range(of: "Error:")!.upperBound...]).trimmingCharacters(in: .whitespaces)
+        }
+    }
+
+    static func success(_ assignment: WireAssignment, stage: TrainingStage, record: FineTuneRecord, packed: PackedArtifact,
+                        exit: WorkerExit, device: DeviceFingerprint, started: Date) -> WireResult {
+        var r = WireTrialResult()
+        r.status = .ok
+        r.task = stage.task
+        r.model = stage.modelPath
+        r.metrics = record.finalMetrics
+        r.device = WireDeviceFingerprint(device)
+        r.worker = WireWorkerExit(exit)
+        r.startedAt = TrialResult.timestamp(started)
+        r.finishedAt = TrialResult.timestamp(Date())
+        r.engineVersion = FrontierVersion.string
+        var t = WireTrainingRun()
+        t.stageKey = stage.key
+        t.artifact.role = "checkpoint"
+        t.artifact.sha256 = packed.hash.hex
+        t.artifact.size = UInt64(packed.size)
+        t.artifact.stageKey = stage.key
+        t.trainingS = record.throughput.trainingS
+        t.wallS = record.wallS
+        t.examplesPerS = record.throughput.examplesPerS
+        t.steps = UInt64(record.schedule.totalSteps)
+        t.epochs = UInt32(record.settings.epochs)
+        t.trainExamples = UInt64(record.throughput.examples)
+        if let loss = record.lossCurve.last?.loss { t.finalLoss = Double(loss) }
+        if let energy = record.energy {
+            t.trainingJ = energy.trainingJ
+            t.totalJ = energy.totalJ
+            t.energySource = energy.source
+        }
+        if let rss = record.peakRssMb { t.peakRssMb = rss }
+        t.startSteps = record.segments.map { UInt64($0.fromStep) }
+        t.regime = record.regime
+        if let masked = record.maskedWeights, record.parameters > 0 { t.sparsity = Double(masked) / Double(record.parameters) }
+        r.training = t
+        var w = WireResult()
+        w.trialID = assignment.trialID
+        w.attempt = assignment.attempt
+        w.result = r
+        return w
+    }
+}
+
+extension Data {
+    /// Appends to a file, creating it.
+    func append(to url: URL) throws {
+        if let handle = try? FileHandle(forWritingTo: url) {
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: self)
+        } else {
+            try write(to: url)
+        }
+    }
+}
