@@ -119,7 +119,8 @@ struct LocalCommand: ParsableCommand {
         var children: [LocalAgentProcess] = []
         for i in 0..<agents {
             var args = ["connect", endpoint, "--agent-id", "local-\(i + 1)",
-                        "--spool", setup.storeURL.appendingPathComponent("spool/local-\(i + 1)").path]
+                        "--spool", setup.storeURL.appendingPathComponent("spool/local-\(i + 1)").path,
+                        "--work", setup.storeURL.appendingPathComponent("work/local-\(i + 1)").path]
             if let shared { args += ["--shared", shared] }
             if let deviceClass { args += ["--device-class", deviceClass] }
             let log = logs.appendingPathComponent("agent-\(i + 1).log")

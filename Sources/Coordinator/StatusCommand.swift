@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import FrontierGrid
 import FrontierStore
+import FrontierSweep
 import FrontierSupport
 
 struct StatusCommand: ParsableCommand {
@@ -24,6 +26,42 @@ struct StatusCommand: ParsableCommand {
         var failures: [Failure]
         /// The most recent refused messages (forgeries, late results, invalid results), newest first.
         var recentRefusals: [SweepStore.StoredRefusal]
+        /// The training graph: stages trained / training / to train, and the measurements of
+        /// trained models waiting for their stage, being measured, or measured.
+        var pipeline: Pipeline?
+    }
+
+    struct Pipeline: Codable {
+        var stagesDone = 0
+        var stagesTraining = 0
+        var stagesPending = 0
+        var stagesFailed = 0
+        var waitingOnTraining = 0
+        var measuring = 0
+        var measured = 0
+
+        init?(_ trials: [SweepStore.StoredTrial]) {
+            var stageState: [String: SweepTrialRow.State] = [:]
+            for t in trials { if let key = t.point.stageKey { stageState[key] = t.trial.state } }
+            guard !stageState.isEmpty else { return nil }
+            for state in stageState.values {
+                switch state {
+                case .done: stagesDone += 1
+                case .leased: stagesTraining += 1
+                case .pending: stagesPending += 1
+                case .failed: stagesFailed += 1
+                }
+            }
+            for t in trials where t.point.stageKey == nil {
+                guard let stage = t.point.inputs.first(where: { $0.role == "checkpoint" })?.stage else { continue }
+                switch t.trial.state {
+                case .pending: if stageState[stage] != .done { waitingOnTraining += 1 }
+                case .leased: measuring += 1
+                case .done: measured += 1
+                case .failed: break
+                }
+            }
+        }
     }
 
     struct Failure: Codable {
@@ -37,13 +75,14 @@ struct StatusCommand: ParsableCommand {
         do {
             let s = try SweepStore(folder: URL(fileURLWithPath: store), readOnly: true)
             let counts = try s.counts()
-            let failures = try s.storedTrials().filter { $0.trial.state == .failed }.map {
+            let trials = try s.storedTrials()
+            let failures = trials.filter { $0.trial.state == .failed }.map {
                 Failure(trialId: $0.trial.trialId, label: $0.point.label, reasons: $0.trial.reasons)
             }
             report = Report(grid: try s.gridInfo()?.name ?? "?", counts: counts,
                             finished: counts.total > 0 && counts.pending + counts.leased == 0,
                             agents: try s.agents().map { var a = $0; a.fingerprintJSON = ""; return a }, failures: failures,
-                            recentRefusals: try s.refusals(limit: 20))
+                            recentRefusals: try s.refusals(limit: 20), pipeline: Pipeline(trials))
         } catch {
             note("Error: \(error)")
             throw ExitCode(1)
@@ -54,7 +93,14 @@ struct StatusCommand: ParsableCommand {
             let c = report.counts
             print("grid \(report.grid): \(c.done + c.failed)/\(c.total) ended — \(c.done) done, \(c.failed) failed, "
                 + "\(c.leased) running, \(c.pending) pending\(report.finished ? " (finished)" : "")")
-            for (cls, n) in c.deviceClasses.sorted(by: { $0.key < $1.key }) { print("  device class \(cls): \(n) trials") }
+            for (cls, n) in c.deviceClasses.sorted(by: { $0.key < $1.key }) where !SweepPlacement.isTrainingClass(cls) {
+                print("  device class \(cls): \(n) trials")
+            }
+            if let p = report.pipeline {
+                print("  training: \(p.stagesDone) stage(s) trained, \(p.stagesTraining) training, \(p.stagesPending) to train"
+                    + (p.stagesFailed > 0 ? ", \(p.stagesFailed) failed" : "")
+                    + "; trained models: \(p.waitingOnTraining) measurement(s) waiting for training, \(p.measuring) measuring, \(p.measured) measured")
+            }
             let now = Date().timeIntervalSince1970
             for a in report.agents {
                 print("  agent \(a.agentId) [\(a.deviceClass)]: \(a.done) results, last seen \(Int(now - a.lastSeen)) s ago")

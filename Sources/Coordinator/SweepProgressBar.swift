@@ -27,7 +27,10 @@ final class SweepProgressBar {
         let agents = s.agents.map { a in
             a.state == .running ? "\(a.id): \(a.trialId.map(Self.short) ?? "?")" : "\(a.id): \(a.state.rawValue)"
         }.joined(separator: ", ")
-        return "[\(bar)] \(ended)/\(p.total) · \(p.failed) failed · \(p.running) running · \(eta) · \(Self.duration(Date().timeIntervalSince(started))) | \(agents)"
+        // Training stages: how many are trained, training now, and the trials waiting on them.
+        let stages = p.stages == 0 ? ""
+            : " · stages \(p.stagesDone)/\(p.stages) (\(p.training) training, \(p.waitingOnTraining) trials waiting)"
+        return "[\(bar)] \(ended)/\(p.total) · \(p.failed) failed · \(p.running) running · \(eta) · \(Self.duration(Date().timeIntervalSince(started)))\(stages) | \(agents)"
     }
 
     func draw(_ s: SweepCoordinator.Snapshot) {
