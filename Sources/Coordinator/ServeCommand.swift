@@ -84,6 +84,8 @@ struct ServeCommand: ParsableCommand {
                 let p = coordinator.snapshot.progress
                 let line = "progress: \(p.done + p.failed)/\(p.total) ended (\(p.failed) failed), \(p.running) running, "
                     + "\(coordinator.snapshot.agents.filter { $0.state != .lost }.count) agents"
+                    + (p.stages > 0 ? ", training stages \(p.stagesDone)/\(p.stages) done (\(p.training) training, "
+                        + "\(p.waitingOnTraining) trials waiting for them)" : "")
                 if line != last { logNote(line) }
                 last = line
             }

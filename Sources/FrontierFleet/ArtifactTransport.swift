@@ -13,6 +13,8 @@ public protocol ArtifactTransport: Sendable {
                 cancellation: TrialCancellation) throws
     /// The archive named by `ref`, as a verified file on this machine (fetched when not cached).
     func fetch(_ ref: WireArtifactRef, trialId: String, attempt: UInt32, cancellation: TrialCancellation) throws -> URL
+    /// The fetched archive is no longer needed as a file (it was unpacked): the cache may evict it.
+    func release(_ ref: WireArtifactRef)
 }
 
 /// Where the runner finds the transport, which the agent's shell makes after the runner:

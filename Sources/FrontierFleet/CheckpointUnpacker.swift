@@ -17,6 +17,7 @@ public struct CheckpointUnpacker: Sendable {
         let folder = root.appendingPathComponent(hash.hex)
         if FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) { return folder }
         let archive = try transport.fetch(ref, trialId: trialId, attempt: attempt, cancellation: cancellation)
+        defer { transport.release(ref) }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         if FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }
         try ArtifactArchive.unpack(archive, into: folder)

@@ -81,7 +81,9 @@ public struct GridPreflight: Sendable {
         var dataFiles: [String: Bool] = [:]
         var seenConfigurations: Set<String> = []
 
-        for sweepPoint in points where seenConfigurations.insert(sweepPoint.configKey).inserted {
+        // A training stage's spec is the stage, checked when the grid expanded; its model and
+        // data paths are the ones its points name.
+        for sweepPoint in points where !sweepPoint.isTrainingStage && seenConfigurations.insert(sweepPoint.configKey).inserted {
             report.configurationsChecked += 1
             let point = (label: "\(sweepPoint.label) on \(sweepPoint.task) with \(sweepPoint.model)", specJSON: sweepPoint.specJSON)
             let spec: TrialSpec

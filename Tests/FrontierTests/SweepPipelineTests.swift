@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import FrontierArtifacts
+@testable import FrontierStore
+@testable import FrontierWire
+
+/// Train once, measure everywhere, end to end on loopback: `frontier serve` and two
+/// `frontier-agent connect` of different device classes run a grid with a fine-tuning stage.
+/// The stage runs once, its checkpoint travels to the coordinator and to every agent that
+/// measures it, each measurement runs once per device class, and the stored artifact is the
+/// file its hash names.
+@Suite(.serialized) struct SweepPipelineTests {
+    typealias Child = SweepProcessTests.Child
+    typealias CLI = AgentCommandLineTests
+
+    struct Pipeline {
+        let root: URL
+        let grid: URL
+        let store: URL
+        let port = Int.random(in: 20000..<60000)
+        var endpoint: String { "tcp://127.0.0.1:\(port)" }
+
+        init() throws {
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("frontier-pipeline-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            let model = try CLI.tinyCheckpoint()
+            let data = try FineTuneFixtures.writeMRPC(in: root, examples: 16)
+            let text = """
+                name: pipeline-test
+                data_root: \(data.path)
+                tasks: [MRPC]
+                models: [\(model.path)]
+                placement: every-device-class
+                measurement:
+                  batch: 4
+                  threads: 1
+                  min_duration_s: 0.2
+                  idle_baseline_s: 0
+                  single_stream_min_queries: 8
+                  warmup_queries: 1
+                  timeout_s: 60
+                  energy: { meter: estimated }
+                  interference: { max_remeasures: 0 }
+                variants:
+                  - { name: dense, techniques: [] }
+                  - name: finetuned
+                    train: { epochs: 2, batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3 }
+                    techniques: []
+                  - name: finetuned-int8
+                    train: { epochs: 2, batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3 }
+                    techniques: [{ name: quantization, mode: int8 }]
+                """
+            grid = root.appendingPathComponent("grid.yaml")
+            try text.write(to: grid, atomically: true, encoding: .utf8)
+            store = root.appendingPathComponent("store")
+        }
+
+        func serve() throws -> Child {
+            try Child(SweepProcessTests.frontier!, ["serve", grid.path, "--bind", endpoint, "--store", store.path,
+                                                    "--lease-s", "3", "--exit-when-done"],
+                      log: root.appendingPathComponent("serve.log"))
+        }
+
+        func agent(_ name: String, deviceClass: String) throws -> Child {
+            try Child(CLI.agent!, ["connect", endpoint, "--agent-id", name, "--device-class", deviceClass,
+                                   "--spool", root.appendingPathComponent("spool-\(name)").path,
+                                   "--work", root.appendingPathComponent("work-\(name)").path, "--shared", root.path],
+                      log: root.appendingPathComponent("\(name).log"))
+        }
+    }
+
+    @Test(.needsSweepBinaries) func aStageTrainsOnceAndItsCheckpointIsMeasuredOnEveryDeviceClass() throws {
+        let p = try Pipeline()
+        defer { try? FileManager.default.removeItem(at: p.root) }
+        let serve = try p.serve()
+        defer { serve.stop() }
+        let a = try p.agent("a", deviceClass: "cpu-a")
+        defer { a.stop() }
+        let b = try p.agent("b", deviceClass: "cpu-b")
+        defer { b.stop() }
+        let logs = { [serve, a, b].map { "\($0.log.lastPathComponent):\n\($0.output.suffix(3000))" }.joined(separator: "\n") }
+        try #require(serve.wait(300), "the sweep did not finish in 300 s:\n\(logs())")
+        #expect(serve.process.terminationStatus == 0, "\(logs())")
+
+        let s = try SweepStore(folder: p.store, readOnly: true)
+        let trials = try s.storedTrials()
+        // One stage, and the three points on each of the two classes.
+        #expect(trials.count == 1 + 3 * 2, "\(trials.map(\.trial.trialId))")
+        #expect(trials.allSatisfy { $0.trial.state == .done }, "\(trials.map { ($0.trial.trialId, $0.trial.reasons) })\n\(logs())")
+        #expect(try s.resultCounts().values.allSatisfy { $0 == 1 })
+        let stage = try #require(trials.first { $0.point.isTrainingStage })
+        #expect(stage.trial.attempt == 1, "the stage ran more than once: \(stage.trial.reasons)")
+
+        // The artifact: one row, one file, and the file is what its name says.
+        let artifacts = try s.artifacts()
+        #expect(artifacts.count == 1)
+        let row = try #require(artifacts.first)
+        let file = p.store.appendingPathComponent("artifacts/\(row.sha256)")
+        #expect(try ArtifactHash.ofFile(at: file.path).hex == row.sha256)
+        #expect(try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int64 == row.size)
+        let checkpoints = try s.stageArtifacts()
+        #expect(checkpoints[stage.point.stageKey!]?.sha256 == row.sha256)
+
+        // Each trained point was measured on the unpacked checkpoint, on each class.
+        let trained = trials.filter { $0.point.variant.hasPrefix("finetuned") && !$0.point.isTrainingStage }
+        #expect(Set(trained.map(\.trial.deviceClass)) == ["cpu-a", "cpu-b"])
+        for t in trained {
+            let json = try #require(t.resultJSON)
+            #expect(json.contains("checkpoints/\(row.sha256)"), "\(t.trial.trialId) did not measure the trained checkpoint: \(json.prefix(400))")
+        }
+        let dense = try #require(trials.first { $0.point.variant == "dense" }?.resultJSON)
+        #expect(!dense.contains("checkpoints/"))
+    }
+}
