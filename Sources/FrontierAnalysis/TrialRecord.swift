@@ -78,6 +78,8 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     public var weightBytesHeld: Int?
     /// The baseline measured beside this trial on the same agent, when the agent measured one.
     public var pairedBaseline: PairedBaselineRef?
+    /// What training the measured checkpoint cost, when the sweep trained it.
+    public var training: TrainingCost?
 
     public init(trialId: String, pointKey: String? = nil, configKey: String? = nil, task: String = "task",
                 model: String = "model", deviceClass: String = "device", variant: String = "dense",

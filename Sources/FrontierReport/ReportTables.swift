@@ -23,6 +23,8 @@ public enum ReportTables {
                    "paired_baseline_measured_at", "paired_baseline_trials_before", "paired_baseline_joules_per_example",
                    "paired_baseline_latency_p50_ms", "paired_baseline_throughput", "agent_id", "finished_at",
                    "parameters", "metrics"]
+        header += ["training_stage", "training_device_class", "training_j", "training_energy_source", "training_s",
+                   "training_wall_s", "training_examples_per_s", "training_peak_rss_mb", "training_resumed"]
         header += parameterNames.map { "param.\($0)" } + metricNames.map { "metric.\($0)" }
         let sorted = records.sorted {
             ($0.group, $0.configKey, $0.repeatIndex, $0.trialId) < ($1.group, $1.configKey, $1.repeatIndex, $1.trialId)
@@ -31,6 +33,7 @@ public enum ReportTables {
             var row = identity(r)
             row += measures(r)
             row += provenance(r)
+            row += training(r)
             row += parameterNames.map { r.parameters[$0]?.description ?? "" }
             row += metricNames.map { ReportFormat.exact(r.metrics[$0]) }
             return row
@@ -54,6 +57,13 @@ public enum ReportTables {
                 x(r.throughputExamplesPerS), x(r.throughputInterval?.low), x(r.throughputInterval?.high),
                 x(r.peakRssMb), r.weightBytesHeld.map(String.init) ?? "", r.modelBytes.map(String.init) ?? ""]
         return row
+    }
+
+    static func training(_ r: TrialRecord) -> [String] {
+        guard let t = r.training else { return Array(repeating: "", count: 9) }
+        let x = ReportFormat.exact
+        return [t.stage, t.deviceClass, x(t.joules), t.energySource ?? "", x(t.trainingS), x(t.wallS), x(t.examplesPerS),
+                x(t.peakRssMb), String(t.resumed)]
     }
 
     static func provenance(_ r: TrialRecord) -> [String] {

@@ -213,8 +213,14 @@ public final class SweepStore: Sendable {
     /// The checkpoint each finished training stage made (stage key → artifact), from the
     /// stages' accepted results: what a restarted scheduler hands to the trials that need them.
     public func stageArtifacts() throws -> [String: WireArtifactRef] {
+        try stageResults().compactMapValues { $0.hasTraining && $0.training.hasArtifact ? $0.training.artifact : nil }
+    }
+
+    /// The accepted result of each training stage, by stage key (the typed message: a stage's
+    /// result has no measurement JSON).
+    public func stageResults() throws -> [String: WireTrialResult] {
         try pool.read { db in
-            var out: [String: WireArtifactRef] = [:]
+            var out: [String: WireTrialResult] = [:]
             let rows = try Row.fetchAll(db, sql: """
                 SELECT p.stage_key AS stage_key, r.result_pb AS result_pb FROM results r
                 JOIN trials t ON t.trial_id = r.trial_id JOIN points p ON p.key = t.point_key
@@ -222,8 +228,8 @@ public final class SweepStore: Sendable {
                 """)
             for row in rows {
                 guard let stage: String = row["stage_key"], let bytes: Data = row["result_pb"],
-                      let result = try? WireTrialResult.decode(bytes), result.hasTraining, result.training.hasArtifact else { continue }
-                out[stage] = result.training.artifact
+                      let result = try? WireTrialResult.decode(bytes) else { continue }
+                out[stage] = result
             }
             return out
         }

@@ -4,6 +4,7 @@ import FrontierGrid
 import FrontierMeasurement
 import FrontierSupport
 import FrontierTasks
+import FrontierWire
 
 /// From what the store holds (a trial, its point, the agent's TrialResult JSON) to the flat
 /// record the frontier maths and the report read. Kept apart from both so neither the store
@@ -17,9 +18,28 @@ public enum TrialRecordMapping {
     }
 
     /// Every trial of a store as records, for the report and the live view.
+    /// Training stages are not measurements: they are left out, and their cost rides on the
+    /// records of the trials that measured their checkpoints.
     public static func records(from store: SweepStore) throws -> [TrialRecord] {
         let classes = Dictionary(try store.agents().map { ($0.agentId, $0.deviceClass) }, uniquingKeysWith: { a, _ in a })
-        return try store.storedTrials().map { record($0, agentClasses: classes) }
+        let stored = try store.storedTrials()
+        var costs: [String: TrainingCost] = [:]
+        for (stage, result) in try store.stageResults() where result.hasTraining {
+            costs[stage] = trainingCost(stage: stage, result)
+        }
+        return stored.filter { $0.point.stageKey == nil }.map { s in
+            var r = record(s, agentClasses: classes)
+            if let stage = s.point.inputs.first(where: { $0.role == "checkpoint" })?.stage { r.training = costs[stage] }
+            return r
+        }
+    }
+
+    static func trainingCost(stage: String, _ result: WireTrialResult) -> TrainingCost {
+        let t = result.training
+        return TrainingCost(stage: stage, deviceClass: result.device.deviceClass, trainingS: t.trainingS, wallS: t.wallS,
+                            examplesPerS: t.examplesPerS, trainingJ: t.hasTrainingJ ? t.trainingJ : nil,
+                            totalJ: t.hasTotalJ ? t.totalJ : nil, energySource: t.energySource.isEmpty ? nil : t.energySource,
+                            peakRssMb: t.hasPeakRssMb ? t.peakRssMb : nil, resumed: t.startSteps.count > 1)
     }
 
     /// `agentClasses`: agent id → device class, so that an `any` trial that never produced a
