@@ -101,6 +101,8 @@ public struct ArtifactFetcher: Sendable {
         }
         if written > 0 { log("artifact \(hex) for \(trialId): continuing a download at byte \(written) of \(size)") }
         link.discardInbox(about: hex)
+        // What arrives for this artifact after it ended is nobody's.
+        defer { link.discardInbox(about: hex) }
 
         let window = Int64(max(1, settings.windowChunks)) * Int64(chunkBytes)
         /// The next offset to ask for.

@@ -12,8 +12,9 @@ import FrontierWire
 /// bounded time for each answer and then asking again from their own offset (`ArtifactUploader`,
 /// `ArtifactFetcher`), so the mailbox needs no idea of sessions.
 ///
-/// The inbox keeps at most `inboxLimitBytes` of data (a transfer that gave up leaves late chunks
-/// behind); past it the oldest messages go.
+/// The inbox keeps at most `inboxLimitBytes` of data and `inboxLimitMessages` messages (a
+/// transfer that gave up leaves late answers behind, and nothing else takes them); past either,
+/// the oldest messages go.
 ///
 /// How the runner gets it: the agent's command makes one link, hands it to its trial runner and
 /// to `SweepAgent.init(options:runner:transfers:log:)`; the agent exposes it as
@@ -23,16 +24,20 @@ import FrontierWire
 /// while holding `condition`.
 public final class ArtifactTransferLink: @unchecked Sendable {
     public static let defaultInboxLimitBytes = 64 << 20
+    public static let defaultInboxLimitMessages = 4096
 
     public let inboxLimitBytes: Int
+    public let inboxLimitMessages: Int
     private let condition = NSCondition()
     private var outbox: [WireEnvelope.OneOf_Body] = []
     private var inbox: [WireEnvelope.OneOf_Body] = []
     private var inboxBytes = 0
     private var wakeUp: (@Sendable () -> Void)?
 
-    public init(inboxLimitBytes: Int = ArtifactTransferLink.defaultInboxLimitBytes) {
+    public init(inboxLimitBytes: Int = ArtifactTransferLink.defaultInboxLimitBytes,
+                inboxLimitMessages: Int = ArtifactTransferLink.defaultInboxLimitMessages) {
         self.inboxLimitBytes = inboxLimitBytes
+        self.inboxLimitMessages = inboxLimitMessages
     }
 
     // MARK: The transfer's side
@@ -124,7 +129,7 @@ public final class ArtifactTransferLink: @unchecked Sendable {
         condition.withLock {
             inbox.append(body)
             inboxBytes += Self.dataBytes(body)
-            while inboxBytes > inboxLimitBytes, inbox.count > 1 {
+            while inbox.count > 1, inboxBytes > inboxLimitBytes || inbox.count > inboxLimitMessages {
                 inboxBytes -= Self.dataBytes(inbox.removeFirst())
             }
             condition.broadcast()

@@ -63,6 +63,8 @@ public struct ArtifactUploader: Sendable {
         let chunkBytes = max(1, min(settings.chunkBytes, WireProtocol.maxArtifactChunkBytes))
         let window = Int64(max(1, settings.windowChunks)) * Int64(chunkBytes)
         link.discardInbox(about: hex)
+        // What arrives for this artifact after it ended is nobody's.
+        defer { link.discardInbox(about: hex) }
 
         /// Where the coordinator's file stands, as last heard.
         var acknowledged: Int64 = 0
