@@ -75,6 +75,9 @@ public final class SweepAgent: @unchecked Sendable {
     static let receiveBatch = 64
 
     public let options: Options
+    /// The mailbox through which the runner's thread uploads and fetches artifacts on this
+    /// agent's connection (the loop carries its messages; see `ArtifactTransferLink`).
+    public let transfers: ArtifactTransferLink
     /// This process's run of the agent, in every routing id it connects with
     /// (`AGENT_ID/INSTANCE:CONNECTION`): the coordinator tells a reconnect of the same agent from
     /// a second process claiming the same id (`SweepScheduler.routingInstance`).
@@ -89,10 +92,13 @@ public final class SweepAgent: @unchecked Sendable {
     /// Trials run to the end here (failed ones included).
     public var completed: Int { lock.withLock { completedCount } }
 
-    public init(options: Options, runner: any SweepTrialRunner, log: @escaping @Sendable (String) -> Void = { _ in })
-        throws {
+    /// `transfers`: the link the runner was given to move artifacts (one the runner does not
+    /// know of by default).
+    public init(options: Options, runner: any SweepTrialRunner, transfers: ArtifactTransferLink = ArtifactTransferLink(),
+                log: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.options = options
         self.runner = runner
+        self.transfers = transfers
         self.log = log
         spool = try ResultSpool(folder: options.spool)
     }
@@ -117,6 +123,8 @@ public final class SweepAgent: @unchecked Sendable {
         defer { context.shutdown() }
         let wakeUp = try PollWakeUp()
         stop.onRaise { [weak wakeUp] in wakeUp?.signal() }
+        transfers.attach(wakeUp: { [weak wakeUp] in wakeUp?.signal() })
+        defer { transfers.attach(wakeUp: nil) }
         var machine = SweepAgentMachine(settings: machineSettings)
         var socket: ZmqSocket?
         defer { socket?.close() }
@@ -197,7 +205,15 @@ public final class SweepAgent: @unchecked Sendable {
                     let now = MonotonicClock.now()
                     let event: SweepAgentMachine.Event
                     do {
-                        event = .received(try WireEnvelope.decode(frames[0]), now: now)
+                        let envelope = try WireEnvelope.decode(frames[0])
+                        if ArtifactTransferLink.isTransferReply(envelope.body), let body = envelope.body {
+                            transfers.deliver(body)
+                            // A Reject naming an artifact is the transfer's alone; the other
+                            // replies still tell the machine the coordinator is alive (it
+                            // ignores their bodies).
+                            if case .reject = body { continue }
+                        }
+                        event = .received(envelope, now: now)
                     } catch let error as WireError {
                         event = .undecodableFrame(error, now: now)
                     } catch {
@@ -205,6 +221,11 @@ public final class SweepAgent: @unchecked Sendable {
                     }
                     if let exit = try feed(event) { return exit }
                 }
+            }
+            // The transfers' messages; without a connection they are lost, and the transfer
+            // asks again after its timeout.
+            for body in transfers.takeOutgoing() {
+                _ = try? socket?.send([WireEnvelope(body).encoded()], dontWait: true)
             }
             return try feed(.tick(now: MonotonicClock.now()))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import FrontierArtifacts
 import FrontierGrid
 import FrontierStore
 import FrontierSweep
@@ -32,6 +33,11 @@ public final class SweepCoordinator: @unchecked Sendable {
         public var batchSize = 512
         /// Leave "trials are waiting" out of the log (the benchmark's simulated agents).
         public var quietWaiting = false
+        /// The largest artifact (a training stage's checkpoint archive) an agent may upload.
+        public var maximumArtifactBytes: Int64 = 4 << 30
+        /// Who may upload and fetch artifacts, and who records them; nil refuses every transfer
+        /// (`ArtifactPermissions.noTrainingStages`).
+        public var artifactPermissions: ArtifactPermissions?
 
         public init(bind: String, keys: CoordinatorKeys? = nil, settings: SweepScheduler.Settings = .init(),
                     exitWhenDone: Bool = false) {
@@ -59,6 +65,8 @@ public final class SweepCoordinator: @unchecked Sendable {
 
     public let store: SweepStore
     public let options: Options
+    /// Uploads and fetches of artifacts, kept in the store folder's `artifacts/`.
+    public let artifacts: ArtifactExchange
     /// The store already held this sweep: a resume, not a start.
     public let resumed: Bool
     /// The grid's points (a trial is a point on a device class).
@@ -76,6 +84,8 @@ public final class SweepCoordinator: @unchecked Sendable {
         self.options = options
         self.log = log
         self.clock = clock
+        artifacts = try ArtifactExchange(root: store.folder.appendingPathComponent("artifacts"),
+                                         maximumArtifactBytes: options.maximumArtifactBytes)
         resumed = try store.gridInfo() != nil
         try store.prepare(grid: grid, points: points)
         let now = clock()
@@ -199,6 +209,10 @@ public final class SweepCoordinator: @unchecked Sendable {
                     }
                     do {
                         let envelope = try WireEnvelope.decode(frames[1])
+                        if ArtifactExchange.handles(envelope.body) {
+                            handleArtifact(peer: frames[0], envelope: envelope, into: &directives)
+                            continue
+                        }
                         var key: AgentKey?
                         if case .hello = envelope.body { key = agentKey(message.userId) }
                         scheduler.handle(.received(peer: frames[0], envelope: envelope, key: key, at: now, frame: frames[1]),
@@ -288,6 +302,18 @@ public final class SweepCoordinator: @unchecked Sendable {
         }
         log("stopping (\(stop.reason ?? "asked")): every acknowledged result is in the store; agents keep the rest")
         tellAgentsToStop(router, finished: false)
+    }
+
+    /// An artifact message goes to the exchange, not the scheduler; its replies join the turn's
+    /// directives, so they are sent after the turn's store changes are durable.
+    private func handleArtifact(peer: Data, envelope: WireEnvelope, into directives: inout [SweepScheduler.Directive]) {
+        guard let body = envelope.body else { return }
+        // The permission hooks: to be answered by the scheduler (see `ArtifactPermissions`).
+        let permissions = options.artifactPermissions ?? .noTrainingStages
+        let outcome = artifacts.handle(peer: peer, body: body, mayUpload: permissions.mayUpload, mayFetch: permissions.mayFetch)
+        if let stored = outcome.stored { permissions.stored(stored) }
+        directives.append(contentsOf: outcome.log.map { SweepScheduler.Directive.log($0) })
+        directives.append(contentsOf: outcome.replies.map { SweepScheduler.Directive.send(peer: peer, $0) })
     }
 
     private func tellAgentsToStop(_ router: ZmqSocket, finished: Bool) {
