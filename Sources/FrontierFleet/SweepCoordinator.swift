@@ -35,8 +35,8 @@ public final class SweepCoordinator: @unchecked Sendable {
         public var quietWaiting = false
         /// The largest artifact (a training stage's checkpoint archive) an agent may upload.
         public var maximumArtifactBytes: Int64 = 4 << 30
-        /// Who may upload and fetch artifacts, and who records them; nil refuses every transfer
-        /// (`ArtifactPermissions.noTrainingStages`).
+        /// Who may upload and fetch artifacts, and who records them; nil: the scheduler (the
+        /// holders of live leases, for their own stages and inputs). Tests of the transfer alone set it.
         public var artifactPermissions: ArtifactPermissions?
 
         public init(bind: String, keys: CoordinatorKeys? = nil, settings: SweepScheduler.Settings = .init(),
@@ -308,10 +308,22 @@ public final class SweepCoordinator: @unchecked Sendable {
     /// directives, so they are sent after the turn's store changes are durable.
     private func handleArtifact(peer: Data, envelope: WireEnvelope, into directives: inout [SweepScheduler.Directive]) {
         guard let body = envelope.body else { return }
-        // The permission hooks: to be answered by the scheduler (see `ArtifactPermissions`).
-        let permissions = options.artifactPermissions ?? .noTrainingStages
-        let outcome = artifacts.handle(peer: peer, body: body, mayUpload: permissions.mayUpload, mayFetch: permissions.mayFetch)
-        if let stored = outcome.stored { permissions.stored(stored) }
+        let outcome: ArtifactExchange.Outcome
+        if let permissions = options.artifactPermissions {
+            outcome = artifacts.handle(peer: peer, body: body, mayUpload: permissions.mayUpload, mayFetch: permissions.mayFetch)
+            if let stored = outcome.stored { permissions.stored(stored) }
+        } else {
+            // The scheduler says who holds which lease; a completed upload's row joins this
+            // turn's transaction, written before the reply that says "stored" is sent.
+            let scheduler = self.scheduler
+            outcome = artifacts.handle(peer: peer, body: body,
+                                       mayUpload: { scheduler.artifactUploadPermission(peer: $0, trialId: $1, attempt: $2) },
+                                       mayFetch: { scheduler.artifactFetchPermission(peer: $0, trialId: $1, attempt: $2, sha256: $3) })
+            if let stored = outcome.stored {
+                directives.append(.store(self.scheduler.artifactStored(sha256: stored.sha256, size: stored.size, trialId: stored.trialId,
+                                                                        agentId: stored.agentId, at: clock())))
+            }
+        }
         directives.append(contentsOf: outcome.log.map { SweepScheduler.Directive.log($0) })
         directives.append(contentsOf: outcome.replies.map { SweepScheduler.Directive.send(peer: peer, $0) })
     }

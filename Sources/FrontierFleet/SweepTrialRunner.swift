@@ -103,6 +103,9 @@ public struct MeasuredTrialRunner: SweepTrialRunner {
                 let folder = try CheckpointUnpacker(work: work).folder(for: ref, trialId: assignment.trialID, attempt: assignment.attempt,
                                                                       transport: transport, cancellation: cancellation)
                 spec.model = folder.path
+                // The paired baseline measures the grid's model, which this trial no longer runs:
+                // its ratios fall back to the baseline's own trial (the report says which).
+                spec.pairedBaseline = nil
             } catch {
                 return Self.failure(assignment, reason: "fetching checkpoint \(ref.sha256.prefix(16))…: \(error)", device: device)
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import FrontierArtifacts
 import FrontierFleet
 import FrontierMeasurement
 import FrontierSupport
@@ -53,6 +54,9 @@ struct ConnectCommand: ParsableCommand {
 
     @Option(help: "Where training stages run and trained checkpoints are unpacked (default: ~/.cache/frontier/work/AGENT_ID). A stage given back to this agent after a kill resumes from its state here.")
     var work: String?
+
+    @Option(name: .customLong("artifact-cache-mb"), help: "Trained checkpoints kept here for later trials, MiB (least recently used go first).")
+    var cacheMb: Int = 4096
 
     @Option(help: "The folder ${FRONTIER_SHARED} stands for in grid paths (default: $FRONTIER_SHARED, else ../shared).")
     var shared: String?
@@ -123,7 +127,11 @@ struct ConnectCommand: ParsableCommand {
         stop.installSignalHandlers()
         log("device class \(device.deviceClass); spool \(spoolDir.path); shared \(sharedRoot.path)")
         do {
-            let agent = try SweepAgent(options: options, runner: runner, log: log)
+            let transfers = ArtifactTransferLink()
+            let cacheBudget = Int64(cacheMb) << 20
+            let cache = try ArtifactCache(root: (runner.work ?? spoolDir).appendingPathComponent("artifact-cache"), budgetBytes: cacheBudget)
+            runner.artifacts.transport = LinkArtifactTransport(link: transfers, cache: cache, log: log)
+            let agent = try SweepAgent(options: options, runner: runner, transfers: transfers, log: log)
             switch try agent.run(stop: stop) {
             case .finished: log("sweep finished after \(agent.completed) trials here")
             case let .stopped(why): log("stopped (\(why)) after \(agent.completed) trials")
