@@ -119,6 +119,12 @@ public struct TrainingStageRunner: Sendable {
                     "--checkpoint-every", String(checkpointEvery)]
         if let limit = r.limit { args += ["--limit", String(limit)] }
         if let dropout = r.dropout { args += ["--dropout", String(dropout)] }
+        if let p = r.prune {
+            if let f = p.ffn { args += ["--prune-ffn", String(f)] }
+            if let k = p.keepLayers { args += ["--keep-layers", String(k)] }
+            if let s = p.layerStrategy { args += ["--layer-strategy", s] }
+            if let s = p.sparsity { args += ["--sparsity", String(s)] }
+        }
         return args
     }
 

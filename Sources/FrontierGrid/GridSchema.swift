@@ -117,6 +117,12 @@ indirect enum GridSchema: Sendable {
             "of": .oneOf(TrainingRecipe.Imp.Basis.allCases.map(\.rawValue)),
             "rewind_step": .integer,
         ]),
+        "prune": .record([
+            "ffn": .number,
+            "keep_layers": .integer,
+            "layer_strategy": .oneOf(["bottom", "top", "alternate"]),
+            "sparsity": .number,
+        ]),
         "from": .string,
         "mask_from": .string,
         "mask_task": .string,

@@ -71,6 +71,31 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         }
     }
 
+    /// Pruning before training, so training recovers what it removed (retrained structured
+    /// pruning, or unstructured sparsity held at zero while training): `frontier-agent
+    /// finetune`'s --prune-ffn, --keep-layers/--layer-strategy and --sparsity.
+    public struct Prune: Codable, Sendable, Equatable {
+        /// Fraction of each layer's feed-forward neurons removed (smallest magnitude first).
+        public var ffn: Double?
+        public var keepLayers: Int?
+        public var layerStrategy: String?
+        /// Fraction of the prunable weights zeroed by global magnitude and held at zero.
+        public var sparsity: Double?
+
+        public init(ffn: Double? = nil, keepLayers: Int? = nil, layerStrategy: String? = nil, sparsity: Double? = nil) {
+            self.ffn = ffn
+            self.keepLayers = keepLayers
+            self.layerStrategy = layerStrategy
+            self.sparsity = sparsity
+        }
+
+        /// Length-prefixed parts for the stage identity.
+        var identity: [String] {
+            ["prune-ffn", ffn.map { String($0) } ?? "-", "prune-keep-layers", keepLayers.map(String.init) ?? "-",
+             "prune-layer-strategy", layerStrategy ?? "-", "prune-sparsity", sparsity.map { String($0) } ?? "-"]
+        }
+    }
+
     /// `full`, `frozen` or `top-K`.
     public var regime: String = "full"
     public var epochs: Int = 3
@@ -89,6 +114,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// `any`, or a device class: where the stage may run (not part of what it computes).
     public var trainOn: String = "any"
     public var imp: Imp?
+    public var prune: Prune?
     /// Start from the checkpoint another variant's training makes instead of the grid's model.
     public var from: String?
     /// Train under the mask another variant's IMP finds (a transfer when `mask_task` differs).
@@ -115,6 +141,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         dropout = try c.decodeIfPresent(Double.self, forKey: .dropout)
         trainOn = try c.decodeIfPresent(String.self, forKey: .trainOn) ?? defaults.trainOn
         imp = try c.decodeIfPresent(Imp.self, forKey: .imp)
+        prune = try c.decodeIfPresent(Prune.self, forKey: .prune)
         from = try c.decodeIfPresent(String.self, forKey: .from)
         maskFrom = try c.decodeIfPresent(String.self, forKey: .maskFrom)
         maskTask = try c.decodeIfPresent(String.self, forKey: .maskTask)
@@ -160,6 +187,16 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
             if maskFrom != nil { return "imp and mask_from both set the mask: give one" }
         }
         if maskTask != nil && maskFrom == nil { return "mask_task needs mask_from" }
+        if let prune {
+            if prune.ffn == nil, prune.keepLayers == nil, prune.sparsity == nil {
+                return "prune needs ffn, keep_layers or sparsity"
+            }
+            if let f = prune.ffn, !(f > 0 && f < 1) { return "prune.ffn must be in (0, 1)" }
+            if let k = prune.keepLayers, k < 1 { return "prune.keep_layers must be at least 1" }
+            if prune.layerStrategy != nil, prune.keepLayers == nil { return "prune.layer_strategy needs prune.keep_layers" }
+            if let sp = prune.sparsity, !(sp > 0 && sp < 1) { return "prune.sparsity must be in (0, 1)" }
+            if prune.sparsity != nil, imp != nil || maskFrom != nil { return "prune.sparsity and imp/mask_from both set the mask: give one" }
+        }
         return nil
     }
 }

@@ -41,6 +41,13 @@ public struct TrainingStage: Sendable, Equatable, Codable {
         if let impLevel, let sparsity { text += " imp level \(impLevel) (\(String(format: "%g", sparsity * 100)) %)" }
         if case let .stage(from) = start { text += " from \(from)" }
         if let maskStage, impLevel == nil { text += " mask of \(maskStage)" }
+        if let p = recipe.prune {
+            var parts: [String] = []
+            if let f = p.ffn { parts.append("ffn \(String(format: "%g", f * 100)) %") }
+            if let k = p.keepLayers { parts.append("\(k) layers\(p.layerStrategy.map { " (\($0))" } ?? "")") }
+            if let sp = p.sparsity { parts.append("sparsity \(String(format: "%g", sp * 100)) %") }
+            text += " pruned to " + parts.joined(separator: ", ")
+        }
         return text + " seed \(recipe.seed)"
     }
 
@@ -64,6 +71,8 @@ public struct TrainingStage: Sendable, Equatable, Codable {
             parts += ["imp-level", String(impLevel), "per_round", String(imp.perRound), "of", imp.of.rawValue,
                       "rewind_step", imp.rewindStep.map(String.init) ?? "-"]
         }
+        // Absent from stages without it, so that their keys stay what they were.
+        if let prune = recipe.prune { parts += prune.identity }
         if let maskStage { parts += ["mask-stage", maskStage] }
         return parts.map { "\($0.utf8.count):\($0)" }.joined(separator: ";")
     }
