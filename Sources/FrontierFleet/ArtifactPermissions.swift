@@ -33,8 +33,8 @@ public struct ArtifactPermissions: Sendable {
 
     private static let refusal = "this coordinator's grid has no training stages"
 
-    /// Allows everything (as agent "test"); for tests of the transfer itself.
-    public static func allowAll(agentId: String = "test", stored: @escaping @Sendable (ArtifactExchange.Stored) -> Void = { _ in })
+    /// Allows everything (as agent `agentId`); for tests of the transfer itself, hence internal.
+    static func allowAll(agentId: String = "test", stored: @escaping @Sendable (ArtifactExchange.Stored) -> Void = { _ in })
         -> ArtifactPermissions {
         ArtifactPermissions(mayUpload: { _, _, _ in .allowed(agentId: agentId) },
                             mayFetch: { _, _, _, _ in .allowed(agentId: agentId) },

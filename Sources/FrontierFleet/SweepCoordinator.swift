@@ -210,7 +210,7 @@ public final class SweepCoordinator: @unchecked Sendable {
                     do {
                         let envelope = try WireEnvelope.decode(frames[1])
                         if ArtifactExchange.handles(envelope.body) {
-                            handleArtifact(peer: frames[0], envelope: envelope, into: &directives)
+                            handleArtifact(peer: frames[0], envelope: envelope, router: router, into: &directives)
                             continue
                         }
                         var key: AgentKey?
@@ -304,9 +304,12 @@ public final class SweepCoordinator: @unchecked Sendable {
         tellAgentsToStop(router, finished: false)
     }
 
-    /// An artifact message goes to the exchange, not the scheduler; its replies join the turn's
-    /// directives, so they are sent after the turn's store changes are durable.
-    private func handleArtifact(peer: Data, envelope: WireEnvelope, into directives: inout [SweepScheduler.Directive]) {
+    /// An artifact message goes to the exchange, not the scheduler. The reply to a completed
+    /// upload joins the turn's directives, so it is sent after the turn's store changes (the
+    /// artifact's record) are durable; any other reply goes at once, so that a turn full of
+    /// fetches holds one chunk in memory, not one per fetch.
+    private func handleArtifact(peer: Data, envelope: WireEnvelope, router: ZmqSocket,
+                                into directives: inout [SweepScheduler.Directive]) {
         guard let body = envelope.body else { return }
         let outcome: ArtifactExchange.Outcome
         if let permissions = options.artifactPermissions {
@@ -325,7 +328,17 @@ public final class SweepCoordinator: @unchecked Sendable {
             }
         }
         directives.append(contentsOf: outcome.log.map { SweepScheduler.Directive.log($0) })
-        directives.append(contentsOf: outcome.replies.map { SweepScheduler.Directive.send(peer: peer, $0) })
+        if outcome.stored != nil {
+            directives.append(contentsOf: outcome.replies.map { SweepScheduler.Directive.send(peer: peer, $0) })
+            return
+        }
+        for reply in outcome.replies {
+            do {
+                try router.send([peer, reply.encoded()], dontWait: true)
+            } catch {
+                log("could not send \(reply.kind) to \(peer.hexPrefix): \(error)")
+            }
+        }
     }
 
     private func tellAgentsToStop(_ router: ZmqSocket, finished: Bool) {

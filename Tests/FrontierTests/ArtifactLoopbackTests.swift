@@ -71,8 +71,9 @@ import FrontierMeasurement
     }
 
     /// Uploads and fetches `size` bytes through one coordinator and one agent; returns the
-    /// seconds each direction took.
-    static func roundTrip(size: Int, in root: URL) throws -> (upload: Double, fetch: Double) {
+    /// seconds each direction took. With `permissions` nil the coordinator keeps its default
+    /// (refusing every transfer), and the refusal is returned instead.
+    static func roundTrip(size: Int, in root: URL, permissions: Bool = true) throws -> Result<(upload: Double, fetch: Double), TransferRefused> {
         let bytes = ArtifactFixtures.bytes(size, seed: 31)
         let hash = ArtifactFixtures.hash(bytes)
         let file = root.appendingPathComponent("checkpoint.tar")
@@ -80,7 +81,7 @@ import FrontierMeasurement
 
         let stored = ArtifactTransferTests.StoredLog()
         var options = SweepCoordinator.Options(bind: "tcp://127.0.0.1:*", settings: C.settings(lease: 10))
-        options.artifactPermissions = .allowAll(agentId: "a1", stored: stored.record)
+        if permissions { options.artifactPermissions = .allowAll(agentId: "a1", stored: stored.record) }
         let store = try SweepStore(folder: root.appendingPathComponent("store"))
         let coordinator = try SweepCoordinator(store: store, grid: C.grid(), points: SweepSchedulerTests.points(1), options: options)
         let coordinatorStop = StopSignal()
@@ -109,19 +110,37 @@ import FrontierMeasurement
         }
 
         try #require(C.waitUntil(60) { report.result != nil || report.failure != nil }, "the transfer did not end within 60 s")
-        if let failure = report.failure { Issue.record("transfer failed: \(failure)") }
+        if let failure = report.failure {
+            if !permissions { return .failure(TransferRefused(detail: failure)) }
+            Issue.record("transfer failed: \(failure)")
+        }
         let result = try #require(report.result)
         #expect(coordinator.artifacts.store.contains(hash))
         #expect(stored.all.map(\.sha256) == [hash.hex])
         #expect(try ArtifactHash.ofFile(at: result.fetched.path) == hash)
         #expect(C.waitUntil(5) { coordinator.snapshot.progress.done == 1 })
-        return (result.upload, result.fetch)
+        return .success((result.upload, result.fetch))
+    }
+
+    struct TransferRefused: Error {
+        let detail: String
     }
 
     @Test func anArtifactGoesUpAndComesBackThroughTheShells() throws {
         let root = try ArtifactTestFolder("loopback")
         defer { root.remove() }
-        _ = try Self.roundTrip(size: 5 << 20 + 123, in: root.url)
+        _ = try Self.roundTrip(size: 5 << 20 + 123, in: root.url).get()
+    }
+
+    @Test func aCoordinatorWithoutPermissionHooksRefusesUploads() throws {
+        let root = try ArtifactTestFolder("loopback")
+        defer { root.remove() }
+        guard case let .failure(refusal) = try Self.roundTrip(size: 1000, in: root.url, permissions: false) else {
+            Issue.record("the upload was accepted")
+            return
+        }
+        #expect(refusal.detail.contains("NOT_LEASE_HOLDER") && refusal.detail.contains("this coordinator's grid has no training stages"),
+                "\(refusal.detail)")
     }
 
     /// 90 MB both ways, against `cp` of the same file (with and without `sync`), printed.
@@ -131,7 +150,7 @@ import FrontierMeasurement
         let root = try ArtifactTestFolder("loopback-speed")
         defer { root.remove() }
         let size = 90_000_000
-        let times = try Self.roundTrip(size: size, in: root.url)
+        let times = try Self.roundTrip(size: size, in: root.url).get()
         func cp(sync: Bool) throws -> Double {
             let start = Date()
             let process = Process()
