@@ -32,6 +32,8 @@ public struct FrontierAnalysis: Codable, Sendable, Equatable {
     public var summaries: [FrontierSummary]
     public var crossDevice: CrossDeviceComparison
     public var failedTrials: [TrialRecord]
+    /// Configurations the sweep trained: their training cost and when it is paid back.
+    public var training: [TrainingBreakEven] = []
 
     public init(records: [TrialRecord], options: Options = .init()) {
         self.options = options
@@ -52,6 +54,7 @@ public struct FrontierAnalysis: Codable, Sendable, Equatable {
                                               options: options.summary)
         groups = summaries.map(\.group)
         crossDevice = CrossDeviceComparison.compare(configurations, reference: options.referenceDeviceClass)
+        training = TrainingBreakEven.rows(configurations, frontiers: frontiers)
     }
 
     public func configurations(in group: FrontierGroup) -> [ConfigAggregate] {

@@ -94,6 +94,9 @@ public struct ConfigAggregate: Codable, Sendable, Equatable {
     public var pairedBaselines: [PairedBaselineRef]
     /// Energy, latency p50 and throughput against those baselines, where the repeats had them.
     public var pairedRatios: [PairedRatio]
+    /// What training the measured checkpoint cost, when the sweep trained it (one stage per
+    /// configuration: its repeats measure the same checkpoint).
+    public var training: TrainingCost? = nil
 
     public var repeats: Int { trialIds.count }
 
@@ -185,7 +188,8 @@ public enum RepeatAggregation {
                 pairedBaselines: paired,
                 pairedRatios: [FrontierMeasure.joulesPerExample, .latencyP50Ms, .throughput].compactMap {
                     PairedRatio.of(repeats, measure: $0)
-                }))
+                },
+                training: repeats.lazy.compactMap(\.training).first))
         }
         return out.sorted { ($0.group, $0.configKey) < ($1.group, $1.configKey) }
     }

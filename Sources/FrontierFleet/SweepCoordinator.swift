@@ -71,6 +71,8 @@ public final class SweepCoordinator: @unchecked Sendable {
     public let resumed: Bool
     /// The grid's points (a trial is a point on a device class).
     public let pointCount: Int
+    /// Training stages (trials of their own, run once each).
+    public let stageCount: Int
     let log: @Sendable (String) -> Void
     let clock: @Sendable () -> Double
     private let lock = NSLock()
@@ -91,7 +93,8 @@ public final class SweepCoordinator: @unchecked Sendable {
         let now = clock()
         // The store's points, not the caller's: on a resume they are the ones the trials name.
         let storedPoints = try store.points(includingSpecs: false)
-        pointCount = storedPoints.count
+        pointCount = storedPoints.filter { !$0.isTrainingStage }.count
+        stageCount = storedPoints.count - pointCount
         scheduler = SweepScheduler(points: storedPoints, placement: grid.placement,
                                    settings: options.settings, restored: try store.trials(), now: now,
                                    artifacts: try store.artifacts(), stageArtifacts: try store.stageArtifacts())
@@ -112,13 +115,14 @@ public final class SweepCoordinator: @unchecked Sendable {
     /// counts points then, not "0 trials".
     var servingWhat: String {
         let p = scheduler.progress
+        let stages = stageCount == 0 ? "" : " and \(stageCount) training stage(s)"
         switch scheduler.placement {
         case .any:
             return "\(p.total) trials"
         case .everyDeviceClass:
             let perClass = "each device class that joins gets its own trial of each"
-            if p.total == 0 { return "\(pointCount) grid points (\(perClass))" }
-            return "\(pointCount) grid points, \(p.total) trials for \(p.deviceClasses.count) device class(es) so far (\(perClass))"
+            if p.total == stageCount { return "\(pointCount) grid points\(stages) (\(perClass))" }
+            return "\(pointCount) grid points\(stages), \(p.total) trials for \(p.deviceClasses.count) device class(es) so far (\(perClass))"
         }
     }
 

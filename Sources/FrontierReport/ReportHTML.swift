@@ -85,12 +85,14 @@ public enum ReportHTML {
         }
         h += "<nav><strong>Contents:</strong> <a href=\"#summary\">summary</a> · "
         h += analysis.groups.map { "<a href=\"#g-\(e(names[$0]!))\">\(e($0.description))</a>" }.joined(separator: " · ")
+        if !analysis.training.isEmpty { h += " · <a href=\"#training\">training cost</a>" }
         h += " · <a href=\"#cross-device\">cross-device</a> · <a href=\"#failed\">failed trials (\(analysis.failedTrials.count))</a> · <a href=\"#appendix\">appendix</a></nav>\n</header>\n<main>\n"
 
         h += summaryTable(analysis, names: names)
         for group in analysis.groups {
             h += groupSection(analysis, group: group, id: names[group]!, plots: plots.filter { $0.group == group })
         }
+        h += trainingSection(analysis)
         h += crossDeviceSection(analysis)
         h += failedSection(analysis)
         h += appendix(context)
@@ -214,6 +216,38 @@ public enum ReportHTML {
             h += "<td>\(c.modelBytes.map { ReportFormat.number(Double($0) / 1e6) } ?? "–")</td><td>\(on)</td><td>\(c.failedTrialIds.count)</td></tr>\n"
         }
         h += "</tbody></table></div></details>\n"
+        return h
+    }
+
+    /// Configurations the sweep trained: what the training cost, and after how many queries the
+    /// cheaper inference pays it back (amortised joules per query at 10³, 10⁶, 10⁹).
+    static func trainingSection(_ analysis: FrontierAnalysis) -> String {
+        guard !analysis.training.isEmpty else { return "" }
+        var h = "<section id=\"training\">\n<h2>Training cost and break-even</h2>\n"
+        h += "<p>Each configuration below was measured on a checkpoint the sweep trained (once, on the device class named). "
+        h += "Break-even: training joules ÷ joules saved per query against the group's baseline; amortised: inference J/query plus training J ÷ queries. "
+        h += "“never” means the configuration saves no energy per query.</p>\n"
+        h += "<div class=\"scroll\"><table>\n<thead><tr><th>group</th><th>configuration</th><th>trained on</th><th>training</th>"
+        h += "<th>examples/s</th><th>training energy</th><th>peak RSS</th><th>J/query</th><th>saved/query</th><th>break-even</th>"
+        h += "<th>amortised 10³</th><th>10⁶</th><th>10⁹</th><th>energy frontier</th></tr></thead>\n<tbody>\n"
+        func joules(_ v: Double?) -> String { v.map { ReportFormat.number($0) + " J" } ?? "–" }
+        for row in analysis.training {
+            let c = row.cost
+            let source = c.energySource.map { $0 == "estimated" ? " <span class=\"est\">estimated</span>" : " <span class=\"src\">\(e($0))</span>" } ?? ""
+            let breakEven: String
+            if let q = row.breakEvenQueries {
+                breakEven = ReportFormat.number(q) + " queries"
+            } else {
+                breakEven = row.savingPerQuery == nil ? "–" : "never"
+            }
+            h += "<tr><td>\(e(row.group.description))</td><td>\(e(row.technique))</td><td>\(e(c.deviceClass))</td>"
+            h += "<td>\(ReportFormat.number(c.trainingS)) s\(c.resumed ? " (resumed)" : "")</td><td>\(ReportFormat.number(c.examplesPerS))</td>"
+            h += "<td>\(joules(c.joules))\(source)</td><td>\(c.peakRssMb.map { ReportFormat.number($0) + " MB" } ?? "–")</td>"
+            h += "<td>\(joules(row.joulesPerExample))</td><td>\(joules(row.savingPerQuery))</td><td>\(breakEven)</td>"
+            for (key, _) in TrainingBreakEven.queryCounts { h += "<td>\(joules(row.amortised[key]))</td>" }
+            h += "<td>\(row.onEnergyFrontier ? "yes" : "no")</td></tr>\n"
+        }
+        h += "</tbody></table></div>\n</section>\n"
         return h
     }
 

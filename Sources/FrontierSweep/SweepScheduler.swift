@@ -566,7 +566,7 @@ public struct SweepScheduler: Sendable {
         if placement == .everyDeviceClass, classIndex[deviceClass] == nil
             || !hasTrials(forClass: classIndex[deviceClass]!) {
             addTrials(forClass: deviceClass, emitInto: &out)
-            out.append(.log("device class \(deviceClass) joined with agent \(agentId): \(points.count) trials added"))
+            out.append(.log("device class \(deviceClass) joined with agent \(agentId): \(measurementPoints.count) trials added"))
         }
         if agent.runnable.count < requirementGroups.count {
             let cannot = requirementGroups.indices.filter { !agent.runnable.contains(Int32($0)) }
