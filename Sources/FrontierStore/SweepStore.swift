@@ -504,6 +504,25 @@ public final class SweepStore: Sendable {
                 }
                 ids.append(id)
             }
+            // A training stage run again takes along the trials that failed only because it had:
+            // their last reason names it (`dependency … (stage KEY) failed`), transitively.
+            var stages = try ids.compactMap { id in
+                try String.fetchOne(db, sql: "SELECT p.stage_key FROM trials t JOIN points p ON p.key = t.point_key WHERE t.trial_id = ?",
+                                    arguments: [id])
+            }
+            while let stage = stages.popLast() {
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT t.trial_id AS trial_id, t.reasons_json AS reasons, p.stage_key AS stage_key FROM trials t
+                    JOIN points p ON p.key = t.point_key WHERE t.state = 'failed'
+                    """)
+                for row in rows {
+                    let id: String = row["trial_id"]
+                    guard !ids.contains(id), let last = Self.decode([String].self, row["reasons"])?.last,
+                          last.hasPrefix("dependency "), last.contains("(stage \(stage)) failed") else { continue }
+                    ids.append(id)
+                    if let nested: String = row["stage_key"] { stages.append(nested) }
+                }
+            }
             let note = "reset for a retry at \(Self.timestamp(date)) (frontier retry)"
             for id in ids {
                 let reasons = try String.fetchOne(db, sql: "SELECT reasons_json FROM trials WHERE trial_id = ?", arguments: [id])

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import FrontierGrid
 @testable import FrontierSweep
+@testable import FrontierStore
 @testable import FrontierWire
 
 /// Training stages in the scheduler: a stage runs once, before the measurements of its
@@ -177,6 +178,28 @@ import Testing
         h.hello("b1", deviceClass: "gpu-b", capabilities: Self.trainer)
         #expect(h.s.progress.failed == 5)
         #expect(h.stored.filter { if case .trialFailed = $0 { return true } else { return false } }.count == 4)
+    }
+
+    @Test func retryingAFailedStageTakesAlongTheTrialsThatFailedBecauseOfIt() throws {
+        let dir = SweepStoreTests.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SweepStore(folder: dir)
+        try store.prepare(grid: SweepStoreTests.grid, points: try Self.points)
+        var h = try harness()
+        try store.apply(h.stored)
+        h.stored = []
+        h.hello("a1", deviceClass: "cpu-a", capabilities: Self.trainer)
+        let stageAssignment = h.request("a1")
+        let stage = try #require(stageAssignment)
+        var failure = WireResults.failed("bad assignment: the base checkpoint is missing")
+        failure.task = "MRPC"
+        _ = h.result("a1", trialId: stage.trialID, attempt: stage.attempt, failure)
+        try store.apply(h.stored)
+        let failed = try store.trials().filter { $0.state == .failed }.map(\.trialId)
+        #expect(failed.count == 3)
+        let retried = try store.retry(trialIds: [stage.trialID], allFailed: false)
+        #expect(Set(retried) == Set(failed))
+        #expect(try store.trials().allSatisfy { $0.state != .failed })
     }
 
     @Test func aRestartKnowsTheStoredCheckpointAndHandsItOut() throws {
