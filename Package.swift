@@ -91,7 +91,7 @@ let package = Package(
             name: "Agent",
             dependencies: ["FrontierFleet", "FrontierSweep", "FrontierMeasurement", "FrontierTechniques", "FrontierTasks",
                            "FrontierEngine", "FrontierTraining", "FrontierTransport", "FrontierSupport", "FrontierWire", "FrontierArtifacts",
-                           argumentParser]),
+                           "CKernels", argumentParser]),
         .testTarget(
             name: "FrontierTests",
             dependencies: ["CKernels", "FrontierSupport", "FrontierArtifacts", "FrontierAnalysis", "FrontierEngine", "FrontierTasks", "FrontierTechniques",

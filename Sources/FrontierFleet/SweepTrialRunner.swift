@@ -31,6 +31,8 @@ public struct MeasuredTrialRunner: SweepTrialRunner {
     public var work: URL?
     /// Moves checkpoints to and from the coordinator; set by the agent's shell once it exists.
     public let artifacts = ArtifactTransportSlot()
+    /// Training updates between a stage's saved states: what killing the agent can cost.
+    public var stageCheckpointEvery = 50
 
     public init(device: DeviceFingerprint, sharedRoot: URL, environment: [String: String] = ProcessInfo.processInfo.environment,
                 threads: Int? = nil, executable: String = WorkerProcess.currentExecutable(),
@@ -150,6 +152,7 @@ public struct MeasuredTrialRunner: SweepTrialRunner {
         var runner = TrainingStageRunner(executable: executable, work: work, sharedRoot: sharedRoot, environment: environment,
                                          device: device, progress: progress)
         if let threads { runner.device.threadsUsed = threads }
+        runner.checkpointEvery = stageCheckpointEvery
         return runner.run(assignment, stage: stage, transport: artifacts.transport, cancellation: cancellation)
     }
 

@@ -133,8 +133,11 @@ public struct TrainingStageRunner: Sendable {
         try? Data("\n# \(Date()) \(executable) \(args.joined(separator: " "))\n".utf8).append(to: log)
         // Training takes minutes to hours; the lease is kept by the agent's heartbeats, and the
         // stage ends when it is cancelled (the lease is gone) or the agent stops.
+        // The trainer dies with this agent: a killed agent's orphan would go on writing the
+        // folder that the restarted agent resumes the stage in.
         return try WorkerProcess.run(executable: executable, arguments: args, timeoutS: 7 * 24 * 3600, memoryLimitMb: nil,
-                                     stdoutToStderr: true, logFile: log.path, cancellation: cancellation)
+                                     stdoutToStderr: true, logFile: log.path,
+                                     environment: ["FRONTIER_PARENT_PID": String(getpid())], cancellation: cancellation)
     }
 
     /// The last `Error:` line the child wrote, for the failure's reason.

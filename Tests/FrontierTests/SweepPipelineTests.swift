@@ -20,11 +20,11 @@ import Testing
         let port = Int.random(in: 20000..<60000)
         var endpoint: String { "tcp://127.0.0.1:\(port)" }
 
-        init() throws {
+        init(examples: Int = 16, epochs: Int = 2) throws {
             root = FileManager.default.temporaryDirectory.appendingPathComponent("frontier-pipeline-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             let model = try CLI.tinyCheckpoint()
-            let data = try FineTuneFixtures.writeMRPC(in: root, examples: 16)
+            let data = try FineTuneFixtures.writeMRPC(in: root, examples: examples)
             let text = """
                 name: pipeline-test
                 data_root: \(data.path)
@@ -44,10 +44,10 @@ import Testing
                 variants:
                   - { name: dense, techniques: [] }
                   - name: finetuned
-                    train: { epochs: 2, batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3 }
+                    train: { epochs: \(epochs), batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3 }
                     techniques: []
                   - name: finetuned-int8
-                    train: { epochs: 2, batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3 }
+                    train: { epochs: \(epochs), batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3 }
                     techniques: [{ name: quantization, mode: int8 }]
                 """
             grid = root.appendingPathComponent("grid.yaml")
@@ -61,11 +61,11 @@ import Testing
                       log: root.appendingPathComponent("serve.log"))
         }
 
-        func agent(_ name: String, deviceClass: String) throws -> Child {
+        func agent(_ name: String, deviceClass: String, log: String? = nil, extra: [String] = []) throws -> Child {
             try Child(CLI.agent!, ["connect", endpoint, "--agent-id", name, "--device-class", deviceClass,
                                    "--spool", root.appendingPathComponent("spool-\(name)").path,
-                                   "--work", root.appendingPathComponent("work-\(name)").path, "--shared", root.path],
-                      log: root.appendingPathComponent("\(name).log"))
+                                   "--work", root.appendingPathComponent("work-\(name)").path, "--shared", root.path] + extra,
+                      log: root.appendingPathComponent(log ?? "\(name).log"))
         }
     }
 
@@ -110,5 +110,45 @@ import Testing
         }
         let dense = try #require(trials.first { $0.point.variant == "dense" }?.resultJSON)
         #expect(!dense.contains("checkpoints/"))
+    }
+
+    /// Chaos: the agent training the stage is killed (SIGKILL: its trainer dies with it) after the
+    /// first saved state; restarted with the same id and work folder, it gets the stage again
+    /// and resumes from that state instead of starting over, and the sweep ends with every
+    /// trial done once.
+    @Test(.needsSweepBinaries) func anAgentKilledMidTrainingResumesTheStageWhenItReturns() throws {
+        let p = try Pipeline(examples: 64, epochs: 150)
+        defer { try? FileManager.default.removeItem(at: p.root) }
+        let serve = try p.serve()
+        defer { serve.stop() }
+        var a = try p.agent("a", deviceClass: "cpu-a", extra: ["--stage-checkpoint-every", "20"])
+        defer { a.stop() }
+        let stages = p.root.appendingPathComponent("work-a/stages")
+        func stateSaved() -> Bool {
+            guard let keys = try? FileManager.default.contentsOfDirectory(atPath: stages.path) else { return false }
+            return keys.contains { FileManager.default.fileExists(atPath: stages.appendingPathComponent("\($0)/checkpoint/.training-state").path) }
+        }
+        let deadline = Date().addingTimeInterval(120)
+        while !stateSaved(), Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        try #require(stateSaved(), "no training state was saved within 120 s:\n\(a.output.suffix(3000))")
+        a.kill(SIGKILL)
+        a.stop()
+        let first = a.output
+        a = try p.agent("a", deviceClass: "cpu-a", log: "a-again.log", extra: ["--stage-checkpoint-every", "20"])
+        let logs = { "serve:\n\(serve.output.suffix(3000))\nfirst agent:\n\(first.suffix(2000))\nagain:\n\(a.output.suffix(3000))" }
+        try #require(serve.wait(300), "the sweep did not finish in 300 s:\n\(logs())")
+        #expect(serve.process.terminationStatus == 0, "\(logs())")
+
+        let s = try SweepStore(folder: p.store, readOnly: true)
+        let trials = try s.storedTrials()
+        #expect(trials.allSatisfy { $0.trial.state == .done }, "\(trials.map { ($0.trial.trialId, $0.trial.reasons) })")
+        #expect(try s.resultCounts().values.allSatisfy { $0 == 1 })
+        let stage = try #require(trials.first { $0.point.isTrainingStage })
+        #expect(stage.trial.attempt == 2, "\(stage.trial.reasons)")
+        let result = try #require(try s.stageResults()[stage.point.stageKey!])
+        // Resumed: two processes trained it, the second from a saved update.
+        #expect(result.training.startSteps.count == 2 && result.training.startSteps[1] > 0, "\(result.training.startSteps)\n\(logs())")
+        let row = try #require(try s.artifacts().first)
+        #expect(try ArtifactHash.ofFile(at: p.store.appendingPathComponent("artifacts/\(row.sha256)").path).hex == row.sha256)
     }
 }

@@ -55,6 +55,9 @@ struct ConnectCommand: ParsableCommand {
     @Option(help: "Where training stages run and trained checkpoints are unpacked (default: ~/.cache/frontier/work/AGENT_ID). A stage given back to this agent after a kill resumes from its state here.")
     var work: String?
 
+    @Option(name: .customLong("stage-checkpoint-every"), help: "Training stages save their state every N updates: a killed agent, restarted, resumes from the last one.")
+    var stageCheckpointEvery: Int = 50
+
     @Option(name: .customLong("artifact-cache-mb"), help: "Trained checkpoints kept here for later trials, MiB (least recently used go first).")
     var cacheMb: Int = 4096
 
@@ -121,6 +124,7 @@ struct ConnectCommand: ParsableCommand {
         let log: @Sendable (String) -> Void = { logNote("agent \(id): \($0)") }
         var runner = MeasuredTrialRunner(device: device, sharedRoot: sharedRoot, threads: threads, agentId: id,
                                          progress: { logNote("agent \(id): " + $0) })
+        runner.stageCheckpointEvery = max(1, stageCheckpointEvery)
         runner.work = work.map { URL(fileURLWithPath: $0).standardizedFileURL }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/frontier/work/\(id)")
         let stop = StopSignal()

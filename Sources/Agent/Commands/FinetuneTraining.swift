@@ -25,6 +25,7 @@ struct FinetuneTraining {
     }
 
     func run() throws {
+        ParentWatch.honourRequest()
         let started = MonotonicClock.now()
         let settings = command.trainingSettings()
         let output = URL(fileURLWithPath: command.out).standardizedFileURL

@@ -59,8 +59,10 @@ public enum WorkerProcess {
     ///   - cancellation: when raised, the child is killed (and `killedBecause` says why).
     ///   - logFile: the child's stderr (and stdout with `stdoutToStderr`) is appended to this file
     ///     instead of ours (a training run's hours of progress, kept beside its output).
+    ///   - environment: extra variables for the child, on top of this process's.
     public static func run(executable: String, arguments: [String], timeoutS: Double, memoryLimitMb: Double?,
-                           stdoutToStderr: Bool = true, logFile: String? = nil, cancellation: TrialCancellation? = nil,
+                           stdoutToStderr: Bool = true, logFile: String? = nil, environment: [String: String] = [:],
+                           cancellation: TrialCancellation? = nil,
                            onStart: (Int32) -> Void = { _ in }) throws -> WorkerExit {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -73,8 +75,15 @@ public enum WorkerProcess {
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         let started = MonotonicClock.now()
+        var variables = ProcessInfo.processInfo.environment
+        for (name, value) in environment { variables[name] = value }
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") }
+        defer { envp.forEach { free($0) } }
         let code = (argv + [nil]).withUnsafeBufferPointer { pointer in
-            posix_spawn(&pid, executable, &actions, nil, UnsafeMutablePointer(mutating: pointer.baseAddress!), environ)
+            (envp + [nil]).withUnsafeBufferPointer { env in
+                posix_spawn(&pid, executable, &actions, nil, UnsafeMutablePointer(mutating: pointer.baseAddress!),
+                            UnsafeMutablePointer(mutating: env.baseAddress!))
+            }
         }
         guard code == 0 else { throw SpawnError(executable: executable, code: code) }
         onStart(pid)
