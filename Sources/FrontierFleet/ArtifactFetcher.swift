@@ -22,28 +22,12 @@ import FrontierWire
 /// The returned file is pinned in the cache (`ArtifactCache.pin`), cached before or not: the
 /// caller `unpin`s it when the measurement that uses it ends, so it is not evicted meanwhile.
 public struct ArtifactFetcher: Sendable {
-    /// The download's pacing and patience, one place with defaults.
-    public struct Settings: Sendable {
-        /// Bytes asked for per ArtifactFetch; at most `WireProtocol.maxArtifactChunkBytes`.
-        public var chunkBytes = WireProtocol.maxArtifactChunkBytes
-        /// Requests outstanding at once (16 MiB of data in flight by default).
-        public var windowChunks = 16
-        /// Silence after which the fetcher asks again from its own offset.
-        public var replyTimeout: Double = 5
-        /// Give up when nothing was written for this long.
-        public var progressDeadline: Double = 30 * 60
-        /// Fresh downloads after the bytes did not hash to the reference.
-        public var hashMismatchRetries = 1
-        /// How often a wait looks at the cancellation.
-        public var pollInterval: Double = 0.1
-
-        public init() {}
-    }
+    public typealias Settings = ArtifactTransferSettings
 
     public var settings: Settings
     public var log: @Sendable (String) -> Void
 
-    public init(settings: Settings = Settings(), log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(settings: Settings = .fetches, log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.settings = settings
         self.log = log
     }

@@ -23,29 +23,12 @@ import FrontierWire
 /// NOT_LEASE_HOLDER, LEASE_EXPIRED, …), a cancellation, or `progressDeadline` seconds in which
 /// the coordinator's offset did not advance, throw an `ArtifactTransferError`.
 public struct ArtifactUploader: Sendable {
-    /// The upload's pacing and patience, one place with defaults.
-    public struct Settings: Sendable {
-        /// Data bytes per chunk; at most `WireProtocol.maxArtifactChunkBytes`.
-        public var chunkBytes = WireProtocol.maxArtifactChunkBytes
-        /// Chunks sent ahead of the coordinator's acknowledgement. 16 MiB keeps a loopback or
-        /// LAN link busy across the store's flush every 8 MiB, and bounds what a loss resends.
-        public var windowChunks = 16
-        /// Silence after which the offer is repeated (resuming from the coordinator's offset).
-        public var replyTimeout: Double = 5
-        /// Give up when the coordinator's offset has not advanced for this long.
-        public var progressDeadline: Double = 30 * 60
-        /// Fresh starts after ARTIFACT_HASH_MISMATCH before giving up.
-        public var hashMismatchRetries = 2
-        /// How often a wait looks at the cancellation.
-        public var pollInterval: Double = 0.1
-
-        public init() {}
-    }
+    public typealias Settings = ArtifactTransferSettings
 
     public var settings: Settings
     public var log: @Sendable (String) -> Void
 
-    public init(settings: Settings = Settings(), log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(settings: Settings = .uploads, log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.settings = settings
         self.log = log
     }

@@ -30,13 +30,13 @@ import FrontierMeasurement
     static var window: Int? { ProcessInfo.processInfo.environment["FRONTIER_ARTIFACT_WINDOW"].flatMap { Int($0) } }
 
     static var uploadSettings: ArtifactUploader.Settings {
-        var settings = ArtifactUploader.Settings()
+        var settings = ArtifactUploader.Settings.uploads
         if let window { settings.windowChunks = window }
         return settings
     }
 
     static var fetchSettings: ArtifactFetcher.Settings {
-        var settings = ArtifactFetcher.Settings()
+        var settings = ArtifactFetcher.Settings.fetches
         if let window { settings.windowChunks = window }
         return settings
     }

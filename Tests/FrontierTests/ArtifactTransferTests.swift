@@ -91,7 +91,7 @@ import FrontierMeasurement
     static var patientFetcher: ArtifactFetcher { fetcher(replyTimeout: 20) }
 
     static func uploader(replyTimeout: Double) -> ArtifactUploader {
-        var settings = ArtifactUploader.Settings()
+        var settings = ArtifactUploader.Settings.uploads
         settings.replyTimeout = replyTimeout
         settings.windowChunks = 4
         settings.pollInterval = 0.02
@@ -99,7 +99,7 @@ import FrontierMeasurement
     }
 
     static func fetcher(replyTimeout: Double) -> ArtifactFetcher {
-        var settings = ArtifactFetcher.Settings()
+        var settings = ArtifactFetcher.Settings.fetches
         settings.replyTimeout = replyTimeout
         settings.windowChunks = 4
         settings.pollInterval = 0.02
