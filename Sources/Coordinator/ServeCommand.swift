@@ -180,7 +180,9 @@ struct CoordinatorSetup {
         if coordinator.resumed {
             logNote("frontier: resuming \(storeURL.path): \(p.done) done, \(p.failed) failed, \(p.pending + p.running) to run")
         } else {
-            logNote("frontier: grid '\(loaded.info.name)': \(loaded.points.count) points, placement \(loaded.info.placement.rawValue)")
+            let stages = loaded.points.filter(\.isTrainingStage).count
+            logNote("frontier: grid '\(loaded.info.name)': \(loaded.points.count - stages) points"
+                + (stages > 0 ? " and \(stages) training stage(s)" : "") + ", placement \(loaded.info.placement.rawValue)")
         }
     }
 

@@ -847,7 +847,11 @@ import Testing
     @Test func theExamplesAreSizedForAQuickRun() throws {
         let techniques = try GridFile.load(path: Self.examples.appendingPathComponent("sst2-minilm-techniques.yaml").path)
         let points = try techniques.points()
-        #expect(points.count <= 20 && points.count >= 15)
+        #expect(points.count <= 22 && points.count >= 15)
+        // One training stage (a retrained configuration beside the inference-only ones), shared by two variants.
+        let stages = try SweepGrid(file: techniques).points.filter(\.isTrainingStage)
+        #expect(stages.count == 1)
+        #expect(points.filter { $0.trainingStage != nil }.count == 2)
         #expect(points.allSatisfy { $0.spec.limit != nil && $0.spec.task == "SST-2" })
         let used = Set(points.flatMap { $0.spec.techniques.map(\.name) })
         #expect(used.isSuperset(of: [.magnitudePruning, .headPruning, .ffnPruning, .earlyExit, .tokenPruning, .quantization]))
