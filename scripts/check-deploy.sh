@@ -623,11 +623,12 @@ live_prerequisites() {
     local f=$bin_dir/frontier a=$bin_dir/frontier-agent c
     [[ -x $f && -x $a ]] || { echo "no $f and $a (build them: swift build -c release)"; return 1; }
     # An unknown subcommand's --help prints the top-level help (status 0): look at the usage line.
+    # Not `grep -q`: under pipefail, grep leaving early makes a long help's writer die of SIGPIPE.
     for c in keygen serve status report; do
-        "$f" "$c" --help 2>&1 | grep -q "USAGE: frontier $c" ||
+        "$f" "$c" --help 2>&1 | grep "USAGE: frontier $c" >/dev/null ||
             { echo "$f has no '$c' command yet (built before the sweep commands)"; return 1; }
     done
-    "$a" connect --help 2>&1 | grep -q 'USAGE: frontier-agent connect' ||
+    "$a" connect --help 2>&1 | grep 'USAGE: frontier-agent connect' >/dev/null ||
         { echo "$a has no 'connect' command yet (built before the sweep commands)"; return 1; }
     [[ -d $shared/models && -d $shared/data ]] || { echo "$shared (FRONTIER_SHARED) with models/ and data/ is absent"; return 1; }
     [[ -f $root/examples/smoke.yaml ]] || { echo "examples/smoke.yaml is absent"; return 1; }
@@ -938,7 +939,9 @@ wait_job() {
         JOB_STATE=$(sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' <<<"$info" | head -n 1)
         JOB_EXIT=$(sed -n 's/.* ExitCode=\([0-9:]*\).*/\1/p' <<<"$info" | head -n 1)
         case $JOB_STATE in
-        PENDING | RUNNING | CONFIGURING | COMPLETING | SUSPENDED | REQUEUED | "") ;;
+        # SIGNALING and STAGE_OUT are on the way to an end state, not one: a job seen while its
+        # time limit's signal is delivered has not yet spooled or exited.
+        PENDING | RUNNING | CONFIGURING | COMPLETING | SUSPENDED | REQUEUED | SIGNALING | STAGE_OUT | "") ;;
         *) return 0 ;;
         esac
         (( SECONDS - start < limit )) || { JOB_STATE="still $JOB_STATE after ${limit}s"; return 1; }
