@@ -6,8 +6,9 @@ import FrontierSupport
 import FrontierTraining
 import FrontierWire
 
-/// Runs one training stage of a sweep on this agent: `frontier-agent finetune` in a child
-/// process (its crash or memory never touches the agent), in a folder kept per stage key under
+/// Runs one training stage of a sweep on this agent: `frontier-agent finetune` (or `imp --level`
+/// for an IMP level) in a child process (its crash or memory never touches the agent), in a
+/// folder kept per stage key under
 /// the agent's work folder, so that the same stage handed back to this agent after a kill
 /// resumes from its last saved state (`--checkpoint-every`) and a finished one is not trained
 /// again. The checkpoint folder is packed into one content-addressed file, uploaded, and only
@@ -44,24 +45,25 @@ public struct TrainingStageRunner: Sendable {
         let started = Date()
         do {
             let folder = work.appendingPathComponent("stages/\(stage.key)")
-            let checkpoint = folder.appendingPathComponent("checkpoint")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             guard let transport else {
                 throw StageFailure(reason: "this agent has no artifact transport (cannot upload a checkpoint)", deterministic: false)
             }
             let base = try baseFolder(stage, assignment: assignment, transport: transport, cancellation: cancellation)
+            let maskSource = try maskFolder(stage, assignment: assignment, transport: transport, cancellation: cancellation)
             let log = folder.appendingPathComponent("finetune.log")
             progress("training stage \(stage.key) (\(stage.label)): log \(log.path)")
-            let exit = try train(stage, base: base, out: checkpoint, log: log, cancellation: cancellation)
+            let exit = try train(stage, base: base, maskSource: maskSource, folder: folder, log: log, cancellation: cancellation)
+            let checkpoint = Self.checkpoint(of: stage, in: folder)
             guard exit.succeeded else {
                 let why = Self.lastError(in: log) ?? "see \(log.path)"
                 // 64: the options or inputs (deterministic, like a bad assignment); 1: the training
                 // itself failed (a non-finite loss: the same recipe fails the same way).
-                throw StageFailure(reason: "frontier-agent finetune: \(exit.reason): \(why)",
+                throw StageFailure(reason: "frontier-agent \(Self.command(stage)): \(exit.reason): \(why)",
                                    deterministic: exit.exitCode == 64 || exit.exitCode == 1, exit: exit)
             }
             guard let record = try TicketSearch.readRecord(checkpoint) else {
-                throw StageFailure(reason: "frontier-agent finetune exited 0 but \(checkpoint.path)/training.json is missing", deterministic: false)
+                throw StageFailure(reason: "frontier-agent \(Self.command(stage)) exited 0 but \(checkpoint.path)/training.json is missing", deterministic: false)
             }
             let archive = folder.appendingPathComponent("checkpoint.tar")
             let packed = try ArtifactArchive.pack(folder: checkpoint, to: archive)
@@ -104,7 +106,32 @@ public struct TrainingStageRunner: Sendable {
         }
     }
 
-    func arguments(_ stage: TrainingStage, base: String, out: URL) throws -> [String] {
+    /// The checkpoint of the stage whose mask this one trains under (the previous IMP level, or
+    /// `mask_from`'s), fetched and unpacked; nil for a stage without one.
+    func maskFolder(_ stage: TrainingStage, assignment: WireAssignment, transport: any ArtifactTransport,
+                    cancellation: TrialCancellation) throws -> URL? {
+        guard let key = stage.maskStage else { return nil }
+        guard let ref = assignment.inputs.first(where: { $0.role == "mask" && $0.stageKey == key }) else {
+            throw StageFailure(reason: "the assignment does not name the checkpoint of stage \(key) whose mask this stage trains under", deterministic: true)
+        }
+        return try CheckpointUnpacker(work: work).folder(for: ref, trialId: assignment.trialID, attempt: assignment.attempt,
+                                                         transport: transport, cancellation: cancellation)
+    }
+
+    static func command(_ stage: TrainingStage) -> String { stage.impLevel == nil ? "finetune" : "imp" }
+
+    /// Where the stage's trained folder ends up: `checkpoint/` for a fine-tune, the level's
+    /// folder of the one-level search for an IMP level.
+    static func checkpoint(of stage: TrainingStage, in folder: URL) -> URL {
+        guard let level = stage.impLevel else { return folder.appendingPathComponent("checkpoint") }
+        return folder.appendingPathComponent("search").appendingPathComponent(String(format: "level-%02d", level))
+    }
+
+    /// `frontier-agent finetune` for a fine-tune (under `mask_from`'s mask when it has one), or
+    /// `frontier-agent imp --level K --previous LEVEL(K−1)` for an IMP level: the previous
+    /// level's trained weights and mask decide this level's mask, and the encoder rewinds to
+    /// `base` (θ0).
+    func arguments(_ stage: TrainingStage, base: String, maskSource: URL?, folder: URL) throws -> [String] {
         let r = stage.recipe
         let data: String
         do {
@@ -112,11 +139,25 @@ public struct TrainingStageRunner: Sendable {
         } catch {
             throw StageFailure(reason: "data path \(stage.data): \(error)", deterministic: true)
         }
-        var args = ["finetune", "--base", base, "--task", stage.task, "--data", data, "--out", out.path,
-                    "--regime", r.regime, "--epochs", String(r.epochs), "--lr", String(r.lr), "--batch", String(r.batch),
-                    "--threads", String(r.threads), "--max-seq-len", String(r.maxSeqLen), "--warmup-ratio", String(r.warmupRatio),
-                    "--weight-decay", String(r.weightDecay), "--seed", String(r.seed),
-                    "--checkpoint-every", String(checkpointEvery)]
+        var args: [String]
+        let out = Self.checkpoint(of: stage, in: folder)
+        if let level = stage.impLevel, let imp = r.imp {
+            guard let previous = maskSource else {
+                throw StageFailure(reason: "IMP level \(level) has no previous level to prune", deterministic: true)
+            }
+            // The schedule runs on to 0.99 in every level's search, so that each level's count is
+            // the same whatever level a stage stops at (the last round would clamp to a target).
+            args = ["imp", "--base", base, "--task", stage.task, "--data", data, "--out", out.deletingLastPathComponent().path,
+                    "--level", String(level), "--previous", previous.path, "--target-sparsity", "0.99",
+                    "--per-round", String(imp.perRound), "--of", imp.of.rawValue]
+        } else {
+            args = ["finetune", "--base", base, "--task", stage.task, "--data", data, "--out", out.path, "--regime", r.regime]
+            if let maskSource { args += ["--mask", maskSource.appendingPathComponent("mask.safetensors").path] }
+        }
+        args += ["--epochs", String(r.epochs), "--lr", String(r.lr), "--batch", String(r.batch),
+                 "--threads", String(r.threads), "--max-seq-len", String(r.maxSeqLen), "--warmup-ratio", String(r.warmupRatio),
+                 "--weight-decay", String(r.weightDecay), "--seed", String(r.seed),
+                 "--checkpoint-every", String(checkpointEvery)]
         if let limit = r.limit { args += ["--limit", String(limit)] }
         if let dropout = r.dropout { args += ["--dropout", String(dropout)] }
         if let p = r.prune {
@@ -128,8 +169,8 @@ public struct TrainingStageRunner: Sendable {
         return args
     }
 
-    func train(_ stage: TrainingStage, base: String, out: URL, log: URL, cancellation: TrialCancellation) throws -> WorkerExit {
-        let args = try arguments(stage, base: base, out: out)
+    func train(_ stage: TrainingStage, base: String, maskSource: URL?, folder: URL, log: URL, cancellation: TrialCancellation) throws -> WorkerExit {
+        let args = try arguments(stage, base: base, maskSource: maskSource, folder: folder)
         try? Data("\n# \(Date()) \(executable) \(args.joined(separator: " "))\n".utf8).append(to: log)
         // Training takes minutes to hours; the lease is kept by the agent's heartbeats, and the
         // stage ends when it is cancelled (the lease is gone) or the agent stops.

@@ -17,13 +17,6 @@ public struct SweepGrid: Sendable {
     public init(file: GridFile) throws {
         self.file = file
         let expansion = try GridExpansion(file)
-        if let imp = expansion.stages.first(where: { $0.impLevel != nil || $0.maskStage != nil }),
-           let variant = file.variants.first(where: { imp.variants.contains($0.name) }) {
-            // Fine-tunes (and `from` chains of them) are scheduled; a level of IMP needs the level
-            // runner on the agents, which is not there yet. Refused rather than measured wrongly.
-            throw GridError(.invalidCombination, source: file.source, mark: variant.train?.mark, path: GridKeyPath.join(variant.path, "train"),
-                            "variant '\(variant.name)' trains under an IMP mask (imp or mask_from): sweeps schedule fine-tuning stages (train blocks without imp or mask_from) but not IMP levels yet; run `frontier-agent imp` and list its level folders as models instead")
-        }
         points = try expansion.stages.map(Self.stagePoint) + expansion.sweepPoints()
         info = expansion.gridInfo
     }

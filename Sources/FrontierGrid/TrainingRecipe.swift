@@ -185,6 +185,15 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
                 return "imp.sparsity \(String(format: "%g", imp.sparsity)) is not reached by rounds of \(String(format: "%g", imp.perRound)) of the \(imp.of.rawValue) count" + (near.isEmpty ? "" : " (nearest: \(near))")
             }
             if maskFrom != nil { return "imp and mask_from both set the mask: give one" }
+            // Each level is `frontier-agent imp --level`: every layer trains (as Chen et al.),
+            // and the rewind point would have to travel from level 0's stage.
+            if regime != "full" { return "imp trains every layer (regime full), not '\(regime)'" }
+            if imp.rewindStep != nil {
+                return "imp.rewind_step is not scheduled in sweeps (level 0's weights at that update would have to travel with its checkpoint); run `frontier-agent imp --rewind-step` and list its level folders as models"
+            }
+            if let prune, prune.ffn != nil || prune.keepLayers != nil {
+                return "imp with prune.ffn or prune.keep_layers: IMP searches the full shape; prune structurally in another variant"
+            }
         }
         if maskTask != nil && maskFrom == nil { return "mask_task needs mask_from" }
         if let prune {

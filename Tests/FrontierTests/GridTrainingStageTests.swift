@@ -224,12 +224,44 @@ import FrontierSupport
         #expect(trainOn.message.contains("train_on"))
     }
 
-    @Test func theCoordinatorRefusesImpLevelsUntilAgentsRunThem() throws {
-        do {
-            _ = try SweepGrid(file: GridFile.parse(text: Self.example, source: "grid.yaml"))
-            Issue.record("a grid with IMP levels was accepted")
-        } catch let error as GridError {
-            #expect(error.message.contains("variant 'imp' trains under an IMP mask"))
+    @Test func impLevelsBecomeStagePointsThatEachNeedTheLevelBefore() throws {
+        let grid = try SweepGrid(file: GridFile.parse(text: Self.example, source: "grid.yaml"))
+        let stages = grid.points.filter(\.isTrainingStage)
+        #expect(stages.count == 2 * 6)
+        for task in ["MRPC", "RTE"] {
+            let decoded = try stages.filter { $0.task == task }.map { try JSONCoding.decoder.decode(TrainingStage.self, from: $0.specJSON) }
+            let dense = try #require(decoded.first { $0.impLevel == nil })
+            var previous = dense.key
+            for level in 1...5 {
+                let stage = try #require(decoded.first { $0.impLevel == level })
+                let point = try #require(stages.first { $0.stageKey == stage.key })
+                // Level k's only input is level k−1's checkpoint (its weights and its mask).
+                #expect(point.inputs == [SweepStageInput(role: "mask", stage: previous)], "level \(level)")
+                #expect(stage.recipe.imp?.perRound == 0.1)
+                previous = stage.key
+            }
+        }
+        // Each imp point is measured on the level its sparsity names.
+        for point in grid.points where point.variant == "imp" && !point.isTrainingStage {
+            let level = point.label.contains("0.2") ? 2 : 5
+            let stage = try #require(stages.first { $0.stageKey == point.inputs.first?.stage })
+            #expect(try JSONCoding.decoder.decode(TrainingStage.self, from: stage.specJSON).impLevel == level, "\(point.label)")
+        }
+    }
+
+    @Test func impRecipesASweepCannotRunAreRefusedAtTheirLine() throws {
+        for (train, words) in [("{ regime: frozen, imp: { sparsity: 0.2 } }", "regime full"),
+                               ("{ imp: { sparsity: 0.2, rewind_step: 10 } }", "rewind_step is not scheduled in sweeps"),
+                               ("{ imp: { sparsity: 0.2 }, prune: { ffn: 0.5 } }", "IMP searches the full shape")] {
+            let error = try #require(failure(Self.header + """
+                variants:
+                  - { name: dense, techniques: [] }
+                  - name: imp
+                    train: \(train)
+                    techniques: []
+                """), "\(train) was accepted")
+            #expect(error.message.contains(words), "\(error.message)")
+            #expect(error.description.contains("grid.yaml:"), "\(error.description)")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FrontierArtifacts
+import FrontierEngine
 @testable import FrontierStore
 @testable import FrontierWire
 
@@ -20,7 +21,7 @@ import Testing
         let port = Int.random(in: 20000..<60000)
         var endpoint: String { "tcp://127.0.0.1:\(port)" }
 
-        init(examples: Int = 16, epochs: Int = 2) throws {
+        init(examples: Int = 16, epochs: Int = 2, variants: String? = nil) throws {
             root = FileManager.default.temporaryDirectory.appendingPathComponent("frontier-pipeline-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             let model = try CLI.tinyCheckpoint()
@@ -42,17 +43,23 @@ import Testing
                   energy: { meter: estimated }
                   interference: { max_remeasures: 0 }
                 variants:
-                  - { name: dense, techniques: [] }
-                  - name: finetuned
-                    train: { epochs: \(epochs), batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3 }
-                    techniques: []
-                  - name: finetuned-int8
-                    train: { epochs: \(epochs), batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3 }
-                    techniques: [{ name: quantization, mode: int8 }]
+                \(variants ?? Self.fineTuneVariants(epochs: epochs))
                 """
             grid = root.appendingPathComponent("grid.yaml")
             try text.write(to: grid, atomically: true, encoding: .utf8)
             store = root.appendingPathComponent("store")
+        }
+
+        static func fineTuneVariants(epochs: Int) -> String {
+            """
+              - { name: dense, techniques: [] }
+              - name: finetuned
+                train: { epochs: \(epochs), batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3 }
+                techniques: []
+              - name: finetuned-int8
+                train: { epochs: \(epochs), batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3 }
+                techniques: [{ name: quantization, mode: int8 }]
+            """
         }
 
         func serve() throws -> Child {
@@ -150,5 +157,63 @@ import Testing
         #expect(result.training.startSteps.count == 2 && result.training.startSteps[1] > 0, "\(result.training.startSteps)\n\(logs())")
         let row = try #require(try s.artifacts().first)
         #expect(try ArtifactHash.ofFile(at: p.store.appendingPathComponent("artifacts/\(row.sha256)").path).hex == row.sha256)
+    }
+
+    /// IMP levels as stages: level 0 (the dense fine-tune), then levels 1 and 2, each trained by
+    /// `frontier-agent imp --level` from the level before it, which travels as an artifact; the
+    /// two sparsities are measured on their levels on both device classes.
+    @Test(.needsSweepBinaries) func impLevelsChainAcrossTheFleetAndEachMaskPrunesItsShare() throws {
+        let p = try Pipeline(variants: """
+              - { name: dense, techniques: [] }
+              - name: imp
+                train: { epochs: 1, batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3, imp: { sparsity: "${sparsity}", per_round: 0.25 } }
+                axes: { sparsity: [0.25, 0.5] }
+                techniques: [{ name: magnitude-pruning, sparsity: "${sparsity}", kernel: auto }]
+            """)
+        defer { try? FileManager.default.removeItem(at: p.root) }
+        let serve = try p.serve()
+        defer { serve.stop() }
+        let a = try p.agent("a", deviceClass: "cpu-a")
+        defer { a.stop() }
+        let b = try p.agent("b", deviceClass: "cpu-b")
+        defer { b.stop() }
+        let logs = { [serve, a, b].map { "\($0.log.lastPathComponent):\n\($0.output.suffix(3000))" }.joined(separator: "\n") }
+        try #require(serve.wait(300), "the sweep did not finish in 300 s:\n\(logs())")
+        #expect(serve.process.terminationStatus == 0, "\(logs())")
+
+        let s = try SweepStore(folder: p.store, readOnly: true)
+        let trials = try s.storedTrials()
+        #expect(trials.count == 3 + 3 * 2, "\(trials.map(\.trial.trialId))")
+        #expect(trials.allSatisfy { $0.trial.state == .done }, "\(trials.map { ($0.trial.trialId, $0.trial.reasons) })\n\(logs())")
+        #expect(try s.resultCounts().values.allSatisfy { $0 == 1 })
+        let stages = trials.filter(\.point.isTrainingStage)
+        #expect(stages.count == 3 && stages.allSatisfy { $0.trial.attempt == 1 })
+        let artifacts = try s.artifacts()
+        #expect(artifacts.count == 3)
+        for row in artifacts {
+            #expect(try ArtifactHash.ofFile(at: p.store.appendingPathComponent("artifacts/\(row.sha256)").path).hex == row.sha256)
+        }
+        // Each level's checkpoint carries its mask: a quarter, then half, of the prunable weights
+        // (level 1's was fetched to train level 2, level 2's to measure it).
+        var sparsities: Set<Double> = []
+        for work in ["work-a", "work-b"] {
+            let checkpoints = p.root.appendingPathComponent("\(work)/checkpoints")
+            for sha in (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? [] {
+                let mask = checkpoints.appendingPathComponent("\(sha)/mask.safetensors")
+                guard FileManager.default.fileExists(atPath: mask.path) else { continue }
+                let file = try SafetensorsFile(url: mask)
+                var zeros = 0, count = 0
+                for name in file.tensorNames { let v = try file.floats(name); zeros += v.filter { $0 == 0 }.count; count += v.count }
+                sparsities.insert((Double(zeros) / Double(count) * 100).rounded() / 100)
+            }
+        }
+        #expect(sparsities == [0.25, 0.5], "\(sparsities)\n\(logs())")
+        // Each imp point was measured on its own level's checkpoint.
+        let checkpointOf = try s.stageArtifacts()
+        for t in trials where t.point.variant == "imp" && !t.point.isTrainingStage {
+            let key = try #require(t.point.inputs.first?.stage)
+            let sha = try #require(checkpointOf[key]?.sha256)
+            #expect(try #require(t.resultJSON).contains("checkpoints/\(sha)"), "\(t.trial.trialId)")
+        }
     }
 }

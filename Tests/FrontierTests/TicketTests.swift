@@ -457,6 +457,27 @@ import FrontierSupport
         #expect(levels.map { $0["pruned"] as? Int } == [0, 960, 1920], "a quarter of the tiny base's 3,840 prunable weights per round")
         #expect(levels.allSatisfy { $0["energy_source"] as? String == "estimated" && $0["metrics"] is [String: Any] })
         #expect(first.stderr.contains("imp level 2 of 2: sparsity 50.0%"), "\(first.stderr)")
+        // Level by level, each from the one before in another folder (as a sweep's stages run
+        // them, on whichever machine): the same masks and the same trained bits.
+        var previous = out.appendingPathComponent("level-00")
+        for level in 1...2 {
+            let alone = root.appendingPathComponent("alone-\(level)")
+            let args = Array(imp("0.99").dropLast(2)).map { $0 == out.path ? alone.path : $0 }
+                + ["--energy", "estimated", "--level", "\(level)", "--previous", previous.path]
+            let run = try AgentCommandLineTests.run(args)
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(!run.stderr.contains("imp level \(level - 1) of"), "level \(level - 1) was trained again: \(run.stderr)")
+            let name = TicketSearchStore.levelName(level)
+            for file in ["mask.safetensors", "model.safetensors"] {
+                #expect(FileManager.default.contents(atPath: alone.appendingPathComponent("\(name)/\(file)").path)
+                            == FileManager.default.contents(atPath: out.appendingPathComponent("\(name)/\(file)").path), "level \(level) \(file)")
+            }
+            previous = alone.appendingPathComponent(name)
+        }
+        let wrong = try AgentCommandLineTests.run(Array(imp("0.99").dropLast(2)).map { $0 == out.path ? root.appendingPathComponent("x2").path : $0 }
+                                                  + ["--level", "2", "--previous", out.appendingPathComponent("level-00").path])
+        #expect(wrong.status == 64 && wrong.stderr.contains("mask"), "level 2 from a dense level 0: \(wrong.stderr)")
+
         // The same command again reads the levels back; another target is refused, naming it.
         let again = try AgentCommandLineTests.run(imp("0.5"))
         #expect(again.status == 0 && !again.stderr.contains("imp level 1 of"), "\(again.stderr)")

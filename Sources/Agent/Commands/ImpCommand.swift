@@ -32,6 +32,12 @@ struct ImpCommand: ParsableCommand {
             --mask of eval, bench, run, grids and finetune (e.g. on another task: a transferred \
             ticket), and the level folders run on the sparse kernels as they are.
 
+            --level K trains level K alone, from level K−1's folder: OUT/level-(K−1), or the folder \
+            --previous names (linked there; a level another machine or a sweep stage trained). \
+            The schedule is the one --per-round, --of and --target-sparsity give, so every level of \
+            one search must be run with the same three. A sweep runs its IMP levels this way, one \
+            stage per level.
+
             Interrupted searches resume: run the same command again. Finished levels are read back, \
             and the level that was training resumes from its last saved state (--checkpoint-every). \
             The controls at the same per-matrix sparsities are imp-control.
@@ -62,6 +68,12 @@ struct ImpCommand: ParsableCommand {
     @Option(help: "keep: the head keeps what the last level trained (the authors' code); rewind: it goes back to the rewind point too.")
     var head: TicketRewind.HeadPolicy = .keep
 
+    @Option(help: "Train this level alone (1 and up), from level K−1's folder in OUT or --previous.")
+    var level: Int?
+
+    @Option(help: "With --level K: level K−1's finished folder (training.json, and mask.safetensors from level 1), linked into OUT.")
+    var previous: String?
+
     @OptionGroup(title: "Training (every level)") var training: TrainingOptions
 
     @Flag(help: "Write into an existing --out that holds other files.")
@@ -77,16 +89,23 @@ struct ImpCommand: ParsableCommand {
             try settings().fineTune.validate()
         } catch { throw ValidationError("\(error)") }
         if let rewindStep, rewindStep < 1 { throw ValidationError("--rewind-step must be at least 1 (leave it out to rewind to θ0); got \(rewindStep).") }
+        if let level, level < 1 { throw ValidationError("--level must be at least 1 (level 0 is the dense fine-tune: leave --level out); got \(level).") }
+        if previous != nil, level == nil { throw ValidationError("--previous needs --level (the level trained from it).") }
+        if level != nil, rewindStep != nil, previous != nil {
+            throw ValidationError("--rewind-step with --previous: the rewind point is level 0's, in OUT; run the levels in one folder.")
+        }
     }
 
     func settings() -> TicketSearchSettings {
         TicketSearchSettings(method: .imp, fineTune: training.settings(task: inputs.task, base: inputs.base, data: inputs.data, regime: "full"),
                              schedule: PruningSchedule(perRound: perRound, basis: of, target: targetSparsity),
-                             rewindStep: rewindStep, head: head)
+                             rewindStep: rewindStep, head: head, levels: level.map { [$0] })
     }
 
     func run() throws {
-        try TicketSearchRun(settings: settings(), out: out, overwrite: overwrite, energy: training.energy).run()
+        var run = TicketSearchRun(settings: settings(), out: out, overwrite: overwrite, energy: training.energy)
+        if let level, let previous { run.previous = (level - 1, previous) }
+        try run.run()
     }
 }
 
@@ -194,6 +213,8 @@ struct TicketSearchRun {
     let out: String
     let overwrite: Bool
     let energy: EnergyMeterChoice
+    /// A finished level's folder from elsewhere, linked into the output as that level.
+    var previous: (level: Int, folder: String)?
 
     func run() throws {
         let output = URL(fileURLWithPath: out).standardizedFileURL
@@ -204,6 +225,7 @@ struct TicketSearchRun {
         let search: TicketSearch
         do {
             try checkOutput(output)
+            if let previous { try link(previous.folder, asLevel: previous.level, of: store) }
             meter = try TrainingEnergyMeter(choice: energy)
             let inputs = try FineTuneSetup.inputs(settings: fineTune)
             let checkpoint = try Checkpoint.load(directory: URL(fileURLWithPath: fineTune.base))
@@ -244,6 +266,28 @@ struct TicketSearchRun {
                                                 source: settings.source, levels: levels))
     }
 
+    /// Links a finished level's folder into the search as `level-NN` (the same link again is
+    /// fine: a resumed run; another folder already there is refused).
+    func link(_ folder: String, asLevel level: Int, of store: TicketSearchStore) throws {
+        let manager = FileManager.default
+        let source = URL(fileURLWithPath: folder).standardizedFileURL.resolvingSymlinksInPath()
+        guard try TicketSearch.readRecord(source) != nil else {
+            throw FineTuneError.invalidOutput(folder: source.path, detail: "--previous is not a finished fine-tune folder (no training.json)")
+        }
+        if level > 0, !manager.fileExists(atPath: source.appendingPathComponent(TicketSearchStore.maskFile).path) {
+            throw FineTuneError.invalidOutput(folder: source.path, detail: "--previous has no \(TicketSearchStore.maskFile): level \(level) of a search has one")
+        }
+        let target = store.levelFolder(level)
+        if manager.fileExists(atPath: target.path) {
+            guard target.resolvingSymlinksInPath().path == source.path else {
+                throw FineTuneError.invalidOutput(folder: target.path, detail: "holds another level \(level) than --previous \(source.path)")
+            }
+            return
+        }
+        try manager.createDirectory(at: store.folder, withIntermediateDirectories: true)
+        try manager.createSymbolicLink(at: target, withDestinationURL: source)
+    }
+
     /// A new folder, a folder of this search (resumed), or an occupied one (--overwrite).
     func checkOutput(_ output: URL) throws {
         let manager = FileManager.default
@@ -258,7 +302,8 @@ struct TicketSearchRun {
         guard manager.fileExists(atPath: output.path, isDirectory: &isDirectory) else { return }
         guard isDirectory.boolValue else { throw FineTuneError.invalidOutput(folder: output.path, detail: "exists and is not a folder") }
         if manager.fileExists(atPath: output.appendingPathComponent(TicketSearchStore.manifestFile).path) { return }
-        let entries = try manager.contentsOfDirectory(atPath: output.path)
+        // The link to --previous may be all a killed first run left.
+        let entries = try manager.contentsOfDirectory(atPath: output.path).filter { $0 != previous.map { TicketSearchStore.levelName($0.level) } }
         guard entries.isEmpty || overwrite else { throw FineTuneError.outputOccupied(folder: output.path, entries: entries) }
     }
 }

@@ -74,7 +74,10 @@ public final class TicketSearch {
     /// Levels this search trains, in order.
     public func plannedLevels(_ manifest: TicketSearchManifest) -> [Int] {
         switch settings.method {
-        case .imp: return Array(manifest.pruned.indices)
+        case .imp:
+            // One level alone (a sweep's stage, or a search spread over machines): the level
+            // before it must be in the folder.
+            return settings.levels?.sorted() ?? Array(manifest.pruned.indices)
         default: return (settings.levels ?? Array(manifest.pruned.indices.dropFirst())).sorted()
         }
     }

@@ -23,7 +23,8 @@ public struct TicketSearchSettings: Codable, Sendable, Equatable {
     public var head: TicketRewind.HeadPolicy
     /// Controls: the IMP folder whose levels and masks they follow (absolute).
     public var source: String?
-    /// Controls: which of the source's levels (nil: every pruned one).
+    /// Controls: which of the source's levels (nil: every pruned one). IMP: the one level trained
+    /// alone, from the level before it in the folder (nil: every level, from 0).
     public var levels: [Int]?
 
     public init(method: TicketMethod, fineTune: FineTuneSettings, schedule: PruningSchedule, rewindStep: Int? = nil,
