@@ -88,7 +88,9 @@ public struct ArtifactFetcher: Sendable {
         // What arrives for this artifact after it ended is nobody's.
         defer { link.discardInbox(about: hex) }
 
-        let window = Int64(max(1, settings.windowChunks)) * Int64(chunkBytes)
+        var pace = TransferPace(bytesPerSecond: settings.maxBytesPerSecond)
+        let requestBytes = pace.chunkBytes(chunkBytes)
+        let window = Int64(max(1, settings.windowChunks)) * Int64(requestBytes)
         /// The next offset to ask for.
         var requested = written
         /// The offset last asked for again after data arrived past the end.
@@ -105,17 +107,20 @@ public struct ArtifactFetcher: Sendable {
                 throw ArtifactTransferError.noProgress(sha256: hex, seconds: now - lastProgress, offset: written, size: size,
                                                        lastProblem: lastProblem)
             }
-            while !waiting, requested < size, requested - written < window {
+            while !waiting, requested < size, requested - written < window, pace.mayGoOn() {
                 var request = WireArtifactFetch()
                 request.trialID = trialId
                 request.attempt = attempt
                 request.sha256 = hex
                 request.offset = UInt64(requested)
-                request.maxBytes = UInt32(min(Int64(chunkBytes), size - requested))
+                request.maxBytes = UInt32(min(Int64(requestBytes), size - requested))
                 link.send(.artifactFetch(request))
+                pace.sent(Int(request.maxBytes))
                 requested += Int64(request.maxBytes)
             }
-            guard let body = link.receive(about: hex, timeout: settings.pollInterval) else {
+            guard let body = link.receive(about: hex, timeout: pace.bytesPerSecond == nil ? settings.pollInterval : 0.01) else {
+                // Held back by the pace with nothing asked for: no answer is due.
+                if requested == written, requested < size, !pace.mayGoOn() { lastHeard = MonotonicClock.now() }
                 if MonotonicClock.now() - lastHeard >= settings.replyTimeout {
                     log("artifact \(hex) for \(trialId): no answer for \(settings.replyTimeout) s at byte \(written) of \(size); asking again")
                     requested = written

@@ -16,6 +16,8 @@ public struct ArtifactTransferSettings: Sendable {
     public var hashMismatchRetries: Int
     /// How often a wait looks at the cancellation.
     public var pollInterval: Double = 0.1
+    /// A cap on the transfer's bytes per second (nil: as fast as the link goes).
+    public var maxBytesPerSecond: Double?
 
     public init(hashMismatchRetries: Int) { self.hashMismatchRetries = hashMismatchRetries }
 

@@ -43,7 +43,8 @@ public struct ArtifactUploader: Sendable {
         guard actualSize == size else {
             throw ArtifactTransferError.localFile(path: file.path, detail: "is \(actualSize) bytes, but the upload was asked for \(size)")
         }
-        let chunkBytes = max(1, min(settings.chunkBytes, WireProtocol.maxArtifactChunkBytes))
+        var pace = TransferPace(bytesPerSecond: settings.maxBytesPerSecond)
+        let chunkBytes = pace.chunkBytes(max(1, min(settings.chunkBytes, WireProtocol.maxArtifactChunkBytes)))
         let window = Int64(max(1, settings.windowChunks)) * Int64(chunkBytes)
         link.discardInbox(about: hex)
         // What arrives for this artifact after it ended is nobody's.
@@ -86,7 +87,7 @@ public struct ArtifactUploader: Sendable {
                                                        lastProblem: lastProblem)
             }
             if var sending = next {
-                while sending < size, sending - acknowledged < window {
+                while sending < size, sending - acknowledged < window, pace.mayGoOn() {
                     let data = try source.read(at: sending, count: Int(min(Int64(chunkBytes), size - sending)))
                     guard !data.isEmpty else {
                         throw ArtifactTransferError.localFile(path: file.path, detail: "ended at byte \(sending) of \(size) while uploading")
@@ -99,11 +100,14 @@ public struct ArtifactUploader: Sendable {
                     chunk.size = UInt64(size)
                     chunk.data = data
                     link.send(.artifactChunk(chunk))
+                    pace.sent(data.count)
                     sending += Int64(data.count)
                 }
                 next = sending
             }
-            guard let body = link.receive(about: hex, timeout: settings.pollInterval) else {
+            guard let body = link.receive(about: hex, timeout: pace.bytesPerSecond == nil ? settings.pollInterval : 0.01) else {
+                // Held back by the pace with nothing in flight: no answer is due.
+                if let sent = next, sent == acknowledged, sent < size, !pace.mayGoOn() { lastHeard = MonotonicClock.now() }
                 if MonotonicClock.now() - lastHeard >= settings.replyTimeout {
                     log("artifact \(hex) for \(trialId): no answer for \(settings.replyTimeout) s at byte \(acknowledged) of \(size); offering again")
                     offer()
@@ -117,6 +121,9 @@ public struct ArtifactUploader: Sendable {
                 let offset = Int64(clamping: resume.offset)
                 guard offset <= size else {
                     throw ArtifactTransferError.inconsistent(sha256: hex, detail: "the coordinator resumes at \(offset), past the size \(size)")
+                }
+                if offset > 0, offset < size {
+                    log("artifact \(hex) for \(trialId): the coordinator holds \(offset) of \(size) bytes; resuming there")
                 }
                 advance(to: offset)
                 next = offset

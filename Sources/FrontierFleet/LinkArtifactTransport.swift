@@ -13,11 +13,15 @@ public struct LinkArtifactTransport: ArtifactTransport {
     public var uploader: ArtifactUploader
     public var fetcher: ArtifactFetcher
 
-    public init(link: ArtifactTransferLink, cache: ArtifactCache, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(link: ArtifactTransferLink, cache: ArtifactCache, bytesPerSecond: Double? = nil,
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.link = link
         self.cache = cache
-        uploader = ArtifactUploader(log: log)
-        fetcher = ArtifactFetcher(log: log)
+        var uploads = ArtifactTransferSettings.uploads, fetches = ArtifactTransferSettings.fetches
+        uploads.maxBytesPerSecond = bytesPerSecond
+        fetches.maxBytesPerSecond = bytesPerSecond
+        uploader = ArtifactUploader(settings: uploads, log: log)
+        fetcher = ArtifactFetcher(settings: fetches, log: log)
     }
 
     public func upload(file: URL, hash: ArtifactHash, size: Int64, trialId: String, attempt: UInt32,

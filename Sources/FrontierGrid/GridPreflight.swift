@@ -124,7 +124,9 @@ public struct GridPreflight: Sendable {
                 facts = try? result.get()
                 if case let .failure(error) = result { add(error.subject, error.message, point: point.label) }
             }
-            if let facts {
+            // A trained point is measured on its stage's checkpoint, whose head the stage fits to
+            // the task (a bare encoder gets one): the grid model's head is not what runs.
+            if let facts, !sweepPoint.inputs.contains(where: { $0.role == "checkpoint" }) {
                 for problem in facts.problems(for: expanded.task) { add(problem.subject, problem.message, point: point.label) }
             }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import FrontierMeasurement
+import FrontierSupport
 @testable import FrontierArtifacts
 @testable import FrontierFleet
 @testable import FrontierSweep
@@ -294,6 +295,30 @@ import FrontierMeasurement
         }
         // It kept offering while it waited.
         #expect(pump.sent("artifact_offer") >= 2)
+    }
+
+    /// `connect --artifact-rate-mb`: a capped upload and fetch take at least size ÷ rate, in
+    /// chunks of a tenth of a second's bytes, and still arrive whole.
+    @Test func aRateCapPacesUploadsAndFetchesInSmallChunks() throws {
+        let u = try Upload(size: 400_000, seed: 17)
+        defer { u.folder.remove() }
+        let pump = Pump(u.exchange)
+        defer { pump.stop() }
+        var uploads = ArtifactTransferSettings.uploads, fetches = ArtifactTransferSettings.fetches
+        uploads.maxBytesPerSecond = 1_000_000
+        fetches.maxBytesPerSecond = 1_000_000
+        var started = MonotonicClock.now()
+        try u.run(ArtifactUploader(settings: uploads), pump)
+        // Paced: the last 100 kB chunk may leave at 0.3 s, no earlier.
+        #expect(MonotonicClock.now() - started >= 0.29)
+        #expect(pump.sent("artifact_chunk") == 4)
+        #expect(try Data(contentsOf: u.exchange.store.url(of: u.hash)!) == Data(u.bytes))
+        started = MonotonicClock.now()
+        let url = try ArtifactFetcher(settings: fetches).fetch(u.ref, trialId: "measure-b", attempt: 1, into: try u.cache(), via: pump.link,
+                                                               cancellation: TrialCancellation())
+        #expect(MonotonicClock.now() - started >= 0.29)
+        #expect(pump.sent("artifact_fetch") == 4)
+        #expect(try Data(contentsOf: url) == Data(u.bytes))
     }
 
     // MARK: Fetches

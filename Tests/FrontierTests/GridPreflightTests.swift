@@ -84,6 +84,22 @@ import Testing
         #expect(report.problems.allSatisfy { $0.subject.hasSuffix("config.json") })
     }
 
+    /// A grid may fine-tune a model for a task it has no head for (a bare encoder, or one tuned on
+    /// another task): the trained points run on the stage's checkpoint, which has one. Its
+    /// untrained points are still checked.
+    @Test func trainedPointsAreNotHeldToTheBaseModelsHead() throws {
+        let model = try AgentCommandLineTests.tinyCheckpoint()
+        defer { try? FileManager.default.removeItem(at: model) }
+        let report = Self.check(try Self.points(models: [model.path], tasks: ["STS-B"], variants: """
+              - { name: finetuned, baseline: true, train: { epochs: 1 }, techniques: [] }
+              - { name: finetuned-int8, train: { epochs: 1 }, techniques: [{ name: quantization, mode: int8 }] }
+              - { name: int8, techniques: [{ name: quantization, mode: int8 }] }
+            """))
+        #expect(report.problems.count == 1, "\(report.problems)")
+        #expect(report.problems.first?.message.contains("STS-B is a regression task") == true)
+        #expect(report.problems.first?.points == ["int8 on STS-B with \(model.lastPathComponent)"], "\(report.problems)")
+    }
+
     @Test func aModelFineTunedOnAnotherTaskIsNamed() throws {
         let model = try AgentCommandLineTests.tinyCheckpoint()
         defer { try? FileManager.default.removeItem(at: model) }

@@ -62,10 +62,47 @@ import FrontierEngine
             """
         }
 
-        func serve() throws -> Child {
+        func serve(log: String = "serve.log") throws -> Child {
             try Child(SweepProcessTests.frontier!, ["serve", grid.path, "--bind", endpoint, "--store", store.path,
                                                     "--lease-s", "3", "--exit-when-done"],
-                      log: root.appendingPathComponent("serve.log"))
+                      log: root.appendingPathComponent(log))
+        }
+
+        /// Bytes the coordinator holds of an upload in progress (nil: none in progress).
+        func partialBytes() -> Int? {
+            let folder = store.appendingPathComponent("artifacts/partial")
+            let parts = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".part") }
+            return parts.compactMap { try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent($0).path)[.size] as? Int }.max()
+        }
+
+        /// Waits until an upload is under way (some bytes held, not all).
+        func waitForUpload(_ seconds: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if let bytes = partialBytes(), bytes > 0 { return true }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            return false
+        }
+
+        /// The sweep's end state: every trial done once, measurements never repeated, one
+        /// artifact per stage whose file is what its hash names.
+        func assertFinishedOnce(stages: Int, measurements: Int, _ logs: () -> String) throws {
+            let s = try SweepStore(folder: store, readOnly: true)
+            let trials = try s.storedTrials()
+            #expect(trials.count == stages + measurements, "\(trials.map(\.trial.trialId))")
+            #expect(trials.allSatisfy { $0.trial.state == .done }, "\(trials.map { ($0.trial.trialId, $0.trial.reasons) })\n\(logs())")
+            #expect(try s.resultCounts().values.allSatisfy { $0 == 1 })
+            for t in trials where !t.point.isTrainingStage {
+                #expect(t.trial.attempt == 1, "\(t.trial.trialId) ran \(t.trial.attempt) times: \(t.trial.reasons)")
+            }
+            let artifacts = try s.artifacts()
+            #expect(artifacts.count == stages)
+            for row in artifacts {
+                #expect(try ArtifactHash.ofFile(at: store.appendingPathComponent("artifacts/\(row.sha256)").path).hex == row.sha256)
+            }
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: store.appendingPathComponent("artifacts/partial").path)) ?? []
+            #expect(left.filter { $0.hasSuffix(".part") }.isEmpty, "partial uploads left: \(left)")
         }
 
         func agent(_ name: String, deviceClass: String, log: String? = nil, extra: [String] = []) throws -> Child {
@@ -161,13 +198,18 @@ import FrontierEngine
 
     /// IMP levels as stages: level 0 (the dense fine-tune), then levels 1 and 2, each trained by
     /// `frontier-agent imp --level` from the level before it, which travels as an artifact; the
-    /// two sparsities are measured on their levels on both device classes.
+    /// two sparsities are measured on their levels on both device classes, and a `mask_from`
+    /// stage fine-tunes another seed under level 2's mask.
     @Test(.needsSweepBinaries) func impLevelsChainAcrossTheFleetAndEachMaskPrunesItsShare() throws {
         let p = try Pipeline(variants: """
               - { name: dense, techniques: [] }
               - name: imp
                 train: { epochs: 1, batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3, imp: { sparsity: "${sparsity}", per_round: 0.25 } }
                 axes: { sparsity: [0.25, 0.5] }
+                techniques: [{ name: magnitude-pruning, sparsity: "${sparsity}", kernel: auto }]
+              - name: ticket-other-seed
+                train: { epochs: 1, batch: 4, max_seq_len: 16, threads: 1, seed: 8, lr: 1.0e-3, mask_from: imp }
+                axes: { sparsity: [0.5] }
                 techniques: [{ name: magnitude-pruning, sparsity: "${sparsity}", kernel: auto }]
             """)
         defer { try? FileManager.default.removeItem(at: p.root) }
@@ -183,13 +225,14 @@ import FrontierEngine
 
         let s = try SweepStore(folder: p.store, readOnly: true)
         let trials = try s.storedTrials()
-        #expect(trials.count == 3 + 3 * 2, "\(trials.map(\.trial.trialId))")
+        // Stages: IMP levels 0–2 and the fine-tune under level 2's mask; each point on both classes.
+        #expect(trials.count == 4 + 4 * 2, "\(trials.map(\.trial.trialId))")
         #expect(trials.allSatisfy { $0.trial.state == .done }, "\(trials.map { ($0.trial.trialId, $0.trial.reasons) })\n\(logs())")
         #expect(try s.resultCounts().values.allSatisfy { $0 == 1 })
         let stages = trials.filter(\.point.isTrainingStage)
-        #expect(stages.count == 3 && stages.allSatisfy { $0.trial.attempt == 1 })
+        #expect(stages.count == 4 && stages.allSatisfy { $0.trial.attempt == 1 })
         let artifacts = try s.artifacts()
-        #expect(artifacts.count == 3)
+        #expect(artifacts.count == 4)
         for row in artifacts {
             #expect(try ArtifactHash.ofFile(at: p.store.appendingPathComponent("artifacts/\(row.sha256)").path).hex == row.sha256)
         }
@@ -210,10 +253,61 @@ import FrontierEngine
         #expect(sparsities == [0.25, 0.5], "\(sparsities)\n\(logs())")
         // Each imp point was measured on its own level's checkpoint.
         let checkpointOf = try s.stageArtifacts()
-        for t in trials where t.point.variant == "imp" && !t.point.isTrainingStage {
+        for t in trials where t.point.variant != "dense" && !t.point.isTrainingStage {
             let key = try #require(t.point.inputs.first?.stage)
             let sha = try #require(checkpointOf[key]?.sha256)
             #expect(try #require(t.resultJSON).contains("checkpoints/\(sha)"), "\(t.trial.trialId)")
         }
+    }
+
+    /// Chaos: the agent uploading a stage's checkpoint is killed (SIGKILL) mid-upload (its
+    /// uploads capped at 10 kB/s so that there is a middle). Back with the same id and work
+    /// folder, it gets the stage again, packs the same file (the finished folder is not trained
+    /// again) and the upload resumes at the bytes the coordinator holds.
+    @Test(.needsSweepBinaries) func anAgentKilledMidUploadResumesTheUploadWhenItReturns() throws {
+        let p = try Pipeline()
+        defer { try? FileManager.default.removeItem(at: p.root) }
+        let serve = try p.serve()
+        defer { serve.stop() }
+        var a = try p.agent("a", deviceClass: "cpu-a", extra: ["--artifact-rate-mb", "0.01"])
+        defer { a.stop() }
+        try #require(p.waitForUpload(120), "no upload started within 120 s:\n\(a.output.suffix(3000))")
+        a.kill(SIGKILL)
+        a.stop()
+        let held = try #require(p.partialBytes())
+        let first = a.output
+        a = try p.agent("a", deviceClass: "cpu-a", log: "a-again.log")
+        let logs = { "serve:\n\(serve.output.suffix(3000))\nfirst agent:\n\(first.suffix(2000))\nagain:\n\(a.output.suffix(3000))" }
+        try #require(serve.wait(300), "the sweep did not finish in 300 s:\n\(logs())")
+        #expect(serve.process.terminationStatus == 0, "\(logs())")
+        try p.assertFinishedOnce(stages: 1, measurements: 3, logs)
+        #expect(a.output.contains("the coordinator holds") && a.output.contains("resuming there"), "the upload started over (\(held) bytes were held):\n\(logs())")
+        let stages = p.root.appendingPathComponent("work-a/stages")
+        let key = try #require(try FileManager.default.contentsOfDirectory(atPath: stages.path).first)
+        let trainerLog = try String(contentsOf: stages.appendingPathComponent("\(key)/finetune.log"), encoding: .utf8)
+        #expect(trainerLog.contains("already finished"), "the restarted agent trained the finished stage again:\n\(trainerLog.suffix(2000))")
+    }
+
+    /// Chaos: the coordinator is killed (SIGKILL) while a checkpoint uploads, and restarted on
+    /// the same store. The agent offers again and the upload completes (from the partial's last
+    /// flushed length: 0 for this small file); the sweep ends with one artifact and every
+    /// measurement run once per device class.
+    @Test(.needsSweepBinaries) func aCoordinatorKilledMidUploadLosesNothing() throws {
+        let p = try Pipeline()
+        defer { try? FileManager.default.removeItem(at: p.root) }
+        var serve = try p.serve()
+        let a = try p.agent("a", deviceClass: "cpu-a", extra: ["--artifact-rate-mb", "0.01"])
+        let b = try p.agent("b", deviceClass: "cpu-b")
+        defer { [serve, a, b].forEach { $0.stop() } }
+        try #require(p.waitForUpload(120), "no upload started within 120 s:\n\(a.output.suffix(3000))\n\(b.output.suffix(3000))")
+        serve.kill(SIGKILL)
+        serve.process.waitUntilExit()
+        let first = serve.output
+        Thread.sleep(forTimeInterval: 1)
+        serve = try p.serve(log: "serve-2.log")
+        let logs = { "first serve:\n\(first.suffix(2000))\nserve:\n\(serve.output.suffix(3000))\na:\n\(a.output.suffix(3000))\nb:\n\(b.output.suffix(3000))" }
+        try #require(serve.wait(300), "the resumed sweep did not finish in 300 s:\n\(logs())")
+        #expect(serve.process.terminationStatus == 0, "\(logs())")
+        try p.assertFinishedOnce(stages: 1, measurements: 3 * 2, logs)
     }
 }

@@ -61,6 +61,9 @@ struct ConnectCommand: ParsableCommand {
     @Option(name: .customLong("artifact-cache-mb"), help: "Trained checkpoints kept here for later trials, MiB (least recently used go first).")
     var cacheMb: Int = 4096
 
+    @Option(name: .customLong("artifact-rate-mb"), help: "Cap checkpoint uploads and fetches at this many MB/s (default: no cap), so a sweep does not saturate a link the cluster shares.")
+    var artifactRateMb: Double?
+
     @Option(help: "The folder ${FRONTIER_SHARED} stands for in grid paths (default: $FRONTIER_SHARED, else ../shared).")
     var shared: String?
 
@@ -84,6 +87,9 @@ struct ConnectCommand: ParsableCommand {
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let deviceClass { _ = try DeviceClass.validated(deviceClass) }
+        if let artifactRateMb, !(artifactRateMb > 0 && artifactRateMb.isFinite) {
+            throw ValidationError("--artifact-rate-mb must be a positive number of MB/s; got \(artifactRateMb)")
+        }
     }
 
     func run() throws {
@@ -134,7 +140,8 @@ struct ConnectCommand: ParsableCommand {
             let transfers = ArtifactTransferLink()
             let cacheBudget = Int64(cacheMb) << 20
             let cache = try ArtifactCache(root: (runner.work ?? spoolDir).appendingPathComponent("artifact-cache"), budgetBytes: cacheBudget)
-            runner.artifacts.transport = LinkArtifactTransport(link: transfers, cache: cache, log: log)
+            runner.artifacts.transport = LinkArtifactTransport(link: transfers, cache: cache, bytesPerSecond: artifactRateMb.map { $0 * 1e6 },
+                                                               log: log)
             let agent = try SweepAgent(options: options, runner: runner, transfers: transfers, log: log)
             switch try agent.run(stop: stop) {
             case .finished: log("sweep finished after \(agent.completed) trials here")
