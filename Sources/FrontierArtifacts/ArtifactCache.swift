@@ -139,9 +139,10 @@ public final class ArtifactCache: Sendable {
     /// cannot fit (`doesNotFit`) is left where it is and nothing is evicted. Inserting an
     /// artifact already cached deletes `file` and marks a use.
     @discardableResult
-    public func insert(_ hash: ArtifactHash, from file: URL) throws -> URL {
+    public func insert(_ hash: ArtifactHash, from file: URL, hashedAs computed: ArtifactHash? = nil) throws -> URL {
         let source = try PosixFile.open(file.path, O_RDONLY)
-        let (actual, size) = try ArtifactHash.ofFile(source)
+        // `computed`: the caller hashed the bytes as it wrote them (a fetch does); no second read.
+        let (actual, size) = try computed.map { ($0, try source.size()) } ?? ArtifactHash.ofFile(source)
         try source.syncData()
         try source.close()
         guard actual == hash else {

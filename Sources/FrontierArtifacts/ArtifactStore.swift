@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import FrontierSupport
 import Synchronization
 
 /// The coordinator's artifacts: uploads received in chunks, checked against their content
@@ -34,7 +35,7 @@ public final class ArtifactStore: Sendable {
         /// The most bytes one `readChunk` returns, whatever the caller asks.
         public var maximumReadChunk: Int
 
-        public init(maximumArtifactSize: Int64 = 4 << 30, checkpointInterval: Int64 = 8 << 20, maximumReadChunk: Int = 8 << 20) {
+        public init(maximumArtifactSize: Int64 = 4 << 30, checkpointInterval: Int64 = 32 << 20, maximumReadChunk: Int = 8 << 20) {
             self.maximumArtifactSize = maximumArtifactSize
             self.checkpointInterval = checkpointInterval
             self.maximumReadChunk = maximumReadChunk
@@ -111,6 +112,7 @@ public final class ArtifactStore: Sendable {
                 let end = offset + Int64(buffer.count)
                 guard end <= declaredSize else { throw ArtifactError.exceedsDeclaredSize(hash, declaredSize: declaredSize, attemptedSize: end) }
                 let file = try openPartial(&state, hash)
+                if offset == 0 { state.hasher = SHA256() }
                 do {
                     try file.write(buffer, at: offset)
                 } catch {
@@ -118,6 +120,8 @@ public final class ArtifactStore: Sendable {
                     try? file.truncate(to: state.length)
                     throw error
                 }
+                // Hashed as it arrives: the chunks' hashing overlaps the sender's next ones.
+                state.hasher?.update(bytes: buffer)
                 return end
             }
             state.length = end
@@ -129,7 +133,7 @@ public final class ArtifactStore: Sendable {
     }
 
     /// Finishes the upload of `hash`: checks that the partial holds `declaredSize` bytes, flushes
-    /// it, hashes it (streamed), renames it to `root/<hex>` and flushes both folders. Only after
+    /// it, checks its SHA-256 (hashed as the chunks arrived, or read back after a restart), renames it to `root/<hex>` and flushes both folders. Only after
     /// this returns is the artifact stored, and may the caller record it. On a hash mismatch the
     /// partial is deleted and `hashMismatch` thrown: the sender starts again from 0. Completing an
     /// artifact already stored with that size (a repeated request) returns its file.
@@ -150,7 +154,12 @@ public final class ArtifactStore: Sendable {
             guard state.length == declaredSize else { throw ArtifactError.incomplete(hash, received: state.length, declaredSize: declaredSize) }
             let file = try openPartial(&state, hash)
             try file.syncData()
-            let (actual, size) = try ArtifactHash.ofFile(file)
+            let (actual, size): (ArtifactHash, Int64)
+            if var hasher = state.hasher {
+                (actual, size) = (try ArtifactHash(hex: hasher.finalize()), try file.size())
+            } else {
+                (actual, size) = try ArtifactHash.ofFile(file)
+            }
             guard size == declaredSize, actual == hash else {
                 try discard(&state, hash)
                 if size != declaredSize { throw ArtifactError.sizeMismatch(hash, declaredSize: declaredSize, actualSize: size) }
@@ -222,6 +231,7 @@ public final class ArtifactStore: Sendable {
         }
         state.length = durable
         state.durable = durable
+        state.hasher = nil
         state.adopted = true
     }
 

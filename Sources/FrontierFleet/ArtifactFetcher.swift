@@ -57,7 +57,8 @@ public struct ArtifactFetcher: Sendable {
             }
             log("artifact \(hash) for \(trialId): \(detail); fetching it again from 0")
         }
-        try cache.insert(hash, from: destination)
+        // The download hashed the bytes as it wrote them and they matched.
+        try cache.insert(hash, from: destination, hashedAs: hash)
         guard let pinned = try cache.pin(hash) else {
             throw ArtifactTransferError.inconsistent(sha256: hash.hex, detail: "inserted into the cache, then not found in it")
         }

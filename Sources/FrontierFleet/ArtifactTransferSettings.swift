@@ -5,7 +5,7 @@ public struct ArtifactTransferSettings: Sendable {
     /// Data bytes per chunk (upload) or per request (fetch); at most `WireProtocol.maxArtifactChunkBytes`.
     public var chunkBytes = WireProtocol.maxArtifactChunkBytes
     /// Chunks or requests outstanding at once. 16 MiB keeps a loopback or LAN link busy across
-    /// the store's flush every 8 MiB, and bounds what a loss resends.
+    /// the store's flush every 32 MiB, and bounds what a loss resends.
     public var windowChunks = 16
     /// Silence after which the transfer asks again (an upload re-offers and resumes from the
     /// coordinator's offset; a fetch asks from its own).
