@@ -8,10 +8,9 @@ import FrontierWire
 
 /// Runs one training stage of a sweep on this agent: `frontier-agent finetune` (or `imp --level`
 /// for an IMP level) in a child process (its crash or memory never touches the agent), in a
-/// folder kept per stage key under
-/// the agent's work folder, so that the same stage handed back to this agent after a kill
-/// resumes from its last saved state (`--checkpoint-every`) and a finished one is not trained
-/// again. The checkpoint folder is packed into one content-addressed file, uploaded, and only
+/// folder kept per stage key under the agent's work folder, so that the same stage handed back
+/// to this agent after a kill resumes from its last saved state (`--checkpoint-every`) and a
+/// finished one is not trained again. The checkpoint folder is packed into one content-addressed file, uploaded, and only
 /// then reported: a stage's result counts only when the coordinator holds its checkpoint.
 public struct TrainingStageRunner: Sendable {
     public var executable: String
@@ -124,7 +123,7 @@ public struct TrainingStageRunner: Sendable {
     /// folder of the one-level search for an IMP level.
     static func checkpoint(of stage: TrainingStage, in folder: URL) -> URL {
         guard let level = stage.impLevel else { return folder.appendingPathComponent("checkpoint") }
-        return folder.appendingPathComponent("search").appendingPathComponent(String(format: "level-%02d", level))
+        return folder.appendingPathComponent("search").appendingPathComponent(TicketSearchStore.levelName(level))
     }
 
     /// `frontier-agent finetune` for a fine-tune (under `mask_from`'s mask when it has one), or
