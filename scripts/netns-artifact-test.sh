@@ -78,26 +78,11 @@ cleanup() {
 trap cleanup EXIT
 
 db=$work/store/frontier.sqlite
-q() {
-    [[ -f $db ]] || return 0
-    python3 - "$db" "$1" <<'EOF' 2>/dev/null || true
-import sqlite3, sys
-con = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)
-for row in con.execute(sys.argv[2]):
-    print("|".join("" if v is None else str(v) for v in row))
-EOF
-}
-
-until_() {
-    local limit=$1
-    shift
-    local deadline
-    deadline=$(awk -v a="$EPOCHREALTIME" -v l="$limit" 'BEGIN { printf "%.3f", a + l }')
-    while ! "$@"; do
-        if awk -v d="$deadline" -v n="$EPOCHREALTIME" 'BEGIN { exit !(n > d) }'; then return 1; fi
-        sleep 0.05
-    done
-}
+sql_tool=python3
+poll_s=0.05
+# q (read-only store queries) and until_ (polling).
+# shellcheck source=scripts/netns-lib.sh
+source "$root/scripts/netns-lib.sh"
 
 die() {
     echo "FAIL netns artifact test: $*"
@@ -185,10 +170,10 @@ log "serve (pid $serve_pid, --lease-s 60) and agent a (pid $agent_pid, --artifac
 size=""
 held() { # bytes of the partial upload (0 when none)
     local f
-    f=$(ls "$store"/artifacts/partial/*.part 2>/dev/null | head -n 1)
+    f=$(find "$store/artifacts/partial" -name '*.part' 2>/dev/null | head -n 1)
     [[ -n $f ]] && stat -c %s "$f" || echo 0
 }
-archive() { ls "$work"/work-a/stages/*/checkpoint.tar 2>/dev/null | head -n 1; }
+archive() { find "$work/work-a/stages" -name checkpoint.tar 2>/dev/null | head -n 1; }
 packed() { [[ -n $(archive) ]]; }
 until_ 240 packed || die "the stage did not train and pack its checkpoint within 240 s"
 quarter() {
@@ -244,7 +229,7 @@ actual=$(sha256sum "$store/artifacts/$sha" 2>/dev/null | cut -d' ' -f1)
 [[ $actual == "$sha" ]] || fail "the stored artifact hashes to $actual, not its name $sha"
 local_sha=$(sha256sum "$(archive)" | cut -d' ' -f1)
 [[ $local_sha == "$sha" ]] || fail "the agent's packed checkpoint ($local_sha) is not the stored one ($sha)"
-[[ -z $(ls "$store"/artifacts/partial/*.part 2>/dev/null) ]] || fail "a partial upload was left behind"
+[[ -z $(find "$store/artifacts/partial" -name '*.part' 2>/dev/null) ]] || fail "a partial upload was left behind"
 peak_mb=$((peak_kb / 1024))
 [[ $peak_kb -gt 0 && $((peak_kb * 1024)) -lt $bytes ]] || fail "the coordinator's peak memory ($peak_mb MiB) is not below the checkpoint's size ($((bytes >> 20)) MiB)"
 if [[ $failed == 0 ]]; then

@@ -90,33 +90,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Read-only queries on the store: one row a line, columns separated by '|'.
 db=$work/store/frontier.sqlite
-q() {
-    [[ -f $db ]] || return 0
-    if [[ $sql_tool == sqlite3 ]]; then
-        sqlite3 -readonly -cmd '.timeout 5000' "$db" "$1" 2>/dev/null || true
-    else
-        python3 - "$db" "$1" <<'EOF' 2>/dev/null || true
-import sqlite3, sys
-con = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)
-for row in con.execute(sys.argv[2]):
-    print("|".join("" if v is None else str(v) for v in row))
-EOF
-    fi
-}
-
-# Polls `$@` (a command) every 0.1 s for up to $1 seconds; status 0 once it succeeds.
-until_() {
-    local limit=$1
-    shift
-    local deadline
-    deadline=$(awk -v a="$EPOCHREALTIME" -v l="$limit" 'BEGIN { printf "%.3f", a + l }')
-    while ! "$@"; do
-        if awk -v d="$deadline" -v n="$EPOCHREALTIME" 'BEGIN { exit !(n > d) }'; then return 1; fi
-        sleep 0.1
-    done
-}
+# q (read-only store queries) and until_ (polling).
+# shellcheck source=scripts/netns-lib.sh
+source "$root/scripts/netns-lib.sh"
 
 # The agents' logs carry a line per offline pass and per 256 single-stream queries: leave those
 # out of what is printed.

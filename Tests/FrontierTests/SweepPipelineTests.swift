@@ -68,6 +68,20 @@ import FrontierEngine
                       log: root.appendingPathComponent(log))
         }
 
+        /// Runs the sweep with agent `a` (class cpu-a) and `b` (cpu-b) to its end; returns the logs.
+        func runOnTwoClasses() throws -> String {
+            let serve = try serve()
+            defer { serve.stop() }
+            let a = try agent("a", deviceClass: "cpu-a")
+            defer { a.stop() }
+            let b = try agent("b", deviceClass: "cpu-b")
+            defer { b.stop() }
+            let logs = { [serve, a, b].map { "\($0.log.lastPathComponent):\n\($0.output.suffix(3000))" }.joined(separator: "\n") }
+            try #require(serve.wait(300), "the sweep did not finish in 300 s:\n\(logs())")
+            #expect(serve.process.terminationStatus == 0, "\(logs())")
+            return logs()
+        }
+
         /// Bytes the coordinator holds of an upload in progress (nil: none in progress).
         func partialBytes() -> Int? {
             let folder = store.appendingPathComponent("artifacts/partial")
@@ -116,31 +130,17 @@ import FrontierEngine
     @Test(.needsSweepBinaries) func aStageTrainsOnceAndItsCheckpointIsMeasuredOnEveryDeviceClass() throws {
         let p = try Pipeline()
         defer { try? FileManager.default.removeItem(at: p.root) }
-        let serve = try p.serve()
-        defer { serve.stop() }
-        let a = try p.agent("a", deviceClass: "cpu-a")
-        defer { a.stop() }
-        let b = try p.agent("b", deviceClass: "cpu-b")
-        defer { b.stop() }
-        let logs = { [serve, a, b].map { "\($0.log.lastPathComponent):\n\($0.output.suffix(3000))" }.joined(separator: "\n") }
-        try #require(serve.wait(300), "the sweep did not finish in 300 s:\n\(logs())")
-        #expect(serve.process.terminationStatus == 0, "\(logs())")
-
+        let logs = try p.runOnTwoClasses()
+        // One stage, and the three points on each of the two classes.
+        try p.assertFinishedOnce(stages: 1, measurements: 3 * 2, { logs })
         let s = try SweepStore(folder: p.store, readOnly: true)
         let trials = try s.storedTrials()
-        // One stage, and the three points on each of the two classes.
-        #expect(trials.count == 1 + 3 * 2, "\(trials.map(\.trial.trialId))")
-        #expect(trials.allSatisfy { $0.trial.state == .done }, "\(trials.map { ($0.trial.trialId, $0.trial.reasons) })\n\(logs())")
-        #expect(try s.resultCounts().values.allSatisfy { $0 == 1 })
         let stage = try #require(trials.first { $0.point.isTrainingStage })
         #expect(stage.trial.attempt == 1, "the stage ran more than once: \(stage.trial.reasons)")
 
-        // The artifact: one row, one file, and the file is what its name says.
-        let artifacts = try s.artifacts()
-        #expect(artifacts.count == 1)
-        let row = try #require(artifacts.first)
+        // The artifact (one row, its file hashing to its name: checked above) is the stage's.
+        let row = try #require(try s.artifacts().first)
         let file = p.store.appendingPathComponent("artifacts/\(row.sha256)")
-        #expect(try ArtifactHash.ofFile(at: file.path).hex == row.sha256)
         #expect(try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int64 == row.size)
         let checkpoints = try s.stageArtifacts()
         #expect(checkpoints[stage.point.stageKey!]?.sha256 == row.sha256)
@@ -213,29 +213,13 @@ import FrontierEngine
                 techniques: [{ name: magnitude-pruning, sparsity: "${sparsity}", kernel: auto }]
             """)
         defer { try? FileManager.default.removeItem(at: p.root) }
-        let serve = try p.serve()
-        defer { serve.stop() }
-        let a = try p.agent("a", deviceClass: "cpu-a")
-        defer { a.stop() }
-        let b = try p.agent("b", deviceClass: "cpu-b")
-        defer { b.stop() }
-        let logs = { [serve, a, b].map { "\($0.log.lastPathComponent):\n\($0.output.suffix(3000))" }.joined(separator: "\n") }
-        try #require(serve.wait(300), "the sweep did not finish in 300 s:\n\(logs())")
-        #expect(serve.process.terminationStatus == 0, "\(logs())")
-
+        let output = try p.runOnTwoClasses()
+        let logs = { output }
+        // Stages: IMP levels 0–2 and the fine-tune under level 2's mask; each point on both classes.
+        try p.assertFinishedOnce(stages: 4, measurements: 4 * 2, logs)
         let s = try SweepStore(folder: p.store, readOnly: true)
         let trials = try s.storedTrials()
-        // Stages: IMP levels 0–2 and the fine-tune under level 2's mask; each point on both classes.
-        #expect(trials.count == 4 + 4 * 2, "\(trials.map(\.trial.trialId))")
-        #expect(trials.allSatisfy { $0.trial.state == .done }, "\(trials.map { ($0.trial.trialId, $0.trial.reasons) })\n\(logs())")
-        #expect(try s.resultCounts().values.allSatisfy { $0 == 1 })
-        let stages = trials.filter(\.point.isTrainingStage)
-        #expect(stages.count == 4 && stages.allSatisfy { $0.trial.attempt == 1 })
-        let artifacts = try s.artifacts()
-        #expect(artifacts.count == 4)
-        for row in artifacts {
-            #expect(try ArtifactHash.ofFile(at: p.store.appendingPathComponent("artifacts/\(row.sha256)").path).hex == row.sha256)
-        }
+        #expect(trials.filter(\.point.isTrainingStage).allSatisfy { $0.trial.attempt == 1 })
         // Each level's checkpoint carries its mask: a quarter, then half, of the prunable weights
         // (level 1's was fetched to train level 2, level 2's to measure it).
         var sparsities: Set<Double> = []
