@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import Foundation
-import FrontierSupport
 import Synchronization
 
 /// The coordinator's artifacts: uploads received in chunks, checked against their content
@@ -112,7 +111,7 @@ public final class ArtifactStore: Sendable {
                 let end = offset + Int64(buffer.count)
                 guard end <= declaredSize else { throw ArtifactError.exceedsDeclaredSize(hash, declaredSize: declaredSize, attemptedSize: end) }
                 let file = try openPartial(&state, hash)
-                if offset == 0 { state.hasher = SHA256() }
+                if offset == 0 { state.hasher = BackgroundHasher() }
                 do {
                     try file.write(buffer, at: offset)
                 } catch {
@@ -120,8 +119,8 @@ public final class ArtifactStore: Sendable {
                     try? file.truncate(to: state.length)
                     throw error
                 }
-                // Hashed as it arrives: the chunks' hashing overlaps the sender's next ones.
-                state.hasher?.update(bytes: buffer)
+                // Hashed as it arrives, on another thread: the hash overlaps the next writes.
+                state.hasher?.update(buffer)
                 return end
             }
             state.length = end
@@ -155,8 +154,8 @@ public final class ArtifactStore: Sendable {
             let file = try openPartial(&state, hash)
             try file.syncData()
             let (actual, size): (ArtifactHash, Int64)
-            if var hasher = state.hasher {
-                (actual, size) = (try ArtifactHash(hex: hasher.finalize()), try file.size())
+            if let hasher = state.hasher {
+                (actual, size) = (hasher.finalize(), try file.size())
             } else {
                 (actual, size) = try ArtifactHash.ofFile(file)
             }

@@ -1,4 +1,3 @@
-import FrontierSupport
 import Synchronization
 
 /// One upload in progress in an `ArtifactStore`: its partial file, how many bytes it holds and
@@ -17,10 +16,10 @@ final class PartialUpload: Sendable {
         var adopted = false
         /// Completed or discarded: a caller holding this object starts again with a new one.
         var closed = false
-        /// The SHA-256 of the bytes written so far, when this process wrote them all from 0 (an
-        /// upload adopted after a restart is hashed from the file at `complete`), so that
-        /// finishing does not read the whole file again.
-        var hasher: SHA256?
+        /// The SHA-256 of the bytes written so far, computed beside the writes, when this
+        /// process wrote them all from 0 (an upload adopted after a restart is hashed from the
+        /// file at `complete`), so that finishing does not read the whole file again.
+        var hasher: BackgroundHasher?
     }
 
     let state = Mutex(State())
