@@ -20,6 +20,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# q (read-only store queries), until_ (polling), netns_teardown.
+# shellcheck source=scripts/netns-lib.sh
+source "$root/scripts/netns-lib.sh"
 bin=${1:-$root/.build/release}
 frontier=$bin/frontier
 agent=$bin/frontier-agent
@@ -56,20 +59,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/frontier-netns-artifact-XXXXXX")
 cleanup() {
     local rc=$?
     set +e
-    local pid ns
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for ns in "${namespaces[@]}"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null; done
-    done
-    sleep 0.3
-    for ns in "${namespaces[@]}"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-    done
-    for pid in "${pids[@]}"; do
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
+    netns_teardown
     ip link del "${tag}c" 2>/dev/null
     ip link del "${tag}a" 2>/dev/null
     if [[ ${KEEP:-0} == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
@@ -80,9 +70,6 @@ trap cleanup EXIT
 db=$work/store/frontier.sqlite
 sql_tool=python3
 poll_s=0.05
-# q (read-only store queries) and until_ (polling).
-# shellcheck source=scripts/netns-lib.sh
-source "$root/scripts/netns-lib.sh"
 
 die() {
     echo "FAIL netns artifact test: $*"

@@ -1,7 +1,8 @@
-# shellcheck shell=bash disable=SC2154  # db and sql_tool are the caller's
-# Helpers shared by the network-namespace tests (sourced, not run): read-only store queries and
-# polling. The caller sets `db` (the store's frontier.sqlite) and `sql_tool` (sqlite3 or python3),
-# and may set `poll_s` (default 0.1).
+# shellcheck shell=bash disable=SC2154  # db, sql_tool, pids and namespaces are the caller's
+# Helpers shared by the network-namespace tests (sourced, not run): read-only store queries,
+# polling, and the teardown of what a test started. The caller sets `db` (the store's
+# frontier.sqlite) and `sql_tool` (sqlite3 or python3), may set `poll_s` (default 0.1), and keeps
+# the processes it started in `pids` and the namespaces it made in `namespaces`.
 
 # Read-only queries on the store: one row a line, columns separated by '|'.
 q() {
@@ -29,4 +30,23 @@ until_() {
         if awk -v d="$deadline" -v n="$EPOCHREALTIME" 'BEGIN { exit !(n > d) }'; then return 1; fi
         sleep "${poll_s:-0.1}"
     done
+}
+
+# Stops the processes this test started (by PID) and whatever runs in the namespaces it made
+# (TERM, then KILL), then deletes those namespaces.
+netns_teardown() {
+    local pid ns
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for ns in "${namespaces[@]}"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null; done
+    done
+    sleep 0.3
+    for ns in "${namespaces[@]}"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+    done
+    for pid in "${pids[@]}"; do
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
 }

@@ -17,6 +17,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# q (read-only store queries), until_ (polling), netns_teardown.
+# shellcheck source=scripts/netns-lib.sh
+source "$root/scripts/netns-lib.sh"
 bin=${1:-$root/.build/release}
 frontier=$bin/frontier
 agent=$bin/frontier-agent
@@ -65,20 +68,8 @@ failed=0
 cleanup() {
     local rc=$?
     set +e
-    local pid ns v
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for ns in "${namespaces[@]}"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null; done
-    done
-    sleep 0.3
-    for ns in "${namespaces[@]}"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-    done
-    for pid in "${pids[@]}"; do
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
+    local v
+    netns_teardown
     # A veth still in this namespace (a failure between creating and moving it).
     for v in "${veths[@]}"; do ip link del "$v" 2>/dev/null; done
     if [[ ${KEEP:-0} == 1 ]]; then
@@ -91,9 +82,6 @@ cleanup() {
 trap cleanup EXIT
 
 db=$work/store/frontier.sqlite
-# q (read-only store queries) and until_ (polling).
-# shellcheck source=scripts/netns-lib.sh
-source "$root/scripts/netns-lib.sh"
 
 # The agents' logs carry a line per offline pass and per 256 single-stream queries: leave those
 # out of what is printed.
