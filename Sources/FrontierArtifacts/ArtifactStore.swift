@@ -132,8 +132,9 @@ public final class ArtifactStore: Sendable {
     }
 
     /// Finishes the upload of `hash`: checks that the partial holds `declaredSize` bytes, flushes
-    /// it, checks its SHA-256 (hashed as the chunks arrived, or read back after a restart), renames it to `root/<hex>` and flushes both folders. Only after
-    /// this returns is the artifact stored, and may the caller record it. On a hash mismatch the
+    /// it, checks its SHA-256 (hashed as the chunks arrived, or read back after a restart),
+    /// renames it to `root/<hex>` and flushes both folders. Only after this returns is the
+    /// artifact stored, and may the caller record it. On a hash mismatch the
     /// partial is deleted and `hashMismatch` thrown: the sender starts again from 0. Completing an
     /// artifact already stored with that size (a repeated request) returns its file.
     @discardableResult

@@ -510,12 +510,12 @@ public final class SweepStore: Sendable {
                 try String.fetchOne(db, sql: "SELECT p.stage_key FROM trials t JOIN points p ON p.key = t.point_key WHERE t.trial_id = ?",
                                     arguments: [id])
             }
+            let failedRows = stages.isEmpty ? [] : try Row.fetchAll(db, sql: """
+                SELECT t.trial_id AS trial_id, t.reasons_json AS reasons, p.stage_key AS stage_key FROM trials t
+                JOIN points p ON p.key = t.point_key WHERE t.state = 'failed'
+                """)
             while let stage = stages.popLast() {
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT t.trial_id AS trial_id, t.reasons_json AS reasons, p.stage_key AS stage_key FROM trials t
-                    JOIN points p ON p.key = t.point_key WHERE t.state = 'failed'
-                    """)
-                for row in rows {
+                for row in failedRows {
                     let id: String = row["trial_id"]
                     guard !ids.contains(id), let last = Self.decode([String].self, row["reasons"])?.last,
                           last.hasPrefix("dependency "), last.contains("(stage \(stage)) failed") else { continue }
