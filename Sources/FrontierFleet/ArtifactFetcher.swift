@@ -69,7 +69,7 @@ public struct ArtifactFetcher: Sendable {
     private func download(into file: TransferFile, hash: ArtifactHash, size: Int64, trialId: String, attempt: UInt32,
                           via link: ArtifactTransferLink, cancellation: TrialCancellation) throws -> String {
         let hex = hash.hex
-        var hasher = SHA256()
+        let hasher = BackgroundHasher()
         var written = try file.size()
         if written > size {
             try file.truncate(to: 0)
@@ -81,7 +81,7 @@ public struct ArtifactFetcher: Sendable {
         while offset < written {
             let data = try file.read(at: offset, count: Int(min(Int64(chunkBytes), written - offset)))
             guard !data.isEmpty else { break }
-            data.withUnsafeBytes { hasher.update(bytes: $0) }
+            hasher.update(data)
             offset += Int64(data.count)
         }
         if written > 0 { log("artifact \(hex) for \(trialId): continuing a download at byte \(written) of \(size)") }
@@ -149,7 +149,7 @@ public struct ArtifactFetcher: Sendable {
                             sha256: hex, detail: "the coordinator sent \(data.data.count) bytes at \(at), past the size \(size)")
                     }
                     try file.write(data.data, at: at)
-                    data.data.withUnsafeBytes { hasher.update(bytes: $0) }
+                    hasher.update(data.data)
                     written += Int64(data.data.count)
                     lastProgress = MonotonicClock.now()
                     requested = max(requested, written)
@@ -172,6 +172,6 @@ public struct ArtifactFetcher: Sendable {
                 continue
             }
         }
-        return hasher.finalize()
+        return hasher.finalize().hex
     }
 }
