@@ -22,6 +22,7 @@ static unsigned fk_cpu_detect(void) {
         f |= FK_CPU_AVX512;
     }
     if (__builtin_cpu_supports("avx512vnni")) f |= FK_CPU_AVX512_VNNI;
+    if (__builtin_cpu_supports("avx512bf16")) f |= FK_CPU_AVX512_BF16;
 #endif
     return f;
 }

@@ -52,6 +52,8 @@
 /* AVX-512 F, DQ, BW, VL: what fk_cpu's FK_CPU_AVX512 checks (the 512-bit vcvtph2ps is AVX-512F). */
 #define FK_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,avx2")))
 #define FK_TARGET_AVX512_VNNI __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vnni,fma,avx2")))
+/* AVX-512 with the bf16 dot product (vdpbf16ps) and conversion (vcvtne2ps2bf16). */
+#define FK_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512bf16,fma,avx2")))
 #define FK_TARGET_AVX2 __attribute__((target("avx2,fma")))
 /* AVX2 code that may also widen fp16 (the 256-bit vcvtph2ps is F16C). */
 #define FK_TARGET_AVX2_F16C __attribute__((target("avx2,fma,f16c")))

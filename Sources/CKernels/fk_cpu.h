@@ -16,6 +16,7 @@ enum {
     FK_CPU_F16C = 1u << 1,
     FK_CPU_AVX512 = 1u << 2,      /* AVX-512 F, BW, DQ and VL (OpenBLAS's SkylakeX set) */
     FK_CPU_AVX512_VNNI = 1u << 3, /* vpdpbusd; meaningful together with FK_CPU_AVX512 */
+    FK_CPU_AVX512_BF16 = 1u << 4, /* vdpbf16ps, vcvtne2ps2bf16; meaningful together with FK_CPU_AVX512 */
 };
 
 /* The FK_CPU_* bits of this machine (0 off x86-64). Cheap after the first call. */

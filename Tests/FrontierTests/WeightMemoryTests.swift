@@ -103,7 +103,7 @@ import Testing
         let linears = model.layers.count * 4
         let expected = dense / 4 + 2 * channels * Self.float
         #expect(int8 >= expected && int8 <= expected + 256 * linears, "int8 \(int8) bytes; dense / 4 + scales = \(expected)")
-        for form in [LinearForm.fp16, .bf16] {
+        for form in [LinearForm.fp16, .bf16, .bf16Compute] {
             let half = Self.encoderLinearBytes(try Self.executing(model, as: form).inferenceOnly(gemm: .packed))
             #expect(half == dense / 2, "\(form)")
         }

@@ -97,7 +97,7 @@ public struct Linear: Sendable {
         case let (.dense(packed), .packed): return .panels(packed)
         case (.dense, .openblas): return master.map(DenseWeights.rows)
         case let (.denseRows(weight), .openblas): return .rows(weight)
-        case (.denseRows, .packed), (.sparse, _), (.int8, _), (.half, _): return nil
+        case (.denseRows, .packed), (.sparse, _), (.int8, _), (.half, _), (.bf16Compute, _): return nil
         }
     }
 
@@ -164,6 +164,8 @@ public struct Linear: Sendable {
                 quantized.apply(a, rows: rows, lda: lda, bias: b, into: c, ldc: ldc, epilogue: code, workspace: ws)
             case let .half(half):
                 half.apply(a, rows: rows, lda: lda, bias: b, into: c, ldc: ldc, epilogue: code, workspace: ws)
+            case let .bf16Compute(weight):
+                weight.apply(a, rows: rows, lda: lda, bias: b, into: c, ldc: ldc, epilogue: code, workspace: ws)
             case .dense, .denseRows:
                 switch denseWeights(for: gemm) {
                 case let .panels(packed)?:

@@ -13,8 +13,11 @@ public enum LinearForm: String, Sendable, Codable, CaseIterable {
     case int8
     /// IEEE half precision for `fk_linear_packed_f16`.
     case fp16
-    /// bfloat16 for `fk_linear_packed_bf16`.
+    /// bfloat16 weights for `fk_linear_packed_bf16`, multiplied in fp32.
     case bf16
+    /// bfloat16 weights and activations multiplied in bf16 (fp32 accumulation) by
+    /// `fk_linear_bf16_dot`: what `bf16` runs as on CPUs with AVX512_BF16.
+    case bf16Compute = "bf16-compute"
 }
 
 /// The weights a form's kernel reads, derived from a `Linear`'s weight in its `init`; each case
@@ -28,6 +31,7 @@ enum LinearKernel: Sendable {
     case sparse(SparseWeight)
     case int8(QuantizedWeight)
     case half(HalfPrecisionWeight)
+    case bf16Compute(BFloat16ComputeWeight)
 
     init(_ form: LinearForm, weight: Tensor) {
         switch form {
@@ -36,6 +40,7 @@ enum LinearKernel: Sendable {
         case .int8: self = .int8(QuantizedWeight(weight: weight))
         case .fp16: self = .half(HalfPrecisionWeight(weight: weight, format: .fp16))
         case .bf16: self = .half(HalfPrecisionWeight(weight: weight, format: .bf16))
+        case .bf16Compute: self = .bf16Compute(BFloat16ComputeWeight(weight: weight))
         }
     }
 
@@ -48,6 +53,7 @@ enum LinearKernel: Sendable {
         case let .sparse(sparse): return sparse.bytes
         case let .int8(quantized): return quantized.bytes
         case let .half(half): return half.bytes
+        case let .bf16Compute(weight): return weight.bytes
         }
     }
 }
