@@ -105,7 +105,7 @@ struct TechniqueOptions: ParsableArguments {
     var tokenKeep: Double?
     @Option(name: .customLong("token-prune-from"), help: "Token pruning starts at this layer (≥ 1).")
     var tokenPruneFrom: Int?
-    @Option(help: "Quantize the encoder's linear layers: int8 (dynamic, per-channel weights, per-token activations), fp16 or bf16 (weight storage, fp32 compute).")
+    @Option(help: "Quantize the encoder's linear layers: int8 (dynamic, per-channel weights, per-token activations), fp16 (weight storage, fp32 compute) or bf16 (bf16 compute with fp32 accumulation where the CPU has AVX512_BF16, else weight storage with fp32 compute).")
     var quantize: TechniqueSpec.QuantizationMode?
 
     func validate() throws {
