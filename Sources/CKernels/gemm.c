@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "fk_common.h"
+#include "fk_scratch.h"
 #include "FrontierGemm.h"
 #include "FrontierKernels.h"
 #include "fk_cpu.h"
@@ -298,6 +299,19 @@ typedef struct {
     int cls_only;
 } fk_attention_job;
 
+/* FRONTIER_ATTENTION=plain runs the unblocked kernel, for benchmarks that compare the two in one
+ * build (read once per process). */
+static int fk_attention_plain(void) {
+    static _Atomic int cached = -1;
+    int plain = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (plain < 0) {
+        const char *choice = getenv("FRONTIER_ATTENTION");
+        plain = choice && strcmp(choice, "plain") == 0;
+        atomic_store_explicit(&cached, plain, memory_order_relaxed);
+    }
+    return plain;
+}
+
 static void fk_attention_job_run(void *raw, int index, int count) {
     fk_attention_job *job = raw;
     size_t items = job->nseq * job->heads;
@@ -305,13 +319,23 @@ static void fk_attention_job_run(void *raw, int index, int count) {
     size_t i1 = items * (size_t)(index + 1) / (size_t)count;
     size_t a = job->heads * job->head_dim;
     float *scratch = job->scratch + (size_t)index * job->max_len;
+    /* The transposed keys of one head and its scores, padded to whole vectors; without memory
+     * for them, the unblocked kernel. */
+    const size_t len16 = (job->max_len + 15) / 16 * 16;
+    float *kt = fk_attention_plain() ? NULL : fk_scratch(FK_SCRATCH_ATTENTION, (job->head_dim + 8) * len16 * sizeof(float));
     for (size_t item = i0; item < i1; item++) {
         size_t s = item / job->heads, h = item % job->heads;
         size_t start = (size_t)job->offsets[s];
         size_t len = (size_t)job->offsets[s + 1] - start;
         const float *q = job->qkv + start * 3 * a + h * job->head_dim;
-        fk_attention_head(q, q + a, q + 2 * a, 3 * a, job->context + start * a + h * job->head_dim, a,
-                          len, job->cls_only ? 1 : len, job->head_dim, job->scale, scratch);
+        float *out = job->context + start * a + h * job->head_dim;
+        const size_t n_query = job->cls_only ? 1 : len;
+        if (kt) {
+            fk_attention_head_blocked(q, q + a, q + 2 * a, 3 * a, out, a, len, n_query, job->head_dim, job->scale,
+                                      kt + job->head_dim * len16, kt);
+        } else {
+            fk_attention_head(q, q + a, q + 2 * a, 3 * a, out, a, len, n_query, job->head_dim, job->scale, scratch);
+        }
     }
 }
 

@@ -22,6 +22,7 @@
 #endif
 
 #include "fk_math.h"
+#include "fk_attention.h"
 
 FK_CLONES
 void fk_erf(const float *x, float *y, size_t n) {
@@ -164,6 +165,81 @@ void fk_attention_head(const float *q, const float *k, const float *v, size_t ld
         }
         const float inv = 1.0f / sum;
         for (size_t d = 0; d < head_dim; d++) oi[d] *= inv;
+    }
+}
+
+/* out[0, D) = Σ_j p[j] · v[j, 0..D) / sum, with the D accumulators in registers (D a constant:
+ * the local array is split into vectors), each v row read once. */
+FK_INLINE void fk_attention_pv_fixed(const size_t D, const float *p, const float *v, size_t ld_qkv, size_t len,
+                                     float inv, float *out) {
+    float acc[64];
+    for (size_t d = 0; d < D; d++) acc[d] = 0.0f;
+    for (size_t j = 0; j < len; j++) {
+        const float pj = p[j];
+        const float *vj = v + j * ld_qkv;
+        for (size_t d = 0; d < D; d++) acc[d] += pj * vj[d];
+    }
+    for (size_t d = 0; d < D; d++) out[d] = acc[d] * inv;
+}
+
+FK_CLONES
+void fk_attention_head_vector(const float *q, const float *k, const float *v, size_t ld_qkv,
+                               float *out, size_t ld_out, size_t len, size_t n_query, size_t head_dim,
+                               float scale, float *scores, float *kt) {
+    /* kᵀ: head_dim rows of len16 (len rounded up to 16, the padding keys zero), so a query row's
+     * scores are head_dim vector multiply-adds over whole vectors of keys: no scalar remainder,
+     * which at SST-2's 20-odd tokens cost as much as the vector part. */
+    const size_t len16 = (len + 15) / 16 * 16;
+    for (size_t d = 0; d < head_dim; d++) {
+        for (size_t j = len; j < len16; j++) kt[d * len16 + j] = 0.0f;
+    }
+    for (size_t j = 0; j < len; j++) {
+        const float *kj = k + j * ld_qkv;
+        for (size_t d = 0; d < head_dim; d++) kt[d * len16 + j] = kj[d];
+    }
+    for (size_t i = 0; i < n_query; i++) {
+        const float *qi = q + i * ld_qkv;
+        {
+            const float q0 = qi[0];
+            for (size_t j = 0; j < len16; j++) scores[j] = q0 * kt[j];
+        }
+        for (size_t d = 1; d < head_dim; d++) {
+            const float qd = qi[d];
+            const float *kd = kt + d * len16;
+            for (size_t j = 0; j < len16; j++) scores[j] += qd * kd[j];
+        }
+        float maxv = -INFINITY;
+        for (size_t j = 0; j < len; j++) {
+            const float s = scores[j] * scale;
+            scores[j] = s;
+            maxv = s > maxv ? s : maxv;
+        }
+        /* The padding keys get weight exp(-inf) = 0, so the exponentials run over whole vectors. */
+        for (size_t j = len; j < len16; j++) scores[j] = -INFINITY;
+        float sum = 0.0f;
+        {
+#pragma clang fp reassociate(on)
+            for (size_t j = 0; j < len16; j++) {
+                const float e = fk_exp1(scores[j] - maxv);
+                scores[j] = e;
+                sum += e;
+            }
+        }
+        const float inv = 1.0f / sum;
+        float *oi = out + i * ld_out;
+        if (head_dim == 32) {
+            fk_attention_pv_fixed(32, scores, v, ld_qkv, len, inv, oi);
+        } else if (head_dim == 64) {
+            fk_attention_pv_fixed(64, scores, v, ld_qkv, len, inv, oi);
+        } else {
+            for (size_t d = 0; d < head_dim; d++) oi[d] = 0.0f;
+            for (size_t j = 0; j < len; j++) {
+                const float pj = scores[j];
+                const float *vj = v + j * ld_qkv;
+                for (size_t d = 0; d < head_dim; d++) oi[d] += pj * vj[d];
+            }
+            for (size_t d = 0; d < head_dim; d++) oi[d] *= inv;
+        }
     }
 }
 

@@ -61,6 +61,36 @@ import Testing
         }
     }
 
+    /// The blocked kernel against the plain one (its reference) on odd shapes: lengths past a
+    /// vector's width and BERT's head widths (32, 64, which keep their sums in registers) beside
+    /// odd ones, every query row and the [CLS] row alone.
+    @Test(arguments: [1, 2, 17, 130, 384])
+    func blockedAttentionHeadMatchesThePlainOne(length: Int) {
+        defer { fk_attention_force_isa(-1) }
+        for (level, headDim) in [2, 1].flatMap({ level in [5, 32, 48, 64, 80].map { (Int32(level), $0) } }) {
+            fk_attention_force_isa(level)
+            var rng = SplitMix64(seed: UInt64(length * 100 + headDim))
+            let ld = 3 * headDim + 7
+            let qkv = (0..<(length * ld)).map { _ in rng.uniform(-3, 3) }
+            let scale = 1 / Float(headDim).squareRoot()
+            for nQuery in Set([1, length]) {
+                var expected = [Float](repeating: .nan, count: nQuery * headDim)
+                var got = [Float](repeating: .nan, count: nQuery * headDim)
+                let length16 = (length + 15) / 16 * 16
+                var scratch = [Float](repeating: 0, count: 8 * length16)
+                var kt = [Float](repeating: .nan, count: headDim * length16)
+                qkv.withUnsafeBufferPointer { p in
+                    let q = p.baseAddress!
+                    fk_attention_head(q, q + headDim, q + 2 * headDim, ld, &expected, headDim, length, nQuery, headDim, scale, &scratch)
+                    fk_attention_head_blocked(q, q + headDim, q + 2 * headDim, ld, &got, headDim, length, nQuery, headDim, scale,
+                                              &scratch, &kt)
+                }
+                let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
+                #expect(worst < 2e-5, "\(String(cString: fk_attention_isa())) (level \(level)): length \(length), head_dim \(headDim), \(nQuery) query rows: max difference \(worst)")
+            }
+        }
+    }
+
     @Test(arguments: [1, 2, 7, 33, 130])
     func attentionHeadMatchesNaiveSoftmax(length: Int) {
         var rng = SplitMix64(seed: UInt64(length))

@@ -67,6 +67,26 @@ void fk_attention_head(const float *q, const float *k, const float *v, size_t ld
                        float *out, size_t ld_out, size_t len, size_t n_query, size_t head_dim,
                        float scale, float *scratch);
 
+/*
+ * As fk_attention_head, as two register-blocked products (attention.c): the keys are transposed
+ * once into kt, then per block of 8 query rows the scores are an 8 × 16 tile per vector of keys
+ * and P·V an 8 × 32 tile of the output, so each load feeds 8 or 16 FMAs instead of each
+ * (query, key) pair ending in a horizontal sum. AVX-512 runs that kernel; elsewhere a portable
+ * vectorised version from 32 keys on, and fk_attention_head below (faster there). With len16 =
+ * len rounded up to a multiple of 16: kt holds at least head_dim · len16 floats and scores at
+ * least 8 · len16. Sums run in another order than fk_attention_head's (last-bit differences).
+ */
+void fk_attention_head_blocked(const float *q, const float *k, const float *v, size_t ld_qkv,
+                               float *out, size_t ld_out, size_t len, size_t n_query, size_t head_dim,
+                               float scale, float *scores, float *kt);
+
+/* The blocked attention's path for sequences of 32 keys or more: "avx512", "vector" or "plain". */
+const char *fk_attention_isa(void);
+
+/* Caps the blocked attention's path for tests: 0 plain, 1 vector, 2 avx512 (never above what the
+ * CPU has); a negative value restores automatic choice. */
+void fk_attention_force_isa(int level);
+
 /* 1 when the CPU has AVX-512 F, BW, DQ and VL (what OpenBLAS's SkylakeX kernels use). */
 int fk_cpu_has_avx512(void);
 
