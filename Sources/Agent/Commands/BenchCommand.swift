@@ -17,6 +17,10 @@ struct BenchCommand: ParsableCommand {
             time; nearest-rank p50/p99 latency); progress goes to stderr. Build with -c release \
             before timing anything.
 
+            For squad (a question-answering checkpoint, DATA/dev-v1.1.json), the inputs are the \
+            questions' features as evaluation builds them (384 tokens, stride 128), each packed \
+            without padding; examples and examples_per_s then count features, not questions.
+
             ratio_to_openblas_sgemm and ratio_to_packed_gemm are the model's GFLOP/s over those \
             measured rates, not fractions of the CPU's peak: the model can run faster than a plain \
             OpenBLAS sgemm, above all when OpenBLAS does not know the CPU and runs a generic core \
@@ -35,7 +39,6 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1; got \(repeats).") }
-        guard !taskData.isSquad else { throw ValidationError("bench runs GLUE dev sets; use eval for squad.") }
     }
 
     func run() throws {
@@ -43,10 +46,33 @@ struct BenchCommand: ParsableCommand {
         let (checkpoint, options, applied) = try techniqueOptions.apply(to: consume loaded, task: taskData.task, data: taskData.data,
                                                                         maxSeqLen: modelOptions.maxSeqLen, base: compute.forwardOptions,
                                                                         workspace: Workspace(threads: compute.threads))
-        var examples = try TaskRegistry.readDev(task: taskData.task, data: taskData.data)
-        if let limit = taskData.limit { examples = Array(examples.prefix(limit)) }
-        let maxLength = min(applied?.maxSeqLen ?? modelOptions.maxSeqLen ?? 128, checkpoint.model.config.maxPositions)
-        let inputs = examples.map { checkpoint.tokenizer.encode($0.textA, pair: $0.textB, maxLength: maxLength) }
+        let maxLength: Int
+        let inputs: [Encoding]
+        if taskData.isSquad {
+            guard case .questionAnswering = checkpoint.model.head else {
+                throw ValidationError("--task squad needs a question-answering checkpoint; \(modelOptions.model) has a \(checkpoint.model.head.name) head.")
+            }
+            var settings = SquadSettings()
+            settings.maxLength = min(modelOptions.maxSeqLen ?? settings.maxLength, checkpoint.model.config.maxPositions)
+            try settings.validate()
+            var questions = try SquadReader.read(path: URL(fileURLWithPath: taskData.data).appendingPathComponent("dev-v1.1.json").path)
+            if let limit = taskData.limit { questions = Array(questions.prefix(limit)) }
+            let features = try questions.enumerated().flatMap { index, question in
+                try SquadFeaturizer.features(question: question.question, context: question.context, exampleIndex: index,
+                                             tokenizer: checkpoint.tokenizer, settings: settings, id: question.id)
+            }
+            note("bench: \(questions.count) SQuAD questions give \(features.count) features of up to \(settings.maxLength) tokens")
+            maxLength = settings.maxLength
+            inputs = features.map {
+                Encoding(ids: $0.ids, typeIds: $0.typeIds, offsets: Array(repeating: 0..<0, count: $0.count),
+                         sequenceIds: $0.typeIds.map { Int8($0) })
+            }
+        } else {
+            var examples = try TaskRegistry.readDev(task: taskData.task, data: taskData.data)
+            if let limit = taskData.limit { examples = Array(examples.prefix(limit)) }
+            maxLength = min(applied?.maxSeqLen ?? modelOptions.maxSeqLen ?? 128, checkpoint.model.config.maxPositions)
+            inputs = examples.map { checkpoint.tokenizer.encode($0.textA, pair: $0.textB, maxLength: maxLength) }
+        }
         let bench = EngineBenchmark(batchSize: compute.batch, threads: compute.threads, repeats: repeats, options: options)
         let result = try bench.run(model: checkpoint.model, inputs: inputs, progress: note)
         let coretype = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
