@@ -94,7 +94,7 @@ struct BenchCommand: ParsableCommand {
             packedGemmGflops: result.packedGemmGflops,
             ratioToPackedGemm: result.gflopsPerSecond / result.packedGemmGflops,
             passSeconds: result.passSeconds, gemm: result.gemm, gemmIsa: PackedGemm.isa,
-            openblas: openblas)
+            kernelPaths: KernelPaths.current, openblas: openblas)
         if let warning = openblas.note { note("bench: warning: \(warning)") }
         try JSONOutput.write(report)
     }
@@ -133,5 +133,7 @@ struct BenchReport: Codable {
     var passSeconds: [Double]
     var gemm: String
     var gemmIsa: String
+    /// Each kernel family's path on this CPU (`KernelPaths.current`).
+    var kernelPaths: [String: String]
     var openblas: OpenBLAS
 }
