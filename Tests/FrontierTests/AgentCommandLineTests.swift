@@ -134,6 +134,52 @@ import Testing
         #expect(result.status != 0 && result.stderr.contains("absent"), "\(result.stderr)")
     }
 
+    /// `bench --task squad` times the questions' features (as evaluation builds them) on a
+    /// question-answering checkpoint, and says what it needs when given another head.
+    @Test(.needsAgentBinary) func benchRunsSquadFeaturesOnAQuestionAnsweringCheckpoint() throws {
+        let folder = try Self.tinyCheckpoint()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("squad")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let context = Array(repeating: "the cat sat on the mat.", count: 60).joined(separator: " ")
+        let squad = """
+            {"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": "\(context)", "qas": [
+              {"id": "q1", "question": "the cat?", "answers": [{"answer_start": 0, "text": "the cat"}]},
+              {"id": "q2", "question": "a dog!", "answers": [{"answer_start": 4, "text": "cat"}]}]}]}]}
+            """
+        try squad.write(to: data.appendingPathComponent("dev-v1.1.json"), atomically: true, encoding: .utf8)
+
+        let refused = try Self.run(["bench", "--model", folder.path, "--task", "squad", "--data", data.path, "--repeats", "1"])
+        #expect(refused.status != 0 && refused.status < 128)
+        #expect(refused.stderr.contains("question-answering checkpoint"), "\(refused.stderr)")
+
+        let qa = FileManager.default.temporaryDirectory.appendingPathComponent("frontier-cli-qa-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: qa, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: qa) }
+        try FileManager.default.copyItem(at: folder.appendingPathComponent("vocab.txt"), to: qa.appendingPathComponent("vocab.txt"))
+        let json = """
+            {"model_type": "bert", "architectures": ["BertForQuestionAnswering"], "vocab_size": 40, "hidden_size": 16,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 24, "max_position_embeddings": 512,
+             "type_vocab_size": 2}
+            """
+        try json.write(to: qa.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        let config = TinyCheckpoint.config(.bert, vocab: 40, maxPositions: 512, architectures: ["BertForQuestionAnswering"])
+        let tensors = TinyCheckpoint.tensors(config, head: .questionAnswering).tensors.map {
+            SafetensorsWriter.Tensor(name: $0.key, dtype: .f32, shape: $0.value.shape, values: $0.value.values)
+        }
+        try SafetensorsWriter.write(tensors, to: qa.appendingPathComponent("model.safetensors"))
+
+        let result = try Self.run(["bench", "--model", qa.path, "--task", "squad", "--data", data.path, "--repeats", "1",
+                                   "--threads", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        // 420 context tokens do not fit one 384-token window beside the question: each question
+        // gives two features (stride 128).
+        #expect(result.stderr.contains("2 SQuAD questions give 4 features"), "\(result.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(report?["examples"] as? Int == 4)
+        #expect((report?["kernel_paths"] as? [String: String])?["attention"] != nil)
+    }
+
     @Test(.needsAgentBinary) func helpExplainsTheCommands() throws {
         let help = try Self.run(["--help"])
         #expect(help.status == 0)
