@@ -55,14 +55,7 @@ FK_TARGET_AVX512 FK_INLINE __m512 at_exp16(__m512 x) {
 FK_TARGET_AVX512 static void at_head_avx512(const float *q, const float *k, const float *v, size_t ld_qkv,
                                             float *out, size_t ld_out, size_t len, size_t n_query,
                                             size_t head_dim, float scale, float *scores, float *kt) {
-    const size_t len16 = (len + 15) / 16 * 16;
-    for (size_t d = 0; d < head_dim; d++) {
-        for (size_t j = len; j < len16; j++) kt[d * len16 + j] = 0.0f;
-    }
-    for (size_t j = 0; j < len; j++) {
-        const float *kj = k + j * ld_qkv;
-        for (size_t d = 0; d < head_dim; d++) kt[d * len16 + j] = kj[d];
-    }
+    const size_t len16 = fk_attention_transpose_keys(k, ld_qkv, len, head_dim, kt);
     const __m512 vscale = _mm512_set1_ps(scale);
     for (size_t i0 = 0; i0 < n_query; i0 += AT_MR) {
         const size_t rows = n_query - i0 < AT_MR ? n_query - i0 : AT_MR;

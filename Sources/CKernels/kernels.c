@@ -189,14 +189,7 @@ void fk_attention_head_vector(const float *q, const float *k, const float *v, si
     /* kᵀ: head_dim rows of len16 (len rounded up to 16, the padding keys zero), so a query row's
      * scores are head_dim vector multiply-adds over whole vectors of keys: no scalar remainder,
      * which at SST-2's 20-odd tokens cost as much as the vector part. */
-    const size_t len16 = (len + 15) / 16 * 16;
-    for (size_t d = 0; d < head_dim; d++) {
-        for (size_t j = len; j < len16; j++) kt[d * len16 + j] = 0.0f;
-    }
-    for (size_t j = 0; j < len; j++) {
-        const float *kj = k + j * ld_qkv;
-        for (size_t d = 0; d < head_dim; d++) kt[d * len16 + j] = kj[d];
-    }
+    const size_t len16 = fk_attention_transpose_keys(k, ld_qkv, len, head_dim, kt);
     for (size_t i = 0; i < n_query; i++) {
         const float *qi = q + i * ld_qkv;
         {

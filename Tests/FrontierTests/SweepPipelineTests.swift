@@ -18,7 +18,7 @@ import FrontierEngine
         let root: URL
         let grid: URL
         let store: URL
-        let port = Int.random(in: 20000..<60000)
+        let port = LoopbackPort.free()
         var endpoint: String { "tcp://127.0.0.1:\(port)" }
 
         init(examples: Int = 16, epochs: Int = 2, variants: String? = nil) throws {

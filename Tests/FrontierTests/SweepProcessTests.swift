@@ -93,7 +93,7 @@ import Testing
             grid = root.appendingPathComponent("grid.yaml")
             try text.write(to: grid, atomically: true, encoding: .utf8)
             store = root.appendingPathComponent("store")
-            port = Int.random(in: 20000..<60000)
+            port = LoopbackPort.free()
         }
 
         func serve(_ extra: [String] = [], log: String = "serve.log") throws -> Child {
