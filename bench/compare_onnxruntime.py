@@ -158,26 +158,31 @@ def load_torch_model(model_dir: Path):
     return model.eval()
 
 
-def export_onnx(model_dir: Path, cache: Path, fused: bool, log: list[str]) -> dict[str, Path]:
+def export_onnx(model_dir: Path, cache: Path, fused: bool, log: list[str], load=None,
+                outputs: dict[str, dict[int, str]] | None = None) -> dict[str, Path]:
+    """Exports once into cache/; `load` (model_dir → eval-mode torch model) and `outputs` (name →
+    dynamic axes) default to the sequence classifier and its logits."""
     import torch
+    load = load or load_torch_model
+    outputs = outputs or {"logits": {0: "batch"}}
     weights = model_dir / "model.safetensors"
     tag = f"{model_dir.name}-{sha256_file(weights)[:12]}-torch{torch.__version__.split('+')[0]}-opset17"
     folder = cache / tag
     folder.mkdir(parents=True, exist_ok=True)
     plain = folder / "model.onnx"
     if not plain.exists():
-        model = load_torch_model(model_dir)
+        model = load(model_dir)
         dummy = torch.ones((2, 16), dtype=torch.long)
         axes = {"input_ids": {0: "batch", 1: "sequence"},
                 "attention_mask": {0: "batch", 1: "sequence"},
                 "token_type_ids": {0: "batch", 1: "sequence"},
-                "logits": {0: "batch"}}
+                **outputs}
         tmp = folder / "model.onnx.tmp"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             torch.onnx.export(model, (dummy, torch.ones_like(dummy), torch.zeros_like(dummy)), str(tmp),
                               input_names=["input_ids", "attention_mask", "token_type_ids"],
-                              output_names=["logits"], dynamic_axes=axes, opset_version=17,
+                              output_names=list(outputs), dynamic_axes=axes, opset_version=17,
                               do_constant_folding=True, dynamo=False)
         for w in caught:
             first = str(w.message).splitlines()[0][:160]

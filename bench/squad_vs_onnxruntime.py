@@ -114,26 +114,13 @@ def export(model_dir: Path, log: list[str]) -> dict[str, Path]:
     import torch
     from transformers import BertForQuestionAnswering
 
-    def load(_dir):
-        return BertForQuestionAnswering.from_pretrained(str(model_dir), dtype=torch.float32,
+    def load(folder: Path):
+        return BertForQuestionAnswering.from_pretrained(str(folder), dtype=torch.float32,
                                                         attn_implementation="eager").eval()
 
-    original_load, original_export = common.load_torch_model, torch.onnx.export
-
-    def export_qa(model, inputs, path, **kw):
-        kw["output_names"] = ["start_logits", "end_logits"]
-        axes = dict(kw["dynamic_axes"])
-        axes.pop("logits", None)
-        axes["start_logits"] = {0: "batch", 1: "sequence"}
-        axes["end_logits"] = {0: "batch", 1: "sequence"}
-        kw["dynamic_axes"] = axes
-        return original_export(model, inputs, path, **kw)
-
-    common.load_torch_model, torch.onnx.export = load, export_qa
-    try:
-        return common.export_onnx(model_dir, REPO / "cache" / "onnx", True, log)
-    finally:
-        common.load_torch_model, torch.onnx.export = original_load, original_export
+    per_token = {0: "batch", 1: "sequence"}
+    return common.export_onnx(model_dir, REPO / "cache" / "onnx", True, log, load=load,
+                              outputs={"start_logits": per_token, "end_logits": per_token})
 
 
 def time_ort(path: Path, data, threads: int, repeats: int) -> list[float]:

@@ -20,11 +20,11 @@
 #include "FrontierKernels.h"
 #include "fk_attention.h"
 #include "fk_cpu.h"
-#include "fk_math.h"
 
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Query rows per block. */
@@ -131,10 +131,24 @@ static _Atomic int at_forced = -1;
 
 void fk_attention_force_isa(int level) { atomic_store(&at_forced, level); }
 
+/* The cap when no test sets one: FRONTIER_ATTENTION=plain runs the plain kernel, for benchmarks
+ * that compare the two in one build (read once per process). */
+static int at_default_cap(void) {
+    static _Atomic int cached = -2;
+    int cap = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (cap == -2) {
+        const char *choice = getenv("FRONTIER_ATTENTION");
+        cap = choice && strcmp(choice, "plain") == 0 ? 0 : -1;
+        atomic_store_explicit(&cached, cap, memory_order_relaxed);
+    }
+    return cap;
+}
+
 /* 2: AVX-512, 1: the portable vector version, 0: the plain kernel. */
 static int at_level(size_t len) {
     int level = fk_cpu_level(FK_CPU_AVX512, FK_CPU_AVX2_FMA, -1) == 2 ? 2 : (len >= 32 ? 1 : 0);
-    const int cap = atomic_load(&at_forced);
+    const int forced = atomic_load(&at_forced);
+    const int cap = forced >= 0 ? forced : at_default_cap();
     return cap >= 0 && cap < level ? cap : level;
 }
 

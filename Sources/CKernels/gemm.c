@@ -299,19 +299,6 @@ typedef struct {
     int cls_only;
 } fk_attention_job;
 
-/* FRONTIER_ATTENTION=plain runs the unblocked kernel, for benchmarks that compare the two in one
- * build (read once per process). */
-static int fk_attention_plain(void) {
-    static _Atomic int cached = -1;
-    int plain = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (plain < 0) {
-        const char *choice = getenv("FRONTIER_ATTENTION");
-        plain = choice && strcmp(choice, "plain") == 0;
-        atomic_store_explicit(&cached, plain, memory_order_relaxed);
-    }
-    return plain;
-}
-
 static void fk_attention_job_run(void *raw, int index, int count) {
     fk_attention_job *job = raw;
     size_t items = job->nseq * job->heads;
@@ -322,7 +309,7 @@ static void fk_attention_job_run(void *raw, int index, int count) {
     /* The transposed keys of one head and its scores, padded to whole vectors; without memory
      * for them, the unblocked kernel. */
     const size_t len16 = (job->max_len + 15) / 16 * 16;
-    float *kt = fk_attention_plain() ? NULL : fk_scratch(FK_SCRATCH_ATTENTION, (job->head_dim + 8) * len16 * sizeof(float));
+    float *kt = fk_scratch(FK_SCRATCH_ATTENTION, (job->head_dim + 8) * len16 * sizeof(float));
     for (size_t item = i0; item < i1; item++) {
         size_t s = item / job->heads, h = item % job->heads;
         size_t start = (size_t)job->offsets[s];

@@ -84,7 +84,8 @@ void fk_attention_head_blocked(const float *q, const float *k, const float *v, s
 const char *fk_attention_isa(void);
 
 /* Caps the blocked attention's path for tests: 0 plain, 1 vector, 2 avx512 (never above what the
- * CPU has); a negative value restores automatic choice. */
+ * CPU has); a negative value restores automatic choice (capped at plain when the environment
+ * has FRONTIER_ATTENTION=plain). */
 void fk_attention_force_isa(int level);
 
 /* 1 when the CPU has AVX-512 F, BW, DQ and VL (what OpenBLAS's SkylakeX kernels use). */

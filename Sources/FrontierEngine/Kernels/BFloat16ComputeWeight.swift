@@ -33,11 +33,7 @@ public final class BFloat16ComputeWeight: @unchecked Sendable {
         outFeatures = weight.shape[0]
         inFeatures = weight.shape[1]
         count = fk_packed_size_bf16_pairs(outFeatures, inFeatures)
-        let bytes = (count * MemoryLayout<UInt16>.stride + 63) / 64 * 64
-        guard let raw = aligned_alloc(64, bytes) else {
-            fatalError("BFloat16ComputeWeight: out of memory allocating \(bytes) bytes")
-        }
-        packed = raw.bindMemory(to: UInt16.self, capacity: count)
+        packed = CacheLineAllocation.allocate(UInt16.self, count: count, owner: "BFloat16ComputeWeight").pointer
         let (n, k, packed) = (outFeatures, inFeatures, packed)
         weight.withUnsafeBufferPointer { w in fk_pack_weights_bf16_pairs(w.baseAddress, n, k, packed) }
     }

@@ -42,11 +42,7 @@ public final class HalfPrecisionWeight: @unchecked Sendable {
         inFeatures = weight.shape[1]
         self.format = format
         count = fk_packed_size_half(outFeatures, inFeatures)
-        let bytes = (count * MemoryLayout<UInt16>.stride + 63) / 64 * 64
-        guard let raw = aligned_alloc(64, bytes) else {
-            fatalError("HalfPrecisionWeight: out of memory allocating \(bytes) bytes")
-        }
-        packed = raw.bindMemory(to: UInt16.self, capacity: count)
+        packed = CacheLineAllocation.allocate(UInt16.self, count: count, owner: "HalfPrecisionWeight").pointer
         let (n, k, packed) = (outFeatures, inFeatures, packed)
         weight.withUnsafeBufferPointer { w in
             switch format {

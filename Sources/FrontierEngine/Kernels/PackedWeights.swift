@@ -28,12 +28,8 @@ public final class PackedWeights: @unchecked Sendable {
         outFeatures = weight.shape[0]
         inFeatures = weight.shape[1]
         count = fk_packed_size(outFeatures, inFeatures)
-        let bytes = (max(count, 1) * MemoryLayout<Float>.stride + 63) / 64 * 64
-        guard let raw = aligned_alloc(64, bytes) else {
-            fatalError("PackedWeights: out of memory allocating \(bytes) bytes")
-        }
-        memset(raw, 0, bytes)
-        let panels = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        let (panels, bytes) = CacheLineAllocation.allocate(Float.self, count: count, owner: "PackedWeights")
+        memset(panels, 0, bytes)
         let (n, k) = (outFeatures, inFeatures)
         weight.withUnsafeBufferPointer { fk_pack_weights($0.baseAddress, n, k, panels) }
         pointer = UnsafePointer(panels)
