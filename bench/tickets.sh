@@ -5,7 +5,8 @@
 #
 #   bench/tickets.sh [--tasks "CoLA STS-B MRPC RTE SST-2"] [--seeds "42 43 44"]
 #                    [--methods "imp one-shot random-pruning random-reinit structured"]
-#                    [--control-levels LIST] [--threads T] [--out DIR] [--agent PATH] [--tables-only]
+#                    [--control-levels LIST] [--threads T] [--out DIR] [--record DIR] [--agent PATH]
+#                    [--tables-only]
 #
 # Per task and seed, in OUT/TASK/seed-S: imp/ (IMP to 90 % sparsity, 10 % of the original count per
 # round, rewinding to θ0, the head kept), one-shot/, random-pruning/, random-reinit/ (the controls at
@@ -18,6 +19,11 @@
 # Cost on 2 cores (Intel Xeon, 2026-12): one SST-2 fine-tune ≈ 22 min, MRPC ≈ 12, RTE ≈ 10, STS-B ≈ 5,
 # CoLA ≈ 3; IMP to 90 % is 10 fine-tunes, each control 9. The whole matrix is days: run it task by task.
 #
+# The small per-level results (levels.jsonl, subnetworks.jsonl, tickets.json) are copied as each
+# method finishes into RECORD (default bench/results/tickets, committed), so the tables survive a
+# new checkout even when OUT (masks and checkpoints, hundreds of MB) does not; the tables are
+# written from RECORD.
+#
 # Environment: FRONTIER_SHARED (default ../shared beside the checkout), FRONTIER_AGENT (default
 # .build/release/frontier-agent).
 set -euo pipefail
@@ -25,12 +31,12 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shared="${FRONTIER_SHARED:-$root/../shared}"
 tasks="CoLA STS-B MRPC RTE SST-2" seeds="42 43 44" methods="imp one-shot random-pruning random-reinit structured"
-control_levels="" threads=2 out="$root/cache/tickets" tables_only=0
+control_levels="" threads=2 out="$root/cache/tickets" record="$root/bench/results/tickets" tables_only=0
 agent="${FRONTIER_AGENT:-$root/.build/release/frontier-agent}"
 base="$root/cache/models/all-minilm-l6-v2"
 data="$shared/data/glue"
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --tasks) tasks="$2"; shift 2 ;;
@@ -39,6 +45,7 @@ while [ $# -gt 0 ]; do
         --control-levels) control_levels="$2"; shift 2 ;;
         --threads) threads="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
+        --record) record="$2"; shift 2 ;;
         --agent) agent="$2"; shift 2 ;;
         --tables-only) tables_only=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -46,7 +53,16 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-tables() { python3 "$root/bench/tickets_tables.py" "$out" --write "$root/docs/tickets-tables.md"; }
+# Copies the small result files of OUT/TASK/seed-S into RECORD (same layout), never masks or weights.
+record() {
+    local src="$1" dst="$record/${1#"$out"/}"
+    for file in "$src"/*/levels.jsonl "$src"/*/subnetworks.jsonl "$src"/*/tickets.json; do
+        [ -f "$file" ] || continue
+        mkdir -p "$dst/$(basename "$(dirname "$file")")"
+        cp "$file" "$dst/$(basename "$(dirname "$file")")/"
+    done
+}
+tables() { python3 "$root/bench/tickets_tables.py" "$record" --write "$root/docs/tickets-tables.md"; }
 if [ "$tables_only" = 1 ]; then tables; exit 0; fi
 
 [ -x "$agent" ] || { echo "error: no frontier-agent at $agent (swift build -c release, or set FRONTIER_AGENT)" >&2; exit 64; }
@@ -82,6 +98,7 @@ for task in $tasks; do
                         --per-step 0.1 --threshold 0.9 $common > "$dir/structured.json" ;;
                 *) echo "unknown method $method" >&2; exit 64 ;;
             esac
+            record "$dir"
         done
     done
 done

@@ -85,7 +85,7 @@ struct TechniqueOptions: ParsableArguments {
     var mask: String?
     @Option(name: .customLong("save-mask"), help: "Write the masks magnitude pruning used to this safetensors file.")
     var saveMask: String?
-    @Option(name: .customLong("sparse-kernel"), help: "Run pruned matrices on the sparse kernel: auto (where it is faster than dense), always or never.")
+    @Option(name: .customLong("sparse-kernel"), help: "Run pruned matrices on a sparse kernel (fp32, or int8 with --quantize int8): auto (where it is faster than dense), always or never.")
     var sparseKernel: TechniqueSpec.SparseKernel?
     @Option(name: .customLong("prune-heads"), help: "Remove this many attention heads per layer, the least important by loss increase on a calibration subset of the train split.")
     var pruneHeads: Int?
@@ -105,7 +105,7 @@ struct TechniqueOptions: ParsableArguments {
     var tokenKeep: Double?
     @Option(name: .customLong("token-prune-from"), help: "Token pruning starts at this layer (≥ 1).")
     var tokenPruneFrom: Int?
-    @Option(help: "Quantize the encoder's linear layers: int8 (dynamic, per-channel weights, per-token activations), fp16 (weight storage, fp32 compute) or bf16 (bf16 compute with fp32 accumulation where the CPU has AVX512_BF16, else weight storage with fp32 compute).")
+    @Option(help: "Quantize the encoder's linear layers: int8 (dynamic, per-channel weights, per-token activations; after --sparsity or --mask, pruned matrices run on the sparse int8 kernel where the CPU has AVX-512 VNNI), fp16 (weight storage, fp32 compute) or bf16 (bf16 compute with fp32 accumulation where the CPU has AVX512_BF16, else weight storage with fp32 compute).")
     var quantize: TechniqueSpec.QuantizationMode?
 
     func validate() throws {

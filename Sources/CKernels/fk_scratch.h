@@ -20,6 +20,7 @@ enum fk_scratch_slot {
     FK_SCRATCH_HALF_STAGE, /* half_gemm.c: fp32 copies of weight panels, sliced per pool thread */
     FK_SCRATCH_INT8,       /* int8.c: quantized activation rows and their scales */
     FK_SCRATCH_SPARSE,     /* sparse.c: each pool thread's transposed tile and partial sums */
+    FK_SCRATCH_SPARSE_INT8, /* sparse_int8.c: each pool thread's quantized tile, scales and sums */
     FK_SCRATCH_BF16_DOT,   /* bf16_dot.c: activation rows rounded to bf16 */
     FK_SCRATCH_ATTENTION,  /* gemm.c: one head's keys transposed (fk_attention_head_blocked) */
     FK_SCRATCH_SLOTS

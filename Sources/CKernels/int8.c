@@ -16,6 +16,7 @@
 #include "FrontierInt8.h"
 #include "FrontierKernels.h"
 #include "fk_cpu.h"
+#include "fk_quant.h"
 #include "fk_scratch.h"
 
 #include <math.h>
@@ -59,23 +60,6 @@ struct fk_qweight {
 /* Quantization                                                                              */
 /* ---------------------------------------------------------------------------------------- */
 
-/* Row scale and multiplier: s = amax / 127, inv = 127 / amax; (0, 0) for a row that cannot
- * be scaled (all zeros, or amax so small that 127 / amax is not finite). */
-static float fkq_row_scale(float amax, float *inv) {
-    float iv = 127.0f / amax;
-    if (!(amax > 0.0f) || !isfinite(iv)) {
-        *inv = 0.0f;
-        return 0.0f;
-    }
-    *inv = iv;
-    return amax / 127.0f;
-}
-
-FK_INLINE int8_t fkq_quantize1(float x, float inv) {
-    float v = rintf(x * inv);
-    v = v < -127.0f ? -127.0f : (v > 127.0f ? 127.0f : v);
-    return (int8_t)v;
-}
 
 /* Portable row quantizer; `flip` is 0x80 to store u8 = q + 128 (VNNI), else 0. Pads the
  * row with zeros (in the stored encoding) up to `padded`. */

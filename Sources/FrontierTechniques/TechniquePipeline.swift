@@ -160,7 +160,7 @@ public enum TechniquePipeline {
         }
         if let sparseKernel {
             let installed: Int
-            (model, installed) = try SparseExecution.install(on: consume model, mode: sparseKernel)
+            (model, installed) = try SparseExecution.install(on: consume model, mode: sparseKernel, notes: &applied.notes)
             if installed > 0 { progress("sparse kernel on \(installed) layers") }
         }
         try model.validate(options)

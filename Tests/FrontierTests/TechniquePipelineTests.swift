@@ -53,6 +53,28 @@ import Testing
         #expect(flopsSparse < flopsDense / 3, "sparse layers are counted by their non-zeros")
     }
 
+    @Test func prunedInt8LayersRunOnTheSparseInt8Kernel() throws {
+        let prune = { (kernel: TechniqueSpec.SparseKernel) in self.spec(.magnitudePruning) { $0.sparsity = 0.9; $0.kernel = kernel } }
+        let int8 = spec(.quantization) { $0.mode = .int8 }
+        let apply = { (kernel: TechniqueSpec.SparseKernel) in
+            try TechniquePipeline.apply([prune(kernel), int8], to: self.checkpoint(), data: .none, base: ForwardOptions(), workspace: Workspace())
+        }
+        let dense = try apply(.never), auto = try apply(.auto), always = try apply(.always)
+        #expect(dense.applied.kernels == ["int8": 12])
+        #expect(always.applied.kernels == ["sparse-int8": 12])
+        if SparseQuantizedWeight.isAccelerated {
+            #expect(auto.applied.kernels == ["sparse-int8": 12])
+            #expect(auto.applied.notes.isEmpty)
+        } else {
+            #expect(auto.applied.kernels == ["int8": 12])
+            #expect(auto.applied.notes.contains { $0.hasPrefix("sparse-int8: this CPU has no AVX-512 VNNI, so 12 pruned int8 layers") })
+        }
+        // The same integers on either int8 kernel: only the cost differs.
+        let (x, flopsDense) = try logits(dense.checkpoint), (y, flopsSparse) = try logits(always.checkpoint)
+        #expect(relativeError(x, y) < 1e-5)
+        #expect(flopsSparse < flopsDense / 3, "sparse int8 layers are counted by their non-zeros")
+    }
+
     @Test func int8QuantizationStaysCloseToFp32() throws {
         let base = try checkpoint()
         let result = try TechniquePipeline.apply([spec(.quantization) { $0.mode = .int8 }], to: base, data: .none,

@@ -112,7 +112,8 @@ import Testing
     @Test func ninetyPercentSparseHoldsFarLessThanDense() throws {
         let model = try Self.model(hidden: 64, heads: 4, intermediate: 128)
         let masks = try MagnitudePruning.masks(for: model, sparsity: 0.9, scope: .global)
-        let (sparse, installed) = try SparseExecution.install(on: MagnitudePruning.apply(masks, to: model), mode: .always)
+        var notes: [String] = []
+        let (sparse, installed) = try SparseExecution.install(on: MagnitudePruning.apply(masks, to: model), mode: .always, notes: &notes)
         #expect(installed == model.layers.count * 4)
         let dense = Self.encoderLinearBytes(try model.inferenceOnly(gemm: .packed))
         let lean = try sparse.inferenceOnly(gemm: .packed)

@@ -12,6 +12,7 @@ public enum KernelPaths {
             LinearForm.dense.rawValue: PackedGemm.isa,
             LinearForm.sparse.rawValue: SparseWeight.isa,
             LinearForm.int8.rawValue: QuantizedWeight.isa,
+            LinearForm.sparseInt8.rawValue: SparseQuantizedWeight.isa,
             LinearForm.fp16.rawValue: HalfPrecisionWeight.isa,
             LinearForm.bf16.rawValue: HalfPrecisionWeight.isa,
             LinearForm.bf16Compute.rawValue: BFloat16ComputeWeight.isa,

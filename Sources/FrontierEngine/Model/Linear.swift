@@ -97,7 +97,7 @@ public struct Linear: Sendable {
         case let (.dense(packed), .packed): return .panels(packed)
         case (.dense, .openblas): return master.map(DenseWeights.rows)
         case let (.denseRows(weight), .openblas): return .rows(weight)
-        case (.denseRows, .packed), (.sparse, _), (.int8, _), (.half, _), (.bf16Compute, _): return nil
+        case (.denseRows, .packed), (.sparse, _), (.int8, _), (.sparseInt8, _), (.half, _), (.bf16Compute, _): return nil
         }
     }
 
@@ -121,8 +121,11 @@ public struct Linear: Sendable {
 
     /// Multiply-adds per input row as this layer executes (fewer for a sparse kernel).
     public var multiplyAddsPerRow: Int {
-        if case let .sparse(sparse) = kernel { return sparse.nonZeros }
-        return outFeatures * inFeatures
+        switch kernel {
+        case let .sparse(sparse): return sparse.nonZeros
+        case let .sparseInt8(sparse): return sparse.nonZeros
+        default: return outFeatures * inFeatures
+        }
     }
 
     public var parameterCount: Int { outFeatures * inFeatures + bias.count }
@@ -162,6 +165,8 @@ public struct Linear: Sendable {
                 sparse.apply(a, rows: rows, lda: lda, bias: b, into: c, ldc: ldc, epilogue: code, workspace: ws)
             case let .int8(quantized):
                 quantized.apply(a, rows: rows, lda: lda, bias: b, into: c, ldc: ldc, epilogue: code, workspace: ws)
+            case let .sparseInt8(sparse):
+                sparse.apply(a, rows: rows, lda: lda, bias: b, into: c, ldc: ldc, epilogue: code, workspace: ws)
             case let .half(half):
                 half.apply(a, rows: rows, lda: lda, bias: b, into: c, ldc: ldc, epilogue: code, workspace: ws)
             case let .bf16Compute(weight):

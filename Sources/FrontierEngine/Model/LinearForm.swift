@@ -11,6 +11,9 @@ public enum LinearForm: String, Sendable, Codable, CaseIterable {
     case sparse
     /// Per-channel symmetric int8 for `fk_linear_int8`.
     case int8
+    /// The int8 nonzeros of a pruned weight for `fk_linear_sparse_int8`: `int8`'s arithmetic at
+    /// `sparse`'s cost.
+    case sparseInt8 = "sparse-int8"
     /// IEEE half precision for `fk_linear_packed_f16`.
     case fp16
     /// bfloat16 weights for `fk_linear_packed_bf16`, multiplied in fp32.
@@ -30,6 +33,7 @@ enum LinearKernel: Sendable {
     case denseRows(Tensor)
     case sparse(SparseWeight)
     case int8(QuantizedWeight)
+    case sparseInt8(SparseQuantizedWeight)
     case half(HalfPrecisionWeight)
     case bf16Compute(BFloat16ComputeWeight)
 
@@ -38,6 +42,7 @@ enum LinearKernel: Sendable {
         case .dense: self = .dense(PackedWeights(weight: weight))
         case .sparse: self = .sparse(SparseWeight(weight: weight))
         case .int8: self = .int8(QuantizedWeight(weight: weight))
+        case .sparseInt8: self = .sparseInt8(SparseQuantizedWeight(weight: weight))
         case .fp16: self = .half(HalfPrecisionWeight(weight: weight, format: .fp16))
         case .bf16: self = .half(HalfPrecisionWeight(weight: weight, format: .bf16))
         case .bf16Compute: self = .bf16Compute(BFloat16ComputeWeight(weight: weight))
@@ -52,6 +57,7 @@ enum LinearKernel: Sendable {
         case let .denseRows(weight): return weight.count * MemoryLayout<Float>.stride
         case let .sparse(sparse): return sparse.bytes
         case let .int8(quantized): return quantized.bytes
+        case let .sparseInt8(sparse): return sparse.bytes
         case let .half(half): return half.bytes
         case let .bf16Compute(weight): return weight.bytes
         }

@@ -1,0 +1,90 @@
+/*
+ * What the sparse kernels (sparse.c, fp32; sparse_int8.c, int8) share: the 16-feature output
+ * block, the in-register 16×16 transpose, and the transposed-tile store with bias and GELU.
+ * Internal to the target; include after fk_common.h.
+ */
+#ifndef FK_SPARSE_TILE_H
+#define FK_SPARSE_TILE_H
+
+#include <stddef.h>
+
+#include "FrontierGemm.h"
+#include "FrontierKernels.h"
+#include "fk_common.h"
+
+/* Output features per block: the unit of thread splitting and of the output transpose. */
+#define SP_NB 16
+/* Features whose partial sums are kept while the k-blocks are walked (64 KiB at MR = 64). */
+#define SP_CHUNK 256
+
+static const float sp_zeros[SP_NB] = {0};
+
+/* The kernels add the bias themselves, after the sum as gemm.c does; GELU is then the same
+ * kernels.c function as the dense path's, given a zero bias (which adds an exact 0). */
+static void sp_gelu_rows(float *c, size_t ldc, size_t rows, size_t cols, int epilogue) {
+    if (epilogue != FK_EPILOGUE_BIAS_GELU) return;
+    for (size_t j = 0; j < cols; j += SP_NB) {
+        const size_t w = cols - j < SP_NB ? cols - j : SP_NB;
+        fk_bias_gelu_strided(c + j, ldc, sp_zeros, rows, w);
+    }
+}
+
+#if defined(FK_X86)
+/* In-register 16×16 transpose: r[t][u] becomes r[u][t]. */
+FK_TARGET_AVX512 FK_INLINE void sp_tr16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    /* r[4i + q], 128-bit lane L, now holds rows 4i .. 4i+3 of column 4L + q. */
+    for (int q = 0; q < 4; q++) {
+        const __m512 x0 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88);
+        const __m512 x1 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xDD);
+        const __m512 y0 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88);
+        const __m512 y1 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xDD);
+        t[q] = _mm512_shuffle_f32x4(x0, y0, 0x88);
+        t[8 + q] = _mm512_shuffle_f32x4(x0, y0, 0xDD);
+        t[4 + q] = _mm512_shuffle_f32x4(x1, y1, 0x88);
+        t[12 + q] = _mm512_shuffle_f32x4(x1, y1, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+FK_TARGET_AVX512 FK_INLINE __mmask16 sp_mask16(size_t count) {
+    return count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
+}
+
+/* sp_transpose_out_avx512 with add_bias and, for full blocks, nc as constants (fk_common.h). */
+FK_TARGET_AVX512 FK_INLINE void sp_transpose_out16_avx512(const int add_bias, const float *ct, size_t ldct,
+                                                          const float *bias, size_t mv, size_t nc, float *c,
+                                                          size_t ldc) {
+    const __mmask16 cm = sp_mask16(nc);
+    for (size_t rb = 0; rb < mv; rb += 16) {
+        const size_t rows = mv - rb < 16 ? mv - rb : 16;
+        __m512 r[16];
+        for (size_t jj = 0; jj < 16; jj++) {
+            r[jj] = jj < nc ? _mm512_load_ps(ct + jj * ldct + rb) : _mm512_setzero_ps();
+            if (add_bias && jj < nc) r[jj] = _mm512_add_ps(r[jj], _mm512_set1_ps(bias[jj]));
+        }
+        sp_tr16(r);
+        for (size_t t = 0; t < rows; t++) _mm512_mask_storeu_ps(c + (rb + t) * ldc, cm, r[t]);
+    }
+}
+
+/* c[i][jj] = ct[jj][i] (+ bias[jj]) for i < mv, jj < nc; ct rows are ldct floats apart. */
+FK_TARGET_AVX512 static void sp_transpose_out_avx512(const float *ct, size_t ldct, const float *bias, size_t mv,
+                                                     size_t nc, float *c, size_t ldc) {
+    if (nc == 16 && bias) sp_transpose_out16_avx512(1, ct, ldct, bias, mv, 16, c, ldc);
+    else if (nc == 16) sp_transpose_out16_avx512(0, ct, ldct, NULL, mv, 16, c, ldc);
+    else sp_transpose_out16_avx512(bias != NULL, ct, ldct, bias, mv, nc, c, ldc);
+}
+#endif
+
+#endif

@@ -1,0 +1,427 @@
+/*
+ * See include/FrontierSparseInt8.h.
+ *
+ * Storage, as sparse.c's but in quads: per k-block of SPQ_KC columns, per output feature, the
+ * feature's nonzero int8 weights in that block, kk ascending, four to a quad (idx: four uint16
+ * columns; wq: the four int8 weights as one int32, byte t for idx[t]); a segment's last quad is
+ * padded with zero weights at its own last column. seg[b·(n + 1) + j] counts quads.
+ *
+ * Why 384-column k-blocks: the quantized tile is 64 bytes per column, so a block of 384 columns
+ * is 24 KiB and stays in L1 while every feature's quads read it; MiniLM's and BERT's 384- and
+ * 768-wide inputs are then one or two blocks, the 1536/3072-wide FFN outputs four or eight.
+ *
+ * The tile: row i of a 64-row tile lives in byte 16·L + 4·q + d of each column's vector, where
+ * i = 16·q + 4·L + d. unpack{lo,hi}_epi8 then unpack{lo,hi}_epi16 of four column vectors give,
+ * in vector q, dword 4·L + d = the four columns' bytes of row 16·q + 4·L + d: rows in order,
+ * so the int32 sums come out as fp32 sparse.c's partial sums do and share its output transpose.
+ * Activations are stored as u8 = q + 128 (vpdpbusd multiplies unsigned by signed bytes), and the
+ * sums start at −128 · Σ_k q_w[j, k] to remove the shift.
+ */
+#define _GNU_SOURCE
+#include "fk_common.h"
+#include "FrontierSparseInt8.h"
+#include "FrontierGemm.h"
+#include "FrontierInt8.h"
+#include "FrontierKernels.h"
+#include "fk_cpu.h"
+#include "fk_quant.h"
+#include "fk_scratch.h"
+#include "fk_sparse_tile.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPQ_KC 384
+#define SPQ_MR 64
+
+struct fk_sparse_q {
+    size_t n, k, nnz, quads, bytes;
+    size_t nkb;       /* k-blocks (at least 1) */
+    uint32_t *seg;    /* nkb × (n + 1) + 1, in quads */
+    uint32_t *cost;   /* per 16-feature block q: quads of features [0, 16q), for thread splits */
+    uint16_t *idx;    /* 4 per quad */
+    int32_t *wq;      /* one per quad */
+    float *scales;    /* n */
+    int32_t *negcomp; /* n: −128 · Σ_k q_w[j, k] */
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* Construction                                                                              */
+/* ---------------------------------------------------------------------------------------- */
+
+fk_sparse_q *fk_sparse_q_create(const float *w, size_t n, size_t k) {
+    if (n == 0 || k == 0 || k > 65536) return NULL;
+    fk_sparse_q *s = calloc(1, sizeof *s);
+    int8_t *q = malloc(n * k);
+    if (!s || !q) {
+        free(s);
+        free(q);
+        return NULL;
+    }
+    s->n = n;
+    s->k = k;
+    s->nkb = (k + SPQ_KC - 1) / SPQ_KC;
+    const size_t nseg = s->nkb * (n + 1) + 1;
+    const size_t blocks = (n + SP_NB - 1) / SP_NB;
+    s->seg = calloc(nseg, sizeof *s->seg);
+    s->cost = calloc(blocks + 1, sizeof *s->cost);
+    s->scales = calloc(n, sizeof *s->scales);
+    s->negcomp = calloc(n, sizeof *s->negcomp);
+    if (!s->seg || !s->cost || !s->scales || !s->negcomp) goto fail;
+    /* Quantize per output channel, count nonzeros per (block, feature). */
+    for (size_t j = 0; j < n; j++) {
+        const float *row = w + j * k;
+        float amax = 0.0f;
+        for (size_t kk = 0; kk < k; kk++) amax = fabsf(row[kk]) > amax ? fabsf(row[kk]) : amax;
+        float inv;
+        s->scales[j] = fkq_row_scale(amax, &inv);
+        int32_t sum = 0;
+        for (size_t kk = 0; kk < k; kk++) {
+            const int8_t v = fkq_quantize1(row[kk], inv);
+            q[j * k + kk] = v;
+            sum += v;
+            s->nnz += v != 0;
+        }
+        s->negcomp[j] = -128 * sum;
+    }
+    uint32_t p = 0;
+    for (size_t b = 0; b < s->nkb; b++) {
+        const size_t k0 = b * SPQ_KC, k1 = k0 + SPQ_KC < k ? k0 + SPQ_KC : k;
+        uint32_t *sb = s->seg + b * (n + 1);
+        sb[0] = p;
+        for (size_t j = 0; j < n; j++) {
+            uint32_t count = 0;
+            for (size_t kk = k0; kk < k1; kk++) count += q[j * k + kk] != 0;
+            p += (count + 3) / 4;
+            sb[j + 1] = p;
+        }
+    }
+    s->seg[nseg - 1] = p;
+    s->quads = p;
+    s->idx = fk_aligned_calloc((4 * (size_t)p + 4) * sizeof *s->idx);
+    s->wq = fk_aligned_calloc(((size_t)p + 1) * sizeof *s->wq);
+    if (!s->idx || !s->wq) goto fail;
+    for (size_t b = 0; b < s->nkb; b++) {
+        const size_t k0 = b * SPQ_KC, k1 = k0 + SPQ_KC < k ? k0 + SPQ_KC : k;
+        for (size_t j = 0; j < n; j++) {
+            size_t e = 4 * (size_t)s->seg[b * (n + 1) + j]; /* entry: 4 per quad */
+            const size_t end = 4 * (size_t)s->seg[b * (n + 1) + j + 1];
+            uint16_t last = 0;
+            for (size_t kk = k0; kk < k1; kk++) {
+                const int8_t v = q[j * k + kk];
+                if (v == 0) continue;
+                s->idx[e] = (uint16_t)kk;
+                ((int8_t *)s->wq)[e] = v;
+                last = (uint16_t)kk;
+                e++;
+            }
+            for (; e < end; e++) s->idx[e] = last; /* weight stays 0 */
+        }
+    }
+    for (size_t qb = 0; qb <= blocks; qb++) {
+        const size_t j = qb * SP_NB < n ? qb * SP_NB : n;
+        size_t sum = 0;
+        for (size_t b = 0; b < s->nkb; b++) sum += s->seg[b * (n + 1) + j] - s->seg[b * (n + 1)];
+        s->cost[qb] = (uint32_t)sum;
+    }
+    s->bytes = sizeof *s + nseg * sizeof *s->seg + (blocks + 1) * sizeof *s->cost +
+               (4 * (size_t)p + 4) * sizeof *s->idx + ((size_t)p + 1) * sizeof *s->wq + n * sizeof *s->scales +
+               n * sizeof *s->negcomp;
+    free(q);
+    return s;
+fail:
+    free(q);
+    fk_sparse_q_destroy(s);
+    return NULL;
+}
+
+void fk_sparse_q_destroy(fk_sparse_q *s) {
+    if (!s) return;
+    free(s->seg);
+    free(s->cost);
+    free(s->idx);
+    free(s->wq);
+    free(s->scales);
+    free(s->negcomp);
+    free(s);
+}
+
+size_t fk_sparse_q_nnz(const fk_sparse_q *s) { return s ? s->nnz : 0; }
+size_t fk_sparse_q_bytes(const fk_sparse_q *s) { return s ? s->bytes : 0; }
+const float *fk_sparse_q_scales(const fk_sparse_q *s) { return s ? s->scales : NULL; }
+
+/* ---------------------------------------------------------------------------------------- */
+/* Portable path and reference                                                               */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Σ_k q_a[kk] · q_w[j, kk] over feature j's stored weights (padding adds 0). */
+static int32_t spq_dot(const fk_sparse_q *s, const int8_t *qa, size_t j) {
+    int32_t acc = 0;
+    const int8_t *wb = (const int8_t *)s->wq;
+    for (size_t b = 0; b < s->nkb; b++) {
+        const uint32_t *sg = s->seg + b * (s->n + 1) + j;
+        for (size_t e = 4 * (size_t)sg[0]; e < 4 * (size_t)sg[1]; e++) acc += (int32_t)wb[e] * qa[s->idx[e]];
+    }
+    return acc;
+}
+
+/* Rows [0, m) of already quantized activations (qa row stride k, scales sa), features [j0, j1). */
+static void spq_rows_generic(const int8_t *qa, const float *sa, const fk_sparse_q *s, const float *bias, float *c,
+                             size_t ldc, size_t m, size_t j0, size_t j1, int epilogue) {
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = j0; j < j1; j++) {
+            const float v = (float)spq_dot(s, qa + i * s->k, j) * (sa[i] * s->scales[j]);
+            c[i * ldc + j] = epilogue ? v + bias[j] : v;
+        }
+        sp_gelu_rows(c + i * ldc + j0, ldc, 1, j1 - j0, epilogue);
+    }
+}
+
+/* Quantizes rows [0, m) of a a row at a time into a k-byte buffer and runs spq_rows_generic;
+ * with no memory for the buffer, the rows are left unwritten and 0 is returned. */
+static int spq_generic(const float *a, size_t lda, const fk_sparse_q *s, const float *bias, float *c, size_t ldc,
+                       size_t m, size_t j0, size_t j1, int epilogue) {
+    int8_t *qa = malloc(s->k);
+    if (!qa) return 0;
+    for (size_t i = 0; i < m; i++) {
+        float sa;
+        fk_int8_quantize_rows(a + i * lda, lda, 1, s->k, (signed char *)qa, s->k, &sa);
+        spq_rows_generic(qa, &sa, s, bias, c + i * ldc, ldc, 1, j0, j1, epilogue);
+    }
+    free(qa);
+    return 1;
+}
+
+void fk_linear_sparse_int8_reference(const float *a, size_t lda, const fk_sparse_q *w, const float *bias,
+                                     float *c, size_t ldc, size_t m, size_t n, size_t k, int epilogue) {
+    (void)k;
+    if (!spq_generic(a, lda, w, bias, c, ldc, m, 0, n, bias ? epilogue : FK_EPILOGUE_NONE)) abort();
+}
+
+#if defined(FK_X86)
+/* ---------------------------------------------------------------------------------------- */
+/* AVX-512 VNNI: 64-row tiles                                                                */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Quantizes rows [0, mv) of a (mv <= 64) into the tile at8 (64 bytes per column, u8 = q + 128,
+ * rows placed as the file comment says; rows past mv are q = 0) and their scales into sa. */
+FK_TARGET_AVX512 static void spq_quantize_tile(const float *a, size_t lda, size_t mv, size_t k, uint8_t *at8,
+                                               float *sa) {
+    float inv[SPQ_MR];
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (size_t i = 0; i < SPQ_MR; i++) {
+        if (i >= mv) {
+            inv[i] = sa[i] = 0.0f;
+            continue;
+        }
+        const float *x = a + i * lda;
+        __m512 vmax = _mm512_setzero_ps();
+        size_t kk = 0;
+        for (; kk + 16 <= k; kk += 16) vmax = _mm512_max_ps(vmax, _mm512_andnot_ps(sign, _mm512_loadu_ps(x + kk)));
+        if (kk < k) vmax = _mm512_max_ps(vmax, _mm512_andnot_ps(sign, _mm512_maskz_loadu_ps(sp_mask16(k - kk), x + kk)));
+        sa[i] = fkq_row_scale(_mm512_reduce_max_ps(vmax), inv + i);
+    }
+    const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), shift = _mm512_set1_epi32(128);
+    /* Output dword 4·L + q takes the dword 4·q + L of the row-ordered vector. */
+    const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    for (size_t kb = 0; kb < k; kb += 16) {
+        const size_t kc = k - kb < 16 ? k - kb : 16;
+        const __mmask16 km = sp_mask16(kc);
+        for (size_t g = 0; g < SPQ_MR / 16; g++) {
+            const size_t rows = mv > 16 * g ? (mv - 16 * g < 16 ? mv - 16 * g : 16) : 0;
+            __m512 r[16];
+            for (size_t t = 0; t < 16; t++) {
+                r[t] = t < rows ? _mm512_maskz_loadu_ps(km, a + (16 * g + t) * lda + kb) : _mm512_setzero_ps();
+            }
+            sp_tr16(r);
+            const __m512 vinv = _mm512_loadu_ps(inv + 16 * g);
+            for (size_t t = 0; t < kc; t++) {
+                __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(r[t], vinv));
+                v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi), shift);
+                _mm_store_si128((__m128i *)(at8 + (kb + t) * SPQ_MR + 16 * g), _mm512_cvtepi32_epi8(v));
+            }
+        }
+        for (size_t t = 0; t < kc; t++) {
+            __m512i *col = (__m512i *)(at8 + (kb + t) * SPQ_MR);
+            _mm512_store_si512(col, _mm512_permutexvar_epi32(perm, _mm512_load_si512(col)));
+        }
+    }
+}
+
+/* ctj[0 .. 64) (int32) = (first ? init : ctj) + Σ over quads [p, end) of the four columns' bytes
+ * · the quad's weights. */
+FK_TARGET_AVX512_VNNI FK_INLINE void spq_seg(const int first, const uint16_t *idx, const int32_t *wq, uint32_t p,
+                                             const uint32_t end, const uint8_t *at8, int32_t *ctj, int32_t init) {
+    __m512i acc[4];
+    for (int r = 0; r < 4; r++) {
+        acc[r] = first ? _mm512_set1_epi32(init) : _mm512_load_si512((const __m512i *)(ctj + 16 * r));
+    }
+    for (; p < end; p++) {
+        const uint16_t *ix = idx + 4 * (size_t)p;
+        const __m512i x0 = _mm512_load_si512((const __m512i *)(at8 + (size_t)ix[0] * SPQ_MR));
+        const __m512i x1 = _mm512_load_si512((const __m512i *)(at8 + (size_t)ix[1] * SPQ_MR));
+        const __m512i x2 = _mm512_load_si512((const __m512i *)(at8 + (size_t)ix[2] * SPQ_MR));
+        const __m512i x3 = _mm512_load_si512((const __m512i *)(at8 + (size_t)ix[3] * SPQ_MR));
+        const __m512i w = _mm512_set1_epi32(wq[p]);
+        const __m512i l01 = _mm512_unpacklo_epi8(x0, x1), h01 = _mm512_unpackhi_epi8(x0, x1);
+        const __m512i l23 = _mm512_unpacklo_epi8(x2, x3), h23 = _mm512_unpackhi_epi8(x2, x3);
+        acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(l01, l23), w);
+        acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(l01, l23), w);
+        acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(h01, h23), w);
+        acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(h01, h23), w);
+    }
+    for (int r = 0; r < 4; r++) _mm512_store_si512((__m512i *)(ctj + 16 * r), acc[r]);
+}
+
+/* One k-block pass over features [j0, j1): ct[j - j0] (+)= the block's quads · the tile. */
+FK_TARGET_AVX512_VNNI static void spq_pass(const fk_sparse_q *s, const uint8_t *at8, size_t b, size_t j0, size_t j1,
+                                           int32_t *ct) {
+    const uint32_t *sb = s->seg + b * (s->n + 1);
+    for (size_t j = j0; j < j1; j++) {
+        int32_t *ctj = ct + (j - j0) * SPQ_MR;
+        if (b == 0) spq_seg(1, s->idx, s->wq, sb[j], sb[j + 1], at8, ctj, s->negcomp[j]);
+        else if (sb[j] < sb[j + 1]) spq_seg(0, s->idx, s->wq, sb[j], sb[j + 1], at8, ctj, 0);
+    }
+}
+
+/* Features [jb, jb + nc) of ct (int32, 64 per feature) become acc · (s_a · s_w) in place, as
+ * floats, for sp_transpose_out_avx512. */
+FK_TARGET_AVX512 static void spq_dequantize(int32_t *ct, const float *sa, const float *scales, size_t nc) {
+    for (size_t jj = 0; jj < nc; jj++) {
+        const __m512 sw = _mm512_set1_ps(scales[jj]);
+        int32_t *ctj = ct + jj * SPQ_MR;
+        for (int r = 0; r < 4; r++) {
+            const __m512 acc = _mm512_cvtepi32_ps(_mm512_load_si512((const __m512i *)(ctj + 16 * r)));
+            _mm512_store_ps((float *)ctj + 16 * r, _mm512_mul_ps(acc, _mm512_mul_ps(_mm512_loadu_ps(sa + 16 * r), sw)));
+        }
+    }
+}
+
+/* Rows [0, mv) (mv <= 64), features [j0, j1), in chunks of SP_CHUNK features, as sparse.c's
+ * tile: all k-blocks but the last over the chunk, then the last block 16 features at a time,
+ * each finished block dequantized and transposed into c. */
+FK_TARGET_AVX512_VNNI static void spq_tile_vnni(const float *a, size_t lda, const fk_sparse_q *s,
+                                                const float *bias, float *c, size_t ldc, size_t mv, size_t j0,
+                                                size_t j1, int epilogue, uint8_t *scratch) {
+    const size_t k = s->k;
+    uint8_t *at8 = scratch;
+    const size_t kpad = (k + 15) / 16 * 16;
+    float *sa = (float *)(at8 + kpad * SPQ_MR);
+    int32_t *ct = (int32_t *)(sa + SPQ_MR);
+    spq_quantize_tile(a, lda, mv, k, at8, sa);
+    const float *b = epilogue ? bias : NULL;
+    const size_t last = s->nkb - 1;
+    for (size_t fc = j0; fc < j1; fc += SP_CHUNK) {
+        const size_t fe = j1 - fc < SP_CHUNK ? j1 : fc + SP_CHUNK;
+        for (size_t kb = 0; kb < last; kb++) spq_pass(s, at8, kb, fc, fe, ct);
+        for (size_t jb = fc; jb < fe; jb += SP_NB) {
+            const size_t nc = fe - jb < SP_NB ? fe - jb : SP_NB;
+            int32_t *ctb = ct + (jb - fc) * SPQ_MR;
+            spq_pass(s, at8, last, jb, jb + nc, ctb);
+            spq_dequantize(ctb, sa, s->scales + jb, nc);
+            sp_transpose_out_avx512((const float *)ctb, SPQ_MR, b ? b + jb : NULL, mv, nc, c + jb, ldc);
+            sp_gelu_rows(c + jb, ldc, mv, nc, epilogue);
+        }
+    }
+}
+#endif
+
+/* ---------------------------------------------------------------------------------------- */
+/* Dispatch and threading                                                                    */
+/* ---------------------------------------------------------------------------------------- */
+
+static _Atomic int spq_forced_level = -1;
+
+void fk_sparse_int8_force_isa(int level) { atomic_store(&spq_forced_level, level); }
+
+/* 2: AVX-512 VNNI, 0: portable (there is no AVX2 kernel). */
+static int spq_isa_level(void) {
+    const unsigned vnni = FK_CPU_AVX512 | FK_CPU_AVX512_VNNI;
+    int level = fk_cpu_level(vnni, vnni, atomic_load(&spq_forced_level));
+    if (level == 1 || strcmp(fk_gemm_isa(), "generic") == 0) level = 0;
+    return level;
+}
+
+const char *fk_sparse_int8_isa(void) { return spq_isa_level() == 2 ? "avx512-vnni" : "generic"; }
+
+typedef struct {
+    int vnni;
+    int split_rows;
+    const float *a;
+    size_t lda;
+    const fk_sparse_q *s;
+    const float *bias;
+    float *c;
+    size_t ldc, m, n;
+    int epilogue;
+} spq_job;
+
+/* First 16-feature block whose cost prefix (quads, plus one per feature for its store) reaches
+ * `target`. */
+static size_t spq_block_at(const fk_sparse_q *s, size_t blocks, size_t target) {
+    size_t lo = 0, hi = blocks;
+    while (lo < hi) {
+        const size_t mid = (lo + hi) / 2;
+        if (s->cost[mid] + mid * SP_NB < target) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static void spq_job_run(void *raw, int index, int count) {
+    const spq_job *job = raw;
+    const fk_sparse_q *s = job->s;
+    const size_t blocks = (job->n + SP_NB - 1) / SP_NB;
+    const size_t tiles = (job->m + SPQ_MR - 1) / SPQ_MR;
+    size_t b0 = 0, b1 = blocks, t0 = 0, t1 = tiles;
+    if (count > 1 && job->split_rows) {
+        t0 = tiles * (size_t)index / (size_t)count;
+        t1 = tiles * (size_t)(index + 1) / (size_t)count;
+    } else if (count > 1) {
+        const size_t total = s->quads + job->n;
+        b0 = spq_block_at(s, blocks, total * (size_t)index / (size_t)count);
+        b1 = index + 1 == count ? blocks : spq_block_at(s, blocks, total * (size_t)(index + 1) / (size_t)count);
+    }
+    if (b0 >= b1 || t0 >= t1) return;
+    const size_t j0 = b0 * SP_NB, j1 = b1 * SP_NB < job->n ? b1 * SP_NB : job->n;
+    const size_t r0 = t0 * SPQ_MR, r1 = t1 * SPQ_MR < job->m ? t1 * SPQ_MR : job->m;
+    const float *a = job->a + r0 * job->lda;
+    float *c = job->c + r0 * job->ldc;
+#if defined(FK_X86)
+    if (job->vnni) {
+        const size_t kpad = (s->k + 15) / 16 * 16;
+        uint8_t *scratch = fk_scratch(FK_SCRATCH_SPARSE_INT8, kpad * SPQ_MR + SPQ_MR * sizeof(float) +
+                                                                  (size_t)SP_CHUNK * SPQ_MR * sizeof(int32_t));
+        if (scratch) {
+            for (size_t i0 = r0; i0 < r1; i0 += SPQ_MR) {
+                const size_t mv = r1 - i0 < SPQ_MR ? r1 - i0 : SPQ_MR;
+                spq_tile_vnni(a + (i0 - r0) * job->lda, job->lda, s, job->bias, c + (i0 - r0) * job->ldc, job->ldc,
+                              mv, j0, j1, job->epilogue, scratch);
+            }
+            return;
+        }
+    }
+#endif
+    if (!spq_generic(a, job->lda, s, job->bias, c, job->ldc, r1 - r0, j0, j1, job->epilogue)) abort();
+}
+
+void fk_linear_sparse_int8(fk_pool *pool, const float *a, size_t lda, const fk_sparse_q *w, const float *bias,
+                           float *c, size_t ldc, size_t m, size_t n, size_t k, int epilogue) {
+    (void)k;
+    if (m == 0 || n == 0) return;
+    spq_job job = {0};
+    /* One row has nothing to vectorise over: the 64-row tile would be 63 rows of padding. */
+    job.vnni = spq_isa_level() == 2 && m > 1;
+    job.a = a; job.lda = lda; job.s = w; job.bias = bias; job.c = c;
+    job.ldc = ldc; job.m = m; job.n = n;
+    job.epilogue = bias ? epilogue : FK_EPILOGUE_NONE;
+    const int threads = fk_pool_threads(pool);
+    job.split_rows = (m + SPQ_MR - 1) / SPQ_MR >= 2 * (size_t)threads;
+    if (!pool || threads == 1 || (4 * w->quads + n) * m + m * w->k < 32768) {
+        spq_job_run(&job, 0, 1);
+    } else {
+        fk_pool_run(pool, spq_job_run, &job);
+    }
+}
