@@ -39,6 +39,8 @@ SETTINGS = [
     ("early exit, entropy < 0.3", ["--early-exit-entropy", "0.3"]),
     ("tokens: keep 50% from layer 2", ["--token-keep", "0.5", "--token-prune-from", "2"]),
     ("int8 dynamic", ["--quantize", "int8"]),
+    ("magnitude 50% + int8 (sparse int8 kernel)", ["--sparsity", "0.5", "--quantize", "int8"]),
+    ("magnitude 90% + int8 (sparse int8 kernel)", ["--sparsity", "0.9", "--quantize", "int8"]),
     ("fp16 weights", ["--quantize", "fp16"]),
     ("bf16", ["--quantize", "bf16"]),
     ("max 32 tokens", ["--max-seq-len", "32"]),

@@ -61,29 +61,49 @@ FK_TARGET_AVX512 FK_INLINE __mmask16 sp_mask16(size_t count) {
     return count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
 }
 
-/* sp_transpose_out_avx512 with add_bias and, for full blocks, nc as constants (fk_common.h). */
-FK_TARGET_AVX512 FK_INLINE void sp_transpose_out16_avx512(const int add_bias, const float *ct, size_t ldct,
-                                                          const float *bias, size_t mv, size_t nc, float *c,
+/* sp_transpose_out_avx512 with add_bias, dequantize and, for full blocks, nc as constants
+ * (fk_common.h). With dequantize, ct holds int32 sums and a value is acc · (sa[i] · sw[jj]). */
+FK_TARGET_AVX512 FK_INLINE void sp_transpose_out16_avx512(const int add_bias, const int dequantize, const float *ct,
+                                                          size_t ldct, const float *bias, const float *sa,
+                                                          const float *sw, size_t mv, size_t nc, float *c,
                                                           size_t ldc) {
     const __mmask16 cm = sp_mask16(nc);
     for (size_t rb = 0; rb < mv; rb += 16) {
         const size_t rows = mv - rb < 16 ? mv - rb : 16;
         __m512 r[16];
         for (size_t jj = 0; jj < 16; jj++) {
-            r[jj] = jj < nc ? _mm512_load_ps(ct + jj * ldct + rb) : _mm512_setzero_ps();
-            if (add_bias && jj < nc) r[jj] = _mm512_add_ps(r[jj], _mm512_set1_ps(bias[jj]));
+            if (jj >= nc) {
+                r[jj] = _mm512_setzero_ps();
+            } else if (dequantize) {
+                /* One explicit FMA with the bias, as the reference's fmaf: the same rounding
+                 * whatever the compiler contracts. */
+                const __m512 acc = _mm512_cvtepi32_ps(_mm512_load_si512((const void *)(ct + jj * ldct + rb)));
+                const __m512 scale = _mm512_mul_ps(_mm512_loadu_ps(sa + rb), _mm512_set1_ps(sw[jj]));
+                r[jj] = add_bias ? _mm512_fmadd_ps(acc, scale, _mm512_set1_ps(bias[jj])) : _mm512_mul_ps(acc, scale);
+            } else {
+                r[jj] = _mm512_load_ps(ct + jj * ldct + rb);
+                if (add_bias) r[jj] = _mm512_add_ps(r[jj], _mm512_set1_ps(bias[jj]));
+            }
         }
         sp_tr16(r);
-        for (size_t t = 0; t < rows; t++) _mm512_mask_storeu_ps(c + (rb + t) * ldc, cm, r[t]);
+        FK_UNROLL for (size_t t = 0; t < 16; t++) { /* constant bound: r[] stays in registers */
+            if (t < rows) _mm512_mask_storeu_ps(c + (rb + t) * ldc, cm, r[t]);
+        }
     }
 }
 
-/* c[i][jj] = ct[jj][i] (+ bias[jj]) for i < mv, jj < nc; ct rows are ldct floats apart. */
-FK_TARGET_AVX512 static void sp_transpose_out_avx512(const float *ct, size_t ldct, const float *bias, size_t mv,
-                                                     size_t nc, float *c, size_t ldc) {
-    if (nc == 16 && bias) sp_transpose_out16_avx512(1, ct, ldct, bias, mv, 16, c, ldc);
-    else if (nc == 16) sp_transpose_out16_avx512(0, ct, ldct, NULL, mv, 16, c, ldc);
-    else sp_transpose_out16_avx512(bias != NULL, ct, ldct, bias, mv, nc, c, ldc);
+/* c[i][jj] = ct[jj][i] (+ bias[jj]) for i < mv, jj < nc; ct rows are ldct floats apart. With sa,
+ * ct holds int32 sums (sparse_int8.c) and c[i][jj] = ct[jj][i] · (sa[i] · sw[jj]) (+ bias[jj], fused). */
+FK_TARGET_AVX512 static void sp_transpose_out_avx512(const float *ct, size_t ldct, const float *bias,
+                                                     const float *sa, const float *sw, size_t mv, size_t nc,
+                                                     float *c, size_t ldc) {
+    if (sa) {
+        if (nc == 16 && bias) sp_transpose_out16_avx512(1, 1, ct, ldct, bias, sa, sw, mv, 16, c, ldc);
+        else if (nc == 16) sp_transpose_out16_avx512(0, 1, ct, ldct, NULL, sa, sw, mv, 16, c, ldc);
+        else sp_transpose_out16_avx512(bias != NULL, 1, ct, ldct, bias, sa, sw, mv, nc, c, ldc);
+    } else if (nc == 16 && bias) sp_transpose_out16_avx512(1, 0, ct, ldct, bias, NULL, NULL, mv, 16, c, ldc);
+    else if (nc == 16) sp_transpose_out16_avx512(0, 0, ct, ldct, NULL, NULL, NULL, mv, 16, c, ldc);
+    else sp_transpose_out16_avx512(bias != NULL, 0, ct, ldct, bias, NULL, NULL, mv, nc, c, ldc);
 }
 #endif
 

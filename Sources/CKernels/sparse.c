@@ -254,7 +254,11 @@ FK_TARGET_AVX512 FK_INLINE void sp_transpose_in16_avx512(const float *a, size_t 
             r[t] = t < rows ? _mm512_maskz_loadu_ps(km, a + t * lda + kb) : _mm512_setzero_ps();
         }
         sp_tr16(r);
-        for (size_t t = 0; t < kc; t++) _mm512_store_ps(at + (kb + t) * ldat, r[t]);
+        /* A constant trip count with a guard, not `t < kc`: indexed by a run-time bound, r[] lives
+         * on the stack (spilled and reloaded every block); unrolled, it stays in registers. */
+        FK_UNROLL for (size_t t = 0; t < 16; t++) {
+            if (t < kc) _mm512_store_ps(at + (kb + t) * ldat, r[t]);
+        }
     }
 }
 
@@ -344,7 +348,7 @@ FK_TARGET_AVX512 static void sp_tile_avx512(const float *a, size_t lda, const fk
             const float *pfc = jb + nc < j1 ? c + jb + nc : NULL;
             float *ctb = ct + (jb - fc) * ldat;
             SP_PASS_AVX512(R, s, at, last, jb, jb + nc, ctb, pfc, ldc, mv)
-            sp_transpose_out_avx512(ctb, ldat, b ? b + jb : NULL, mv, nc, c + jb, ldc);
+            sp_transpose_out_avx512(ctb, ldat, b ? b + jb : NULL, NULL, NULL, mv, nc, c + jb, ldc);
             sp_gelu_rows(c + jb, ldc, mv, nc, epilogue);
         }
     }
@@ -388,7 +392,9 @@ FK_TARGET_AVX2 FK_INLINE void sp_transpose_in8_avx2(const float *a, size_t lda, 
             r[t] = t < rows ? _mm256_maskload_ps(a + t * lda + kb, km) : _mm256_setzero_ps();
         }
         sp_tr8(r);
-        for (size_t t = 0; t < kc; t++) _mm256_store_ps(at + (kb + t) * ldat, r[t]);
+        FK_UNROLL for (size_t t = 0; t < 8; t++) {
+            if (t < kc) _mm256_store_ps(at + (kb + t) * ldat, r[t]);
+        }
     }
 }
 
@@ -455,7 +461,8 @@ FK_TARGET_AVX2 FK_INLINE void sp_transpose_out8_avx2(const int add_bias, const f
             if (add_bias && jj < cols) r[jj] = _mm256_add_ps(r[jj], _mm256_broadcast_ss(bias + jj));
         }
         sp_tr8(r);
-        for (size_t t = 0; t < rows; t++) {
+        FK_UNROLL for (size_t t = 0; t < 8; t++) {
+            if (t >= rows) break;
             if (cols == 8) _mm256_storeu_ps(c + (rb + t) * ldc, r[t]);
             else _mm256_maskstore_ps(c + (rb + t) * ldc, cm, r[t]);
         }

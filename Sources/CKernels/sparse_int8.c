@@ -172,8 +172,9 @@ static void spq_rows_generic(const int8_t *qa, const float *sa, const fk_sparse_
                              size_t ldc, size_t m, size_t j0, size_t j1, int epilogue) {
     for (size_t i = 0; i < m; i++) {
         for (size_t j = j0; j < j1; j++) {
-            const float v = (float)spq_dot(s, qa + i * s->k, j) * (sa[i] * s->scales[j]);
-            c[i * ldc + j] = epilogue ? v + bias[j] : v;
+            /* acc · scale + bias as one fused multiply-add, as the vector kernel does it. */
+            const float acc = (float)spq_dot(s, qa + i * s->k, j), scale = sa[i] * s->scales[j];
+            c[i * ldc + j] = epilogue ? fmaf(acc, scale, bias[j]) : acc * scale;
         }
         sp_gelu_rows(c + i * ldc + j0, ldc, 1, j1 - j0, epilogue);
     }
@@ -237,7 +238,8 @@ FK_TARGET_AVX512 static void spq_quantize_tile(const float *a, size_t lda, size_
             }
             sp_tr16(r);
             const __m512 vinv = _mm512_loadu_ps(inv + 16 * g);
-            for (size_t t = 0; t < kc; t++) {
+            FK_UNROLL for (size_t t = 0; t < 16; t++) { /* constant bound: r[] stays in registers */
+                if (t >= kc) break;
                 __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(r[t], vinv));
                 v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi), shift);
                 _mm_store_si128((__m128i *)(at8 + (kb + t) * SPQ_MR + 16 * g), _mm512_cvtepi32_epi8(v));
@@ -286,22 +288,9 @@ FK_TARGET_AVX512_VNNI static void spq_pass(const fk_sparse_q *s, const uint8_t *
     }
 }
 
-/* Features [jb, jb + nc) of ct (int32, 64 per feature) become acc · (s_a · s_w) in place, as
- * floats, for sp_transpose_out_avx512. */
-FK_TARGET_AVX512 static void spq_dequantize(int32_t *ct, const float *sa, const float *scales, size_t nc) {
-    for (size_t jj = 0; jj < nc; jj++) {
-        const __m512 sw = _mm512_set1_ps(scales[jj]);
-        int32_t *ctj = ct + jj * SPQ_MR;
-        for (int r = 0; r < 4; r++) {
-            const __m512 acc = _mm512_cvtepi32_ps(_mm512_load_si512((const __m512i *)(ctj + 16 * r)));
-            _mm512_store_ps((float *)ctj + 16 * r, _mm512_mul_ps(acc, _mm512_mul_ps(_mm512_loadu_ps(sa + 16 * r), sw)));
-        }
-    }
-}
-
 /* Rows [0, mv) (mv <= 64), features [j0, j1), in chunks of SP_CHUNK features, as sparse.c's
  * tile: all k-blocks but the last over the chunk, then the last block 16 features at a time,
- * each finished block dequantized and transposed into c. */
+ * each finished block dequantized as it is transposed into c. */
 FK_TARGET_AVX512_VNNI static void spq_tile_vnni(const float *a, size_t lda, const fk_sparse_q *s,
                                                 const float *bias, float *c, size_t ldc, size_t mv, size_t j0,
                                                 size_t j1, int epilogue, uint8_t *scratch) {
@@ -320,8 +309,8 @@ FK_TARGET_AVX512_VNNI static void spq_tile_vnni(const float *a, size_t lda, cons
             const size_t nc = fe - jb < SP_NB ? fe - jb : SP_NB;
             int32_t *ctb = ct + (jb - fc) * SPQ_MR;
             spq_pass(s, at8, last, jb, jb + nc, ctb);
-            spq_dequantize(ctb, sa, s->scales + jb, nc);
-            sp_transpose_out_avx512((const float *)ctb, SPQ_MR, b ? b + jb : NULL, mv, nc, c + jb, ldc);
+            sp_transpose_out_avx512((const float *)ctb, SPQ_MR, b ? b + jb : NULL, sa, s->scales + jb, mv, nc, c + jb,
+                                    ldc);
             sp_gelu_rows(c + jb, ldc, mv, nc, epilogue);
         }
     }

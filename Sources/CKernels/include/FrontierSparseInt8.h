@@ -17,7 +17,7 @@
  * Quantization (activations per row, weights per output channel, symmetric, ±127) is exactly
  * fk_linear_int8's, weights rounded from the masked fp32 values; a nonzero weight that rounds
  * to 0 is not stored. Sums are exact in int32, so every path computes the same integers;
- * dequantization is acc · (s_a · s_w) (+ bias) (then GELU), as in fk_linear_int8.
+ * dequantization is acc · (s_a · s_w) (+ bias, one fused multiply-add) (then GELU), as in fk_linear_int8.
  *
  * Kernels: "avx512-vnni", and portable C ("generic": one integer dot product per output), chosen
  * at run time. CPUs without VNNI run the portable path, which is slower than fp32 sparse; the
