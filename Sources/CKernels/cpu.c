@@ -7,6 +7,8 @@
 #include "FrontierKernels.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Bit set on the cached value once detection has run, so that 0 can mean "not yet". */
 #define FK_CPU_DETECTED (1u << 31)
@@ -24,6 +26,12 @@ static unsigned fk_cpu_detect(void) {
     if (__builtin_cpu_supports("avx512vnni")) f |= FK_CPU_AVX512_VNNI;
     if (__builtin_cpu_supports("avx512bf16")) f |= FK_CPU_AVX512_BF16;
 #endif
+    /* FRONTIER_CPU_CAP=avx2 (or generic) hides the wider features, so that one machine can time
+     * the paths an AVX2-only fleet runs. Only the families dispatched here follow it: the
+     * element-wise kernels' compiler clones and OpenBLAS pick their own. */
+    const char *cap = getenv("FRONTIER_CPU_CAP");
+    if (cap && strcmp(cap, "avx2") == 0) f &= FK_CPU_AVX2_FMA | FK_CPU_F16C;
+    else if (cap && strcmp(cap, "generic") == 0) f = 0;
     return f;
 }
 

@@ -19,7 +19,8 @@ enum {
     FK_CPU_AVX512_BF16 = 1u << 4, /* vdpbf16ps, vcvtne2ps2bf16; meaningful together with FK_CPU_AVX512 */
 };
 
-/* The FK_CPU_* bits of this machine (0 off x86-64). Cheap after the first call. */
+/* The FK_CPU_* bits of this machine (0 off x86-64), less what FRONTIER_CPU_CAP (avx2 or generic)
+ * hides. Cheap after the first call. */
 FK_HIDDEN unsigned fk_cpu_features(void);
 
 /* The path a kernel family runs: 2 when the CPU has every bit of avx512_needs, else 1 when it

@@ -232,6 +232,12 @@ FK_TARGET_AVX512 static void spq_quantize_tile(const float *a, size_t lda, size_
         const __mmask16 km = sp_mask16(kc);
         for (size_t g = 0; g < SPQ_MR / 16; g++) {
             const size_t rows = mv > 16 * g ? (mv - 16 * g < 16 ? mv - 16 * g : 16) : 0;
+            if (rows == 0) { /* padding rows: q = 0, stored as 128 */
+                FK_UNROLL for (size_t t = 0; t < 16; t++) {
+                    if (t < kc) _mm_store_si128((__m128i *)(at8 + (kb + t) * SPQ_MR + 16 * g), _mm_set1_epi8((char)0x80));
+                }
+                continue;
+            }
             __m512 r[16];
             for (size_t t = 0; t < 16; t++) {
                 r[t] = t < rows ? _mm512_maskz_loadu_ps(km, a + (16 * g + t) * lda + kb) : _mm512_setzero_ps();

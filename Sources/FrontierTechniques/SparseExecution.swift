@@ -12,12 +12,13 @@ public enum SparseExecution {
     public static let maxDensity = 0.40
 
     /// The same for an int8 layer: the highest density at which the sparse int8 kernel
-    /// (`fk_linear_sparse_int8`) is chosen over the dense int8 one. Measured with
-    /// `bench/kernels/sparse_int8_bench.c` (Zen 4, MiniLM shapes, m = 1024, 2 threads): it was
-    /// 1.6-2.2x faster than the dense int8 kernel from 30 % sparsity on, the lowest measured.
-    /// Without AVX-512 VNNI the sparse int8 kernel is portable C, so `auto` leaves int8 layers
-    /// dense there.
-    public static let maxInt8Density = 0.70
+    /// (`fk_linear_sparse_int8`) is chosen over the dense int8 one. Measured end to end
+    /// (`frontier-agent bench`, MiniLM SST-2, batch 32, 2 threads, per-matrix magnitude pruning,
+    /// Zen 4; docs/kernels.md): against dense int8 the sparse int8 kernel ran 0.83-1.0x at 60 %
+    /// sparsity, 1.1x at 70 %, 1.4x at 80 %, 1.7x at 90 %. It is slower at batch 1 (one
+    /// sequence's ~25 tokens fill half of its 64-row tile) until about 90 %. Without AVX-512 VNNI
+    /// it is portable C, so `auto` leaves int8 layers dense there.
+    public static let maxInt8Density = 0.30
 
     /// The model with the sparse kernels on the encoder's linear layers as `mode` says, and how
     /// many layers now run sparse: a dense layer moves to the fp32 sparse kernel, an int8 layer

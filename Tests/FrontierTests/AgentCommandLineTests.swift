@@ -27,10 +27,13 @@ import Testing
 
     struct Run { var status: Int32; var stdout: String; var stderr: String }
 
-    static func run(_ arguments: [String], stdin: Data = Data()) throws -> Run {
+    static func run(_ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:]) throws -> Run {
         let process = Process()
         process.executableURL = agent
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let input = Pipe(), output = Pipe(), error = Pipe()
         process.standardInput = input
         process.standardOutput = output
@@ -178,6 +181,16 @@ import Testing
         let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         #expect(report?["examples"] as? Int == 4)
         #expect((report?["kernel_paths"] as? [String: String])?["attention"] != nil)
+
+        // FRONTIER_CPU_CAP=avx2 times what an AVX2-only machine runs: no family reports an
+        // AVX-512 path, and the numbers still come out.
+        let capped = try Self.run(["bench", "--model", qa.path, "--task", "squad", "--data", data.path, "--repeats", "1"],
+                                  environment: ["FRONTIER_CPU_CAP": "avx2"])
+        #expect(capped.status == 0, "\(capped.stderr)")
+        let cappedReport = try JSONSerialization.jsonObject(with: Data(capped.stdout.utf8)) as? [String: Any]
+        let paths = cappedReport?["kernel_paths"] as? [String: String] ?? [:]
+        #expect(!paths.isEmpty && paths.values.allSatisfy { !$0.contains("avx512") }, "\(paths)")
+        #expect(cappedReport?["examples"] as? Int == 4)
     }
 
     @Test(.needsAgentBinary) func helpExplainsTheCommands() throws {
