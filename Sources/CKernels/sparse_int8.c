@@ -14,6 +14,8 @@
  * i = 16·q + 4·L + d. unpack{lo,hi}_epi8 then unpack{lo,hi}_epi16 of four column vectors give,
  * in vector q, dword 4·L + d = the four columns' bytes of row 16·q + 4·L + d: rows in order,
  * so the int32 sums come out as fp32 sparse.c's partial sums do and share its output transpose.
+ * A 32-row tile (256-bit vectors, two 128-bit lanes L) places row i = 8·q + 4·L + d at the same
+ * byte 16·L + 4·q + d, and vector q then holds rows 8·q .. 8·q + 7.
  * Activations are stored as u8 = q + 128 (vpdpbusd multiplies unsigned by signed bytes), and the
  * sums start at −128 · Σ_k q_w[j, k] to remove the shift.
  */
@@ -203,16 +205,16 @@ void fk_linear_sparse_int8_reference(const float *a, size_t lda, const fk_sparse
 
 #if defined(FK_X86)
 /* ---------------------------------------------------------------------------------------- */
-/* AVX-512 VNNI: 64-row tiles                                                                */
+/* AVX-512 VNNI: tiles of W = 64 rows (zmm) or, for up to 32 rows, W = 32 (ymm)              */
 /* ---------------------------------------------------------------------------------------- */
 
-/* Quantizes rows [0, mv) of a (mv <= 64) into the tile at8 (64 bytes per column, u8 = q + 128,
+/* Quantizes rows [0, mv) of a (mv <= W) into the tile at8 (W bytes per column, u8 = q + 128,
  * rows placed as the file comment says; rows past mv are q = 0) and their scales into sa. */
-FK_TARGET_AVX512 static void spq_quantize_tile(const float *a, size_t lda, size_t mv, size_t k, uint8_t *at8,
-                                               float *sa) {
+FK_TARGET_AVX512 FK_INLINE void spq_quantize_tile(const int W, const float *a, size_t lda, size_t mv, size_t k,
+                                                  uint8_t *at8, float *sa) {
     float inv[SPQ_MR];
     const __m512 sign = _mm512_set1_ps(-0.0f);
-    for (size_t i = 0; i < SPQ_MR; i++) {
+    for (size_t i = 0; i < (size_t)W; i++) {
         if (i >= mv) {
             inv[i] = sa[i] = 0.0f;
             continue;
@@ -225,16 +227,17 @@ FK_TARGET_AVX512 static void spq_quantize_tile(const float *a, size_t lda, size_
         sa[i] = fkq_row_scale(_mm512_reduce_max_ps(vmax), inv + i);
     }
     const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), shift = _mm512_set1_epi32(128);
-    /* Output dword 4·L + q takes the dword 4·q + L of the row-ordered vector. */
-    const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    /* Output dword 4·L + q takes the dword (W / 16)·q + L of the row-ordered vector. */
+    const __m512i perm64 = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m256i perm32 = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     for (size_t kb = 0; kb < k; kb += 16) {
         const size_t kc = k - kb < 16 ? k - kb : 16;
         const __mmask16 km = sp_mask16(kc);
-        for (size_t g = 0; g < SPQ_MR / 16; g++) {
+        for (size_t g = 0; g < (size_t)W / 16; g++) {
             const size_t rows = mv > 16 * g ? (mv - 16 * g < 16 ? mv - 16 * g : 16) : 0;
             if (rows == 0) { /* padding rows: q = 0, stored as 128 */
                 FK_UNROLL for (size_t t = 0; t < 16; t++) {
-                    if (t < kc) _mm_store_si128((__m128i *)(at8 + (kb + t) * SPQ_MR + 16 * g), _mm_set1_epi8((char)0x80));
+                    if (t < kc) _mm_store_si128((__m128i *)(at8 + (kb + t) * W + 16 * g), _mm_set1_epi8((char)0x80));
                 }
                 continue;
             }
@@ -248,30 +251,35 @@ FK_TARGET_AVX512 static void spq_quantize_tile(const float *a, size_t lda, size_
                 if (t >= kc) break;
                 __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(r[t], vinv));
                 v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi), shift);
-                _mm_store_si128((__m128i *)(at8 + (kb + t) * SPQ_MR + 16 * g), _mm512_cvtepi32_epi8(v));
+                _mm_store_si128((__m128i *)(at8 + (kb + t) * W + 16 * g), _mm512_cvtepi32_epi8(v));
             }
         }
         for (size_t t = 0; t < kc; t++) {
-            __m512i *col = (__m512i *)(at8 + (kb + t) * SPQ_MR);
-            _mm512_store_si512(col, _mm512_permutexvar_epi32(perm, _mm512_load_si512(col)));
+            if (W == 64) {
+                __m512i *col = (__m512i *)(at8 + (kb + t) * W);
+                _mm512_store_si512(col, _mm512_permutexvar_epi32(perm64, _mm512_load_si512(col)));
+            } else {
+                __m256i *col = (__m256i *)(at8 + (kb + t) * W);
+                _mm256_store_si256(col, _mm256_permutexvar_epi32(perm32, _mm256_load_si256(col)));
+            }
         }
     }
 }
 
 /* ctj[0 .. 64) (int32) = (first ? init : ctj) + Σ over quads [p, end) of the four columns' bytes
  * · the quad's weights. */
-FK_TARGET_AVX512_VNNI FK_INLINE void spq_seg(const int first, const uint16_t *idx, const int32_t *wq, uint32_t p,
-                                             const uint32_t end, const uint8_t *at8, int32_t *ctj, int32_t init) {
+FK_TARGET_AVX512_VNNI FK_INLINE void spq_seg64(const int first, const uint16_t *idx, const int32_t *wq, uint32_t p,
+                                               const uint32_t end, const uint8_t *at8, int32_t *ctj, int32_t init) {
     __m512i acc[4];
     for (int r = 0; r < 4; r++) {
         acc[r] = first ? _mm512_set1_epi32(init) : _mm512_load_si512((const __m512i *)(ctj + 16 * r));
     }
     for (; p < end; p++) {
         const uint16_t *ix = idx + 4 * (size_t)p;
-        const __m512i x0 = _mm512_load_si512((const __m512i *)(at8 + (size_t)ix[0] * SPQ_MR));
-        const __m512i x1 = _mm512_load_si512((const __m512i *)(at8 + (size_t)ix[1] * SPQ_MR));
-        const __m512i x2 = _mm512_load_si512((const __m512i *)(at8 + (size_t)ix[2] * SPQ_MR));
-        const __m512i x3 = _mm512_load_si512((const __m512i *)(at8 + (size_t)ix[3] * SPQ_MR));
+        const __m512i x0 = _mm512_load_si512((const __m512i *)(at8 + (size_t)ix[0] * 64));
+        const __m512i x1 = _mm512_load_si512((const __m512i *)(at8 + (size_t)ix[1] * 64));
+        const __m512i x2 = _mm512_load_si512((const __m512i *)(at8 + (size_t)ix[2] * 64));
+        const __m512i x3 = _mm512_load_si512((const __m512i *)(at8 + (size_t)ix[3] * 64));
         const __m512i w = _mm512_set1_epi32(wq[p]);
         const __m512i l01 = _mm512_unpacklo_epi8(x0, x1), h01 = _mm512_unpackhi_epi8(x0, x1);
         const __m512i l23 = _mm512_unpacklo_epi8(x2, x3), h23 = _mm512_unpackhi_epi8(x2, x3);
@@ -283,43 +291,81 @@ FK_TARGET_AVX512_VNNI FK_INLINE void spq_seg(const int first, const uint16_t *id
     for (int r = 0; r < 4; r++) _mm512_store_si512((__m512i *)(ctj + 16 * r), acc[r]);
 }
 
+/* spq_seg64 on 32-row tiles with 256-bit vectors: the same unpacks within each 128-bit lane, so
+ * accumulator q holds rows 8q .. 8q + 7. Twice the instructions per product of the 64-row tile,
+ * but a tile of one sequence's tokens is not mostly padding. */
+FK_TARGET_AVX512_VNNI FK_INLINE void spq_seg32(const int first, const uint16_t *idx, const int32_t *wq, uint32_t p,
+                                               const uint32_t end, const uint8_t *at8, int32_t *ctj, int32_t init) {
+    __m256i acc[4];
+    for (int r = 0; r < 4; r++) {
+        acc[r] = first ? _mm256_set1_epi32(init) : _mm256_load_si256((const __m256i *)(ctj + 8 * r));
+    }
+    for (; p < end; p++) {
+        const uint16_t *ix = idx + 4 * (size_t)p;
+        const __m256i x0 = _mm256_load_si256((const __m256i *)(at8 + (size_t)ix[0] * 32));
+        const __m256i x1 = _mm256_load_si256((const __m256i *)(at8 + (size_t)ix[1] * 32));
+        const __m256i x2 = _mm256_load_si256((const __m256i *)(at8 + (size_t)ix[2] * 32));
+        const __m256i x3 = _mm256_load_si256((const __m256i *)(at8 + (size_t)ix[3] * 32));
+        const __m256i w = _mm256_set1_epi32(wq[p]);
+        const __m256i l01 = _mm256_unpacklo_epi8(x0, x1), h01 = _mm256_unpackhi_epi8(x0, x1);
+        const __m256i l23 = _mm256_unpacklo_epi8(x2, x3), h23 = _mm256_unpackhi_epi8(x2, x3);
+        acc[0] = _mm256_dpbusd_epi32(acc[0], _mm256_unpacklo_epi16(l01, l23), w);
+        acc[1] = _mm256_dpbusd_epi32(acc[1], _mm256_unpackhi_epi16(l01, l23), w);
+        acc[2] = _mm256_dpbusd_epi32(acc[2], _mm256_unpacklo_epi16(h01, h23), w);
+        acc[3] = _mm256_dpbusd_epi32(acc[3], _mm256_unpackhi_epi16(h01, h23), w);
+    }
+    for (int r = 0; r < 4; r++) _mm256_store_si256((__m256i *)(ctj + 8 * r), acc[r]);
+}
+
 /* One k-block pass over features [j0, j1): ct[j - j0] (+)= the block's quads · the tile. */
-FK_TARGET_AVX512_VNNI static void spq_pass(const fk_sparse_q *s, const uint8_t *at8, size_t b, size_t j0, size_t j1,
-                                           int32_t *ct) {
+FK_TARGET_AVX512_VNNI FK_INLINE void spq_pass(const int W, const fk_sparse_q *s, const uint8_t *at8, size_t b,
+                                              size_t j0, size_t j1, int32_t *ct) {
     const uint32_t *sb = s->seg + b * (s->n + 1);
     for (size_t j = j0; j < j1; j++) {
-        int32_t *ctj = ct + (j - j0) * SPQ_MR;
-        if (b == 0) spq_seg(1, s->idx, s->wq, sb[j], sb[j + 1], at8, ctj, s->negcomp[j]);
-        else if (sb[j] < sb[j + 1]) spq_seg(0, s->idx, s->wq, sb[j], sb[j + 1], at8, ctj, 0);
+        int32_t *ctj = ct + (j - j0) * W;
+        if (W == 64) {
+            if (b == 0) spq_seg64(1, s->idx, s->wq, sb[j], sb[j + 1], at8, ctj, s->negcomp[j]);
+            else if (sb[j] < sb[j + 1]) spq_seg64(0, s->idx, s->wq, sb[j], sb[j + 1], at8, ctj, 0);
+        } else {
+            if (b == 0) spq_seg32(1, s->idx, s->wq, sb[j], sb[j + 1], at8, ctj, s->negcomp[j]);
+            else if (sb[j] < sb[j + 1]) spq_seg32(0, s->idx, s->wq, sb[j], sb[j + 1], at8, ctj, 0);
+        }
     }
 }
 
-/* Rows [0, mv) (mv <= 64), features [j0, j1), in chunks of SP_CHUNK features, as sparse.c's
+/* Rows [0, mv) (mv <= W), features [j0, j1), in chunks of SP_CHUNK features, as sparse.c's
  * tile: all k-blocks but the last over the chunk, then the last block 16 features at a time,
  * each finished block dequantized as it is transposed into c. */
-FK_TARGET_AVX512_VNNI static void spq_tile_vnni(const float *a, size_t lda, const fk_sparse_q *s,
-                                                const float *bias, float *c, size_t ldc, size_t mv, size_t j0,
-                                                size_t j1, int epilogue, uint8_t *scratch) {
+FK_TARGET_AVX512_VNNI FK_INLINE void spq_tile(const int W, const float *a, size_t lda, const fk_sparse_q *s,
+                                              const float *bias, float *c, size_t ldc, size_t mv, size_t j0, size_t j1,
+                                              int epilogue, uint8_t *scratch) {
     const size_t k = s->k;
     uint8_t *at8 = scratch;
     const size_t kpad = (k + 15) / 16 * 16;
-    float *sa = (float *)(at8 + kpad * SPQ_MR);
+    float *sa = (float *)(at8 + kpad * W);
     int32_t *ct = (int32_t *)(sa + SPQ_MR);
-    spq_quantize_tile(a, lda, mv, k, at8, sa);
+    spq_quantize_tile(W, a, lda, mv, k, at8, sa);
     const float *b = epilogue ? bias : NULL;
     const size_t last = s->nkb - 1;
     for (size_t fc = j0; fc < j1; fc += SP_CHUNK) {
         const size_t fe = j1 - fc < SP_CHUNK ? j1 : fc + SP_CHUNK;
-        for (size_t kb = 0; kb < last; kb++) spq_pass(s, at8, kb, fc, fe, ct);
+        for (size_t kb = 0; kb < last; kb++) spq_pass(W, s, at8, kb, fc, fe, ct);
         for (size_t jb = fc; jb < fe; jb += SP_NB) {
             const size_t nc = fe - jb < SP_NB ? fe - jb : SP_NB;
-            int32_t *ctb = ct + (jb - fc) * SPQ_MR;
-            spq_pass(s, at8, last, jb, jb + nc, ctb);
-            sp_transpose_out_avx512((const float *)ctb, SPQ_MR, b ? b + jb : NULL, sa, s->scales + jb, mv, nc, c + jb,
-                                    ldc);
+            int32_t *ctb = ct + (jb - fc) * W;
+            spq_pass(W, s, at8, last, jb, jb + nc, ctb);
+            sp_transpose_out_avx512((const float *)ctb, (size_t)W, b ? b + jb : NULL, sa, s->scales + jb, mv, nc,
+                                    c + jb, ldc);
             sp_gelu_rows(c + jb, ldc, mv, nc, epilogue);
         }
     }
+}
+
+FK_TARGET_AVX512_VNNI static void spq_tile_vnni(const float *a, size_t lda, const fk_sparse_q *s, const float *bias,
+                                                float *c, size_t ldc, size_t mv, size_t j0, size_t j1, int epilogue,
+                                                uint8_t *scratch) {
+    if (mv <= 32) spq_tile(32, a, lda, s, bias, c, ldc, mv, j0, j1, epilogue, scratch);
+    else spq_tile(64, a, lda, s, bias, c, ldc, mv, j0, j1, epilogue, scratch);
 }
 #endif
 

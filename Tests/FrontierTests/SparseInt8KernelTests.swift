@@ -12,8 +12,9 @@ import Testing
     /// (n, k): odd sizes, an exact 16-feature block, k over several 384-column k-blocks (1601),
     /// more features than one 256-feature chunk of partial sums, and both.
     static let shapes: [(n: Int, k: Int)] = [(37, 53), (16, 16), (300, 97), (272, 410), (40, 1601)]
-    /// One row (the scalar path), partial and full 64-row tiles, and several tiles.
-    static let rowCounts = [1, 2, 63, 64, 65, 200]
+    /// One row (the scalar path), 32-row tiles (up to 32 rows, and a last tile of 1 or 8 rows),
+    /// partial and full 64-row tiles, and several tiles.
+    static let rowCounts = [1, 2, 25, 32, 33, 63, 64, 65, 200]
     static let sparsities = [0.0, 0.5, 0.9, 0.99, 1.0]
 
     /// Weights uniform in ±0.1 with a `sparsity` fraction exactly 0, row 2 pruned entirely.

@@ -7,7 +7,8 @@
  * quarter of the bytes; the combination is what sparse-inference runtimes lead with. The layout
  * follows the fp32 sparse kernel (FrontierSparse.h): the product is computed transposed,
  * cᵀ = W · aᵀ, over tiles of 64 activation rows quantized straight into k-major order, so a
- * tile's 64 rows of one column are one 64-byte vector. VNNI's vpdpbusd sums four byte products
+ * tile's 64 rows of one column are one 64-byte vector (32 rows and 32-byte vectors for tiles of
+ * at most 32 rows: one sequence's tokens at batch 1). VNNI's vpdpbusd sums four byte products
  * per 32-bit lane, so each output feature's nonzeros are taken four at a time (a "quad", the
  * last one of a segment padded with zero weights): the four columns' vectors are interleaved
  * bytewise (six unpacks) into four vectors of 16 rows × 4 bytes, and four vpdpbusd against the
