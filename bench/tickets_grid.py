@@ -12,6 +12,8 @@ ${FRONTIER_SHARED}/models when there is one. Variants:
 - `dense` (the baseline) on every model: a level's masked checkpoint on the dense kernel;
 - `ticket`: each level with its own IMP mask on the sparse kernel (`kernel: always`), paired to
   its model by exclude rules (a level's mask only on that level);
+- `ticket-int8`: the same, quantized to int8 (`kernel: auto`: the sparse int8 kernel on matrices of
+  at most 30 % density where the device has AVX-512 VNNI, else the dense int8 kernel, with a note);
 - `shrunk`: each structured subnetwork with its removed heads and feed-forward blocks cut out at
   load (`head-pruning` heads, `ffn-pruning` blocks), only on that subnetwork;
 - on the reference checkpoint, the inference-only techniques for comparison: int8, early exit,
@@ -99,6 +101,13 @@ def main() -> None:
                 "    techniques:",
                 f"      - {{ name: magnitude-pruning, mask: {quote(base + '/imp/${level}/mask.safetensors')}, kernel: always }}",
                 "    axes:",
+                f"      level: [{', '.join(folder for _, folder in ticket_models)}]",
+                "  - name: ticket-int8",
+                "    description: the level's own IMP mask, int8 (the sparse int8 kernel where the device has VNNI)",
+                "    techniques:",
+                f"      - {{ name: magnitude-pruning, mask: {quote(base + '/imp/${level}/mask.safetensors')}, kernel: auto }}",
+                "      - { name: quantization, mode: int8 }",
+                "    axes:",
                 f"      level: [{', '.join(folder for _, folder in ticket_models)}]"]
     for label, heads, blocks in shrunk:
         techniques = []
@@ -125,10 +134,12 @@ def main() -> None:
     for label, folder in ticket_models:
         others = [f for _, f in ticket_models if f != folder]
         if others:
-            rules.append(f"  - {{ variant: ticket, model: {label}, level: [{', '.join(others)}] }}")
+            for variant in ["ticket", "ticket-int8"]:
+                rules.append(f"  - {{ variant: {variant}, model: {label}, level: [{', '.join(others)}] }}")
     non_ticket = [label for label in labels if label not in {l for l, _ in ticket_models}]
     if ticket_models and non_ticket:
-        rules.append(f"  - {{ variant: ticket, model: [{', '.join(non_ticket)}] }}")
+        for variant in ["ticket", "ticket-int8"]:
+            rules.append(f"  - {{ variant: {variant}, model: [{', '.join(non_ticket)}] }}")
     for label, _, _ in shrunk:
         others = [l for l in labels if l != label]
         if others:
