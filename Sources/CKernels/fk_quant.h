@@ -7,6 +7,7 @@
 #define FK_QUANT_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fk_common.h"
@@ -27,6 +28,22 @@ FK_INLINE int8_t fkq_quantize1(float x, float inv) {
     float v = rintf(x * inv);
     v = v < -127.0f ? -127.0f : (v > 127.0f ? 127.0f : v);
     return (int8_t)v;
+}
+
+/* Quantizes one weight row (an output channel's k values) into q by the rule above; returns its
+ * scale and sets *sum to Σ q (the VNNI kernels' compensation for their u8 activations). */
+FK_INLINE float fkq_quantize_weight_row(const float *w, size_t k, int8_t *q, int32_t *sum) {
+    float amax = 0.0f;
+    for (size_t i = 0; i < k; i++) amax = fabsf(w[i]) > amax ? fabsf(w[i]) : amax;
+    float inv;
+    const float scale = fkq_row_scale(amax, &inv);
+    int32_t total = 0;
+    for (size_t i = 0; i < k; i++) {
+        q[i] = fkq_quantize1(w[i], inv);
+        total += q[i];
+    }
+    *sum = total;
+    return scale;
 }
 
 #endif

@@ -7,6 +7,7 @@
 #define FK_SPARSE_TILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "FrontierGemm.h"
 #include "FrontierKernels.h"
@@ -18,6 +19,29 @@
 #define SP_CHUNK 256
 
 static const float sp_zeros[SP_NB] = {0};
+
+/* cost[q] = the entries (nonzeros, or quads) of features [0, 16q) over all nkb k-blocks of the
+ * segment table seg (nkb × (n + 1) starts), for q = 0 .. blocks: what the thread split balances. */
+static void sp_block_costs(const uint32_t *seg, size_t nkb, size_t n, size_t blocks, uint32_t *cost) {
+    for (size_t q = 0; q <= blocks; q++) {
+        const size_t j = q * SP_NB < n ? q * SP_NB : n;
+        size_t sum = 0;
+        for (size_t b = 0; b < nkb; b++) sum += seg[b * (n + 1) + j] - seg[b * (n + 1)];
+        cost[q] = (uint32_t)sum;
+    }
+}
+
+/* First 16-feature block whose cost prefix (entries, plus one per feature for its store)
+ * reaches `target`. */
+static size_t sp_block_at(const uint32_t *cost, size_t blocks, size_t target) {
+    size_t lo = 0, hi = blocks;
+    while (lo < hi) {
+        const size_t mid = (lo + hi) / 2;
+        if (cost[mid] + mid * SP_NB < target) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
 
 /* The kernels add the bias themselves, after the sum as gemm.c does; GELU is then the same
  * kernels.c function as the dense path's, given a zero bias (which adds an exact 0). */

@@ -164,15 +164,8 @@ fk_qweight *fk_qweight_create(const float *w, size_t n, size_t k) {
     q->bytes = sizeof *q + packed_bytes + 2 * column_bytes;
     for (size_t j = 0; j < n; j++) {
         const float *wj = w + j * k;
-        float amax = 0.0f;
-        for (size_t i = 0; i < k; i++) amax = fabsf(wj[i]) > amax ? fabsf(wj[i]) : amax;
-        float inv;
-        q->scales[j] = fkq_row_scale(amax, &inv);
-        int32_t sum = 0;
-        for (size_t i = 0; i < k; i++) {
-            row[i] = fkq_quantize1(wj[i], inv);
-            sum += row[i];
-        }
+        int32_t sum;
+        q->scales[j] = fkq_quantize_weight_row(wj, k, row, &sum);
         q->negcomp[j] = -128 * sum;
         size_t p = j / FKQ_PANEL, jj = j % FKQ_PANEL;
         int8_t *panel = q->packed + p * q->kq * FKQ_TILE;

@@ -114,12 +114,7 @@ fk_sparse *fk_sparse_create(const float *w, size_t n, size_t k) {
             }
         }
     }
-    for (size_t q = 0; q <= blocks; q++) {
-        const size_t j = q * SP_NB < n ? q * SP_NB : n;
-        size_t sum = 0;
-        for (size_t b = 0; b < s->nkb; b++) sum += s->seg[b * (n + 1) + j] - s->seg[b * (n + 1)];
-        s->cost[q] = (uint32_t)sum;
-    }
+    sp_block_costs(s->seg, s->nkb, n, blocks, s->cost);
     memset(s->idx + nnz, 0, 32 * sizeof *s->idx);
     memset(s->val + nnz, 0, 16 * sizeof *s->val);
     s->bytes = sizeof *s + nseg * sizeof *s->seg + (blocks + 1) * sizeof *s->cost + (nnz + 32) * sizeof *s->idx +
@@ -554,17 +549,6 @@ typedef struct {
     int epilogue;
 } sp_job;
 
-/* First 16-feature block whose cost prefix (nonzeros, plus one per feature for its store)
- * reaches `target`. */
-static size_t sp_block_at(const fk_sparse *s, size_t blocks, size_t target) {
-    size_t lo = 0, hi = blocks;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->cost[mid] + mid * SP_NB < target) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
-}
 
 static void sp_job_run(void *raw, int index, int count) {
     const sp_job *job = raw;
@@ -580,8 +564,8 @@ static void sp_job_run(void *raw, int index, int count) {
     } else if (count > 1) {
         /* Equal nonzeros per thread rather than equal features: pruned rows vary a lot. */
         const size_t total = s->nnz + job->n;
-        b0 = sp_block_at(s, blocks, total * (size_t)index / (size_t)count);
-        b1 = index + 1 == count ? blocks : sp_block_at(s, blocks, total * (size_t)(index + 1) / (size_t)count);
+        b0 = sp_block_at(s->cost, blocks, total * (size_t)index / (size_t)count);
+        b1 = index + 1 == count ? blocks : sp_block_at(s->cost, blocks, total * (size_t)(index + 1) / (size_t)count);
     }
     if (b0 >= b1 || t0 >= t1) return;
     const size_t j0 = b0 * SP_NB, j1 = b1 * SP_NB < job->n ? b1 * SP_NB : job->n;

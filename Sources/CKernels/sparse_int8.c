@@ -74,19 +74,10 @@ fk_sparse_q *fk_sparse_q_create(const float *w, size_t n, size_t k) {
     if (!s->seg || !s->cost || !s->scales || !s->negcomp) goto fail;
     /* Quantize per output channel, count nonzeros per (block, feature). */
     for (size_t j = 0; j < n; j++) {
-        const float *row = w + j * k;
-        float amax = 0.0f;
-        for (size_t kk = 0; kk < k; kk++) amax = fabsf(row[kk]) > amax ? fabsf(row[kk]) : amax;
-        float inv;
-        s->scales[j] = fkq_row_scale(amax, &inv);
-        int32_t sum = 0;
-        for (size_t kk = 0; kk < k; kk++) {
-            const int8_t v = fkq_quantize1(row[kk], inv);
-            q[j * k + kk] = v;
-            sum += v;
-            s->nnz += v != 0;
-        }
+        int32_t sum;
+        s->scales[j] = fkq_quantize_weight_row(w + j * k, k, q + j * k, &sum);
         s->negcomp[j] = -128 * sum;
+        for (size_t kk = 0; kk < k; kk++) s->nnz += q[j * k + kk] != 0;
     }
     uint32_t p = 0;
     for (size_t b = 0; b < s->nkb; b++) {
@@ -122,12 +113,7 @@ fk_sparse_q *fk_sparse_q_create(const float *w, size_t n, size_t k) {
             for (; e < end; e++) s->idx[e] = last; /* weight stays 0 */
         }
     }
-    for (size_t qb = 0; qb <= blocks; qb++) {
-        const size_t j = qb * SP_NB < n ? qb * SP_NB : n;
-        size_t sum = 0;
-        for (size_t b = 0; b < s->nkb; b++) sum += s->seg[b * (n + 1) + j] - s->seg[b * (n + 1)];
-        s->cost[qb] = (uint32_t)sum;
-    }
+    sp_block_costs(s->seg, s->nkb, n, blocks, s->cost);
     s->bytes = sizeof *s + nseg * sizeof *s->seg + (blocks + 1) * sizeof *s->cost +
                (4 * (size_t)p + 4) * sizeof *s->idx + ((size_t)p + 1) * sizeof *s->wq + n * sizeof *s->scales +
                n * sizeof *s->negcomp;
@@ -399,17 +385,6 @@ typedef struct {
     int epilogue;
 } spq_job;
 
-/* First 16-feature block whose cost prefix (quads, plus one per feature for its store) reaches
- * `target`. */
-static size_t spq_block_at(const fk_sparse_q *s, size_t blocks, size_t target) {
-    size_t lo = 0, hi = blocks;
-    while (lo < hi) {
-        const size_t mid = (lo + hi) / 2;
-        if (s->cost[mid] + mid * SP_NB < target) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
-}
 
 static void spq_job_run(void *raw, int index, int count) {
     const spq_job *job = raw;
@@ -422,8 +397,8 @@ static void spq_job_run(void *raw, int index, int count) {
         t1 = tiles * (size_t)(index + 1) / (size_t)count;
     } else if (count > 1) {
         const size_t total = s->quads + job->n;
-        b0 = spq_block_at(s, blocks, total * (size_t)index / (size_t)count);
-        b1 = index + 1 == count ? blocks : spq_block_at(s, blocks, total * (size_t)(index + 1) / (size_t)count);
+        b0 = sp_block_at(s->cost, blocks, total * (size_t)index / (size_t)count);
+        b1 = index + 1 == count ? blocks : sp_block_at(s->cost, blocks, total * (size_t)(index + 1) / (size_t)count);
     }
     if (b0 >= b1 || t0 >= t1) return;
     const size_t j0 = b0 * SP_NB, j1 = b1 * SP_NB < job->n ? b1 * SP_NB : job->n;

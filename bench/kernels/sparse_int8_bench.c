@@ -15,6 +15,7 @@
 #include "FrontierInt8.h"
 #include "FrontierSparse.h"
 #include "FrontierSparseInt8.h"
+#include "bench_common.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -23,53 +24,10 @@
 #include <string.h>
 #include <time.h>
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static float rng_uniform(void) {
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (float)((z >> 40) * 0x1p-24) * 2.0f - 1.0f;
-}
 
-static int cmp_float(const void *x, const void *y) {
-    float a = *(const float *)x, b = *(const float *)y;
-    return (a > b) - (a < b);
-}
-static int cmp_double(const void *x, const void *y) {
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
 
-/* Zeroes the `sparsity` fraction of w with the smallest magnitudes. */
-static void prune(float *w, size_t count, double sparsity) {
-    size_t cut = (size_t)(sparsity * (double)count + 0.5);
-    if (cut == 0) return;
-    float *mag = malloc(count * sizeof *mag);
-    for (size_t i = 0; i < count; i++) mag[i] = fabsf(w[i]);
-    qsort(mag, count, sizeof *mag, cmp_float);
-    const float threshold = mag[cut - 1];
-    free(mag);
-    for (size_t i = 0; i < count; i++) if (fabsf(w[i]) <= threshold) w[i] = 0.0f;
-}
 
-static int parse_list(const char *s, double *out, int max) {
-    int n = 0;
-    while (*s && n < max) {
-        char *end;
-        out[n++] = strtod(s, &end);
-        s = end;
-        if (*s == ',') s++;
-        else break;
-    }
-    return n;
-}
 
 typedef struct { size_t n, k; const char *name; } shape;
 static const shape minilm[] = {{1152, 384, "qkv"}, {384, 384, "attn-out"}, {1536, 384, "ffn-up"}, {384, 1536, "ffn-down"}};
