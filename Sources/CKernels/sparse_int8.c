@@ -168,18 +168,18 @@ static void spq_rows_generic(const int8_t *qa, const float *sa, const fk_sparse_
     }
 }
 
-/* Quantizes rows [0, m) of a a row at a time into a k-byte buffer and runs spq_rows_generic;
- * with no memory for the buffer, the rows are left unwritten and 0 is returned. */
+/* Quantizes rows [0, m) of a a row at a time into the calling thread's scratch (k bytes, the
+ * slot the vector path's tile uses: the two never run at once on a thread) and runs
+ * spq_rows_generic; with no memory for it, the rows are left unwritten and 0 is returned. */
 static int spq_generic(const float *a, size_t lda, const fk_sparse_q *s, const float *bias, float *c, size_t ldc,
                        size_t m, size_t j0, size_t j1, int epilogue) {
-    int8_t *qa = malloc(s->k);
+    int8_t *qa = fk_scratch(FK_SCRATCH_SPARSE_INT8, s->k);
     if (!qa) return 0;
     for (size_t i = 0; i < m; i++) {
         float sa;
         fk_int8_quantize_rows(a + i * lda, lda, 1, s->k, (signed char *)qa, s->k, &sa);
         spq_rows_generic(qa, &sa, s, bias, c + i * ldc, ldc, 1, j0, j1, epilogue);
     }
-    free(qa);
     return 1;
 }
 
