@@ -230,6 +230,17 @@ static void sp_tile_generic(const float *a, size_t lda, const fk_sparse *s, cons
     sp_gelu_rows(c + j0, ldc, mv, j1 - j0, epilogue);
 }
 
+/* h[j][i] += b[j], then GELU, over n features of ld (<= SP_MR_MAX) values: the bias and GELU of
+ * sp_transpose_out_* and sp_gelu_rows, the same operations on the feature-major intermediate of
+ * the fused feed-forward block. */
+static void sp_bias_gelu_kmajor(float *h, size_t ld, const float *b, size_t n) {
+    static const float zeros[SP_MR_MAX] = {0};
+    for (size_t j = 0; j < n; j++) {
+        for (size_t i = 0; i < ld; i++) h[j * ld + i] += b[j];
+    }
+    fk_bias_gelu_strided(h, ld, zeros, n, ld);
+}
+
 #if defined(FK_X86)
 /* ---------------------------------------------------------------------------------------- */
 /* AVX-512: tiles of up to 64 rows (R = 1..4 zmm per feature)                                */
@@ -324,13 +335,10 @@ FK_TARGET_AVX512 FK_INLINE void sp_pass_avx512(const int R, const fk_sparse *s, 
 /* Rows [0, mv) (mv <= 64), features [j0, j1), in chunks of SP_CHUNK features; for each chunk
  * the k-blocks are walked in order. The last pass is fused with the output: a 16-feature block
  * is transposed into c as soon as its sums are complete, while the next block's lines arrive. */
-FK_TARGET_AVX512 static void sp_tile_avx512(const float *a, size_t lda, const fk_sparse *s, const float *bias,
-                                            float *c, size_t ldc, size_t mv, size_t k, size_t j0, size_t j1,
-                                            int epilogue, float *at) {
+FK_TARGET_AVX512 static void sp_tile_at_avx512(const float *at, const fk_sparse *s, const float *bias, float *c,
+                                               size_t ldc, size_t mv, size_t j0, size_t j1, int epilogue, float *ct) {
     const int R = (int)((mv + 15) / 16);
     const size_t ldat = (size_t)(16 * R);
-    float *ct = at + k * ldat;
-    sp_transpose_in_avx512(a, lda, mv, k, at, ldat);
     const float *b = epilogue ? bias : NULL;
     const size_t last = s->nkb - 1;
     for (size_t fc = j0; fc < j1; fc += SP_CHUNK) {
@@ -347,6 +355,43 @@ FK_TARGET_AVX512 static void sp_tile_avx512(const float *a, size_t lda, const fk
             sp_gelu_rows(c + jb, ldc, mv, nc, epilogue);
         }
     }
+}
+
+/* The transposed tile, then sp_tile_at_avx512 (at: k · 16R floats, then the partial sums). */
+FK_TARGET_AVX512 static void sp_tile_avx512(const float *a, size_t lda, const fk_sparse *s, const float *bias,
+                                            float *c, size_t ldc, size_t mv, size_t k, size_t j0, size_t j1,
+                                            int epilogue, float *at) {
+    const size_t ldat = (mv + 15) / 16 * 16;
+    sp_transpose_in_avx512(a, lda, mv, k, at, ldat);
+    sp_tile_at_avx512(at, s, bias, c, ldc, mv, j0, j1, epilogue, at + k * ldat);
+}
+
+/* The first product of the feed-forward block (sp_ffn_tile): h[j] = W1[j] · at + b1[j], then
+ * GELU, feature-major (ldat floats per feature: the transposed-tile layout the second product
+ * reads). */
+FK_TARGET_AVX512 static void sp_ffn_first_avx512(const float *at, const fk_sparse *s1, const float *b1, size_t mv,
+                                                 float *h) {
+    const int R = (int)((mv + 15) / 16);
+    const size_t ldat = (size_t)(16 * R);
+    for (size_t fc = 0; fc < s1->n; fc += SP_CHUNK) {
+        const size_t fe = s1->n - fc < SP_CHUNK ? s1->n : fc + SP_CHUNK;
+        for (size_t kb = 0; kb < s1->nkb; kb++) {
+            SP_PASS_AVX512(R, s1, at, kb, fc, fe, h + fc * ldat, NULL, 0, mv)
+        }
+        sp_bias_gelu_kmajor(h + fc * ldat, ldat, b1 + fc, fe - fc);
+    }
+}
+
+/* The feed-forward block W2 · GELU(W1 · a + b1) + b2 on one tile of mv rows: the intermediate
+ * stays feature-major in scratch (transposed tile, then h, then the partial sums). */
+FK_TARGET_AVX512 static void sp_ffn_tile_avx512(const float *a, size_t lda, const fk_sparse *s1, const float *b1,
+                                                const fk_sparse *s2, const float *b2, float *c, size_t ldc, size_t mv,
+                                                float *scratch) {
+    const size_t ldat = (mv + 15) / 16 * 16;
+    float *at = scratch, *h = at + s1->k * ldat;
+    sp_transpose_in_avx512(a, lda, mv, s1->k, at, ldat);
+    sp_ffn_first_avx512(at, s1, b1, mv, h);
+    sp_tile_at_avx512(h, s2, b2, c, ldc, mv, 0, s2->n, FK_EPILOGUE_BIAS, h + s1->n * ldat);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -483,13 +528,10 @@ FK_TARGET_AVX2 static void sp_transpose_out_avx2(const float *ct, size_t ldct, c
     default: sp_pass_avx2(1, __VA_ARGS__); break;                                                   \
     }
 
-FK_TARGET_AVX2 static void sp_tile_avx2(const float *a, size_t lda, const fk_sparse *s, const float *bias,
-                                        float *c, size_t ldc, size_t mv, size_t k, size_t j0, size_t j1,
-                                        int epilogue, float *at) {
+FK_TARGET_AVX2 static void sp_tile_at_avx2(const float *at, const fk_sparse *s, const float *bias, float *c,
+                                           size_t ldc, size_t mv, size_t j0, size_t j1, int epilogue, float *ct) {
     const int R = (int)((mv + 7) / 8);
     const size_t ldat = (size_t)(8 * R);
-    float *ct = at + k * ldat;
-    sp_transpose_in_avx2(a, lda, mv, k, at, ldat);
     const float *b = epilogue ? bias : NULL;
     const size_t last = s->nkb - 1;
     for (size_t fc = j0; fc < j1; fc += SP_CHUNK) {
@@ -506,6 +548,37 @@ FK_TARGET_AVX2 static void sp_tile_avx2(const float *a, size_t lda, const fk_spa
             sp_gelu_rows(c + jb, ldc, mv, nc, epilogue);
         }
     }
+}
+
+FK_TARGET_AVX2 static void sp_tile_avx2(const float *a, size_t lda, const fk_sparse *s, const float *bias,
+                                        float *c, size_t ldc, size_t mv, size_t k, size_t j0, size_t j1,
+                                        int epilogue, float *at) {
+    const size_t ldat = (mv + 7) / 8 * 8;
+    sp_transpose_in_avx2(a, lda, mv, k, at, ldat);
+    sp_tile_at_avx2(at, s, bias, c, ldc, mv, j0, j1, epilogue, at + k * ldat);
+}
+
+FK_TARGET_AVX2 static void sp_ffn_first_avx2(const float *at, const fk_sparse *s1, const float *b1, size_t mv,
+                                             float *h) {
+    const int R = (int)((mv + 7) / 8);
+    const size_t ldat = (size_t)(8 * R);
+    for (size_t fc = 0; fc < s1->n; fc += SP_CHUNK) {
+        const size_t fe = s1->n - fc < SP_CHUNK ? s1->n : fc + SP_CHUNK;
+        for (size_t kb = 0; kb < s1->nkb; kb++) {
+            SP_PASS_AVX2(R, s1, at, kb, fc, fe, h + fc * ldat, NULL, 0, mv)
+        }
+        sp_bias_gelu_kmajor(h + fc * ldat, ldat, b1 + fc, fe - fc);
+    }
+}
+
+FK_TARGET_AVX2 static void sp_ffn_tile_avx2(const float *a, size_t lda, const fk_sparse *s1, const float *b1,
+                                            const fk_sparse *s2, const float *b2, float *c, size_t ldc, size_t mv,
+                                            float *scratch) {
+    const size_t ldat = (mv + 7) / 8 * 8;
+    float *at = scratch, *h = at + s1->k * ldat;
+    sp_transpose_in_avx2(a, lda, mv, s1->k, at, ldat);
+    sp_ffn_first_avx2(at, s1, b1, mv, h);
+    sp_tile_at_avx2(h, s2, b2, c, ldc, mv, 0, s2->n, FK_EPILOGUE_BIAS, h + s1->n * ldat);
 }
 #endif
 
@@ -611,4 +684,80 @@ void fk_linear_sparse(fk_pool *pool, const float *a, size_t lda, const fk_sparse
     } else {
         fk_pool_run(pool, sp_job_run, &job);
     }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The feed-forward block fused                                                              */
+/* ---------------------------------------------------------------------------------------- */
+
+typedef void (*sp_ffn_fn)(const float *, size_t, const fk_sparse *, const float *, const fk_sparse *, const float *,
+                          float *, size_t, size_t, float *);
+
+typedef struct {
+    sp_ffn_fn tile;
+    size_t mr;
+    const float *a;
+    size_t lda;
+    const fk_sparse *s1, *s2;
+    const float *b1, *b2;
+    float *hidden;
+    size_t ldh;
+    float *c;
+    size_t ldc, m;
+} sp_ffn_job;
+
+/* The thread's share of row tiles, each through the whole block; without memory for the
+ * scratch, its rows go through the reference via `hidden`. */
+static void sp_ffn_job_run(void *raw, int index, int count) {
+    const sp_ffn_job *job = raw;
+    const fk_sparse *s1 = job->s1, *s2 = job->s2;
+    const size_t tiles = (job->m + job->mr - 1) / job->mr;
+    const size_t t0 = tiles * (size_t)index / (size_t)count, t1 = tiles * (size_t)(index + 1) / (size_t)count;
+    if (t0 >= t1) return;
+    const size_t r0 = t0 * job->mr, r1 = t1 * job->mr < job->m ? t1 * job->mr : job->m;
+    float *scratch = fk_scratch(FK_SCRATCH_SPARSE, (s1->k + s1->n + SP_CHUNK) * job->mr * sizeof(float));
+    if (!scratch) {
+        float *hid = job->hidden + r0 * job->ldh;
+        sp_reference_cols(job->a + r0 * job->lda, job->lda, s1, job->b1, hid, job->ldh, r1 - r0, 0, s1->n,
+                          FK_EPILOGUE_BIAS_GELU);
+        sp_reference_cols(hid, job->ldh, s2, job->b2, job->c + r0 * job->ldc, job->ldc, r1 - r0, 0, s2->n,
+                          FK_EPILOGUE_BIAS);
+        return;
+    }
+    for (size_t i0 = r0; i0 < r1; i0 += job->mr) {
+        const size_t mv = r1 - i0 < job->mr ? r1 - i0 : job->mr;
+        job->tile(job->a + i0 * job->lda, job->lda, s1, job->b1, s2, job->b2, job->c + i0 * job->ldc, job->ldc, mv,
+                  scratch);
+    }
+}
+
+void fk_ffn_sparse(fk_pool *pool, const float *a, size_t lda, const fk_sparse *w1, const float *b1,
+                   const fk_sparse *w2, const float *b2, float *hidden, size_t ldh, float *c, size_t ldc, size_t m) {
+    if (m == 0) return;
+    sp_ffn_job job = {0};
+#if defined(FK_X86)
+    switch (sp_isa_level()) {
+    case 2: job.tile = sp_ffn_tile_avx512; job.mr = SP_MR_MAX; break;
+    case 1: job.tile = sp_ffn_tile_avx2; job.mr = 32; break;
+    default: break;
+    }
+#endif
+    const int threads = fk_pool_threads(pool);
+    /* Fused where every thread gets whole row tiles (a row split, as fk_linear_sparse makes for
+     * many tiles); one row, or too few tiles to share, runs as the two calls. */
+    if (!job.tile || m == 1 || !b1 || !b2 || (threads > 1 && (m + job.mr - 1) / job.mr < 2 * (size_t)threads)) {
+        fk_linear_sparse(pool, a, lda, w1, b1, hidden, ldh, m, w1->n, w1->k, FK_EPILOGUE_BIAS_GELU);
+        fk_linear_sparse(pool, hidden, ldh, w2, b2, c, ldc, m, w2->n, w2->k, FK_EPILOGUE_BIAS);
+        return;
+    }
+    job.a = a; job.lda = lda; job.s1 = w1; job.s2 = w2; job.b1 = b1; job.b2 = b2;
+    job.hidden = hidden; job.ldh = ldh; job.c = c; job.ldc = ldc; job.m = m;
+    if (!pool || threads == 1) sp_ffn_job_run(&job, 0, 1);
+    else fk_pool_run(pool, sp_ffn_job_run, &job);
+}
+
+void fk_ffn_sparse_reference(const float *a, size_t lda, const fk_sparse *w1, const float *b1, const fk_sparse *w2,
+                             const float *b2, float *hidden, size_t ldh, float *c, size_t ldc, size_t m) {
+    fk_linear_sparse_reference(a, lda, w1, b1, hidden, ldh, m, w1->n, w1->k, FK_EPILOGUE_BIAS_GELU);
+    fk_linear_sparse_reference(hidden, ldh, w2, b2, c, ldc, m, w2->n, w2->k, FK_EPILOGUE_BIAS);
 }

@@ -319,18 +319,13 @@ FK_TARGET_AVX512_VNNI FK_INLINE void spq_pass(const int W, const fk_sparse_q *s,
     }
 }
 
-/* Rows [0, mv) (mv <= W), features [j0, j1), in chunks of SP_CHUNK features, as sparse.c's
- * tile: all k-blocks but the last over the chunk, then the last block 16 features at a time,
- * each finished block dequantized as it is transposed into c. */
-FK_TARGET_AVX512_VNNI FK_INLINE void spq_tile(const int W, const float *a, size_t lda, const fk_sparse_q *s,
-                                              const float *bias, float *c, size_t ldc, size_t mv, size_t j0, size_t j1,
-                                              int epilogue, uint8_t *scratch) {
-    const size_t k = s->k;
-    uint8_t *at8 = scratch;
-    const size_t kpad = (k + 15) / 16 * 16;
-    float *sa = (float *)(at8 + kpad * W);
-    int32_t *ct = (int32_t *)(sa + SPQ_MR);
-    spq_quantize_tile(W, a, lda, mv, k, at8, sa);
+/* Rows [0, mv) (mv <= W) of an already quantized tile (at8, scales sa), features [j0, j1), in
+ * chunks of SP_CHUNK features, as sparse.c's tile: all k-blocks but the last over the chunk,
+ * then the last block 16 features at a time, each finished block dequantized as it is
+ * transposed into c. ct: SP_CHUNK · W int32 of partial sums. */
+FK_TARGET_AVX512_VNNI FK_INLINE void spq_tile_quantized(const int W, const uint8_t *at8, const float *sa,
+                                                        const fk_sparse_q *s, const float *bias, float *c, size_t ldc,
+                                                        size_t mv, size_t j0, size_t j1, int epilogue, int32_t *ct) {
     const float *b = epilogue ? bias : NULL;
     const size_t last = s->nkb - 1;
     for (size_t fc = j0; fc < j1; fc += SP_CHUNK) {
@@ -347,11 +342,132 @@ FK_TARGET_AVX512_VNNI FK_INLINE void spq_tile(const int W, const float *a, size_
     }
 }
 
+/* Scratch of spq_tile: the tile (kpad · W bytes), its scales (SPQ_MR floats), the partial sums. */
+static size_t spq_tile_bytes(size_t k) {
+    return (k + 15) / 16 * 16 * SPQ_MR + SPQ_MR * sizeof(float) + (size_t)SP_CHUNK * SPQ_MR * sizeof(int32_t);
+}
+
+/* Rows [0, mv) (mv <= W), features [j0, j1): quantizes the tile, then spq_tile_quantized. */
+FK_TARGET_AVX512_VNNI FK_INLINE void spq_tile(const int W, const float *a, size_t lda, const fk_sparse_q *s,
+                                              const float *bias, float *c, size_t ldc, size_t mv, size_t j0, size_t j1,
+                                              int epilogue, uint8_t *scratch) {
+    const size_t kpad = (s->k + 15) / 16 * 16;
+    uint8_t *at8 = scratch;
+    float *sa = (float *)(at8 + kpad * SPQ_MR);
+    spq_quantize_tile(W, a, lda, mv, s->k, at8, sa);
+    spq_tile_quantized(W, at8, sa, s, bias, c, ldc, mv, j0, j1, epilogue, (int32_t *)(sa + SPQ_MR));
+}
+
 FK_TARGET_AVX512_VNNI static void spq_tile_vnni(const float *a, size_t lda, const fk_sparse_q *s, const float *bias,
                                                 float *c, size_t ldc, size_t mv, size_t j0, size_t j1, int epilogue,
                                                 uint8_t *scratch) {
     if (mv <= 32) spq_tile(32, a, lda, s, bias, c, ldc, mv, j0, j1, epilogue, scratch);
     else spq_tile(64, a, lda, s, bias, c, ldc, mv, j0, j1, epilogue, scratch);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The feed-forward block fused: W2 · GELU(W1 · a + b1) + b2 on one tile                     */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Zero bias for fk_bias_gelu_strided over k-major rows of SPQ_MR values. */
+static const float spq_zeros[SPQ_MR] = {0};
+
+/* Scratch of spq_ffn_tile: the input tile (spq_tile_bytes(k1)), then h (n1 · SPQ_MR floats:
+ * int32 sums, then fp32 GELU outputs, feature-major), its quantized tile (n1 padded to 16 ·
+ * SPQ_MR bytes) and scales (SPQ_MR floats). */
+static size_t spq_ffn_bytes(size_t k1, size_t n1) {
+    return spq_tile_bytes(k1) + n1 * SPQ_MR * sizeof(float) + (n1 + 15) / 16 * 16 * SPQ_MR + SPQ_MR * sizeof(float);
+}
+
+/* Rows [0, mv) (mv <= W) of the whole block. The first product's int32 sums, one W-row column per
+ * feature, are already the feature-major (k-major) layout the second product reads: they are
+ * dequantized, biased and put through GELU in place, and quantized straight into the second
+ * tile, so the 4·n1-wide intermediate never goes through the row-major transposes (out of the
+ * first kernel, into the second) of two separate calls. The values are those of the two calls:
+ * the same fused multiply-add, the same GELU function, the same row maxima and rounding. */
+FK_TARGET_AVX512_VNNI FK_INLINE void spq_ffn_tile(const int W, const float *a, size_t lda, const fk_sparse_q *s1,
+                                                  const float *b1, const fk_sparse_q *s2, const float *b2, float *c,
+                                                  size_t ldc, size_t mv, uint8_t *scratch) {
+    const size_t n1 = s1->n, kpad1 = (s1->k + 15) / 16 * 16;
+    uint8_t *at8 = scratch;
+    float *sa = (float *)(at8 + kpad1 * SPQ_MR);
+    int32_t *ct = (int32_t *)(sa + SPQ_MR);
+    float *h = (float *)(scratch + spq_tile_bytes(s1->k));
+    uint8_t *ht8 = (uint8_t *)(h + n1 * SPQ_MR);
+    float *sh = (float *)(ht8 + (n1 + 15) / 16 * 16 * SPQ_MR);
+    spq_quantize_tile(W, a, lda, mv, s1->k, at8, sa);
+
+    /* First product, feature-major into h (int32), SP_CHUNK features at a time so a chunk's
+     * sums are still in L2 when they are dequantized and put through GELU. */
+    const int G = W / 16;
+    __m512 vmax[SPQ_MR / 16];
+    for (int g = 0; g < G; g++) vmax[g] = _mm512_setzero_ps();
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (size_t fc = 0; fc < n1; fc += SP_CHUNK) {
+        const size_t fe = n1 - fc < SP_CHUNK ? n1 : fc + SP_CHUNK;
+        int32_t *hc = (int32_t *)(h + fc * W);
+        for (size_t kb = 0; kb < s1->nkb; kb++) spq_pass(W, s1, at8, kb, fc, fe, hc);
+        for (size_t j = fc; j < fe; j++) {
+            float *hj = h + j * W;
+            const __m512 sw = _mm512_set1_ps(s1->scales[j]), bj = _mm512_set1_ps(b1[j]);
+            for (int g = 0; g < G; g++) {
+                const __m512 acc = _mm512_cvtepi32_ps(_mm512_load_si512((const void *)(hj + 16 * g)));
+                const __m512 scale = _mm512_mul_ps(_mm512_loadu_ps(sa + 16 * g), sw);
+                _mm512_store_ps(hj + 16 * g, _mm512_fmadd_ps(acc, scale, bj));
+            }
+        }
+        fk_bias_gelu_strided(h + fc * W, (size_t)W, spq_zeros, fe - fc, (size_t)W);
+        for (size_t j = fc; j < fe; j++) {
+            for (int g = 0; g < G; g++) {
+                vmax[g] = _mm512_max_ps(vmax[g], _mm512_andnot_ps(sign, _mm512_load_ps(h + j * W + 16 * g)));
+            }
+        }
+    }
+
+    /* Row scales of the intermediate, then its quantized k-major tile (rows placed as the file
+     * comment says; padding rows, past mv, quantize to 0). */
+    float amax[SPQ_MR], inv[SPQ_MR];
+    for (int g = 0; g < G; g++) _mm512_storeu_ps(amax + 16 * g, vmax[g]);
+    for (size_t i = 0; i < (size_t)W; i++) {
+        if (i < mv) {
+            sh[i] = fkq_row_scale(amax[i], inv + i);
+        } else {
+            sh[i] = inv[i] = 0.0f;
+        }
+    }
+    const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), shift = _mm512_set1_epi32(128);
+    const __m512i perm64 = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m256i perm32 = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    __m512 vinv[SPQ_MR / 16];
+    for (int g = 0; g < G; g++) vinv[g] = _mm512_loadu_ps(inv + 16 * g);
+    for (size_t j = 0; j < n1; j++) {
+        __m128i q[SPQ_MR / 16];
+        for (int g = 0; g < G; g++) {
+            __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_load_ps(h + j * W + 16 * g), vinv[g]));
+            v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi), shift);
+            q[g] = _mm512_cvtepi32_epi8(v);
+        }
+        if (W == 64) {
+            __m512i col = _mm512_castsi128_si512(q[0]);
+            col = _mm512_inserti32x4(col, q[1], 1);
+            col = _mm512_inserti32x4(col, q[2], 2);
+            col = _mm512_inserti32x4(col, q[3], 3);
+            _mm512_store_si512((__m512i *)(ht8 + j * W), _mm512_permutexvar_epi32(perm64, col));
+        } else {
+            const __m256i col = _mm256_inserti128_si256(_mm256_castsi128_si256(q[0]), q[1], 1);
+            _mm256_store_si256((__m256i *)(ht8 + j * W), _mm256_permutexvar_epi32(perm32, col));
+        }
+    }
+
+    /* Second product from the quantized intermediate, as spq_tile's. */
+    spq_tile_quantized(W, ht8, sh, s2, b2, c, ldc, mv, 0, s2->n, FK_EPILOGUE_BIAS, ct);
+}
+
+FK_TARGET_AVX512_VNNI static void spq_ffn_tile_vnni(const float *a, size_t lda, const fk_sparse_q *s1,
+                                                    const float *b1, const fk_sparse_q *s2, const float *b2, float *c,
+                                                    size_t ldc, size_t mv, uint8_t *scratch) {
+    if (mv <= 32) spq_ffn_tile(32, a, lda, s1, b1, s2, b2, c, ldc, mv, scratch);
+    else spq_ffn_tile(64, a, lda, s1, b1, s2, b2, c, ldc, mv, scratch);
 }
 #endif
 
@@ -407,9 +523,7 @@ static void spq_job_run(void *raw, int index, int count) {
     float *c = job->c + r0 * job->ldc;
 #if defined(FK_X86)
     if (job->vnni) {
-        const size_t kpad = (s->k + 15) / 16 * 16;
-        uint8_t *scratch = fk_scratch(FK_SCRATCH_SPARSE_INT8, kpad * SPQ_MR + SPQ_MR * sizeof(float) +
-                                                                  (size_t)SP_CHUNK * SPQ_MR * sizeof(int32_t));
+        uint8_t *scratch = fk_scratch(FK_SCRATCH_SPARSE_INT8, spq_tile_bytes(s->k));
         if (scratch) {
             for (size_t i0 = r0; i0 < r1; i0 += SPQ_MR) {
                 const size_t mv = r1 - i0 < SPQ_MR ? r1 - i0 : SPQ_MR;
@@ -440,4 +554,69 @@ void fk_linear_sparse_int8(fk_pool *pool, const float *a, size_t lda, const fk_s
     } else {
         fk_pool_run(pool, spq_job_run, &job);
     }
+}
+
+typedef struct {
+    int fused;
+    const float *a;
+    size_t lda;
+    const fk_sparse_q *s1, *s2;
+    const float *b1, *b2;
+    float *hidden;
+    size_t ldh;
+    float *c;
+    size_t ldc, m;
+} spq_ffn_job;
+
+/* The thread's share of 64-row tiles; each tile runs the whole block. Without memory for the
+ * fused scratch, its rows go through the portable path via `hidden`. */
+static void spq_ffn_job_run(void *raw, int index, int count) {
+    const spq_ffn_job *job = raw;
+    const fk_sparse_q *s1 = job->s1, *s2 = job->s2;
+    const size_t tiles = (job->m + SPQ_MR - 1) / SPQ_MR;
+    const size_t t0 = tiles * (size_t)index / (size_t)count, t1 = tiles * (size_t)(index + 1) / (size_t)count;
+    if (t0 >= t1) return;
+    const size_t r0 = t0 * SPQ_MR, r1 = t1 * SPQ_MR < job->m ? t1 * SPQ_MR : job->m;
+#if defined(FK_X86)
+    uint8_t *scratch = job->fused ? fk_scratch(FK_SCRATCH_SPARSE_INT8, spq_ffn_bytes(s1->k, s1->n)) : NULL;
+    if (scratch) {
+        for (size_t i0 = r0; i0 < r1; i0 += SPQ_MR) {
+            const size_t mv = r1 - i0 < SPQ_MR ? r1 - i0 : SPQ_MR;
+            spq_ffn_tile_vnni(job->a + i0 * job->lda, job->lda, s1, job->b1, s2, job->b2, job->c + i0 * job->ldc,
+                              job->ldc, mv, scratch);
+        }
+        return;
+    }
+#endif
+    float *hid = job->hidden + r0 * job->ldh;
+    if (!spq_generic(job->a + r0 * job->lda, job->lda, s1, job->b1, hid, job->ldh, r1 - r0, 0, s1->n,
+                     FK_EPILOGUE_BIAS_GELU) ||
+        !spq_generic(hid, job->ldh, s2, job->b2, job->c + r0 * job->ldc, job->ldc, r1 - r0, 0, s2->n,
+                     FK_EPILOGUE_BIAS))
+        abort();
+}
+
+void fk_ffn_sparse_int8(fk_pool *pool, const float *a, size_t lda, const fk_sparse_q *w1, const float *b1,
+                        const fk_sparse_q *w2, const float *b2, float *hidden, size_t ldh, float *c, size_t ldc,
+                        size_t m) {
+    if (m == 0) return;
+    const int threads = fk_pool_threads(pool);
+    const size_t tiles = (m + SPQ_MR - 1) / SPQ_MR;
+    /* Fused where every thread gets whole tiles of its own (a tile needs all of h's features for
+     * its row scales); a batch of one or two tiles is split by features instead, in two calls. */
+    if (spq_isa_level() != 2 || m == 1 || !b1 || !b2 || (threads > 1 && tiles < 2 * (size_t)threads)) {
+        fk_linear_sparse_int8(pool, a, lda, w1, b1, hidden, ldh, m, w1->n, w1->k, FK_EPILOGUE_BIAS_GELU);
+        fk_linear_sparse_int8(pool, hidden, ldh, w2, b2, c, ldc, m, w2->n, w2->k, FK_EPILOGUE_BIAS);
+        return;
+    }
+    spq_ffn_job job = {1, a, lda, w1, w2, b1, b2, hidden, ldh, c, ldc, m};
+    if (!pool || threads == 1) spq_ffn_job_run(&job, 0, 1);
+    else fk_pool_run(pool, spq_ffn_job_run, &job);
+}
+
+void fk_ffn_sparse_int8_reference(const float *a, size_t lda, const fk_sparse_q *w1, const float *b1,
+                                  const fk_sparse_q *w2, const float *b2, float *hidden, size_t ldh, float *c,
+                                  size_t ldc, size_t m) {
+    fk_linear_sparse_int8_reference(a, lda, w1, b1, hidden, ldh, m, w1->n, w1->k, FK_EPILOGUE_BIAS_GELU);
+    fk_linear_sparse_int8_reference(hidden, ldh, w2, b2, c, ldc, m, w2->n, w2->k, FK_EPILOGUE_BIAS);
 }

@@ -69,6 +69,24 @@ const char *fk_sparse_isa(void);
  */
 void fk_sparse_force_isa(int level);
 
+/*
+ * A transformer's feed-forward block on two sparse weights:
+ *   c[m, n2] = W2 · GELU(W1 · a + b1) + b2,
+ * w1 of shape (n1, k1), w2 of shape (n2, n1) (w2's k must be w1's n), both biases given. The
+ * values are exactly those of the two fk_linear_sparse calls (GELU, then bias) it replaces.
+ * Where each thread gets whole row tiles (AVX-512 or AVX2, at least two tiles per thread), each
+ * tile runs the whole block with the intermediate kept feature-major in the thread's scratch
+ * ((k1 + n1 + 256) · 64 floats): the first product's sums are already the transposed layout the
+ * second reads, so the intermediate skips two transposes and a trip through memory. Otherwise it
+ * makes the two calls, with `hidden` (m rows of n1, stride ldh) holding the intermediate;
+ * `hidden` may be overwritten either way.
+ */
+void fk_ffn_sparse(fk_pool *pool, const float *a, size_t lda, const fk_sparse *w1, const float *b1,
+                   const fk_sparse *w2, const float *b2, float *hidden, size_t ldh, float *c, size_t ldc, size_t m);
+/* The two reference calls through `hidden`. For tests. */
+void fk_ffn_sparse_reference(const float *a, size_t lda, const fk_sparse *w1, const float *b1, const fk_sparse *w2,
+                             const float *b2, float *hidden, size_t ldh, float *c, size_t ldc, size_t m);
+
 #ifdef __cplusplus
 }
 #endif

@@ -65,6 +65,25 @@ void fk_linear_sparse_int8(fk_pool *pool, const float *a, size_t lda, const fk_s
 void fk_linear_sparse_int8_reference(const float *a, size_t lda, const fk_sparse_q *w, const float *bias,
                                      float *c, size_t ldc, size_t m, size_t n, size_t k, int epilogue);
 
+/*
+ * A transformer's feed-forward block on two sparse int8 weights:
+ *   c[m, n2] = W2 · GELU(W1 · a + b1) + b2,
+ * with w1 of shape (n1, k1) and w2 of shape (n2, n1) (w2's k must be w1's n), both biases given.
+ * The values are exactly those of the two fk_linear_sparse_int8 calls (GELU, then bias) it
+ * replaces. Where each thread gets whole 64-row tiles (VNNI, at least two tiles per thread),
+ * the block runs per tile with the intermediate kept feature-major in the thread's scratch
+ * (about 4.1·n1·64 bytes beside the first product's): the first product's sums are already the
+ * k-major layout the second reads, so the intermediate is neither written row-major nor
+ * transposed back. Otherwise, and for one row, it makes the two calls, with `hidden`
+ * (m rows of n1, row stride ldh) holding the intermediate; `hidden` may be overwritten either way.
+ */
+void fk_ffn_sparse_int8(fk_pool *pool, const float *a, size_t lda, const fk_sparse_q *w1, const float *b1,
+                        const fk_sparse_q *w2, const float *b2, float *hidden, size_t ldh, float *c, size_t ldc,
+                        size_t m);
+/* The two reference calls (fk_linear_sparse_int8_reference) through `hidden`. For tests. */
+void fk_ffn_sparse_int8_reference(const float *a, size_t lda, const fk_sparse_q *w1, const float *b1,
+                                  const fk_sparse_q *w2, const float *b2, float *hidden, size_t ldh, float *c,
+                                  size_t ldc, size_t m);
 /* Kernel family in use: "avx512-vnni" or "generic". */
 const char *fk_sparse_int8_isa(void);
 

@@ -53,4 +53,15 @@ public final class SparseQuantizedWeight: @unchecked Sendable {
         precondition(lda >= inFeatures && ldc >= outFeatures, "SparseQuantizedWeight.apply: strides \(lda), \(ldc) below \(inFeatures), \(outFeatures)")
         fk_linear_sparse_int8(workspace.pool, a, lda, handle, bias, c, ldc, rows, outFeatures, inFeatures, epilogue)
     }
+
+    /// `c = second(GELU(first(a) + firstBias)) + secondBias` in one call (`fk_ffn_sparse_int8`); see
+    /// `Linear.feedForward`. `hidden` (`rows × ldh`) may be overwritten.
+    static func feedForward(_ first: SparseQuantizedWeight, bias firstBias: UnsafePointer<Float>, _ second: SparseQuantizedWeight,
+                            bias secondBias: UnsafePointer<Float>, _ a: UnsafePointer<Float>, rows: Int, lda: Int,
+                            hidden: UnsafeMutablePointer<Float>, ldh: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,
+                            workspace: Workspace) {
+        precondition(second.inFeatures == first.outFeatures && lda >= first.inFeatures && ldh >= first.outFeatures && ldc >= second.outFeatures,
+                     "SparseQuantizedWeight.feedForward: shapes [\(first.outFeatures), \(first.inFeatures)] and [\(second.outFeatures), \(second.inFeatures)] with strides \(lda), \(ldh), \(ldc)")
+        fk_ffn_sparse_int8(workspace.pool, a, lda, first.handle, firstBias, second.handle, secondBias, hidden, ldh, c, ldc, rows)
+    }
 }

@@ -56,4 +56,15 @@ public final class SparseWeight: @unchecked Sendable {
         precondition(lda >= inFeatures && ldc >= outFeatures, "SparseWeight.apply: strides \(lda), \(ldc) below \(inFeatures), \(outFeatures)")
         fk_linear_sparse(workspace.pool, a, lda, handle, bias, c, ldc, rows, outFeatures, inFeatures, epilogue)
     }
+
+    /// `c = second(GELU(first(a) + firstBias)) + secondBias` in one call (`fk_ffn_sparse`); see
+    /// `Linear.feedForward`. `hidden` (`rows × ldh`) may be overwritten.
+    static func feedForward(_ first: SparseWeight, bias firstBias: UnsafePointer<Float>, _ second: SparseWeight,
+                            bias secondBias: UnsafePointer<Float>, _ a: UnsafePointer<Float>, rows: Int, lda: Int,
+                            hidden: UnsafeMutablePointer<Float>, ldh: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,
+                            workspace: Workspace) {
+        precondition(second.inFeatures == first.outFeatures && lda >= first.inFeatures && ldh >= first.outFeatures && ldc >= second.outFeatures,
+                     "SparseWeight.feedForward: shapes [\(first.outFeatures), \(first.inFeatures)] and [\(second.outFeatures), \(second.inFeatures)] with strides \(lda), \(ldh), \(ldc)")
+        fk_ffn_sparse(workspace.pool, a, lda, first.handle, firstBias, second.handle, secondBias, hidden, ldh, c, ldc, rows)
+    }
 }

@@ -291,8 +291,8 @@ public struct EncoderModel: Sendable {
             residualLayerNorm(spare, residual: x, layer.attentionNorm, rows: tokens, width: h, ws)
             swap(&x, &spare)
 
-            flops += linear(layer.intermediate, x, rows: tokens, lda: h, into: ffn, ldc: inter, epilogue: .biasGelu, ws, options.gemm)
-            flops += linear(layer.output, ffn, rows: tokens, lda: inter, into: spare, ldc: h, epilogue: .bias, ws, options.gemm)
+            flops += Linear.feedForward(up: layer.intermediate, down: layer.output, x, rows: tokens, lda: h, hidden: ffn, ldh: inter,
+                                        into: spare, ldc: h, workspace: ws, gemm: options.gemm)
             residualLayerNorm(spare, residual: x, layer.outputNorm, rows: tokens, width: h, ws)
             swap(&x, &spare)
 
