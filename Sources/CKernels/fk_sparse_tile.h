@@ -43,6 +43,18 @@ static size_t sp_block_at(const uint32_t *cost, size_t blocks, size_t target) {
     return lo;
 }
 
+/* Rows [*r0, *r1) of m for thread `index` of `count` when the rows are split, in units of `unit`
+ * rows: the step at which a tile's cost changes (16 rows, one zmm per feature, for the fp32
+ * AVX-512 tile; 8 on AVX2; 32 for the int8 kernel's 32- and 64-row tiles). Whole 64-row tiles per
+ * thread left the threads up to a tile apart: at batch 32 (~800 tokens, 13 tiles) one thread had
+ * 7 to the other's 6, and the pool waits for the slower. */
+static void sp_row_share(size_t m, size_t unit, int index, int count, size_t *r0, size_t *r1) {
+    const size_t units = (m + unit - 1) / unit;
+    const size_t u0 = units * (size_t)index / (size_t)count, u1 = units * (size_t)(index + 1) / (size_t)count;
+    *r0 = u0 * unit < m ? u0 * unit : m;
+    *r1 = u1 * unit < m ? u1 * unit : m;
+}
+
 /* The kernels add the bias themselves, after the sum as gemm.c does; GELU is then the same
  * kernels.c function as the dense path's, given a zero bias (which adds an exact 0). */
 static void sp_gelu_rows(float *c, size_t ldc, size_t rows, size_t cols, int epilogue) {

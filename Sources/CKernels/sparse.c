@@ -627,26 +627,23 @@ static void sp_job_run(void *raw, int index, int count) {
     const sp_job *job = raw;
     const fk_sparse *s = job->s;
     const size_t blocks = (job->n + SP_NB - 1) / SP_NB;
-    const size_t tiles = (job->m + job->mr - 1) / job->mr;
-    size_t b0 = 0, b1 = blocks, t0 = 0, t1 = tiles;
+    size_t b0 = 0, b1 = blocks, r0 = 0, r1 = job->m;
     if (count > 1 && job->split_rows) {
-        /* Many row tiles: whole tiles per thread, so no two threads transpose the same rows
+        /* Many row tiles: rows split between threads, so no two threads transpose the same rows
          * (a column split makes every thread transpose every tile). */
-        t0 = tiles * (size_t)index / (size_t)count;
-        t1 = tiles * (size_t)(index + 1) / (size_t)count;
+        sp_row_share(job->m, job->mr / 4, index, count, &r0, &r1);
     } else if (count > 1) {
         /* Equal nonzeros per thread rather than equal features: pruned rows vary a lot. */
         const size_t total = s->nnz + job->n;
         b0 = sp_block_at(s->cost, blocks, total * (size_t)index / (size_t)count);
         b1 = index + 1 == count ? blocks : sp_block_at(s->cost, blocks, total * (size_t)(index + 1) / (size_t)count);
     }
-    if (b0 >= b1 || t0 >= t1) return;
+    if (b0 >= b1 || r0 >= r1) return;
     const size_t j0 = b0 * SP_NB, j1 = b1 * SP_NB < job->n ? b1 * SP_NB : job->n;
     if (job->m == 1) {
         sp_spmv(job->a, s, job->bias, job->c, j0, j1, job->epilogue);
         return;
     }
-    const size_t r0 = t0 * job->mr, r1 = t1 * job->mr < job->m ? t1 * job->mr : job->m;
     float *at = fk_scratch(FK_SCRATCH_SPARSE, (job->k + SP_CHUNK) * job->mr * sizeof(float));
     if (!at) {
         sp_reference_cols(job->a + r0 * job->lda, job->lda, s, job->bias, job->c + r0 * job->ldc, job->ldc,
@@ -711,10 +708,9 @@ typedef struct {
 static void sp_ffn_job_run(void *raw, int index, int count) {
     const sp_ffn_job *job = raw;
     const fk_sparse *s1 = job->s1, *s2 = job->s2;
-    const size_t tiles = (job->m + job->mr - 1) / job->mr;
-    const size_t t0 = tiles * (size_t)index / (size_t)count, t1 = tiles * (size_t)(index + 1) / (size_t)count;
-    if (t0 >= t1) return;
-    const size_t r0 = t0 * job->mr, r1 = t1 * job->mr < job->m ? t1 * job->mr : job->m;
+    size_t r0, r1;
+    sp_row_share(job->m, job->mr / 4, index, count, &r0, &r1);
+    if (r0 >= r1) return;
     float *scratch = fk_scratch(FK_SCRATCH_SPARSE, (s1->k + s1->n + SP_CHUNK) * job->mr * sizeof(float));
     if (!scratch) {
         float *hid = job->hidden + r0 * job->ldh;

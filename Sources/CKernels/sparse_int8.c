@@ -506,19 +506,16 @@ static void spq_job_run(void *raw, int index, int count) {
     const spq_job *job = raw;
     const fk_sparse_q *s = job->s;
     const size_t blocks = (job->n + SP_NB - 1) / SP_NB;
-    const size_t tiles = (job->m + SPQ_MR - 1) / SPQ_MR;
-    size_t b0 = 0, b1 = blocks, t0 = 0, t1 = tiles;
+    size_t b0 = 0, b1 = blocks, r0 = 0, r1 = job->m;
     if (count > 1 && job->split_rows) {
-        t0 = tiles * (size_t)index / (size_t)count;
-        t1 = tiles * (size_t)(index + 1) / (size_t)count;
+        sp_row_share(job->m, SPQ_MR / 2, index, count, &r0, &r1);
     } else if (count > 1) {
         const size_t total = s->quads + job->n;
         b0 = sp_block_at(s->cost, blocks, total * (size_t)index / (size_t)count);
         b1 = index + 1 == count ? blocks : sp_block_at(s->cost, blocks, total * (size_t)(index + 1) / (size_t)count);
     }
-    if (b0 >= b1 || t0 >= t1) return;
+    if (b0 >= b1 || r0 >= r1) return;
     const size_t j0 = b0 * SP_NB, j1 = b1 * SP_NB < job->n ? b1 * SP_NB : job->n;
-    const size_t r0 = t0 * SPQ_MR, r1 = t1 * SPQ_MR < job->m ? t1 * SPQ_MR : job->m;
     const float *a = job->a + r0 * job->lda;
     float *c = job->c + r0 * job->ldc;
 #if defined(FK_X86)
@@ -573,10 +570,9 @@ typedef struct {
 static void spq_ffn_job_run(void *raw, int index, int count) {
     const spq_ffn_job *job = raw;
     const fk_sparse_q *s1 = job->s1, *s2 = job->s2;
-    const size_t tiles = (job->m + SPQ_MR - 1) / SPQ_MR;
-    const size_t t0 = tiles * (size_t)index / (size_t)count, t1 = tiles * (size_t)(index + 1) / (size_t)count;
-    if (t0 >= t1) return;
-    const size_t r0 = t0 * SPQ_MR, r1 = t1 * SPQ_MR < job->m ? t1 * SPQ_MR : job->m;
+    size_t r0, r1;
+    sp_row_share(job->m, SPQ_MR / 2, index, count, &r0, &r1);
+    if (r0 >= r1) return;
 #if defined(FK_X86)
     uint8_t *scratch = job->fused ? fk_scratch(FK_SCRATCH_SPARSE_INT8, spq_ffn_bytes(s1->k, s1->n)) : NULL;
     if (scratch) {
