@@ -3,7 +3,7 @@
  * same magnitude-pruned weights, with the same m, the same threads and the same epilogue, in
  * one run. See bench/kernels/README.md.
  *
- *   cc -O3 -march=native -ffp-contract=fast -I Sources/CKernels/include \
+ *   clang -O3 -march=native -ffp-contract=fast -I Sources/CKernels/include \
  *      bench/kernels/sparse_bench.c Sources/CKernels/sparse.c Sources/CKernels/gemm.c \
  *      Sources/CKernels/panel_gemm.c Sources/CKernels/kernels.c Sources/CKernels/cpu.c \
  *      Sources/CKernels/scratch.c -lpthread -lm -o /tmp/sparse_bench

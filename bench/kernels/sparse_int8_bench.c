@@ -3,7 +3,7 @@
  * int8 kernel and the fp32 sparse kernel, on the same magnitude-pruned MiniLM-shaped weights,
  * with the same m, threads and epilogue (bias), timed round-robin in one run; medians.
  *
- *   cc -O2 -ffp-contract=fast -I Sources/CKernels/include bench/kernels/sparse_int8_bench.c \
+ *   clang -O2 -ffp-contract=fast -I Sources/CKernels/include bench/kernels/sparse_int8_bench.c \
  *      Sources/CKernels/{sparse_int8,sparse,int8,gemm,panel_gemm,kernels,attention,cpu,scratch}.c \
  *      -lpthread -lm -o /tmp/sparse_int8_bench
  *   /tmp/sparse_int8_bench [--m 1024,32] [--threads 1,2] [--sparsity 0.5,0.7,0.8,0.9,0.95] [--reps 15]
