@@ -80,10 +80,11 @@ void fk_attention_head_blocked(const float *q, const float *k, const float *v, s
                                float *out, size_t ld_out, size_t len, size_t n_query, size_t head_dim,
                                float scale, float *scores, float *kt);
 
-/* The blocked attention's path for sequences of 32 keys or more: "avx512", "vector" or "plain". */
+/* The blocked attention's path for sequences of 32 keys or more: "avx512", "avx2", "vector" or
+ * "plain". */
 const char *fk_attention_isa(void);
 
-/* Caps the blocked attention's path for tests: 0 plain, 1 vector, 2 avx512 (never above what the
+/* Caps the blocked attention's path for tests: 0 plain, 1 vector, 2 avx2, 3 avx512 (never above what the
  * CPU has); a negative value restores automatic choice (capped at plain when the environment
  * has FRONTIER_ATTENTION=plain). */
 void fk_attention_force_isa(int level);
