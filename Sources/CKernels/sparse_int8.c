@@ -194,8 +194,46 @@ void fk_linear_sparse_int8_reference(const float *a, size_t lda, const fk_sparse
 /* AVX-512 VNNI: tiles of W = 64 rows (zmm) or, for up to 32 rows, W = 32 (ymm)              */
 /* ---------------------------------------------------------------------------------------- */
 
+/* 16 × 16 byte transpose: byte c of x[r] becomes byte r of y[c]. Four rounds of unpacks (bytes,
+ * words, dwords, qwords), 64 single-lane instructions. */
+FK_TARGET_AVX512 FK_INLINE void spq_tr16_u8(const __m128i x[16], __m128i y[16]) {
+    __m128i a[16], b[16], c[16];
+    /* a[8h + j]: word u = rows 2j, 2j + 1 of column 8h + u. */
+    for (int j = 0; j < 8; j++) {
+        a[j] = _mm_unpacklo_epi8(x[2 * j], x[2 * j + 1]);
+        a[8 + j] = _mm_unpackhi_epi8(x[2 * j], x[2 * j + 1]);
+    }
+    /* b[4Q + j]: dword u = rows 4j .. 4j + 3 of column 4Q + u. */
+    for (int h = 0; h < 2; h++) {
+        for (int j = 0; j < 4; j++) {
+            b[8 * h + j] = _mm_unpacklo_epi16(a[8 * h + 2 * j], a[8 * h + 2 * j + 1]);
+            b[8 * h + 4 + j] = _mm_unpackhi_epi16(a[8 * h + 2 * j], a[8 * h + 2 * j + 1]);
+        }
+    }
+    /* c[4Q + 2i + e]: qword u = rows 8i .. 8i + 7 of column 4Q + 2e + u. */
+    for (int q = 0; q < 4; q++) {
+        for (int i = 0; i < 2; i++) {
+            c[4 * q + 2 * i] = _mm_unpacklo_epi32(b[4 * q + 2 * i], b[4 * q + 2 * i + 1]);
+            c[4 * q + 2 * i + 1] = _mm_unpackhi_epi32(b[4 * q + 2 * i], b[4 * q + 2 * i + 1]);
+        }
+    }
+    for (int q = 0; q < 4; q++) {
+        for (int e = 0; e < 2; e++) {
+            y[4 * q + 2 * e] = _mm_unpacklo_epi64(c[4 * q + e], c[4 * q + 2 + e]);
+            y[4 * q + 2 * e + 1] = _mm_unpackhi_epi64(c[4 * q + e], c[4 * q + 2 + e]);
+        }
+    }
+}
+
 /* Quantizes rows [0, mv) of a (mv <= W) into the tile at8 (W bytes per column, u8 = q + 128,
- * rows placed as the file comment says; rows past mv are q = 0) and their scales into sa. */
+ * rows placed as the file comment says; rows past mv are q = 0) and their scales into sa.
+ *
+ * Each row is quantized where it lies (16 columns: one multiply, convert, clamp and narrow) and
+ * the bytes are transposed afterwards, 16 rows × 16 columns per 128-bit lane of the tile: a
+ * lane's 16 rows are taken in the order the lane stores them, so the transpose leaves every
+ * column's bytes where the unpacks of spq_seg64/32 want them. Transposing the fp32 values first
+ * (16 × 16 floats in zmm, then narrowing and a permutation per column) took about twice the
+ * shuffles. */
 FK_TARGET_AVX512 FK_INLINE void spq_quantize_tile(const int W, const float *a, size_t lda, size_t mv, size_t k,
                                                   uint8_t *at8, float *sa) {
     float inv[SPQ_MR];
@@ -213,40 +251,26 @@ FK_TARGET_AVX512 FK_INLINE void spq_quantize_tile(const int W, const float *a, s
         sa[i] = fkq_row_scale(_mm512_reduce_max_ps(vmax), inv + i);
     }
     const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), shift = _mm512_set1_epi32(128);
-    /* Output dword 4·L + q takes the dword (W / 16)·q + L of the row-ordered vector. */
-    const __m512i perm64 = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    const __m256i perm32 = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     for (size_t kb = 0; kb < k; kb += 16) {
         const size_t kc = k - kb < 16 ? k - kb : 16;
         const __mmask16 km = sp_mask16(kc);
-        for (size_t g = 0; g < (size_t)W / 16; g++) {
-            const size_t rows = mv > 16 * g ? (mv - 16 * g < 16 ? mv - 16 * g : 16) : 0;
-            if (rows == 0) { /* padding rows: q = 0, stored as 128 */
-                FK_UNROLL for (size_t t = 0; t < 16; t++) {
-                    if (t < kc) _mm_store_si128((__m128i *)(at8 + (kb + t) * W + 16 * g), _mm_set1_epi8((char)0x80));
+        for (int lane = 0; lane < W / 16; lane++) {
+            __m128i x[16], y[16];
+            FK_UNROLL for (int p = 0; p < 16; p++) {
+                /* Byte p of the lane holds row (W / 4)·(p / 4) + 4·lane + p % 4. */
+                const size_t i = (size_t)(W / 4) * (size_t)(p / 4) + 4 * (size_t)lane + (size_t)(p % 4);
+                if (i < mv) {
+                    const __m512 v = _mm512_maskz_loadu_ps(km, a + i * lda + kb);
+                    __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(v, _mm512_set1_ps(inv[i])));
+                    q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi), shift);
+                    x[p] = _mm512_cvtepi32_epi8(q);
+                } else {
+                    x[p] = _mm_set1_epi8((char)0x80); /* padding rows: q = 0, stored as 128 */
                 }
-                continue;
             }
-            __m512 r[16];
-            for (size_t t = 0; t < 16; t++) {
-                r[t] = t < rows ? _mm512_maskz_loadu_ps(km, a + (16 * g + t) * lda + kb) : _mm512_setzero_ps();
-            }
-            sp_tr16(r);
-            const __m512 vinv = _mm512_loadu_ps(inv + 16 * g);
-            FK_UNROLL for (size_t t = 0; t < 16; t++) { /* constant bound: r[] stays in registers */
-                if (t >= kc) break;
-                __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(r[t], vinv));
-                v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi), shift);
-                _mm_store_si128((__m128i *)(at8 + (kb + t) * W + 16 * g), _mm512_cvtepi32_epi8(v));
-            }
-        }
-        for (size_t t = 0; t < kc; t++) {
-            if (W == 64) {
-                __m512i *col = (__m512i *)(at8 + (kb + t) * W);
-                _mm512_store_si512(col, _mm512_permutexvar_epi32(perm64, _mm512_load_si512(col)));
-            } else {
-                __m256i *col = (__m256i *)(at8 + (kb + t) * W);
-                _mm256_store_si256(col, _mm256_permutexvar_epi32(perm32, _mm256_load_si256(col)));
+            spq_tr16_u8(x, y);
+            FK_UNROLL for (size_t t = 0; t < 16; t++) { /* constant bound: y[] stays in registers */
+                if (t < kc) _mm_store_si128((__m128i *)(at8 + (kb + t) * W + 16 * (size_t)lane), y[t]);
             }
         }
     }
