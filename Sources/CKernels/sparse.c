@@ -703,7 +703,7 @@ typedef struct {
     size_t ldc, m;
 } sp_ffn_job;
 
-/* The thread's share of row tiles, each through the whole block; without memory for the
+/* The thread's rows (sp_row_share) in tiles, each through the whole block; without memory for the
  * scratch, its rows go through the reference via `hidden`. */
 static void sp_ffn_job_run(void *raw, int index, int count) {
     const sp_ffn_job *job = raw;

@@ -589,7 +589,7 @@ typedef struct {
     size_t ldc, m;
 } spq_ffn_job;
 
-/* The thread's share of 64-row tiles; each tile runs the whole block. Without memory for the
+/* The thread's rows (sp_row_share) in tiles, each through the whole block. Without memory for the
  * fused scratch, its rows go through the portable path via `hidden`. */
 static void spq_ffn_job_run(void *raw, int index, int count) {
     const spq_ffn_job *job = raw;

@@ -74,8 +74,8 @@ void fk_sparse_force_isa(int level);
  *   c[m, n2] = W2 · GELU(W1 · a + b1) + b2,
  * w1 of shape (n1, k1), w2 of shape (n2, n1) (w2's k must be w1's n), both biases given. The
  * values are exactly those of the two fk_linear_sparse calls (GELU, then bias) it replaces.
- * Where each thread gets whole row tiles (AVX-512 or AVX2, at least two tiles per thread), each
- * tile runs the whole block with the intermediate kept feature-major in the thread's scratch
+ * Where the rows can be split between threads (AVX-512 or AVX2, at least two tiles per thread),
+ * each tile runs the whole block with the intermediate kept feature-major in the thread's scratch
  * ((k1 + n1 + 256) · 64 floats): the first product's sums are already the transposed layout the
  * second reads, so the intermediate skips two transposes and a trip through memory. Otherwise it
  * makes the two calls, with `hidden` (m rows of n1, stride ldh) holding the intermediate;

@@ -70,8 +70,8 @@ void fk_linear_sparse_int8_reference(const float *a, size_t lda, const fk_sparse
  *   c[m, n2] = W2 · GELU(W1 · a + b1) + b2,
  * with w1 of shape (n1, k1) and w2 of shape (n2, n1) (w2's k must be w1's n), both biases given.
  * The values are exactly those of the two fk_linear_sparse_int8 calls (GELU, then bias) it
- * replaces. Where each thread gets whole 64-row tiles (VNNI, at least two tiles per thread),
- * the block runs per tile with the intermediate kept feature-major in the thread's scratch
+ * replaces. Where the rows can be split between threads (VNNI, at least two 64-row tiles per
+ * thread), the block runs per tile with the intermediate kept feature-major in the thread's scratch
  * (about 4.1·n1·64 bytes beside the first product's): the first product's sums are already the
  * k-major layout the second reads, so the intermediate is neither written row-major nor
  * transposed back. Otherwise, and for one row, it makes the two calls, with `hidden`
