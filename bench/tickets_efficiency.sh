@@ -7,9 +7,10 @@
 # machine was disturbed meanwhile. Resumable: a level whose result file exists is skipped.
 #
 #   bench/tickets_efficiency.sh [--tasks "SST-2"] [--seeds "42"] [--threads T] [--out DIR]
-#                               [--agent PATH] [--limit N]
+#                               [--record DIR] [--agent PATH] [--limit N]
 #
-# Writes OUT/TASK/seed-S/imp/level-NN/efficiency-{sparse,dense}.json, then the tables
+# Writes OUT/TASK/seed-S/imp/level-NN/efficiency-{sparse,dense}.json and copies each into RECORD
+# (default bench/results/tickets, committed, the same layout), then the tables from RECORD
 # (bench/tickets_tables.py, which adds an efficiency table per task). Level 0 is dense (no mask):
 # it runs once, as the baseline. The retrained structured subnetworks of prune-structured
 # (OUT/TASK/seed-S/structured/NAME) run twice as well: in their shrunk shape (head-pruning of the
@@ -24,17 +25,18 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shared="${FRONTIER_SHARED:-$root/../shared}"
-tasks="SST-2" seeds="42" threads=2 out="$root/cache/tickets" limit=""
+tasks="SST-2" seeds="42" threads=2 out="$root/cache/tickets" record="$root/bench/results/tickets" limit=""
 agent="${FRONTIER_AGENT:-$root/.build/release/frontier-agent}"
 data="$shared/data/glue"
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --tasks) tasks="$2"; shift 2 ;;
         --seeds) seeds="$2"; shift 2 ;;
         --threads) threads="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
+        --record) record="$2"; shift 2 ;;
         --agent) agent="$2"; shift 2 ;;
         --limit) limit="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
@@ -48,7 +50,7 @@ done
 # both are results), through a temporary file so an interrupted run leaves nothing half-written.
 measure() {
     local file=$1; shift
-    [ -s "$file" ] && return 0
+    if [ -s "$file" ]; then keep "$file"; return 0; fi
     local partial="$file.partial"
     echo "  $(basename "$(dirname "$file")") $(basename "$file" .json) ($(date +%H:%M:%S))" >&2
     local status=0
@@ -63,6 +65,15 @@ measure() {
     fi
     mv "$partial" "$file"
     rm -f "$partial.log"
+    keep "$file"
+}
+
+# Copies a result file of OUT into RECORD under the same relative path: the tables are written from
+# RECORD, so they survive a new checkout, where OUT (masks and checkpoints) does not.
+keep() {
+    local copy="$record/${1#"$out"/}"
+    mkdir -p "$(dirname "$copy")"
+    cp "$1" "$copy"
 }
 
 for task in $tasks; do
@@ -112,4 +123,4 @@ PY
         done
     done
 done
-python3 "$root/bench/tickets_tables.py" "$out" --write "$root/docs/tickets-tables.md"
+python3 "$root/bench/tickets_tables.py" "$record" --write "$root/docs/tickets-tables.md"
