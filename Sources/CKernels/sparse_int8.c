@@ -578,7 +578,6 @@ void fk_linear_sparse_int8(fk_pool *pool, const float *a, size_t lda, const fk_s
 }
 
 typedef struct {
-    int fused;
     const float *a;
     size_t lda;
     const fk_sparse_q *s1, *s2;
@@ -598,7 +597,7 @@ static void spq_ffn_job_run(void *raw, int index, int count) {
     sp_row_share(job->m, SPQ_MR / 2, index, count, &r0, &r1);
     if (r0 >= r1) return;
 #if defined(FK_X86)
-    uint8_t *scratch = job->fused ? fk_scratch(FK_SCRATCH_SPARSE_INT8, spq_ffn_bytes(s1->k, s1->n)) : NULL;
+    uint8_t *scratch = fk_scratch(FK_SCRATCH_SPARSE_INT8, spq_ffn_bytes(s1->k, s1->n));
     if (scratch) {
         for (size_t i0 = r0; i0 < r1; i0 += SPQ_MR) {
             const size_t mv = r1 - i0 < SPQ_MR ? r1 - i0 : SPQ_MR;
@@ -629,7 +628,7 @@ void fk_ffn_sparse_int8(fk_pool *pool, const float *a, size_t lda, const fk_spar
         fk_linear_sparse_int8(pool, hidden, ldh, w2, b2, c, ldc, m, w2->n, w2->k, FK_EPILOGUE_BIAS);
         return;
     }
-    spq_ffn_job job = {1, a, lda, w1, w2, b1, b2, hidden, ldh, c, ldc, m};
+    spq_ffn_job job = {a, lda, w1, w2, b1, b2, hidden, ldh, c, ldc, m};
     if (!pool || threads == 1) spq_ffn_job_run(&job, 0, 1);
     else fk_pool_run(pool, spq_ffn_job_run, &job);
 }
