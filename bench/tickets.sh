@@ -5,8 +5,8 @@
 #
 #   bench/tickets.sh [--tasks "CoLA STS-B MRPC RTE SST-2"] [--seeds "42 43 44"]
 #                    [--methods "imp one-shot random-pruning random-reinit structured"]
-#                    [--control-levels LIST] [--threads T] [--out DIR] [--record DIR] [--agent PATH]
-#                    [--tables-only]
+#                    [--control-levels LIST] [--pooler prune|dense] [--threads T] [--out DIR]
+#                    [--record DIR] [--agent PATH] [--tables-only]
 #
 # Per task and seed, in OUT/TASK/seed-S: imp/ (IMP to 90 % sparsity, 10 % of the original count per
 # round, rewinding to θ0, the head kept), one-shot/, random-pruning/, random-reinit/ (the controls at
@@ -14,6 +14,9 @@
 # structured/ (prune-structured: good, random and bad subnetworks). The recipe per task is the one
 # of the reference checkpoints in ../shared/models: SST-2 1 epoch, lr 8e-5, max length 64; the small
 # tasks 3 epochs, lr 6e-5, max length 128; all batch 32, warm-up 6 %, AdamW with weight decay 0.01.
+# --pooler dense runs IMP with the pooler left out of the prunable set (`imp --pooler dense`), and
+# its controls, in OUT/TASK-pooler-dense/seed-S: on all-MiniLM-L6-v2 the untrained pooler is the
+# smallest matrix, and global pruning empties it first (docs/tickets.md).
 # Then bench/tickets_tables.py writes the tables (markdown on stdout, and docs/tickets-tables.md).
 #
 # Cost on 2 cores (Intel Xeon, 2026-12): one SST-2 fine-tune ≈ 22 min, MRPC ≈ 12, RTE ≈ 10, STS-B ≈ 5,
@@ -31,7 +34,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shared="${FRONTIER_SHARED:-$root/../shared}"
 tasks="CoLA STS-B MRPC RTE SST-2" seeds="42 43 44" methods="imp one-shot random-pruning random-reinit structured"
-control_levels="" threads=2 out="$root/cache/tickets" record="$root/bench/results/tickets" tables_only=0
+control_levels="" pooler=prune threads=2 out="$root/cache/tickets" record="$root/bench/results/tickets" tables_only=0
 agent="${FRONTIER_AGENT:-$root/.build/release/frontier-agent}"
 base="$root/cache/models/all-minilm-l6-v2"
 data="$shared/data/glue"
@@ -43,6 +46,7 @@ while [ $# -gt 0 ]; do
         --seeds) seeds="$2"; shift 2 ;;
         --methods) methods="$2"; shift 2 ;;
         --control-levels) control_levels="$2"; shift 2 ;;
+        --pooler) pooler="$2"; shift 2 ;;
         --threads) threads="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --record) record="$2"; shift 2 ;;
@@ -64,6 +68,12 @@ record() {
 }
 tables() { python3 "$root/bench/tickets_tables.py" "$record" --write "$root/docs/tickets-tables.md"; }
 if [ "$tables_only" = 1 ]; then tables; exit 0; fi
+case "$pooler" in
+    prune) suffix="" ;;
+    dense) suffix="-pooler-dense"
+           case " $methods " in *" structured "*) echo "error: --pooler dense is for imp and its controls, not structured" >&2; exit 64 ;; esac ;;
+    *) echo "error: --pooler takes prune or dense, not $pooler" >&2; exit 64 ;;
+esac
 
 [ -x "$agent" ] || { echo "error: no frontier-agent at $agent (swift build -c release, or set FRONTIER_AGENT)" >&2; exit 64; }
 if [ ! -f "$base/model.safetensors" ]; then bash "$root/scripts/fetch-base-model.sh" >/dev/null; fi
@@ -78,7 +88,7 @@ recipe() {
 for task in $tasks; do
     [ -f "$data/$task/train.tsv" ] || { echo "error: no $data/$task/train.tsv (set FRONTIER_SHARED)" >&2; exit 64; }
     for seed in $seeds; do
-        dir="$out/$task/seed-$seed"
+        dir="$out/$task$suffix/seed-$seed"
         mkdir -p "$dir"
         common="--batch 32 --warmup-ratio 0.06 --seed $seed --threads $threads --checkpoint-every 100 $(recipe "$task")"
         for method in $methods; do
@@ -87,7 +97,7 @@ for task in $tasks; do
                 imp)
                     # shellcheck disable=SC2086
                     "$agent" imp --base "$base" --task "$task" --data "$data" --out "$dir/imp" \
-                        --target-sparsity 0.9 --per-round 0.1 --of original $common > "$dir/imp.json" ;;
+                        --target-sparsity 0.9 --per-round 0.1 --of original --pooler "$pooler" $common > "$dir/imp.json" ;;
                 one-shot|random-pruning|random-reinit)
                     levels=()
                     [ -n "$control_levels" ] && levels=(--levels "$control_levels")

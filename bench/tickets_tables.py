@@ -26,6 +26,11 @@ METRIC = {"CoLA": "matthews_correlation", "STS-B": "pearson", "SST-2": "accuracy
 CHEN_MATCHING = {"SST-2": 0.60, "MRPC": 0.50, "CoLA": 0.50, "STS-B": 0.50, "RTE": 0.60}
 PRASANNA_SST2 = {"full": 0.93, "good": 0.87, "random": 0.89, "bad": 0.86}
 METHODS = ["imp", "one-shot", "random-pruning", "random-reinit"]
+POOLER_DENSE = "-pooler-dense"  # the folder suffix of bench/tickets.sh --pooler dense
+
+
+def base_task(task: str) -> str:
+    return task.removesuffix(POOLER_DENSE)
 
 
 def read_lines(path: Path) -> list[dict]:
@@ -59,7 +64,7 @@ def compare(a: float, b: float) -> str:
 
 def collect(root: Path, task: str) -> tuple[dict, list[dict]]:
     """{method: {level: (sparsity, [values per seed])}}, and the structured rows of every seed."""
-    metric = METRIC.get(task, "accuracy")
+    metric = METRIC.get(base_task(task), "accuracy")
     levels: dict[str, dict[int, tuple[float, list[float]]]] = {m: {} for m in METHODS}
     structured: list[dict] = []
     for seed_dir in sorted((root / task).glob("seed-*")):
@@ -77,8 +82,9 @@ def collect(root: Path, task: str) -> tuple[dict, list[dict]]:
 
 
 def task_section(task: str, levels: dict, structured: list[dict]) -> list[str]:
-    metric = METRIC.get(task, "accuracy")
-    out = [f"### {task} ({metric.replace('_', ' ')}, dev, × 100; mean ± std (seeds))", ""]
+    metric = METRIC.get(base_task(task), "accuracy")
+    title = f"{base_task(task)}, the pooler left dense (`--pooler dense`)" if task != base_task(task) else task
+    out = [f"### {title} ({metric.replace('_', ' ')}, dev, × 100; mean ± std (seeds))", ""]
     imp = levels["imp"]
     if not imp:
         out += ["No IMP level has finished yet.", ""]
@@ -98,7 +104,7 @@ def task_section(task: str, levels: dict, structured: list[dict]) -> list[str]:
         reached = max(imp[l][0] for l in imp)
         out.append(f"- **Matching** (IMP mean ≥ dense mean − one std, {len(dense)} seed(s) dense): up to **{100 * highest:.0f} %** "
                    f"sparsity on MiniLM-L6 (IMP has reached {100 * reached:.0f} % so far); "
-                   f"Chen et al. on BERT-base: {100 * CHEN_MATCHING.get(task, 0):.0f} %.")
+                   f"Chen et al. on BERT-base: {100 * CHEN_MATCHING.get(base_task(task), 0):.0f} %.")
     ordering = []
     for level in sorted(imp):
         if level == 0 or level not in levels["random-pruning"] or level not in levels["random-reinit"]:
@@ -116,7 +122,7 @@ def task_section(task: str, levels: dict, structured: list[dict]) -> list[str]:
 
 def structured_table(task: str, structured: list[dict]) -> list[str]:
     """The retrained structured subnetworks of every seed, beside Prasanna et al.'s BERT-base SST-2."""
-    metric = METRIC.get(task, "accuracy")
+    metric = METRIC.get(base_task(task), "accuracy")
     out: list[str] = []
     if structured:
         out += ["| structured subnetwork | heads kept | feed-forward blocks kept | dev | Prasanna et al. BERT-base SST-2 |",
@@ -153,7 +159,7 @@ def removed_structure(structure: dict) -> tuple[dict[str, list[int]], list[int]]
 
 def efficiency_section(root: Path, task: str) -> list[str]:
     """The IMP levels through `frontier-agent run` (bench/tickets_efficiency.sh), sparse and dense kernel."""
-    metric = METRIC.get(task, "accuracy")
+    metric = METRIC.get(base_task(task), "accuracy")
     rows = []
     for seed_dir in sorted((root / task).glob("seed-*")):
         search = seed_dir / "imp"
@@ -212,6 +218,11 @@ def main() -> None:
             levels, structured = collect(args.root, task)
             lines += task_section(task, levels, structured)
             lines += efficiency_section(args.root, task)
+        # bench/tickets.sh --pooler dense: IMP with the pooler left out of the prunable set.
+        variant = task + POOLER_DENSE
+        if (args.root / variant).is_dir():
+            levels, _ = collect(args.root, variant)
+            lines += task_section(variant, levels, [])
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if args.write:

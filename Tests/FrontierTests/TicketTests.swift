@@ -307,6 +307,55 @@ import FrontierSupport
         #expect { try Self.search(orphan, out: root.appendingPathComponent("orphan")).run(train: Self.train) } throws: { "\($0)".contains("tickets.json") }
     }
 
+    @Test func aDensePoolerStaysOutOfImpAndItsControls() throws {
+        let root = try FineTuneFixtures.folder("tickets-pooler-dense")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let base = try FrozenFinetuneTests.tinyBase(in: root), data = try FrozenFinetuneTests.writeSST2(in: root)
+        var settings = Self.impSettings(base: base, data: data, basis: .original, target: 0.4)
+        settings.pooler = .dense
+        let imp = root.appendingPathComponent("imp")
+        let search = try Self.search(settings, out: imp)
+        let theta0 = search.baseJob.model
+        let exempt = theta0.exemptFromPruning(pooler: .dense)
+        #expect(exempt.count == 1 && exempt.first?.hasSuffix("pooler.dense.weight") == true)
+        #expect(theta0.exemptFromPruning(pooler: .prune).isEmpty)
+        let pooler = try #require(TicketMask.dense(for: theta0).matrix(named: exempt.first!))
+        let prunable = TicketMask.dense(for: theta0).count - pooler.count
+        let levels = try search.run(train: Self.train)
+        #expect(levels.map(\.pruned) == settings.schedule.prunedCounts(prunable: prunable))
+        #expect(levels.allSatisfy { $0.prunable == prunable && $0.sparsity == Double($0.pruned) / Double(prunable) })
+        for level in levels.dropFirst() {
+            let mask = try TicketMask.read(from: imp.appendingPathComponent(level.folder).appendingPathComponent("mask.safetensors"), for: theta0)
+            #expect(mask.matrix(named: pooler.name)?.pruned == 0, "level \(level.level)")
+            #expect(mask.pruned == level.pruned)
+        }
+        let manifest = try #require(try TicketSearchStore(folder: imp).loadManifest())
+        #expect(manifest.settings.pooler == .dense && manifest.prunable == prunable)
+        // The same folder under the default is another search.
+        var pruning = settings
+        pruning.pooler = nil
+        #expect { try Self.search(pruning, out: imp).run(train: Self.train) } throws: { "\($0)".contains("--pooler: dense in the folder, prune now") }
+        // A control follows the folder's prunable set.
+        let control = TicketSearchSettings(method: .randomPruning, fineTune: settings.fineTune, schedule: settings.schedule, source: imp.path)
+        let random = try Self.search(control, out: root.appendingPathComponent("random")).run(train: Self.train)
+        #expect(random.map(\.pruned) == Array(levels.map(\.pruned).dropFirst()))
+        #expect(random.allSatisfy { $0.prunable == prunable })
+    }
+
+    @Test func globalMagnitudePruningLeavesExemptMatricesAlone() throws {
+        let root = try FineTuneFixtures.folder("tickets-exempt")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (model, _) = try Self.structureFixture(root)
+        let exempt = model.exemptFromPruning(pooler: .dense)
+        let dense = TicketMask.dense(for: model)
+        let others = dense.count - dense.matrices.filter { exempt.contains($0.name) }.reduce(0) { $0 + $1.count }
+        let mask = try TicketPruning.magnitude(model, from: dense, pruned: others / 2, exempt: exempt)
+        #expect(mask.pruned == others / 2)
+        #expect(mask.matrices.filter { exempt.contains($0.name) }.allSatisfy { $0.pruned == 0 })
+        #expect(throws: TrainingError.self) { try TicketPruning.magnitude(model, from: dense, pruned: others + 1, exempt: exempt) }
+        #expect(try TicketPruning.magnitude(model, from: dense, pruned: others + 1).pruned == others + 1)
+    }
+
     // MARK: Structured
 
     /// A tiny model with a freshly initialised head and one of the SST-2 fixture's sequences.

@@ -15,7 +15,8 @@ struct ImpCommand: ParsableCommand {
             from --seed for a bare encoder). Each next level prunes the smallest-magnitude weights of \
             the last level's fine-tuned weights, globally over the prunable matrices (per block query, \
             key, value, attention output, intermediate and output, and the pooler; embeddings, biases, \
-            LayerNorms and the classifier stay dense) among those still kept, rewinds the encoder to θ0 \
+            LayerNorms and the classifier stay dense; --pooler dense leaves the pooler out too) among \
+            those still kept, rewinds the encoder to θ0 \
             (or to the dense run's weights after --rewind-step updates), keeps the head the last level \
             trained (--head keep, as the authors' code) or rewinds it too, and fine-tunes again with \
             the pruned weights, their gradients and their Adam moments held at zero. It stops at \
@@ -68,6 +69,9 @@ struct ImpCommand: ParsableCommand {
     @Option(help: "keep: the head keeps what the last level trained (the authors' code); rewind: it goes back to the rewind point too.")
     var head: TicketRewind.HeadPolicy = .keep
 
+    @Option(help: "prune: the pooler is pruned with the encoder's matrices (Chen et al.); dense: it is left out of the prunable set (a sentence-embedding model's untrained pooler is the smallest matrix, and global pruning empties it first).")
+    var pooler: PoolerPruning = .prune
+
     @Option(help: "Train this level alone (1 and up), from level K−1's folder in OUT or --previous.")
     var level: Int?
 
@@ -99,7 +103,7 @@ struct ImpCommand: ParsableCommand {
     func settings() -> TicketSearchSettings {
         TicketSearchSettings(method: .imp, fineTune: training.settings(task: inputs.task, base: inputs.base, data: inputs.data, regime: "full"),
                              schedule: PruningSchedule(perRound: perRound, basis: of, target: targetSparsity),
-                             rewindStep: rewindStep, head: head, levels: level.map { [$0] })
+                             rewindStep: rewindStep, head: head, pooler: pooler, levels: level.map { [$0] })
     }
 
     func run() throws {
@@ -204,6 +208,7 @@ struct TicketInputs: ParsableArguments {
 
 extension PruningSchedule.Basis: ExpressibleByArgument {}
 extension TicketRewind.HeadPolicy: ExpressibleByArgument {}
+extension PoolerPruning: ExpressibleByArgument {}
 extension TicketMethod: ExpressibleByArgument {}
 
 /// Runs a ticket search or control from its settings: checks the output folder, builds the

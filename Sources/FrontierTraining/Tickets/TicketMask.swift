@@ -15,6 +15,12 @@ extension TrainableModel {
         if case let .classification(pooler?, _, _, _) = architecture.head { indices.append(pooler.weight) }
         return indices.map { layout.slots[$0] }
     }
+
+    /// The prunable matrices `pooler` takes out of IMP's pruning: the pooler's weight, or none.
+    public func exemptFromPruning(pooler: PoolerPruning) -> Set<String> {
+        guard pooler == .dense, case let .classification(slot?, _, _, _) = architecture.head else { return [] }
+        return [layout.slots[slot.weight].name]
+    }
 }
 
 /// Which weights of the prunable matrices a lottery ticket keeps: one flag per element, per

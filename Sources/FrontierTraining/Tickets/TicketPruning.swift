@@ -9,31 +9,38 @@ import FrontierSupport
 /// mask is a function of the weights alone.
 public enum TicketPruning {
     /// `mask` with more weights pruned, the smallest magnitudes in `model` among those it still
-    /// keeps, over all prunable matrices at once, until `pruned` weights are pruned in total.
-    public static func magnitude(_ model: TrainableModel, from mask: TicketMask, pruned target: Int) throws -> TicketMask {
+    /// keeps, over all prunable matrices at once, until `pruned` weights are pruned in total. The
+    /// matrices named in `exempt` take no part (they stay as `mask` has them).
+    public static func magnitude(_ model: TrainableModel, from mask: TicketMask, pruned target: Int,
+                                 exempt: Set<String> = []) throws -> TicketMask {
         try mask.validate(for: model, source: "magnitude pruning")
         let already = mask.pruned
         guard target > already else {
             guard target == already else { throw TrainingError.invalidSettings("magnitude pruning cannot go from \(already) pruned weights back to \(target)") }
             return mask
         }
-        guard target <= mask.count else { throw TrainingError.invalidSettings("cannot prune \(target) of \(mask.count) weights") }
         let values = model.parameters.values
         let slots = model.prunableSlots
+        let taking = zip(slots, mask.matrices).filter { !exempt.contains($0.0.name) }
+        let candidates = taking.reduce(0) { $0 + $1.1.count - $1.1.pruned }
+        guard target - already <= candidates else {
+            throw TrainingError.invalidSettings("cannot prune \(target) of \(mask.count) weights (\(already) pruned, \(candidates) left to prune)")
+        }
         var magnitudes: [Float] = []
-        magnitudes.reserveCapacity(mask.count - already)
-        for (slot, matrix) in zip(slots, mask.matrices) {
+        magnitudes.reserveCapacity(candidates)
+        for (slot, matrix) in taking {
             for (i, keep) in matrix.keep.enumerated() where keep { magnitudes.append(abs(values[slot.offset + i])) }
         }
         let more = target - already
         let threshold = quickselect(&magnitudes, rank: more - 1)
         var below = 0
-        for (slot, matrix) in zip(slots, mask.matrices) {
+        for (slot, matrix) in taking {
             for (i, keep) in matrix.keep.enumerated() where keep && abs(values[slot.offset + i]) < threshold { below += 1 }
         }
         var tiesLeft = more - below
         var result = mask
         result.edit { index, matrix in
+            guard !exempt.contains(matrix.name) else { return }
             Self.prune(&matrix.keep, values: values[slots[index].range], below: threshold, tiesLeft: &tiesLeft)
         }
         return result

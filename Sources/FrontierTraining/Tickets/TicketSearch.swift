@@ -57,13 +57,19 @@ public final class TicketSearch {
 
     /// The manifest this search writes (or checks against the one in the folder).
     public func manifest() throws -> TicketSearchManifest {
-        let prunable = TicketMask.dense(for: baseJob.model).count
+        // Weights IMP may prune; a control follows its IMP folder's choice for the pooler.
+        func prunable(_ pooler: PoolerPruning?) -> Int {
+            let exempt = baseJob.model.exemptFromPruning(pooler: pooler ?? .prune)
+            return TicketMask.dense(for: baseJob.model).matrices.filter { !exempt.contains($0.name) }.reduce(0) { $0 + $1.count }
+        }
         switch settings.method {
         case .imp:
             try settings.schedule.validate()
+            let prunable = prunable(settings.pooler)
             return TicketSearchManifest(settings: settings, prunable: prunable, pruned: settings.schedule.prunedCounts(prunable: prunable))
         case .oneShot, .randomPruning, .randomReinit:
             let source = try sourceManifest()
+            let prunable = prunable(source.settings.pooler)
             guard source.prunable == prunable else {
                 throw TrainingError.invalidSettings("\(settings.source ?? ""): its models have \(source.prunable) prunable weights; this base has \(prunable)")
             }
@@ -107,7 +113,7 @@ public final class TicketSearch {
             if let record = try readFinished(folder) {
                 let model = try loadModel(folder)
                 let mask = try self.mask(level, manifest: manifest, trained: &trained, masks: &masks)
-                let entry = levelRecord(level: level, mask: mask, record: record, folder: folder)
+                let entry = levelRecord(level: level, mask: mask, prunable: manifest.prunable, record: record, folder: folder)
                 try store.append(entry)
                 finished[level] = entry
                 trained[level] = Trained(model: model, record: record)
@@ -135,10 +141,10 @@ public final class TicketSearch {
                     try SafetensorsWriter.write(Self.pointTensors(model().parameters), metadata: ["format": "frontier-rewind-point", "step": "\(step)"], to: url)
                 }
             }
-            event(.levelStarted(level: level, levels: manifest.pruned.count, sparsity: mask.sparsity,
+            event(.levelStarted(level: level, levels: manifest.pruned.count, sparsity: Self.sparsity(mask, prunable: manifest.prunable),
                                 resumed: TrainingStateStore(output: folder).exists))
             let result = try train(job, folder, mask, afterUpdate)
-            let entry = levelRecord(level: level, mask: mask, record: result.record, folder: folder)
+            let entry = levelRecord(level: level, mask: mask, prunable: manifest.prunable, record: result.record, folder: folder)
             try store.append(entry)
             finished[level] = entry
             trained[level] = result
@@ -162,7 +168,8 @@ public final class TicketSearch {
             case .imp:
                 let previous = try self.mask(level - 1, manifest: manifest, trained: &trained, masks: &masks)
                 let model = try trainedModel(level - 1, trained: &trained)
-                mask = try TicketPruning.magnitude(model, from: previous, pruned: manifest.pruned[level])
+                mask = try TicketPruning.magnitude(model, from: previous, pruned: manifest.pruned[level],
+                                                   exempt: baseJob.model.exemptFromPruning(pooler: settings.pooler ?? .prune))
             case .oneShot:
                 let dense = try sourceModel(0)
                 mask = try TicketPruning.magnitudePerMatrix(dense, counts: TicketPruning.counts(of: try sourceMask(level)))
@@ -294,8 +301,13 @@ public final class TicketSearch {
         return try loadModel(folder)
     }
 
-    func levelRecord(level: Int, mask: TicketMask, record: FineTuneRecord, folder: URL) -> TicketLevel {
-        TicketLevel(method: settings.method, level: level, sparsity: mask.sparsity, pruned: mask.pruned, prunable: mask.count,
+    /// Pruned over the search's prunable count (which leaves out a pooler kept dense).
+    static func sparsity(_ mask: TicketMask, prunable: Int) -> Double {
+        prunable == 0 ? 0 : Double(mask.pruned) / Double(prunable)
+    }
+
+    func levelRecord(level: Int, mask: TicketMask, prunable: Int, record: FineTuneRecord, folder: URL) -> TicketLevel {
+        TicketLevel(method: settings.method, level: level, sparsity: Self.sparsity(mask, prunable: prunable), pruned: mask.pruned, prunable: prunable,
                     task: record.task, seed: record.settings.seed, metrics: record.finalMetrics, folder: folder.lastPathComponent,
                     steps: record.schedule.totalSteps, trainingS: record.throughput.trainingS, wallS: record.wallS,
                     examplesPerS: record.throughput.examplesPerS, trainingJ: record.energy?.trainingJ, energySource: record.energy?.source,
