@@ -22,7 +22,7 @@
 # Cost on 2 cores (Intel Xeon, 2026-12): one SST-2 fine-tune ≈ 22 min, MRPC ≈ 12, RTE ≈ 10, STS-B ≈ 5,
 # CoLA ≈ 3; IMP to 90 % is 10 fine-tunes, each control 9. The whole matrix is days: run it task by task.
 #
-# The small per-level results (levels.jsonl, subnetworks.jsonl, tickets.json) are copied as each
+# The small per-level results (levels.jsonl, subnetworks.jsonl, steps.jsonl, tickets.json) are copied as each
 # method finishes into RECORD (default bench/results/tickets, committed), so the tables survive a
 # new checkout even when OUT (masks and checkpoints, hundreds of MB) does not; the tables are
 # written from RECORD.
@@ -60,7 +60,7 @@ done
 # Copies the small result files of OUT/TASK/seed-S into RECORD (same layout), never masks or weights.
 record() {
     local src="$1" dst="$record/${1#"$out"/}"
-    for file in "$src"/*/levels.jsonl "$src"/*/subnetworks.jsonl "$src"/*/tickets.json; do
+    for file in "$src"/*/levels.jsonl "$src"/*/subnetworks.jsonl "$src"/*/steps.jsonl "$src"/*/tickets.json; do
         [ -f "$file" ] || continue
         mkdir -p "$dst/$(basename "$(dirname "$file")")"
         cp "$file" "$dst/$(basename "$(dirname "$file")")/"
