@@ -19,13 +19,14 @@
 # smallest matrix, and global pruning empties it first (docs/tickets.md).
 # Then bench/tickets_tables.py writes the tables (markdown on stdout, and docs/tickets-tables.md).
 #
-# Cost on 2 cores (Intel Xeon, 2026-12): one SST-2 fine-tune ≈ 22 min, MRPC ≈ 12, RTE ≈ 10, STS-B ≈ 5,
-# CoLA ≈ 3; IMP to 90 % is 10 fine-tunes, each control 9. The whole matrix is days: run it task by task.
+# Cost on 2 cores (AMD EPYC Zen 4, 2026-12): one fine-tune of CoLA ≈ 2 min, MRPC ≈ 4, SST-2 ≈ 8–9;
+# IMP to 90 % is 10 fine-tunes, each control 9 (4 with --control-levels 3,5,7,9). The whole matrix
+# is about 30 hours: run it task by task.
 #
-# The small per-level results (levels.jsonl, subnetworks.jsonl, steps.jsonl, tickets.json) are copied as each
-# method finishes into RECORD (default bench/results/tickets, committed), so the tables survive a
-# new checkout even when OUT (masks and checkpoints, hundreds of MB) does not; the tables are
-# written from RECORD.
+# The small per-level results (levels.jsonl, subnetworks.jsonl, steps.jsonl, tickets.json) are
+# copied as each method finishes into RECORD (default bench/results/tickets, committed), so the
+# tables survive a new checkout even when OUT (masks and checkpoints, hundreds of MB) does not;
+# the tables are written from RECORD.
 #
 # Environment: FRONTIER_SHARED (default ../shared beside the checkout), FRONTIER_AGENT (default
 # .build/release/frontier-agent).

@@ -69,7 +69,7 @@ struct ImpCommand: ParsableCommand {
     @Option(help: "keep: the head keeps what the last level trained (the authors' code); rewind: it goes back to the rewind point too.")
     var head: TicketRewind.HeadPolicy = .keep
 
-    @Option(help: "prune: the pooler is pruned with the encoder's matrices (Chen et al.); dense: it is left out of the prunable set (a sentence-embedding model's untrained pooler is the smallest matrix, and global pruning empties it first).")
+    @Option(help: "prune: the pooler is pruned with the encoder's matrices (Chen et al.); dense: it is left out of the prunable set (a sentence-embedding model's pooler, unused by its mean pooling, can be the smallest matrix by far, and global pruning then empties it first).")
     var pooler: PoolerPruning = .prune
 
     @Option(help: "Train this level alone (1 and up), from level K−1's folder in OUT or --previous.")

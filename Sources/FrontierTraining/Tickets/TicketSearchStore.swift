@@ -14,11 +14,11 @@ public enum TicketMethod: String, Sendable, Equatable, Codable, CaseIterable {
 
 /// Whether IMP's global magnitude pruning reaches the pooler.
 ///
-/// Chen et al. prune it with the encoder's matrices, and on BERT-base, whose pooler was trained
-/// (next-sentence prediction), its magnitudes are like the rest. A sentence-embedding model
-/// such as all-MiniLM-L6-v2 was trained through mean pooling: its pooler is a small, untrained
-/// matrix (weight std 0.009 against 0.04–0.10 in the blocks), so global pruning empties it first
-/// — 96 % pruned at 30 % overall, none left by 70 % — and the classifier then sees a constant.
+/// Chen et al. prune it with the encoder's matrices; BERT-base's pooler was trained with
+/// next-sentence prediction. A sentence-embedding model such as all-MiniLM-L6-v2 was trained
+/// through mean pooling, and its pooler is the smallest matrix by far (weight std 0.009 against
+/// 0.04–0.10 in the blocks), so global pruning empties it first — 96 % pruned at 30 % overall,
+/// none left by 70–80 % — and the classifier then sees a constant.
 /// `.dense` keeps it out of the prunable set, to separate that bottleneck from the encoder's.
 public enum PoolerPruning: String, Sendable, Equatable, Codable, CaseIterable {
     /// Pruned with the encoder's matrices (Chen et al.; the default).
