@@ -15,8 +15,8 @@
 # of the reference checkpoints in ../shared/models: SST-2 1 epoch, lr 8e-5, max length 64; the small
 # tasks 3 epochs, lr 6e-5, max length 128; all batch 32, warm-up 6 %, AdamW with weight decay 0.01.
 # --pooler dense runs IMP with the pooler left out of the prunable set (`imp --pooler dense`), and
-# its controls, in OUT/TASK-pooler-dense/seed-S: on all-MiniLM-L6-v2 the untrained pooler is the
-# smallest matrix, and global pruning empties it first (docs/tickets.md).
+# its controls, in OUT/TASK-pooler-dense/seed-S: on all-MiniLM-L6-v2 the pooler, unused by its mean
+# pooling, is the smallest matrix by far, and global pruning empties it first (docs/tickets.md).
 # Then bench/tickets_tables.py writes the tables (markdown on stdout, and docs/tickets-tables.md).
 #
 # Cost on 2 cores (AMD EPYC Zen 4, 2026-12): one fine-tune of CoLA ≈ 2 min, MRPC ≈ 4, SST-2 ≈ 8–9;

@@ -333,7 +333,7 @@ import FrontierSupport
         #expect(manifest.settings.pooler == .dense && manifest.prunable == prunable)
         // The same folder under the default is another search.
         var pruning = settings
-        pruning.pooler = nil
+        pruning.pooler = .prune
         #expect { try Self.search(pruning, out: imp).run(train: Self.train) } throws: { "\($0)".contains("--pooler: dense in the folder, prune now") }
         // A control follows the folder's prunable set.
         let control = TicketSearchSettings(method: .randomPruning, fineTune: settings.fineTune, schedule: settings.schedule, source: imp.path)

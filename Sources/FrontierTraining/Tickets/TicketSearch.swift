@@ -58,8 +58,8 @@ public final class TicketSearch {
     /// The manifest this search writes (or checks against the one in the folder).
     public func manifest() throws -> TicketSearchManifest {
         // Weights IMP may prune; a control follows its IMP folder's choice for the pooler.
-        func prunable(_ pooler: PoolerPruning?) -> Int {
-            let exempt = baseJob.model.exemptFromPruning(pooler: pooler ?? .prune)
+        func prunable(_ pooler: PoolerPruning) -> Int {
+            let exempt = baseJob.model.exemptFromPruning(pooler: pooler)
             return TicketMask.dense(for: baseJob.model).matrices.filter { !exempt.contains($0.name) }.reduce(0) { $0 + $1.count }
         }
         switch settings.method {
@@ -169,7 +169,7 @@ public final class TicketSearch {
                 let previous = try self.mask(level - 1, manifest: manifest, trained: &trained, masks: &masks)
                 let model = try trainedModel(level - 1, trained: &trained)
                 mask = try TicketPruning.magnitude(model, from: previous, pruned: manifest.pruned[level],
-                                                   exempt: baseJob.model.exemptFromPruning(pooler: settings.pooler ?? .prune))
+                                                   exempt: baseJob.model.exemptFromPruning(pooler: settings.pooler))
             case .oneShot:
                 let dense = try sourceModel(0)
                 mask = try TicketPruning.magnitudePerMatrix(dense, counts: TicketPruning.counts(of: try sourceMask(level)))

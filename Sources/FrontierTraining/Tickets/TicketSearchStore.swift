@@ -36,9 +36,13 @@ public struct TicketSearchSettings: Codable, Sendable, Equatable {
     /// Rewind to the weights after this many updates of the dense run instead of θ0.
     public var rewindStep: Int?
     public var head: TicketRewind.HeadPolicy
-    /// IMP: `.dense` leaves the pooler out of global magnitude pruning (nil: pruned with the
-    /// rest, as Chen et al.). Optional so folders written before the choice existed still match.
-    public var pooler: PoolerPruning?
+    /// IMP: `.dense` leaves the pooler out of global magnitude pruning. Stored only when not the
+    /// default (`poolerSetting` nil), so folders written before the choice existed still match.
+    public var pooler: PoolerPruning {
+        get { poolerSetting ?? .prune }
+        set { poolerSetting = newValue == .prune ? nil : newValue }
+    }
+    private var poolerSetting: PoolerPruning?
     /// Controls: the IMP folder whose levels and masks they follow (absolute).
     public var source: String?
     /// Controls: which of the source's levels (nil: every pruned one). IMP: the one level trained
@@ -48,13 +52,17 @@ public struct TicketSearchSettings: Codable, Sendable, Equatable {
     public init(method: TicketMethod, fineTune: FineTuneSettings, schedule: PruningSchedule, rewindStep: Int? = nil,
                 head: TicketRewind.HeadPolicy = .keep, pooler: PoolerPruning = .prune, source: String? = nil, levels: [Int]? = nil) {
         self.method = method
-        self.pooler = pooler == .prune ? nil : pooler
         self.fineTune = fineTune
         self.schedule = schedule
         self.rewindStep = rewindStep
         self.head = head
+        self.pooler = pooler
         self.source = source
         self.levels = levels
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case method, fineTune, schedule, rewindStep, head, poolerSetting = "pooler", source, levels
     }
 }
 
@@ -71,7 +79,7 @@ extension TicketSearchSettings {
             line("--of", saved.schedule.basis.rawValue, schedule.basis.rawValue),
             line("--rewind-step", text(saved.rewindStep), text(rewindStep)),
             line("--head", saved.head.rawValue, head.rawValue),
-            line("--pooler", (saved.pooler ?? .prune).rawValue, (pooler ?? .prune).rawValue),
+            line("--pooler", saved.pooler.rawValue, pooler.rawValue),
             line("--imp", text(saved.source), text(source)),
             line("--levels", text(saved.levels), text(levels)),
         ].compactMap { $0 }
