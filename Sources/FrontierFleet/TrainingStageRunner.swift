@@ -148,7 +148,7 @@ public struct TrainingStageRunner: Sendable {
             // the same whatever level a stage stops at (the last round would clamp to a target).
             args = ["imp", "--base", base, "--task", stage.task, "--data", data, "--out", out.deletingLastPathComponent().path,
                     "--level", String(level), "--previous", previous.path, "--target-sparsity", "0.99",
-                    "--per-round", String(imp.perRound), "--of", imp.of.rawValue]
+                    "--per-round", String(imp.perRound), "--of", imp.of.rawValue, "--pooler", imp.pooler.rawValue]
         } else {
             args = ["finetune", "--base", base, "--task", stage.task, "--data", data, "--out", out.path, "--regime", r.regime]
             if let maskSource { args += ["--mask", maskSource.appendingPathComponent("mask.safetensors").path] }

@@ -116,6 +116,7 @@ indirect enum GridSchema: Sendable {
             "per_round": .number,
             "of": .oneOf(TrainingRecipe.Imp.Basis.allCases.map(\.rawValue)),
             "rewind_step": .integer,
+            "pooler": .oneOf(TrainingRecipe.Imp.Pooler.allCases.map(\.rawValue)),
         ]),
         "prune": .record([
             "ffn": .number,

@@ -14,17 +14,31 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
             case remaining
         }
 
+        /// Whether the pooler is among the pruned matrices: `frontier-agent imp --pooler`. Spelled
+        /// here rather than imported, because grids are read by the coordinator, which links no
+        /// training code; the agent parses the same two words.
+        public enum Pooler: String, Codable, Sendable, CaseIterable {
+            /// Pruned with the encoder's matrices (Chen et al.'s prunable set).
+            case prune
+            /// Left dense: on a sentence-embedding model the unused pooler is the smallest matrix,
+            /// and global magnitude pruning would empty it first (docs/tickets.md).
+            case dense
+        }
+
         public var sparsity: Double
         public var perRound: Double = 0.1
         public var of: Basis = .original
         /// Rewind to this fine-tuning step's weights instead of the pre-trained ones.
         public var rewindStep: Int?
+        public var pooler: Pooler = .prune
 
-        public init(sparsity: Double, perRound: Double = 0.1, of: Basis = .original, rewindStep: Int? = nil) {
+        public init(sparsity: Double, perRound: Double = 0.1, of: Basis = .original, rewindStep: Int? = nil,
+                    pooler: Pooler = .prune) {
             self.sparsity = sparsity
             self.perRound = perRound
             self.of = of
             self.rewindStep = rewindStep
+            self.pooler = pooler
         }
 
         /// Keys left out take their defaults (the synthesised decoder would require them).
@@ -34,6 +48,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
             perRound = try c.decodeIfPresent(Double.self, forKey: .perRound) ?? 0.1
             of = try c.decodeIfPresent(Basis.self, forKey: .of) ?? .original
             rewindStep = try c.decodeIfPresent(Int.self, forKey: .rewindStep)
+            pooler = try c.decodeIfPresent(Pooler.self, forKey: .pooler) ?? .prune
         }
 
         /// The sparsity after `level` rounds.

@@ -38,7 +38,10 @@ public struct TrainingStage: Sendable, Equatable, Codable {
 
     public var label: String {
         var text = "train \(task)"
-        if let impLevel, let sparsity { text += " imp level \(impLevel) (\(String(format: "%g", sparsity * 100)) %)" }
+        if let impLevel, let sparsity {
+            text += " imp level \(impLevel) (\(String(format: "%g", sparsity * 100)) %)"
+            if recipe.imp?.pooler == .dense { text += " pooler dense" }
+        }
         if case let .stage(from) = start { text += " from \(from)" }
         if let maskStage, impLevel == nil { text += " mask of \(maskStage)" }
         if let p = recipe.prune {
@@ -70,6 +73,8 @@ public struct TrainingStage: Sendable, Equatable, Codable {
         if let impLevel, let imp = recipe.imp, impLevel > 0 {
             parts += ["imp-level", String(impLevel), "per_round", String(imp.perRound), "of", imp.of.rawValue,
                       "rewind_step", imp.rewindStep.map(String.init) ?? "-"]
+            // Absent when pruned (the default), so that the keys of earlier grids stay.
+            if imp.pooler == .dense { parts += ["pooler", "dense"] }
         }
         // Absent from stages without it, so that their keys stay what they were.
         if let prune = recipe.prune { parts += prune.identity }

@@ -249,6 +249,42 @@ import FrontierSupport
         }
     }
 
+    /// `pooler: dense` is another search from level 1 on, but level 0 (the dense fine-tune, which
+    /// prunes nothing) stays the stage a search with the pooler pruned trains.
+    @Test func aDensePoolerSearchSharesOnlyLevelZero() throws {
+        let grid = try SweepGrid(file: GridFile.parse(text: Self.header + """
+            variants:
+              - { name: dense, techniques: [] }
+              - name: imp
+                train: { epochs: 3, seed: 42, imp: { sparsity: 0.3 } }
+                techniques: []
+              - name: imp-pooler-dense
+                train: { epochs: 3, seed: 42, imp: { sparsity: 0.3, pooler: dense } }
+                techniques: []
+            """, source: "grid.yaml"))
+        let stages = try grid.points.filter(\.isTrainingStage).map { try JSONCoding.decoder.decode(TrainingStage.self, from: $0.specJSON) }
+        for task in ["MRPC", "RTE"] {
+            let mine = stages.filter { $0.task == task }
+            #expect(mine.count == 1 + 2 * 3, "\(mine.map(\.label))")
+            #expect(mine.filter { $0.impLevel == nil }.count == 1)
+            for level in 1...3 {
+                let pair = mine.filter { $0.impLevel == level }
+                #expect(Set(pair.map(\.key)).count == 2)
+                #expect(pair.filter { $0.recipe.imp?.pooler == .dense }.allSatisfy { $0.label.contains("pooler dense") })
+                #expect(pair.filter { $0.recipe.imp?.pooler == .prune }.allSatisfy { !$0.label.contains("pooler") })
+            }
+        }
+        let error = try #require(failure(Self.header + """
+            variants:
+              - { name: dense, techniques: [] }
+              - name: imp
+                train: { imp: { sparsity: 0.3, pooler: keep } }
+                techniques: []
+            """))
+        #expect(error.message.contains("one of prune, dense") && error.message.contains("keep"), "\(error.message)")
+        #expect(error.description.contains("grid.yaml:"), "\(error.description)")
+    }
+
     @Test func impRecipesASweepCannotRunAreRefusedAtTheirLine() throws {
         for (train, words) in [("{ regime: frozen, imp: { sparsity: 0.2 } }", "regime full"),
                                ("{ imp: { sparsity: 0.2, rewind_step: 10 } }", "rewind_step is not scheduled in sweeps"),

@@ -199,12 +199,14 @@ import FrontierEngine
     /// IMP levels as stages: level 0 (the dense fine-tune), then levels 1 and 2, each trained by
     /// `frontier-agent imp --level` from the level before it, which travels as an artifact; the
     /// two sparsities are measured on their levels on both device classes, and a `mask_from`
-    /// stage fine-tunes another seed under level 2's mask.
+    /// stage fine-tunes another seed under level 2's mask. The search leaves the pooler dense
+    /// (`pooler: dense` reaches the agent's `imp --pooler`): its mask stays all ones, and the
+    /// other matrices carry the whole share.
     @Test(.needsSweepBinaries) func impLevelsChainAcrossTheFleetAndEachMaskPrunesItsShare() throws {
         let p = try Pipeline(variants: """
               - { name: dense, techniques: [] }
               - name: imp
-                train: { epochs: 1, batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3, imp: { sparsity: "${sparsity}", per_round: 0.25 } }
+                train: { epochs: 1, batch: 4, max_seq_len: 16, threads: 1, seed: 7, lr: 1.0e-3, imp: { sparsity: "${sparsity}", per_round: 0.25, pooler: dense } }
                 axes: { sparsity: [0.25, 0.5] }
                 techniques: [{ name: magnitude-pruning, sparsity: "${sparsity}", kernel: auto }]
               - name: ticket-other-seed
@@ -223,6 +225,7 @@ import FrontierEngine
         // Each level's checkpoint carries its mask: a quarter, then half, of the prunable weights
         // (level 1's was fetched to train level 2, level 2's to measure it).
         var sparsities: Set<Double> = []
+        var poolerMasks = 0
         for work in ["work-a", "work-b"] {
             let checkpoints = p.root.appendingPathComponent("\(work)/checkpoints")
             for sha in (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? [] {
@@ -230,11 +233,16 @@ import FrontierEngine
                 guard FileManager.default.fileExists(atPath: mask.path) else { continue }
                 let file = try SafetensorsFile(url: mask)
                 var zeros = 0, count = 0
-                for name in file.tensorNames { let v = try file.floats(name); zeros += v.filter { $0 == 0 }.count; count += v.count }
+                for name in file.tensorNames {
+                    let v = try file.floats(name)
+                    if name.contains("pooler") { poolerMasks += 1; #expect(v.allSatisfy { $0 == 1 }, "\(name) was pruned"); continue }
+                    zeros += v.filter { $0 == 0 }.count; count += v.count
+                }
                 sparsities.insert((Double(zeros) / Double(count) * 100).rounded() / 100)
             }
         }
         #expect(sparsities == [0.25, 0.5], "\(sparsities)\n\(logs())")
+        #expect(poolerMasks > 0, "no checkpoint's mask has the pooler")
         // Each imp point was measured on its own level's checkpoint.
         let checkpointOf = try s.stageArtifacts()
         for t in trials where t.point.variant != "dense" && !t.point.isTrainingStage {
