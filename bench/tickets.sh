@@ -23,7 +23,8 @@
 # IMP to 90 % is 10 fine-tunes, each control 9 (4 with --control-levels 3,5,7,9). The whole matrix
 # is about 30 hours: run it task by task.
 #
-# The small per-level results (levels.jsonl, subnetworks.jsonl, steps.jsonl, tickets.json) are
+# The small per-level results (levels.jsonl, subnetworks.jsonl, steps.jsonl, tickets.json, and
+# masks.jsonl: what each level's mask keeps per matrix, from bench/tickets_masks.py) are
 # copied as each method finishes into RECORD (default bench/results/tickets, committed), so the
 # tables survive a new checkout even when OUT (masks and checkpoints, hundreds of MB) does not;
 # the tables are written from RECORD.
@@ -60,8 +61,11 @@ done
 
 # Copies the small result files of OUT/TASK/seed-S into RECORD (same layout), never masks or weights.
 record() {
-    local src="$1" dst="$record/${1#"$out"/}"
-    for file in "$src"/*/levels.jsonl "$src"/*/subnetworks.jsonl "$src"/*/steps.jsonl "$src"/*/tickets.json; do
+    local src="$1" dst="$record/${1#"$out"/}" folder
+    for folder in "$src"/*/; do
+        if compgen -G "$folder/level-*/mask.safetensors" > /dev/null; then python3 "$root/bench/tickets_masks.py" "${folder%/}"; fi
+    done
+    for file in "$src"/*/levels.jsonl "$src"/*/masks.jsonl "$src"/*/subnetworks.jsonl "$src"/*/steps.jsonl "$src"/*/tickets.json; do
         [ -f "$file" ] || continue
         mkdir -p "$dst/$(basename "$(dirname "$file")")"
         cp "$file" "$dst/$(basename "$(dirname "$file")")/"

@@ -62,6 +62,20 @@ def compare(a: float, b: float) -> str:
     return ">" if a > b else "<"
 
 
+def pooler_kept(root: Path, task: str) -> tuple[dict[int, list[int]], int]:
+    """{level: [pooler weights its IMP mask keeps, per seed]} and the pooler's size, from the
+    masks.jsonl bench/tickets_masks.py writes (empty where no search has one)."""
+    kept: dict[int, list[int]] = {}
+    size = 0
+    for seed_dir in sorted((root / task).glob("seed-*")):
+        for row in read_lines(seed_dir / "imp" / "masks.jsonl"):
+            names = [name for name in row["kept"] if ".pooler." in name]
+            if names:
+                kept.setdefault(row["level"], []).append(sum(row["kept"][n] for n in names))
+                size = sum(row["total"][n] for n in names)
+    return kept, size
+
+
 def collect(root: Path, task: str) -> tuple[dict, list[dict]]:
     """{method: {level: (sparsity, [values per seed])}}, and the structured rows of every seed."""
     metric = METRIC.get(base_task(task), "accuracy")
@@ -81,9 +95,11 @@ def collect(root: Path, task: str) -> tuple[dict, list[dict]]:
     return levels, structured
 
 
-def task_section(task: str, levels: dict, structured: list[dict], dense_seeds: list[float] | None = None) -> list[str]:
+def task_section(task: str, levels: dict, structured: list[dict], dense_seeds: list[float] | None = None,
+                 pooler: tuple[dict[int, list[int]], int] = ({}, 0)) -> list[str]:
     """`dense_seeds`: the dense fine-tunes matching is judged against, when not this section's
-    own level 0 (the pooler variant's level 0 is the same run as the task's: nothing is pruned)."""
+    own level 0 (the pooler variant's level 0 is the same run as the task's: nothing is pruned).
+    `pooler`: what the IMP masks keep of the pooler per level (pooler_kept), a column when known."""
     metric = METRIC.get(base_task(task), "accuracy")
     title = f"{base_task(task)}, the pooler left dense (`--pooler dense`)" if task != base_task(task) else task
     out = [f"### {title} ({metric.replace('_', ' ')}, dev, × 100; mean ± std (seeds))", ""]
@@ -91,10 +107,17 @@ def task_section(task: str, levels: dict, structured: list[dict], dense_seeds: l
     if not imp:
         out += ["No IMP level has finished yet.", ""]
         return out + structured_table(task, structured)
-    out += ["| sparsity | IMP | one-shot | random pruning | random re-init |", "| --- | --- | --- | --- | --- |"]
+    kept, pooler_size = pooler
+    header = "| sparsity | IMP | one-shot | random pruning | random re-init |"
+    if kept:
+        header += f" pooler weights IMP keeps (of {pooler_size:,}) |"
+    out += [header, "|" + " --- |" * (header.count(" | ") + 1)]
     for level in sorted(set().union(*[set(levels[m]) for m in METHODS])):
         sparsity = next(levels[m][level][0] for m in METHODS if level in levels[m])
         cells = [summary(levels[m][level][1]) if level in levels[m] else "—" for m in METHODS]
+        if kept:
+            seeds = kept.get(level, [pooler_size] if level == 0 else [])
+            cells.append("—" if not seeds else f"{min(seeds):,}" if min(seeds) == max(seeds) else f"{min(seeds):,}–{max(seeds):,}")
         out.append(f"| {100 * sparsity:.0f} % | " + " | ".join(cells) + " |")
     out.append("")
     dense = dense_seeds if dense_seeds else imp.get(0, (0.0, []))[1]
@@ -105,7 +128,8 @@ def task_section(task: str, levels: dict, structured: list[dict], dense_seeds: l
         highest = max(matching) if matching else 0.0
         reached = max(imp[l][0] for l in imp)
         source = (f"the {base_task(task)} table's {len(dense)} dense seed(s): level 0 prunes nothing, so they are the same fine-tunes"
-                  if dense_seeds else f"{len(dense)} seed(s) dense")
+                  if dense_seeds else f"{len(dense)} seed(s) dense" if len(dense) > 1
+                  else "one dense seed, so no std: IMP must reach the dense score itself")
         out.append(f"- **Matching** (IMP mean ≥ dense mean − one std, {source}): up to **{100 * highest:.0f} %** "
                    f"sparsity on MiniLM-L6 (IMP has reached {100 * reached:.0f} % so far); "
                    f"Chen et al. on BERT-base: {100 * CHEN_MATCHING.get(base_task(task), 0):.0f} %.")
@@ -220,7 +244,7 @@ def main() -> None:
     for task in ["SST-2", "MRPC", "CoLA", "STS-B", "RTE"]:
         if (args.root / task).is_dir():
             levels, structured = collect(args.root, task)
-            lines += task_section(task, levels, structured)
+            lines += task_section(task, levels, structured, pooler=pooler_kept(args.root, task))
             lines += efficiency_section(args.root, task)
         # bench/tickets.sh --pooler dense: IMP with the pooler left out of the prunable set.
         variant = task + POOLER_DENSE
