@@ -27,6 +27,7 @@ CHEN_MATCHING = {"SST-2": 0.60, "MRPC": 0.50, "CoLA": 0.50, "STS-B": 0.50, "RTE"
 PRASANNA_SST2 = {"full": 0.93, "good": 0.87, "random": 0.89, "bad": 0.86}
 METHODS = ["imp", "one-shot", "random-pruning", "random-reinit"]
 POOLER_DENSE = "-pooler-dense"  # the folder suffix of bench/tickets.sh --pooler dense
+UNDEFINED: dict[str, list[str]] = {}  # per task, the levels whose metric was undefined (metric_value)
 
 
 def base_task(task: str) -> str:
@@ -44,6 +45,18 @@ def read_lines(path: Path) -> list[dict]:
             except json.JSONDecodeError as error:
                 sys.exit(f"{path}:{number}: not JSON ({error})")
     return rows
+
+
+def metric_value(row: dict, metric: str) -> tuple[float | None, bool]:
+    """The row's dev metric, and whether it was undefined. The agent writes an undefined metric as
+    "nan": STS-B's Pearson correlation when a collapsed model predicts one constant score. Such a
+    level counts as 0 (no correlation), as MCC counts a model that predicts one class."""
+    value = row.get("metrics", {}).get(metric)
+    if isinstance(value, str) and value.lower() == "nan" or isinstance(value, float) and value != value:
+        return 0.0, True
+    if value is not None and not isinstance(value, (int, float)):
+        sys.exit(f"{row.get('folder', '?')}: {metric} is {value!r}, not a number")
+    return value, False
 
 
 def summary(values: list[float]) -> str:
@@ -84,9 +97,11 @@ def collect(root: Path, task: str) -> tuple[dict, list[dict]]:
     for seed_dir in sorted((root / task).glob("seed-*")):
         for method in METHODS:
             for row in read_lines(seed_dir / method / "levels.jsonl"):
-                value = row.get("metrics", {}).get(metric)
+                value, undefined = metric_value(row, metric)
                 if value is None:
                     continue
+                if undefined:
+                    UNDEFINED.setdefault(task, []).append(f"{seed_dir.name} {method} {100 * row['sparsity']:.0f} %")
                 sparsity, values = levels[method].setdefault(row["level"], (row["sparsity"], []))
                 values.append(value)
         for row in read_lines(seed_dir / "structured" / "subnetworks.jsonl"):
@@ -120,6 +135,9 @@ def task_section(task: str, levels: dict, structured: list[dict], dense_seeds: l
             cells.append("—" if not seeds else f"{min(seeds):,}" if min(seeds) == max(seeds) else f"{min(seeds):,}–{max(seeds):,}")
         out.append(f"| {100 * sparsity:.0f} % | " + " | ".join(cells) + " |")
     out.append("")
+    if UNDEFINED.get(task):
+        out += [f"- Counted as 0: {metric.replace('_', ' ')} undefined (one constant prediction for every example) at "
+                + ", ".join(UNDEFINED[task]) + ".", ""]
     dense = dense_seeds if dense_seeds else imp.get(0, (0.0, []))[1]
     if dense:
         mean = statistics.fmean(dense)
@@ -162,7 +180,7 @@ def structured_table(task: str, structured: list[dict]) -> list[str]:
             heads = statistics.fmean(r["kept_heads"] / r["heads"] for r in rows)
             blocks = statistics.fmean(r["kept_feed_forward"] / r["feed_forward"] for r in rows)
             reference = f"{PRASANNA_SST2[name]:.2f}" if task == "SST-2" else "—"
-            out.append(f"| {name} | {100 * heads:.0f} % | {100 * blocks:.0f} % | {summary([r['metrics'].get(metric, float('nan')) for r in rows])} | {reference} |")
+            out.append(f"| {name} | {100 * heads:.0f} % | {100 * blocks:.0f} % | {summary([metric_value(r, metric)[0] for r in rows if metric_value(r, metric)[0] is not None])} | {reference} |")
         out.append("")
     return out
 
@@ -171,8 +189,9 @@ def measured_cells(result: dict, metric: str) -> str:
     """The dev metric, examples/s, p50, J/example, energy source and disturbed cells of one `run` result."""
     if result.get("status") != "ok":
         return f"failed: {result.get('failure_reason', '?')} | | | | | "
-    value = result.get("metrics", {}).get(metric)
-    return (f"{'—' if value is None else f'{100 * value:.2f}'} | {result['throughput_examples_per_s']:.1f} | "
+    value, undefined = metric_value(result, metric)
+    shown = "—" if value is None else "undefined" if undefined else f"{100 * value:.2f}"
+    return (f"{shown} | {result['throughput_examples_per_s']:.1f} | "
             f"{result['latency_p50_ms']:.2f} | {result['energy_j_per_example']:.4f} | {result['energy_source']} | "
             f"{'yes' if result.get('disturbed') else 'no'}")
 
