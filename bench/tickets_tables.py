@@ -94,6 +94,7 @@ def collect(root: Path, task: str) -> tuple[dict, list[dict]]:
     metric = METRIC.get(base_task(task), "accuracy")
     levels: dict[str, dict[int, tuple[float, list[float]]]] = {m: {} for m in METHODS}
     structured: list[dict] = []
+    UNDEFINED[task] = []  # collected afresh, so that reading a task twice lists each level once
     for seed_dir in sorted((root / task).glob("seed-*")):
         for method in METHODS:
             for row in read_lines(seed_dir / method / "levels.jsonl"):
