@@ -59,12 +59,11 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-# Copies the small result files of OUT/TASK/seed-S into RECORD (same layout), never masks or weights.
+# Counts the masks of the method that just finished (OUT/TASK/seed-S/METHOD), then copies the small
+# result files of OUT/TASK/seed-S into RECORD (same layout), never masks or weights.
 record() {
-    local src="$1" dst="$record/${1#"$out"/}" folder
-    for folder in "$src"/*/; do
-        if compgen -G "$folder/level-*/mask.safetensors" > /dev/null; then python3 "$root/bench/tickets_masks.py" "${folder%/}"; fi
-    done
+    local src="$1" method="$2" dst="$record/${1#"$out"/}"
+    if compgen -G "$src/$method/level-*/mask.safetensors" > /dev/null; then python3 "$root/bench/tickets_masks.py" "$src/$method"; fi
     for file in "$src"/*/levels.jsonl "$src"/*/masks.jsonl "$src"/*/subnetworks.jsonl "$src"/*/steps.jsonl "$src"/*/tickets.json; do
         [ -f "$file" ] || continue
         mkdir -p "$dst/$(basename "$(dirname "$file")")"
@@ -113,7 +112,7 @@ for task in $tasks; do
                         --per-step 0.1 --threshold 0.9 $common > "$dir/structured.json" ;;
                 *) echo "unknown method $method" >&2; exit 64 ;;
             esac
-            record "$dir"
+            record "$dir" "$method"
         done
     done
 done
