@@ -15,8 +15,9 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         }
 
         /// Whether the pooler is among the pruned matrices: `frontier-agent imp --pooler`. Spelled
-        /// here rather than imported, because grids are read by the coordinator, which links no
-        /// training code; the agent parses the same two words.
+        /// here rather than imported, as `Basis` mirrors `PruningSchedule.Basis`: reading a grid
+        /// needs no training code, so FrontierGrid does not depend on FrontierTraining; the agent
+        /// parses the same two words.
         public enum Pooler: String, Codable, Sendable, CaseIterable {
             /// Pruned with the encoder's matrices (Chen et al.'s prunable set).
             case prune
