@@ -19,7 +19,8 @@
 # pooling, is the smallest matrix by far, and global pruning empties it first (docs/tickets.md).
 # Then bench/tickets_tables.py writes the tables (markdown on stdout, and docs/tickets-tables.md).
 #
-# Cost on 2 cores (AMD EPYC Zen 4, 2026-12): one fine-tune of CoLA ≈ 2 min, MRPC ≈ 4, SST-2 ≈ 8–9;
+# Cost on 2 cores (AMD EPYC Zen 4, 2026-12): one fine-tune of CoLA ≈ 2 min, STS-B ≈ 3, RTE ≈ 3.5,
+# MRPC ≈ 4, SST-2 ≈ 6–7 (docs/tickets.md);
 # IMP to 90 % is 10 fine-tunes, each control 9 (4 with --control-levels 3,5,7,9). The whole matrix
 # is about 30 hours: run it task by task.
 #
