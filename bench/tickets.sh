@@ -6,7 +6,7 @@
 #   bench/tickets.sh [--tasks "CoLA STS-B MRPC RTE SST-2"] [--seeds "42 43 44"]
 #                    [--methods "imp one-shot random-pruning random-reinit structured"]
 #                    [--control-levels LIST] [--pooler prune|dense] [--threads T] [--out DIR]
-#                    [--record DIR] [--agent PATH] [--tables-only]
+#                    [--record DIR] [--agent PATH] [--tables-only] [--plan]
 #
 # Per task and seed, in OUT/TASK/seed-S: imp/ (IMP to 90 % sparsity, 10 % of the original count per
 # round, rewinding to θ0, the head kept), one-shot/, random-pruning/, random-reinit/ (the controls at
@@ -18,6 +18,8 @@
 # its controls, in OUT/TASK-pooler-dense/seed-S: on all-MiniLM-L6-v2 the pooler, unused by its mean
 # pooling, is the smallest matrix by far, and global pruning empties it first (docs/tickets.md).
 # Then bench/tickets_tables.py writes the tables (markdown on stdout, and docs/tickets-tables.md).
+# --plan runs nothing: it lists, for the same options, the fine-tunes finished and left and about
+# how long the rest takes (bench/tickets_plan.py).
 #
 # Cost on 2 cores (AMD EPYC Zen 4, 2026-12): one fine-tune of CoLA ≈ 2 min, STS-B ≈ 3, RTE ≈ 3.5,
 # MRPC ≈ 4, SST-2 ≈ 6–7 (docs/tickets.md);
@@ -37,7 +39,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shared="${FRONTIER_SHARED:-$root/../shared}"
 tasks="CoLA STS-B MRPC RTE SST-2" seeds="42 43 44" methods="imp one-shot random-pruning random-reinit structured"
-control_levels="" pooler=prune threads=2 out="$root/cache/tickets" record="$root/bench/results/tickets" tables_only=0
+control_levels="" pooler=prune threads=2 out="$root/cache/tickets" record="$root/bench/results/tickets" tables_only=0 plan=0
 agent="${FRONTIER_AGENT:-$root/.build/release/frontier-agent}"
 base="$root/cache/models/all-minilm-l6-v2"
 data="$shared/data/glue"
@@ -55,6 +57,7 @@ while [ $# -gt 0 ]; do
         --record) record="$2"; shift 2 ;;
         --agent) agent="$2"; shift 2 ;;
         --tables-only) tables_only=1; shift ;;
+        --plan) plan=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option $1" >&2; usage >&2; exit 64 ;;
     esac
@@ -73,6 +76,10 @@ record() {
 }
 tables() { python3 "$root/bench/tickets_tables.py" "$record" --write "$root/docs/tickets-tables.md"; }
 if [ "$tables_only" = 1 ]; then tables; exit 0; fi
+if [ "$plan" = 1 ]; then
+    exec python3 "$root/bench/tickets_plan.py" --out "$out" --record "$record" --tasks "$tasks" --seeds "$seeds" \
+        --methods "$methods" --control-levels "$control_levels" --pooler "$pooler"
+fi
 case "$pooler" in
     prune) suffix="" ;;
     dense) suffix="-pooler-dense"
