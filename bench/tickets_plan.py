@@ -18,9 +18,10 @@ which are not priced. Standard library only.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from tickets_tables import read_lines  # beside this file
 
 # Minutes per fine-tune on a 2-vCPU AMD EPYC (Zen 4) with 2 threads, docs/tickets.md.
 MINUTES = {"CoLA": 2.0, "STS-B": 3.0, "RTE": 3.5, "MRPC": 4.0, "SST-2": 6.5}
@@ -28,26 +29,13 @@ IMP_LEVELS = 10  # 0 % … 90 % in steps of 10 % of the original count
 STRUCTURED = ["full", "good", "random", "bad"]
 
 
-def lines(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    rows = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                sys.exit(f"{path}:{number}: not JSON ({error})")
-    return rows
-
-
 def finished(folders: list[Path], method: str) -> set:
     """The levels (or subnetwork names) a method has finished, from the first folder that has any."""
     for folder in folders:
         if method == "structured":
-            done = {row.get("name") for row in lines(folder / "structured" / "subnetworks.jsonl")}
+            done = {row.get("name") for row in read_lines(folder / "structured" / "subnetworks.jsonl")}
         else:
-            done = {row.get("level") for row in lines(folder / method / "levels.jsonl")}
+            done = {row.get("level") for row in read_lines(folder / method / "levels.jsonl")}
         if done:
             return done
     return set()
