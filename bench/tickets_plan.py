@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tickets_tables import read_lines  # beside this file
+from tickets_tables import METHODS, POOLER_DENSE, read_lines  # beside this file
 
 # Minutes per fine-tune on a 2-vCPU AMD EPYC (Zen 4) with 2 threads, docs/tickets.md.
 MINUTES = {"CoLA": 2.0, "STS-B": 3.0, "RTE": 3.5, "MRPC": 4.0, "SST-2": 6.5}
@@ -66,10 +66,10 @@ def main() -> None:
         sys.exit(f"--control-levels takes levels like 3,5,7,9, not {args.control_levels!r}")
     if control_levels and any(not 1 <= level < IMP_LEVELS for level in control_levels):
         sys.exit(f"--control-levels must lie in 1..{IMP_LEVELS - 1}, not {args.control_levels!r}")
-    suffix = "-pooler-dense" if args.pooler == "dense" else ""
+    suffix = POOLER_DENSE if args.pooler == "dense" else ""
     methods = args.methods.split()
     for method in methods:
-        if method not in ("imp", "one-shot", "random-pruning", "random-reinit", "structured"):
+        if method not in METHODS + ["structured"]:
             sys.exit(f"unknown method {method!r}")
     if suffix and "structured" in methods:
         sys.exit("--pooler dense is for imp and its controls, not structured")
